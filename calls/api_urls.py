@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import api
+
+app_name = "calls-api"
+urlpatterns = [
+    path("import", api.CallImportView.as_view(), name="import"),
+]

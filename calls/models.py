@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Department(models.Model):
+    """A queue/department calls are routed to."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams")
+    supervisors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agent(models.Model):
+    employee_code = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="agents")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="agent"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name", "employee_code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.employee_code})" if self.name else self.employee_code
+
+
+class Customer(models.Model):
+    class Tier(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        GOLD = "gold", "Gold"
+        PLATINUM = "platinum", "Platinum"
+
+    external_id = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.STANDARD)
+
+    class Meta:
+        ordering = ["external_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tier__in=["standard", "gold", "platinum"]), name="customer_tier_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "E-mail"
+    CHAT = "chat", "Chat"
+    SOCIAL = "social", "Social"
+    IN_PERSON = "in_person", "In person"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Call(models.Model):
+    external_id = models.CharField(max_length=100, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    direction = models.CharField(max_length=20, choices=Direction.choices, default=Direction.INBOUND)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    started_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField()
+    wait_seconds = models.IntegerField(default=0)
+    talk_seconds = models.IntegerField(default=0)
+    hold_seconds = models.IntegerField(default=0)
+    wrap_seconds = models.IntegerField(default=0)
+    disposition = models.CharField(max_length=50, blank=True)
+    is_resolved = models.BooleanField(default=False)
+    transcript = models.TextField(blank=True)
+    recording_url = models.URLField(max_length=500, blank=True)
+    # Hash of the imported record (call + transfers + escalations): a re-import of an unchanged row
+    # is detected in SQL and touches nothing.
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ended_at__gte=F("started_at")), name="call_ended_after_started"),
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True)
+                | (Q(answered_at__gte=F("started_at")) & Q(answered_at__lte=F("ended_at"))),
+                name="call_answered_within_call",
+            ),
+            models.CheckConstraint(
+                condition=Q(wait_seconds__gte=0) & Q(talk_seconds__gte=0) & Q(hold_seconds__gte=0) & Q(wrap_seconds__gte=0),
+                name="call_durations_non_negative",
+            ),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="call_channel_valid"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="call_direction_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["started_at"], name="call_started_idx"),
+            models.Index(fields=["agent", "started_at"], name="call_agent_started_idx"),
+            models.Index(fields=["department", "started_at"], name="call_department_started_idx"),
+            models.Index(fields=["customer", "started_at"], name="call_customer_started_idx"),
+            models.Index(fields=["channel", "started_at"], name="call_channel_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def handle_seconds(self) -> int:
+        return self.talk_seconds + self.hold_seconds + self.wrap_seconds
+
+
+class Transfer(models.Model):
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transfers")
+    sequence = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    from_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    from_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_out")
+    to_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in")
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["call", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "sequence"], name="transfer_sequence_unique_per_call"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="transfer_sequence_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["to_agent"], name="transfer_to_agent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}#{self.sequence}"
+
+
+class Escalation(models.Model):
+    class Level(models.TextChoices):
+        TIER_2 = "tier2", "Tier 2"
+        SUPERVISOR = "supervisor", "Supervisor"
+        COMPLAINT = "complaint", "Formal complaint"
+        OTHER = "other", "Other"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="escalations")
+    sequence = models.PositiveSmallIntegerField()
+    level = models.CharField(max_length=50)
+    reason = models.CharField(max_length=200, blank=True)
+    raised_at = models.DateTimeField()
+    outcome = models.CharField(max_length=200, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["call", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "sequence"], name="escalation_sequence_unique_per_call"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="escalation_sequence_positive"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("raised_at")),
+                name="escalation_resolved_after_raised",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.level}"

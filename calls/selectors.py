@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import (
@@ -22,13 +22,31 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from . import roles
-from .models import Agent, Call, Escalation, Team, Transfer
+from .models import Agent, Call, Department, Escalation, Team, Transfer
 
 
 def repeat_window() -> timedelta:
     return timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS)
+
+
+def _after_outer_call() -> Q:
+    """Calls that come after the outer call: later start, or the same start and a higher id.
+
+    Two contacts of one customer can share a start second (an import rounded to seconds, a chat and a
+    call opened together); the id breaks the tie so one of them still counts as the repeat.
+    """
+    return Q(started_at__gt=OuterRef("started_at")) | Q(
+        started_at=OuterRef("started_at"), pk__gt=OuterRef("pk")
+    )
+
+
+def _before_outer_call() -> Q:
+    return Q(started_at__lt=OuterRef("started_at")) | Q(
+        started_at=OuterRef("started_at"), pk__lt=OuterRef("pk")
+    )
 
 
 def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
@@ -38,12 +56,18 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
     of this one. First-contact resolution = resolved, never transferred, no repeat contact.
     """
     transfer_counts = (
-        Transfer.objects.filter(call=OuterRef("pk")).order_by().values("call").annotate(n=Count("*")).values("n")
+        Transfer.objects.filter(call=OuterRef("pk"))
+        .order_by()
+        .values("call")
+        .annotate(n=Count("*"))
+        .values("n")
     )
     later_contact = Call.objects.filter(
+        _after_outer_call(),
         customer_id=OuterRef("customer_id"),
-        started_at__gt=OuterRef("started_at"),
-        started_at__lte=ExpressionWrapper(OuterRef("started_at") + Value(repeat_window()), output_field=DateTimeField()),
+        started_at__lte=ExpressionWrapper(
+            OuterRef("started_at") + Value(repeat_window()), output_field=DateTimeField()
+        ),
     )
     return queryset.annotate(
         transfer_count=Coalesce(Subquery(transfer_counts, output_field=IntegerField()), 0),
@@ -59,8 +83,15 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
 
 
 def call_summary(queryset: QuerySet[Call]) -> dict:
-    """Totals and rates over a call queryset, in one SQL query. Rates are fractions in [0, 1] or None."""
-    annotated = call_annotate_metrics(queryset.order_by())
+    """Totals and rates over a call queryset, in one SQL query. Rates are fractions in [0, 1] or None.
+
+    The queryset may already carry call_annotate_metrics (a filtered list does): annotating it again
+    would leave its filters pointing at the first copy of each subquery and compute everything twice.
+    """
+    if "is_first_contact_resolution" in queryset.query.annotations:
+        annotated = queryset.order_by()
+    else:
+        annotated = call_annotate_metrics(queryset.order_by())
     totals = annotated.aggregate(
         calls=Count("pk"),
         transferred=Count("pk", filter=Q(transfer_count__gt=0)),
@@ -75,6 +106,68 @@ def call_summary(queryset: QuerySet[Call]) -> dict:
     for key in ("transferred", "escalated", "resolved", "first_contact_resolved", "repeat_contacts"):
         totals[f"{key}_rate"] = totals[key] / n if n else None
     return totals
+
+
+def _start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def call_filter(
+    queryset: QuerySet[Call],
+    *,
+    agent: Agent | None = None,
+    team: Team | None = None,
+    department: Department | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    channel: str = "",
+    is_transferred: bool | None = None,
+    is_escalated: bool | None = None,
+    is_resolved: bool | None = None,
+    is_first_contact_resolution: bool | None = None,
+    search: str = "",
+    search_phone: bool = False,
+) -> QuerySet[Call]:
+    """Narrow a call queryset already annotated by call_annotate_metrics; None or "" means "any".
+
+    Agent and team are the call's (first) handling agent and that agent's team. Dates are whole days in
+    the current time zone, both ends included, turned into a started_at range so the index is used.
+    The customer's phone is searched only with search_phone: a user who sees masked phones must not
+    be able to confirm a number by searching for it.
+    """
+    if agent is not None:
+        queryset = queryset.filter(agent=agent)
+    if team is not None:
+        queryset = queryset.filter(agent__team=team)
+    if department is not None:
+        queryset = queryset.filter(department=department)
+    if date_from is not None:
+        queryset = queryset.filter(started_at__gte=_start_of_day(date_from))
+    if date_to is not None:
+        queryset = queryset.filter(started_at__lt=_start_of_day(date_to + timedelta(days=1)))
+    if channel:
+        queryset = queryset.filter(channel=channel)
+    if is_transferred is not None:
+        queryset = (
+            queryset.filter(transfer_count__gt=0) if is_transferred else queryset.filter(transfer_count=0)
+        )
+    if is_escalated is not None:
+        queryset = queryset.filter(is_escalated=is_escalated)
+    if is_resolved is not None:
+        queryset = queryset.filter(is_resolved=is_resolved)
+    if is_first_contact_resolution is not None:
+        queryset = queryset.filter(is_first_contact_resolution=is_first_contact_resolution)
+    search = search.strip()
+    if search:
+        matches = (
+            Q(external_id__icontains=search)
+            | Q(customer__external_id__icontains=search)
+            | Q(customer__name__icontains=search)
+        )
+        if search_phone:
+            matches |= Q(customer__phone__icontains=search)
+        queryset = queryset.filter(matches)
+    return queryset
 
 
 # --- permission scoping --------------------------------------------------------------------------
@@ -99,10 +192,18 @@ def agent_for_user(user) -> Agent | None:
 
 
 def agent_list_for_user(user) -> QuerySet[Agent]:
+    """Agents a user may look at: admins and reviewers all, supervisors their teams' agents (and
+    themselves if they also take calls), agents themselves."""
+    if not user.is_authenticated:
+        return Agent.objects.none()
     if roles.is_admin(user) or roles.is_reviewer(user):
         return Agent.objects.select_related("team")
     if roles.is_supervisor(user):
-        return Agent.objects.filter(team__supervisors=user).select_related("team")
+        # team__in a subquery, not a join through the supervisors table: OR-ed with another condition,
+        # that join would repeat an agent once per supervisor of its team.
+        return Agent.objects.filter(
+            Q(team__in=Team.objects.filter(supervisors=user)) | Q(user=user)
+        ).select_related("team")
     return Agent.objects.filter(user=user).select_related("team")
 
 
@@ -116,8 +217,11 @@ def call_list_for_user(user) -> QuerySet[Call]:
         return base
     visible = Q(pk__in=[])
     if roles.is_supervisor(user):
-        visible |= Q(agent__team__supervisors=user) | Exists(
-            Transfer.objects.filter(call=OuterRef("pk"), to_agent__team__supervisors=user)
+        # Subqueries only: a join through team supervisors OR-ed with the transfer branch returned a
+        # call once per supervisor of its first agent's team (duplicate rows, inflated counts).
+        led_teams = Team.objects.filter(supervisors=user).values("pk")
+        visible |= Q(agent__team__in=led_teams) | Exists(
+            Transfer.objects.filter(call=OuterRef("pk"), to_agent__team__in=led_teams)
         )
     agent = agent_for_user(user)
     if agent is not None:
@@ -138,21 +242,57 @@ def call_timeline(call: Call) -> list[dict]:
     events: list[dict] = [{"at": call.started_at, "kind": "started", "call": call}]
     if call.answered_at:
         events.append({"at": call.answered_at, "kind": "answered", "call": call})
-    for transfer in call.transfers.select_related("from_department", "to_department", "from_agent", "to_agent"):
+    for transfer in call.transfers.select_related(
+        "from_department", "to_department", "from_agent", "to_agent"
+    ):
         events.append({"at": transfer.at, "kind": "transfer", "transfer": transfer})
     for escalation in call.escalations.all():
         events.append({"at": escalation.raised_at, "kind": "escalation", "escalation": escalation})
         if escalation.resolved_at:
-            events.append({"at": escalation.resolved_at, "kind": "escalation_resolved", "escalation": escalation})
+            events.append(
+                {"at": escalation.resolved_at, "kind": "escalation_resolved", "escalation": escalation}
+            )
     events.append({"at": call.ended_at, "kind": "ended", "call": call})
-    order = {"started": 0, "answered": 1, "transfer": 2, "escalation": 3, "escalation_resolved": 4, "ended": 5}
+    order = {
+        "started": 0,
+        "answered": 1,
+        "transfer": 2,
+        "escalation": 3,
+        "escalation_resolved": 4,
+        "ended": 5,
+    }
     return sorted(events, key=lambda e: (e["at"], order[e["kind"]]))
 
 
+def call_annotate_is_repeat_contact(queryset: QuerySet[Call]) -> QuerySet[Call]:
+    """Annotate is_repeat_contact: an earlier call by the same customer started within the repeat window
+    before this one (the mirror of has_repeat_contact; counted over all calls, not only visible ones)."""
+    earlier_contact = Call.objects.filter(
+        _before_outer_call(),
+        customer_id=OuterRef("customer_id"),
+        started_at__gte=ExpressionWrapper(
+            OuterRef("started_at") - Value(repeat_window()), output_field=DateTimeField()
+        ),
+    )
+    return queryset.annotate(is_repeat_contact=Exists(earlier_contact))
+
+
+def call_detail_for_user(user, *, pk: int) -> Call:
+    """The call with its metrics and repeat flag if the user may see it; 404 otherwise."""
+    queryset = call_annotate_is_repeat_contact(call_annotate_metrics(call_list_for_user(user)))
+    try:
+        return queryset.get(pk=pk)
+    except Call.DoesNotExist:
+        raise Http404("No such call") from None
+
+
 def customer_contacts(call: Call, *, user) -> QuerySet[Call]:
-    """The same customer's other contacts that the user may see, newest first."""
+    """The same customer's other contacts that the user may see, newest first, with metrics and the
+    is_repeat_contact flag."""
     if call.customer_id is None:
         return Call.objects.none()
-    return call_annotate_metrics(
-        call_list_for_user(user).filter(customer_id=call.customer_id).exclude(pk=call.pk)
-    ).order_by("-started_at")
+    return call_annotate_is_repeat_contact(
+        call_annotate_metrics(
+            call_list_for_user(user).filter(customer_id=call.customer_id).exclude(pk=call.pk)
+        )
+    ).order_by("-started_at", "-id")

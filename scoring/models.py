@@ -1,0 +1,439 @@
+"""QA scoring: versioned scorecards, evaluations with per-criterion answers, assignments, disputes.
+
+Invariants that fit in one row live in constraints here; cross-table ones (a criterion belongs to the
+evaluation's scorecard, an answer's value fits the scale) are checked by `scoring.services`, and a
+published scorecard's content is additionally guarded by database triggers (see migration 0002).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from calls.models import Agent, Call, Department
+
+
+class Scorecard(models.Model):
+    """One version of a scorecard family. Drafts are editable; published and retired versions are frozen."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        # A published version replaced by a newer one: still frozen, still referenced by old evaluations.
+        RETIRED = "retired", "Retired"
+
+    family = models.SlugField(max_length=100, help_text="Stable identifier shared by all versions.")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    # Empty list / no departments = applies to every channel / department.
+    channels = models.JSONField(default=list, blank=True, help_text="Channel values; empty = all channels.")
+    departments = models.ManyToManyField(Department, blank=True, related_name="scorecards")
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="later_versions"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["family", "-version"]
+        permissions = [("manage_scorecards", "Can build and publish scorecards (QA lead)")]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "version"], name="scorecard_family_version_unique"),
+            # At most one editable draft per family: "new version" always continues the same draft.
+            models.UniqueConstraint(
+                fields=["family"], condition=Q(status="draft"), name="scorecard_one_draft_per_family"
+            ),
+            # At most one live (published) version per family; older ones are retired on publish.
+            models.UniqueConstraint(
+                fields=["family"], condition=Q(status="published"), name="scorecard_one_published_per_family"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="scorecard_version_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "published", "retired"]), name="scorecard_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="scorecard_published_has_published_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def applies_to_channel(self, channel: str) -> bool:
+        return not self.channels or channel in self.channels
+
+
+class Section(models.Model):
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="sections")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["scorecard", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Criterion(models.Model):
+    class Scale(models.TextChoices):
+        YES_NO = "yes_no", "Yes / No"
+        POINTS = "points", "0–N points"
+
+    class Applicability(models.TextChoices):
+        ALWAYS = "always", "Always"
+        RESOLVED = "resolved", "Only when the call was resolved"
+        UNRESOLVED = "unresolved", "Only when the call was not resolved"
+        HOLD_OR_TRANSFER = "hold_or_transfer", "Only when the call had a hold or a transfer"
+
+    # Denormalised from section so (scorecard, key) can be unique; services keep it equal to
+    # section.scorecard and a trigger refuses a mismatch.
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="criteria")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=80)
+    question = models.CharField(max_length=300)
+    guidance = models.TextField(blank=True, help_text="What reviewers should look and listen for.")
+    weight = models.DecimalField(max_digits=7, decimal_places=2, default=1)
+    scale = models.CharField(max_length=20, choices=Scale.choices, default=Scale.YES_NO)
+    # Yes/No is stored as 1/0 with max_points = 1.
+    max_points = models.PositiveSmallIntegerField(default=1)
+    allows_na = models.BooleanField(default=False)
+    # Critical: failing it fails the whole evaluation (score 0). Failing = earned < max_points,
+    # i.e. "No" on a yes/no criterion, anything short of full marks on a points criterion.
+    is_critical = models.BooleanField(default=False)
+    applicability = models.CharField(max_length=20, choices=Applicability.choices, default=Applicability.ALWAYS)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["scorecard", "section__position", "section_id", "position", "id"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["scorecard", "key"], name="criterion_key_unique_per_scorecard"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="criterion_weight_positive"),
+            models.CheckConstraint(condition=Q(max_points__gte=1), name="criterion_max_points_positive"),
+            models.CheckConstraint(
+                condition=~Q(scale="yes_no") | Q(max_points=1), name="criterion_yes_no_max_one"
+            ),
+            models.CheckConstraint(condition=Q(scale__in=["yes_no", "points"]), name="criterion_scale_valid"),
+            models.CheckConstraint(
+                condition=Q(applicability__in=["always", "resolved", "unresolved", "hold_or_transfer"]),
+                name="criterion_applicability_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Assignment(models.Model):
+    """A call in a reviewer's queue. No call is assigned twice for the same purpose (and period)."""
+
+    class Purpose(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        WEEKLY_SAMPLE = "weekly_sample", "Weekly sample"
+        CALIBRATION = "calibration", "Calibration"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="assignments")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_assignments")
+    # The agent to evaluate (a leg agent on transferred calls); null = the call's agent.
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.MANUAL)
+    period = models.DateField(null=True, blank=True, help_text="Week start (Monday) for weekly samples.")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Cancelled rows don't count, so a cancelled assignment can be re-made.
+            models.UniqueConstraint(
+                fields=["call", "purpose", "period"],
+                condition=Q(period__isnull=False) & ~Q(status="cancelled"),
+                name="assignment_unique_call_purpose_period",
+            ),
+            # NULL periods are distinct in SQL: a second partial index covers them (portable, unlike
+            # nulls_distinct=False which SQLite ignores).
+            models.UniqueConstraint(
+                fields=["call", "purpose"],
+                condition=Q(period__isnull=True) & ~Q(status="cancelled"),
+                name="assignment_unique_call_purpose_no_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=["manual", "weekly_sample", "calibration"]), name="assignment_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "done", "cancelled"]), name="assignment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(purpose="weekly_sample") | Q(period__isnull=False),
+                name="assignment_weekly_sample_has_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["reviewer", "status"], name="assignment_reviewer_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} → {self.reviewer_id} ({self.purpose})"
+
+
+class Evaluation(models.Model):
+    class Kind(models.TextChoices):
+        REVIEW = "review", "Review"
+        SELF_REVIEW = "self_review", "Self-review"
+        CALIBRATION = "calibration", "Calibration"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="evaluations")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="evaluations")
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="evaluations")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_evaluations")
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REVIEW)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    # Stored with 2 decimals; None while a draft, or when every criterion was N/A.
+    score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    is_auto_failed = models.BooleanField(default=False)
+    summary = models.TextField(blank=True, help_text="Overall feedback to the agent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveSmallIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    # False once a later revision (from a dispute) replaced it; selectors show current ones by default.
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-created_at", "-id"]
+        permissions = [
+            ("evaluate_any_call", "Can evaluate any call, not only calls assigned to them"),
+            ("assign_calls", "Can put calls in reviewers' queues"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=100)),
+                name="evaluation_score_between_0_and_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["review", "self_review", "calibration"]), name="evaluation_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(status__in=["draft", "submitted"]), name="evaluation_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="evaluation_submitted_has_submitted_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_auto_failed=False) | Q(score=0), name="evaluation_auto_failed_scores_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | Q(status="submitted"),
+                name="evaluation_acknowledged_only_when_submitted",
+            ),
+            models.CheckConstraint(
+                condition=(Q(revision=1) & Q(supersedes__isnull=True)) | (Q(revision__gt=1) & Q(supersedes__isnull=False)),
+                name="evaluation_revision_matches_supersedes",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_current=True) | Q(status="submitted"), name="evaluation_only_submitted_superseded"
+            ),
+            models.UniqueConstraint(
+                fields=["call", "author", "kind", "agent"],
+                condition=Q(status="draft"),
+                name="evaluation_one_draft_per_call_author_kind_agent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agent", "submitted_at"], name="evaluation_agent_submitted_idx"),
+            models.Index(fields=["author", "status"], name="evaluation_author_status_idx"),
+            models.Index(fields=["call"], name="evaluation_call_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evaluation {self.pk} of {self.call_id} r{self.revision}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+
+class Answer(models.Model):
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="answers")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="answers")
+    # Points earned (yes = 1, no = 0); None when N/A.
+    value = models.PositiveSmallIntegerField(null=True, blank=True)
+    is_na = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    quote = models.TextField(blank=True, help_text="Transcript excerpt supporting the answer.")
+    offset_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Position in the recording.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["evaluation", "criterion__section__position", "criterion__position", "criterion_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "criterion"], name="answer_unique_per_criterion"),
+            models.CheckConstraint(
+                condition=(Q(is_na=True) & Q(value__isnull=True)) | (Q(is_na=False) & Q(value__isnull=False)),
+                name="answer_value_xor_na",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_id}/{self.criterion_id}={'N/A' if self.is_na else self.value}"
+
+
+class SectionScore(models.Model):
+    """A section's sub-score on a submitted evaluation (same formula as the total, over that section)."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="section_scores")
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
+    score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["evaluation", "section__position", "section_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evaluation", "section"], name="section_score_unique"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=100)),
+                name="section_score_between_0_and_100",
+            ),
+        ]
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        UPHELD = "upheld", "Upheld (no change)"
+        ADJUSTED = "adjusted", "Adjusted"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="disputes")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    revised_evaluation = models.OneToOneField(
+        Evaluation, null=True, blank=True, on_delete=models.PROTECT, related_name="resolved_dispute"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation"], condition=Q(status="open"), name="dispute_one_open_per_evaluation"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "upheld", "adjusted"]), name="dispute_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(resolved_at__isnull=False) & Q(resolved_by__isnull=False)),
+                name="dispute_resolved_has_resolver",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="adjusted") | Q(revised_evaluation__isnull=False),
+                name="dispute_adjusted_has_revision",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("created_at")),
+                name="dispute_resolved_after_created",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk} on evaluation {self.evaluation_id} ({self.status})"
+
+
+class DisputeItem(models.Model):
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="items")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["dispute", "criterion__section__position", "criterion__position"]
+        constraints = [models.UniqueConstraint(fields=["dispute", "criterion"], name="dispute_item_unique")]
+
+
+class AuditEntry(models.Model):
+    """Who did what to an evaluation, when and why; for adjustments, exactly what changed."""
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+        DISPUTE_UPHELD = "dispute_upheld", "Dispute upheld"
+        DISPUTE_ADJUSTED = "dispute_adjusted", "Dispute adjusted (new revision)"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="audit_entries")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    dispute = models.ForeignKey(Dispute, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    # For an adjustment: the new revision, and [{"criterion": key, "old": v, "new": v}] with
+    # v = points or "N/A"; old/new score as strings ("87.50") or None.
+    revised_evaluation = models.ForeignKey(
+        Evaluation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changes = models.JSONField(default=list, blank=True)
+    old_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    new_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["evaluation", "at"], name="audit_evaluation_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_id} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+__all__ = [
+    "Answer",
+    "Assignment",
+    "AuditEntry",
+    "Criterion",
+    "Dispute",
+    "DisputeItem",
+    "Evaluation",
+    "Scorecard",
+    "Section",
+    "SectionScore",
+]

@@ -1,0 +1,114 @@
+"""The embedded default (no configuration) and the typed settings helpers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from qa_center import settings as app_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env.update({"QA_CENTER_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "qa_center.settings"})
+    env.update(extra)
+    return env
+
+
+def run_manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_no_configuration_resolves_to_sqlite_and_filesystem_broker(tmp_path):
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
+        "'options': s.DATABASES['default']['OPTIONS'], 'broker': s.CELERY_BROKER_URL,"
+        "'transport': s.CELERY_BROKER_TRANSPORT_OPTIONS}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, check=True
+    )
+    resolved = json.loads(out.stdout.strip().splitlines()[-1])
+    var = tmp_path / "var"
+    assert resolved["engine"] == "django.db.backends.sqlite3"
+    assert resolved["name"] == str(var / "qa_center.sqlite3")
+    assert resolved["options"]["transaction_mode"] == "IMMEDIATE"
+    assert resolved["broker"] == "filesystem://localhost//"
+    transport = resolved["transport"]
+    assert transport["data_folder_in"] == transport["data_folder_out"] == str(var / "celery" / "queue")
+    assert transport["control_folder"] == str(var / "celery" / "control")
+    for folder in ("queue", "processed", "control"):
+        assert (var / "celery" / folder).is_dir()
+
+
+def test_migrations_apply_on_the_embedded_sqlite_database(tmp_path):
+    env = clean_env(tmp_path)
+    result = run_manage(["migrate", "--noinput"], env)
+    assert result.returncode == 0, result.stderr
+    check = run_manage(["showmigrations", "--plan"], env)
+    assert check.returncode == 0, check.stderr
+    plan = [line for line in check.stdout.splitlines() if line.strip()]
+    assert plan and all(line.startswith("[X]") for line in plan)
+    assert (tmp_path / "var" / "qa_center.sqlite3").exists()
+
+
+def test_database_url_and_redis_url_select_postgres_and_redis(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['CONN_MAX_AGE'], s.CELERY_BROKER_URL)"
+    )
+    env = clean_env(tmp_path, DATABASE_URL="postgres://u@db.example:5433/x", REDIS_URL="redis://cache:6379/2")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["django.db.backends.postgresql", "600", "redis://cache:6379/2"]
+
+
+@pytest.mark.parametrize(
+    ("helper", "raw", "message"),
+    [
+        (app_settings.env_bool, "maybe", "is not a boolean"),
+        (app_settings.env_int, "7days", "is not an integer"),
+        (app_settings.env_float, "abc", "is not a number"),
+    ],
+)
+def test_typed_helpers_refuse_bad_values(monkeypatch, helper, raw, message):
+    monkeypatch.setenv("QA_TEST_VALUE", raw)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        helper("QA_TEST_VALUE", 1)
+
+
+def test_typed_helpers_enforce_bounds_and_parse_good_values(monkeypatch):
+    monkeypatch.setenv("QA_TEST_VALUE", "0")
+    with pytest.raises(ImproperlyConfigured, match="below the minimum 1"):
+        app_settings.env_int("QA_TEST_VALUE", 7, minimum=1)
+    monkeypatch.setenv("QA_TEST_VALUE", "14")
+    assert app_settings.env_int("QA_TEST_VALUE", 7, minimum=1) == 14
+    monkeypatch.setenv("QA_TEST_VALUE", "Yes")
+    assert app_settings.env_bool("QA_TEST_VALUE", False) is True
+    monkeypatch.setenv("QA_TEST_VALUE", " a, b ,,c ")
+    assert app_settings.env_list("QA_TEST_VALUE", []) == ["a", "b", "c"]
+    monkeypatch.delenv("QA_TEST_VALUE")
+    assert app_settings.env_float("QA_TEST_VALUE", 0.5) == 0.5
+
+
+def test_a_bad_setting_stops_the_app_with_its_name(tmp_path):
+    code = "import django; django.setup()"
+    env = clean_env(tmp_path, REPEAT_CONTACT_WINDOW_DAYS="soon")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "REPEAT_CONTACT_WINDOW_DAYS='soon' is not an integer" in out.stderr
+
+
+def test_healthz_answers_ok(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

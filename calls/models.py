@@ -192,3 +192,40 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id} {self.level}"
+
+
+class AgentDayCallStats(models.Model):
+    """Per agent per local day (TIME_ZONE) call figures, rebuilt set-based by `calls.rollups`.
+
+    Calls count for their first handling agent (`Call.agent`) on the local day they started. Dashboards
+    read this table instead of scanning calls; `calls.rollups.agent_day_stats_refresh` keeps it exact.
+    """
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="day_call_stats")
+    day = models.DateField()
+    calls = models.IntegerField(default=0)
+    handle_seconds = models.BigIntegerField(default=0)
+    wait_seconds = models.BigIntegerField(default=0)
+    transferred = models.IntegerField(default=0)
+    escalated = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    first_contact_resolved = models.IntegerField(default=0)
+    # Calls followed by another contact of the same customer within REPEAT_CONTACT_WINDOW_DAYS.
+    repeat_contacts = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "day"], name="agent_day_call_stats_unique"),
+            models.CheckConstraint(
+                condition=Q(transferred__lte=F("calls"))
+                & Q(escalated__lte=F("calls"))
+                & Q(resolved__lte=F("calls"))
+                & Q(first_contact_resolved__lte=F("resolved"))
+                & Q(repeat_contacts__lte=F("calls")),
+                name="agent_day_call_stats_counts_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "agent"], name="agent_day_call_stats_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day}"

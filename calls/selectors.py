@@ -85,8 +85,8 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
 def call_summary(queryset: QuerySet[Call]) -> dict:
     """Totals and rates over a call queryset, in one SQL query. Rates are fractions in [0, 1] or None.
 
-    The queryset may already carry call_annotate_metrics (a filtered list does): annotating it again
-    would leave its filters pointing at the first copy of each subquery and compute everything twice.
+    The queryset may already carry call_annotate_metrics (a filtered list does): it is used as it is
+    rather than annotated a second time.
     """
     if "is_first_contact_resolution" in queryset.query.annotations:
         annotated = queryset.order_by()
@@ -186,9 +186,12 @@ def team_list_for_user(user) -> QuerySet[Team]:
 
 
 def agent_for_user(user) -> Agent | None:
+    """The agent record of a login, cached on the user object for the request (like roles_for)."""
     if not user.is_authenticated:
         return None
-    return Agent.objects.filter(user=user).first()
+    if not hasattr(user, "_qa_agent"):
+        user._qa_agent = Agent.objects.filter(user=user).first()
+    return user._qa_agent
 
 
 def agent_list_for_user(user) -> QuerySet[Agent]:
@@ -199,8 +202,7 @@ def agent_list_for_user(user) -> QuerySet[Agent]:
     if roles.is_admin(user) or roles.is_reviewer(user):
         return Agent.objects.select_related("team")
     if roles.is_supervisor(user):
-        # team__in a subquery, not a join through the supervisors table: OR-ed with another condition,
-        # that join would repeat an agent once per supervisor of its team.
+        # As in call_list_for_user: team ids as a subquery so an agent is never repeated per supervisor.
         return Agent.objects.filter(
             Q(team__in=Team.objects.filter(supervisors=user)) | Q(user=user)
         ).select_related("team")
@@ -217,8 +219,8 @@ def call_list_for_user(user) -> QuerySet[Call]:
         return base
     visible = Q(pk__in=[])
     if roles.is_supervisor(user):
-        # Subqueries only: a join through team supervisors OR-ed with the transfer branch returned a
-        # call once per supervisor of its first agent's team (duplicate rows, inflated counts).
+        # Team ids as a subquery, never a join through the supervisors table: a join OR-ed with the
+        # transfer branch could repeat a call once per supervisor of a team (tested).
         led_teams = Team.objects.filter(supervisors=user).values("pk")
         visible |= Q(agent__team__in=led_teams) | Exists(
             Transfer.objects.filter(call=OuterRef("pk"), to_agent__team__in=led_teams)

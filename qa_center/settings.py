@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -103,6 +104,9 @@ INSTALLED_APPS = [
     "qa_center",
     "calls",
     "scoring",
+    "scoring.surveys",
+    "scoring.followups",
+    "scoring.analytics",
 ]
 
 MIDDLEWARE = [
@@ -255,6 +259,106 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # A call is not first-contact resolved if the same customer calls again within this many days.
 REPEAT_CONTACT_WINDOW_DAYS = env_int("REPEAT_CONTACT_WINDOW_DAYS", 7, minimum=1, maximum=90)
 CALLS_PAGE_SIZE = env_int("CALLS_PAGE_SIZE", 50, minimum=5, maximum=500)
+
+# --- QA scoring (scoring) -------------------------------------------------------------------------
+# Weekly sample: this many calls per agent per week go into reviewers' queues.
+QA_SAMPLE_CALLS_PER_AGENT = env_int("QA_SAMPLE_CALLS_PER_AGENT", 3, minimum=0, maximum=100)
+# An agent may dispute a submitted evaluation within this many days of its submission.
+QA_DISPUTE_WINDOW_DAYS = env_int("QA_DISPUTE_WINDOW_DAYS", 7, minimum=0, maximum=365)
+# Monday 06:00: last week's calls are complete (wrap-up and late imports done) and reviewers find a
+# full queue when they start the week. Idempotent, so a re-run or a missed run is harmless.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ScorecardStatusEnum": "scoring.models.Scorecard.Status",
+        "EvaluationStatusEnum": "scoring.models.Evaluation.Status",
+        "AssignmentStatusEnum": "scoring.models.Assignment.Status",
+    }
+)
+CELERY_BEAT_SCHEDULE["scoring-weekly-sample"] = {
+    "task": "scoring.tasks.weekly_sample_assign_task",
+    "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+}
+
+# --- NPS surveys (scoring.surveys) ----------------------------------------------------------------
+# Share of eligible ended calls whose customer is invited (deterministic per call external id).
+SURVEY_SAMPLE_RATE = env_float("SURVEY_SAMPLE_RATE", 0.3, minimum=0.0, maximum=1.0)
+# A customer is invited at most once per this many days.
+SURVEY_FATIGUE_DAYS = env_int("SURVEY_FATIGUE_DAYS", 30, minimum=0, maximum=365)
+# Wait this long after a call ends before inviting (the customer has hung up, the record is complete).
+SURVEY_DELAY_SECONDS = env_int("SURVEY_DELAY_SECONDS", 300, minimum=0, maximum=7 * 86400)
+SURVEY_LINK_TTL_DAYS = env_int("SURVEY_LINK_TTL_DAYS", 7, minimum=1, maximum=90)
+# Which leg's agent owns a response of a transferred call ("final" or "first"); every leg is credited.
+SURVEY_PRIMARY_AGENT = env_str("SURVEY_PRIMARY_AGENT", "final")
+if SURVEY_PRIMARY_AGENT not in {"final", "first"}:
+    raise ImproperlyConfigured(f"SURVEY_PRIMARY_AGENT={SURVEY_PRIMARY_AGENT!r} must be 'final' or 'first'")
+# Delivery channels in order of preference: the first one the customer has an address for is used.
+# Built-ins: "email", "sms_webhook"; a dotted path to a SurveyChannel subclass also works.
+SURVEY_CHANNELS = env_list("SURVEY_CHANNELS", ["email", "sms_webhook"])
+SURVEY_SMS_WEBHOOK_URL = env_str("SURVEY_SMS_WEBHOOK_URL")
+SURVEY_SMS_WEBHOOK_SECRET = env_str("SURVEY_SMS_WEBHOOK_SECRET")
+SURVEY_SMS_WEBHOOK_TIMEOUT = env_float("SURVEY_SMS_WEBHOOK_TIMEOUT", 10.0, minimum=0.5, maximum=120.0)
+SURVEY_DELIVERY_MAX_ATTEMPTS = env_int("SURVEY_DELIVERY_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+# Inbound responses from other survey tools: HMAC-SHA256 secret for the X-QA-Signature header
+# (empty disables signature auth; DRF token auth still works).
+SURVEY_WEBHOOK_SECRET = env_str("SURVEY_WEBHOOK_SECRET")
+# The sweeper only decides calls that ended within this window (older imports are history, not surveys).
+SURVEY_SWEEP_LOOKBACK_HOURS = env_int("SURVEY_SWEEP_LOOKBACK_HOURS", 72, minimum=1, maximum=24 * 90)
+SURVEY_PAGE_SIZE = env_int("SURVEY_PAGE_SIZE", 50, minimum=5, maximum=500)
+# Every 5 minutes: decide ended calls a lost message left undecided, re-queue due/stale deliveries.
+CELERY_BEAT_SCHEDULE["surveys-sweep"] = {"task": "scoring.surveys.tasks.survey_sweep_task", "schedule": 300.0}
+
+# --- Supervisor analytics (scoring.analytics) ----------------------------------------------------
+# Agents with fewer evaluations (responses) in the period are shown greyed out, not ranked.
+ANALYTICS_MIN_EVALUATIONS = env_int("ANALYTICS_MIN_EVALUATIONS", 5, minimum=1)
+ANALYTICS_MIN_RESPONSES = env_int("ANALYTICS_MIN_RESPONSES", 10, minimum=1)
+# Empirical-Bayes prior weight: an agent's QA mean is shrunk toward the team mean as if the team mean
+# were worth this many evaluations: (n·mean + k·team_mean) / (n + k).
+ANALYTICS_SHRINKAGE_K = env_float("ANALYTICS_SHRINKAGE_K", 10.0, minimum=0.0)
+# Nightly safety net: rebuild this many days of rollups (catches deletions and lost refreshes).
+ANALYTICS_REBUILD_DAYS = env_int("ANALYTICS_REBUILD_DAYS", 120, minimum=1, maximum=3650)
+ANALYTICS_SWEEP_LOOKBACK_MINUTES = env_int("ANALYTICS_SWEEP_LOOKBACK_MINUTES", 15, minimum=1)
+# Every 5 minutes: refresh the days of evaluations/responses/follow-ups changed recently (a service that
+# did not queue its own refresh, or a lost message, leaves a rollup stale for 5 minutes at most).
+CELERY_BEAT_SCHEDULE["analytics-refresh-changed"] = {
+    "task": "scoring.analytics.tasks.analytics_refresh_changed_task",
+    "schedule": 300.0,
+}
+# 03:30 nightly, off-peak: rebuild the recent rollups from scratch.
+CELERY_BEAT_SCHEDULE["analytics-rebuild-recent"] = {
+    "task": "scoring.analytics.tasks.analytics_rebuild_recent_task",
+    "schedule": crontab(minute=30, hour=3),
+}
+
+# --- Detractor follow-ups (scoring.followups) -----------------------------------------------------
+# Dispatch attempts (each claim of the row counts, crashed ones too) before a case is marked failed.
+FOLLOWUP_MAX_ATTEMPTS = env_int("FOLLOWUP_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+# A claimed dispatch not finished within the lease is taken over (the worker died): keep it well above
+# the slowest notifier call (webhook/SMTP timeouts).
+FOLLOWUP_DISPATCH_LEASE_SECONDS = env_float("FOLLOWUP_DISPATCH_LEASE_SECONDS", 60.0, minimum=0.5)
+# Transient notifier errors retry after base·2^(attempt−1) seconds, capped.
+FOLLOWUP_RETRY_BASE_SECONDS = env_float("FOLLOWUP_RETRY_BASE_SECONDS", 5.0, minimum=0.01)
+FOLLOWUP_RETRY_MAX_SECONDS = env_float("FOLLOWUP_RETRY_MAX_SECONDS", 300.0, minimum=0.01)
+# The sweeper re-queues a pending case this long after it was due to be dispatched (a lost message).
+FOLLOWUP_REDRIVE_AFTER_SECONDS = env_float("FOLLOWUP_REDRIVE_AFTER_SECONDS", 15.0, minimum=0.0)
+FOLLOWUP_SWEEP_BATCH = env_int("FOLLOWUP_SWEEP_BATCH", 5000, minimum=1)
+# Overdue escalation: level 1 at due_at, level n+1 this many minutes after level n, up to the max level.
+FOLLOWUP_ESCALATION_STEP_MINUTES = env_int("FOLLOWUP_ESCALATION_STEP_MINUTES", 240, minimum=1)
+FOLLOWUP_ESCALATION_MAX_LEVEL = env_int("FOLLOWUP_ESCALATION_MAX_LEVEL", 2, minimum=0, maximum=2)
+# SLA used when no policy matches and no default policy exists.
+FOLLOWUP_FALLBACK_SLA_MINUTES = env_int("FOLLOWUP_FALLBACK_SLA_MINUTES", 24 * 60, minimum=1)
+FOLLOWUP_DUE_SOON_MINUTES = env_int("FOLLOWUP_DUE_SOON_MINUTES", 120, minimum=1)
+# Outside channels for notices ("email", "webhook", or dotted paths to Notifier classes); the in-app
+# board always gets them. The webhook is used only when a URL is set.
+FOLLOWUP_NOTIFIERS = env_list("FOLLOWUP_NOTIFIERS", ["email", "webhook"])
+FOLLOWUP_WEBHOOK_URL = env_str("FOLLOWUP_WEBHOOK_URL")
+FOLLOWUP_WEBHOOK_SECRET = env_str("FOLLOWUP_WEBHOOK_SECRET")
+FOLLOWUP_WEBHOOK_TIMEOUT = env_float("FOLLOWUP_WEBHOOK_TIMEOUT", 5.0, minimum=0.1, maximum=60.0)
+# Publishing a dispatch from a web request must never hang it when the broker is down: short socket
+# timeouts, no publish retries; the sweeper re-drives what could not be queued.
+FOLLOWUP_BROKER_TIMEOUT = env_float("FOLLOWUP_BROKER_TIMEOUT", 1.0, minimum=0.05, maximum=30.0)
+# Every minute: re-queue follow-ups whose message was lost (broker down, worker killed) and escalate
+# overdue ones. SLA deadlines are never Celery countdowns; this sweep is the timer.
+CELERY_BEAT_SCHEDULE["followups-sweep"] = {"task": "scoring.followups.tasks.followup_sweep_task", "schedule": 60.0}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

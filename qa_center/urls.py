@@ -13,6 +13,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("calls/", include("calls.urls")),
     path("api/calls/", include("calls.api_urls")),
+    # QA scoring API: /api/scorecards/, /api/evaluations/, /api/assignments/ (read-only, scoped by selectors).
+    path("api/", include("scoring.api_urls")),
+    # QA web UI: reviewer queue and workspace, evaluations, agent self-review, disputes, scorecard builder.
+    path("qa/", include("scoring.urls")),
+    # NPS surveys: public page /s/<token>/, screen /surveys/responses/, inbound API /api/surveys/responses.
+    path("", include("scoring.surveys.urls")),
+    # Detractor follow-ups: the board /followups/ and case pages.
+    path("followups/", include("scoring.followups.urls")),
+    # Supervisor analytics: leaderboard, teams, agent pages, NPS drivers, transfers; API under analytics/api/.
+    path("analytics/", include("scoring.analytics.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

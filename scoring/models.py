@@ -116,7 +116,9 @@ class Criterion(models.Model):
     # Critical: failing it fails the whole evaluation (score 0). Failing = earned < max_points,
     # i.e. "No" on a yes/no criterion, anything short of full marks on a points criterion.
     is_critical = models.BooleanField(default=False)
-    applicability = models.CharField(max_length=20, choices=Applicability.choices, default=Applicability.ALWAYS)
+    applicability = models.CharField(
+        max_length=20, choices=Applicability.choices, default=Applicability.ALWAYS
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -154,7 +156,9 @@ class Assignment(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="assignments")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_assignments")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_assignments"
+    )
     # The agent to evaluate (a leg agent on transferred calls); null = the call's agent.
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.MANUAL)
@@ -184,7 +188,8 @@ class Assignment(models.Model):
                 name="assignment_unique_call_purpose_no_period",
             ),
             models.CheckConstraint(
-                condition=Q(purpose__in=["manual", "weekly_sample", "calibration"]), name="assignment_purpose_valid"
+                condition=Q(purpose__in=["manual", "weekly_sample", "calibration"]),
+                name="assignment_purpose_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "done", "cancelled"]), name="assignment_status_valid"
@@ -213,7 +218,9 @@ class Evaluation(models.Model):
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="evaluations")
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="evaluations")
     scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="evaluations")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_evaluations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_evaluations"
+    )
     assignment = models.ForeignKey(
         Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations"
     )
@@ -248,7 +255,9 @@ class Evaluation(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["review", "self_review", "calibration"]), name="evaluation_kind_valid"
             ),
-            models.CheckConstraint(condition=Q(status__in=["draft", "submitted"]), name="evaluation_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "submitted"]), name="evaluation_status_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(submitted_at__isnull=False),
                 name="evaluation_submitted_has_submitted_at",
@@ -261,11 +270,13 @@ class Evaluation(models.Model):
                 name="evaluation_acknowledged_only_when_submitted",
             ),
             models.CheckConstraint(
-                condition=(Q(revision=1) & Q(supersedes__isnull=True)) | (Q(revision__gt=1) & Q(supersedes__isnull=False)),
+                condition=(Q(revision=1) & Q(supersedes__isnull=True))
+                | (Q(revision__gt=1) & Q(supersedes__isnull=False)),
                 name="evaluation_revision_matches_supersedes",
             ),
             models.CheckConstraint(
-                condition=Q(is_current=True) | Q(status="submitted"), name="evaluation_only_submitted_superseded"
+                condition=Q(is_current=True) | Q(status="submitted"),
+                name="evaluation_only_submitted_superseded",
             ),
             models.UniqueConstraint(
                 fields=["call", "author", "kind", "agent"],
@@ -299,7 +310,9 @@ class Answer(models.Model):
     is_na = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     quote = models.TextField(blank=True, help_text="Transcript excerpt supporting the answer.")
-    offset_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Position in the recording.")
+    offset_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Position in the recording."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -332,6 +345,9 @@ class SectionScore(models.Model):
                 name="section_score_between_0_and_100",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation_id}/{self.section_id}={self.score}"
 
 
 class Dispute(models.Model):
@@ -390,6 +406,9 @@ class DisputeItem(models.Model):
         ordering = ["dispute", "criterion__section__position", "criterion__position"]
         constraints = [models.UniqueConstraint(fields=["dispute", "criterion"], name="dispute_item_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.dispute_id}/{self.criterion_id}"
+
 
 class AuditEntry(models.Model):
     """Who did what to an evaluation, when and why; for adjustments, exactly what changed."""
@@ -403,10 +422,14 @@ class AuditEntry(models.Model):
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="audit_entries")
     action = models.CharField(max_length=30, choices=Action.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField()
     reason = models.TextField(blank=True)
-    dispute = models.ForeignKey(Dispute, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    dispute = models.ForeignKey(
+        Dispute, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
     # For an adjustment: the new revision, and [{"criterion": key, "old": v, "new": v}] with
     # v = points or "N/A"; old/new score as strings ("87.50") or None.
     revised_evaluation = models.ForeignKey(

@@ -1,0 +1,155 @@
+"""Django admin for calls data. Tables grow to millions of rows: foreign keys use autocomplete or raw ids
+(never a <select> of every row), changelists select their related rows in the same query, and the
+call changelist skips the second, unfiltered COUNT(*)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from .models import Agent, Call, Customer, Department, Escalation, Team, Transfer
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "team_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
+        return super().get_queryset(request).annotate(team_count=Count("teams"))
+
+    @admin.display(description="Teams", ordering="team_count")
+    def team_count(self, obj: Department) -> int:
+        return obj.team_count
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "department", "agent_count")
+    list_filter = ("department",)
+    list_select_related = ("department",)
+    search_fields = ("name",)
+    autocomplete_fields = ("department",)
+    filter_horizontal = ("supervisors",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return super().get_queryset(request).annotate(agent_count=Count("agents"))
+
+    @admin.display(description="Agents", ordering="agent_count")
+    def agent_count(self, obj: Team) -> int:
+        return obj.agent_count
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ("employee_code", "name", "team", "user", "is_active")
+    list_filter = ("is_active", "team")
+    list_select_related = ("team", "user")
+    search_fields = ("employee_code", "name", "user__username")
+    autocomplete_fields = ("team",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "name", "tier", "phone", "email")
+    list_filter = ("tier",)
+    search_fields = ("external_id", "name", "phone", "email")
+    show_full_result_count = False
+
+
+class TransferInline(admin.TabularInline):
+    """The transfer path at a glance. Read-only here because every editable foreign-key widget (select,
+    raw id or autocomplete) looks up its current value with one query per row; a transfer is edited on
+    its own page ("change" link), added from the Transfer admin, and normally comes from the importer."""
+
+    model = Transfer
+    extra = 0
+    fields = ("sequence", "at", "from_department", "from_agent", "to_department", "to_agent", "reason")
+    readonly_fields = fields
+    ordering = ("sequence",)
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Call | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transfer]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("from_department", "to_department", "from_agent", "to_agent")
+        )
+
+
+class EscalationInline(admin.TabularInline):
+    model = Escalation
+    extra = 0
+    fields = ("sequence", "level", "reason", "raised_at", "outcome", "resolved_at")
+    ordering = ("sequence",)
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = (
+        "external_id",
+        "started_at",
+        "channel",
+        "direction",
+        "agent",
+        "department",
+        "customer",
+        "handle_time",
+        "is_resolved",
+    )
+    list_filter = ("channel", "direction", "is_resolved", "department")
+    list_select_related = ("agent", "department", "customer")
+    search_fields = ("external_id", "customer__external_id", "agent__employee_code")
+    date_hierarchy = "started_at"
+    autocomplete_fields = ("agent", "department", "customer")
+    readonly_fields = ("content_hash", "created_at", "updated_at")
+    inlines = (TransferInline, EscalationInline)
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("external_id", "channel", "direction", "customer", "agent", "department")}),
+        ("Timing", {"fields": ("started_at", "answered_at", "ended_at")}),
+        ("Durations (seconds)", {"fields": ("wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds")}),
+        ("Outcome", {"fields": ("disposition", "is_resolved", "recording_url", "transcript")}),
+        ("Import", {"classes": ("collapse",), "fields": ("content_hash", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Handle (s)")
+    def handle_time(self, obj: Call) -> int:
+        return obj.handle_seconds
+
+
+@admin.register(Transfer)
+class TransferAdmin(admin.ModelAdmin):
+    list_display = (
+        "call",
+        "sequence",
+        "at",
+        "from_department",
+        "to_department",
+        "from_agent",
+        "to_agent",
+        "reason",
+    )
+    list_filter = ("to_department", "from_department")
+    list_select_related = ("call", "from_department", "to_department", "from_agent", "to_agent")
+    search_fields = ("call__external_id", "reason")
+    date_hierarchy = "at"
+    raw_id_fields = ("call",)
+    autocomplete_fields = ("from_department", "to_department", "from_agent", "to_agent")
+    show_full_result_count = False
+
+
+@admin.register(Escalation)
+class EscalationAdmin(admin.ModelAdmin):
+    list_display = ("call", "sequence", "level", "reason", "raised_at", "outcome", "resolved_at")
+    list_filter = ("level",)
+    list_select_related = ("call",)
+    search_fields = ("call__external_id", "reason", "outcome")
+    date_hierarchy = "raised_at"
+    raw_id_fields = ("call",)
+    show_full_result_count = False

@@ -1,0 +1,357 @@
+"""`manage.py bench ingest`: the product's call import against a bare COPY of the same file.
+
+Both run in the same process tree on the same machine, one after the other, into a temporary PostgreSQL
+database made for the run and dropped at the end, so the ratio means something even where absolute rates
+drift from machine to machine.
+
+- product: `calls.importers.import_files` (validation, staging, dedup, upsert, transfers/escalations), in a
+  child process so its peak memory (RSS high-water mark) is its own;
+- reference: the json module + psycopg text COPY of the same fields into plain tables without constraints
+  or indexes (no validation, no dedup), timestamps left for PostgreSQL to parse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import orjson
+import psycopg
+from django.conf import settings
+from django.db import connection
+
+SEED = 20261102
+DEPARTMENTS = [
+    "Billing",
+    "Tech Support",
+    "Sales",
+    "Retention",
+    "Claims",
+    "Onboarding",
+    "Collections",
+    "General",
+]
+LEVELS = ["tier2", "supervisor", "complaint", "other"]
+OFFSET = timezone(timedelta(hours=1))
+
+
+def generate(path: Path, calls: int, *, seed: int = SEED) -> tuple[int, int]:
+    """Write `calls` call records (≈0.3 transfers and 0.05 escalations each) as JSON Lines; deterministic.
+
+    Returns (transfers, escalations) written.
+    """
+    rng = random.Random(seed)
+    agents = [(f"A-{n:04d}", f"Agent {n}", f"Team {n % 40}") for n in range(500)]
+    customers = max(1, calls // 5)
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=OFFSET)
+    transfers = escalations = 0
+    with path.open("wb") as out:
+        for number in range(calls):
+            started = start + timedelta(seconds=number * 7 + rng.randint(0, 5))
+            wait, talk, hold = rng.randint(0, 120), rng.randint(30, 900), rng.choice((0, 0, 0, 15, 40))
+            answered = started + timedelta(seconds=wait)
+            ended = answered + timedelta(seconds=talk + hold)
+            code, name, team = agents[rng.randrange(len(agents))]
+            department = DEPARTMENTS[int(team.split()[1]) % len(DEPARTMENTS)]
+            customer = rng.randrange(customers)
+            record = {
+                "external_id": f"C-{number:08d}",
+                "channel": "phone"
+                if rng.random() < 0.8
+                else rng.choice(("chat", "email", "social", "in_person")),
+                "direction": "inbound",
+                "started_at": started.isoformat(),
+                "answered_at": answered.isoformat(),
+                "ended_at": ended.isoformat(),
+                "wait_seconds": wait,
+                "talk_seconds": talk,
+                "hold_seconds": hold,
+                "wrap_seconds": rng.randint(10, 90),
+                "department": department,
+                "agent": {"employee_code": code, "name": name, "team": team},
+                "customer": {
+                    "external_id": f"CU-{customer:07d}",
+                    "name": f"Customer {customer}",
+                    "phone": f"+1555{customer:07d}",
+                    "tier": ("standard", "standard", "standard", "gold", "platinum")[customer % 5],
+                },
+                "disposition": "resolved" if rng.random() < 0.7 else "unresolved",
+                "resolved": rng.random() < 0.7,
+                "transcript": f"Agent: Thank you for calling {department}, this is {name}.\nCustomer: I have a question about my account {customer}.",
+                "recording_url": None,
+                "transfers": [],
+                "escalations": [],
+            }
+            draw = rng.random()
+            for sequence in range(1, 1 + (1 if draw < 0.24 else 2 if draw < 0.27 else 0)):
+                target = agents[rng.randrange(len(agents))]
+                record["transfers"].append(
+                    {
+                        "sequence": sequence,
+                        "at": (answered + timedelta(seconds=min(talk, 20 * sequence))).isoformat(),
+                        "from_department": department,
+                        "to_department": rng.choice(DEPARTMENTS),
+                        "from_agent": code,
+                        "to_agent": target[0],
+                        "reason": rng.choice(("technical issue", "wrong queue", "billing question")),
+                    }
+                )
+                transfers += 1
+            if rng.random() < 0.05:
+                record["escalations"].append(
+                    {
+                        "at": (answered + timedelta(seconds=talk // 2)).isoformat(),
+                        "level": rng.choice(LEVELS),
+                        "reason": "refund over limit",
+                        "outcome": "approved",
+                        "resolved_at": (ended + timedelta(minutes=30)).isoformat(),
+                    }
+                )
+                escalations += 1
+            out.write(orjson.dumps(record) + b"\n")
+    return transfers, escalations
+
+
+# --- the reference: json module + bare COPY ---------------------------------------------------------------
+
+BARE_TABLES = {
+    "bare_call": (
+        "external_id text, channel text, direction text, started_at timestamptz, answered_at timestamptz, "
+        "ended_at timestamptz, wait_seconds int, talk_seconds int, hold_seconds int, wrap_seconds int, department text, "
+        "agent_employee_code text, agent_name text, agent_team text, customer_external_id text, customer_name text, "
+        "customer_phone text, customer_email text, customer_tier text, disposition text, resolved bool, transcript text, "
+        "recording_url text"
+    ),
+    "bare_transfer": (
+        "call_external_id text, sequence int, at timestamptz, from_department text, to_department text, "
+        "from_agent text, to_agent text, reason text"
+    ),
+    "bare_escalation": (
+        "call_external_id text, sequence int, at timestamptz, level text, reason text, outcome text, resolved_at timestamptz"
+    ),
+}
+
+
+def bare_copy(conninfo: str, path: Path) -> float:
+    """Seconds to load the file with json.loads + text COPY into the three plain tables (committed)."""
+    connections = [psycopg.connect(conninfo) for _ in BARE_TABLES]
+    try:
+        for conn, (table, columns) in zip(connections, BARE_TABLES.items(), strict=True):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute(f"CREATE TABLE {table} ({columns})")
+            conn.commit()
+        started = time.perf_counter()
+        cursors = [conn.cursor() for conn in connections]
+        copies = [
+            cursor.copy(f"COPY {table} FROM STDIN")
+            for cursor, table in zip(cursors, BARE_TABLES, strict=True)
+        ]
+        calls, transfers, escalations = (copy.__enter__() for copy in copies)
+        loads = json.loads
+        with path.open("rb") as stream:
+            for raw in stream:
+                r = loads(raw)
+                agent = r["agent"] or {}
+                customer = r["customer"] or {}
+                external_id = r["external_id"]
+                calls.write_row(
+                    (
+                        external_id, r["channel"], r.get("direction"), r["started_at"], r.get("answered_at"), r["ended_at"],
+                        r.get("wait_seconds"), r.get("talk_seconds"), r.get("hold_seconds"), r.get("wrap_seconds"),
+                        r.get("department"), agent.get("employee_code"), agent.get("name"), agent.get("team"),
+                        customer.get("external_id"), customer.get("name"), customer.get("phone"), customer.get("email"),
+                        customer.get("tier"), r.get("disposition"), r.get("resolved"), r.get("transcript"), r.get("recording_url"),
+                    )
+                )  # fmt: skip
+                for position, t in enumerate(r.get("transfers") or (), start=1):
+                    transfers.write_row(
+                        (
+                            external_id, t.get("sequence", position), t["at"], t.get("from_department"), t.get("to_department"),
+                            t.get("from_agent"), t.get("to_agent"), t.get("reason"),
+                        )
+                    )  # fmt: skip
+                for position, e in enumerate(r.get("escalations") or (), start=1):
+                    escalations.write_row(
+                        (
+                            external_id,
+                            e.get("sequence", position),
+                            e["at"],
+                            e["level"],
+                            e.get("reason"),
+                            e.get("outcome"),
+                            e.get("resolved_at"),
+                        )
+                    )
+        for copy in copies:
+            copy.__exit__(None, None, None)
+        for conn in connections:
+            conn.commit()
+        return time.perf_counter() - started
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+# --- the product, in a child process ------------------------------------------------------------------------
+
+_CHILD = """
+import json, os, resource, sys, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qa_center.settings")
+django.setup()
+from calls.importers import import_files
+result = import_files([sys.argv[1]])
+print(json.dumps({"elapsed": result.elapsed, "created": result.created, "updated": result.updated,
+                  "unchanged": result.unchanged, "rejected": result.rejected, "errors": [str(e) for e in result.errors[:5]],
+                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def product_import(database_url: str, path: Path) -> dict:
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "qa_center.settings"}
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _CHILD, str(path)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"product import failed:\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["wall"] = wall
+    return figures
+
+
+# --- the benchmark --------------------------------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--calls", type=int, default=200_000, help="calls in the generated file (default 200000)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="interleaved rounds; medians are reported (default 1)"
+    )
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--keep-database", action="store_true", help="do not drop the temporary database (for inspection)"
+    )
+
+
+def _database_url(params: dict, name: str) -> str:
+    user = quote(params.get("USER") or "", safe="")
+    password = quote(params.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = params.get("HOST") or "localhost"
+    port = f":{params['PORT']}" if params.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{name}"
+
+
+def run(out, *, calls: int, rounds: int, seed: int, keep_database: bool, **_options) -> dict:
+    if connection.vendor != "postgresql":
+        raise RuntimeError(
+            "bench ingest needs PostgreSQL (set DATABASE_URL); SQLite is the demo fallback, not benchmarked"
+        )
+    if calls < 1 or rounds < 1:
+        raise RuntimeError("--calls and --rounds must be at least 1")
+    params = settings.DATABASES["default"]
+    name = f"qa_center_bench_{os.getpid()}"
+    database_url = _database_url(params, name)
+    admin = psycopg.connect(
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    conninfo = psycopg.conninfo.make_conninfo(
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        dbname=name,
+    )
+    with tempfile.TemporaryDirectory(prefix="qa_center_bench_") as folder:
+        path = Path(folder) / "calls.jsonl"
+        started = time.perf_counter()
+        transfers, escalations = generate(path, calls, seed=seed)
+        out(
+            f"generated {calls:,} calls, {transfers:,} transfers, {escalations:,} escalations "
+            f"({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.1f} s"
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "qa_center.settings"}
+            subprocess.run(  # noqa: S603
+                [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+                cwd=settings.BASE_DIR,
+                env=env,
+                check=True,
+            )
+            product_rates, bare_rates, reimport_rates, peaks = [], [], [], []
+            for round_number in range(1, rounds + 1):
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(
+                        "TRUNCATE calls_transfer, calls_escalation, calls_call, calls_customer, calls_agent, calls_team, "
+                        "calls_department RESTART IDENTITY CASCADE"
+                    )
+                    conn.execute("VACUUM ANALYZE")
+                order = ("bare", "product") if round_number % 2 else ("product", "bare")
+                for which in order:
+                    if which == "bare":
+                        seconds = bare_copy(conninfo, path)
+                        bare_rates.append(calls / seconds)
+                        out(
+                            f"round {round_number}: bare COPY      {seconds:7.2f} s  {calls / seconds:10,.0f} calls/s"
+                        )
+                    else:
+                        figures = product_import(database_url, path)
+                        if figures["created"] != calls or figures["rejected"]:
+                            raise RuntimeError(f"product import did not create every call: {figures}")
+                        product_rates.append(calls / figures["elapsed"])
+                        peaks.append(figures["maxrss_kib"])
+                        out(
+                            f"round {round_number}: product import {figures['elapsed']:7.2f} s  {calls / figures['elapsed']:10,.0f} calls/s"
+                            f"  (peak RSS {figures['maxrss_kib'] / 1024:.0f} MiB, process wall {figures['wall']:.2f} s)"
+                        )
+                again = product_import(database_url, path)
+                if again["unchanged"] != calls:
+                    raise RuntimeError(f"re-import was not a no-op: {again}")
+                reimport_rates.append(calls / again["elapsed"])
+                out(
+                    f"round {round_number}: re-import (all unchanged) {again['elapsed']:7.2f} s  {calls / again['elapsed']:10,.0f} calls/s"
+                )
+        finally:
+            if keep_database:
+                out(f"kept database {name}")
+            else:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+    product, bare = statistics.median(product_rates), statistics.median(bare_rates)
+    ratio = product / bare
+    out(f"product import: {product:,.0f} calls/s (median of {rounds}), peak RSS {max(peaks) / 1024:.0f} MiB")
+    out(f"bare COPY:      {bare:,.0f} calls/s (median of {rounds})")
+    out(f"re-import:      {statistics.median(reimport_rates):,.0f} calls/s (nothing changed)")
+    out(f"bench ingest: product {product:.0f} rows/s, bare COPY {bare:.0f} rows/s, ratio {ratio:.2f}")
+    return {
+        "product": product,
+        "bare": bare,
+        "ratio": ratio,
+        "peak_rss_kib": max(peaks),
+        "when": datetime.now(UTC).isoformat(),
+    }

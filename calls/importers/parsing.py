@@ -1,0 +1,783 @@
+"""Reading and validating call records: pure Python, no database.
+
+Everything here turns input (JSON Lines, JSON arrays, CSV files, dicts) into *staging rows*: flat tuples in
+the column order of `STAGE_COLUMNS`, one per call, transfer or escalation, already normalised (UTC
+datetimes, canonical channel names, stripped identifiers) and each carrying an MD5 digest of its content.
+Errors are `(field, reason)` pairs; the caller adds the line number and source.
+
+The format is specified in docs/import-format.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, tzinfo
+from typing import IO, Any
+
+import orjson
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+
+# --- staging rows --------------------------------------------------------------------------------------
+
+KIND_CALL, KIND_TRANSFER, KIND_ESCALATION = 0, 1, 2
+
+# (column, PostgreSQL type): the staging table, the binary COPY types and the tuple layout.
+STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("kind", "int2"),
+    ("src", "int2"),
+    ("line", "int4"),
+    ("bad", "bool"),
+    ("external_id", "text"),  # the call's external id (for transfers and escalations: the parent call's)
+    ("channel", "text"),
+    ("direction", "text"),
+    ("started_at", "timestamptz"),
+    ("answered_at", "timestamptz"),
+    ("ended_at", "timestamptz"),
+    ("wait_seconds", "int4"),
+    ("talk_seconds", "int4"),
+    ("hold_seconds", "int4"),
+    ("wrap_seconds", "int4"),
+    ("department", "text"),
+    ("agent_code", "text"),
+    ("agent_name", "text"),
+    ("agent_team", "text"),
+    ("customer_external_id", "text"),
+    ("customer_name", "text"),
+    ("customer_phone", "text"),
+    ("customer_email", "text"),
+    ("customer_tier", "text"),
+    ("disposition", "text"),
+    ("is_resolved", "bool"),
+    ("transcript", "text"),
+    ("recording_url", "text"),
+    ("sequence", "int4"),
+    ("at", "timestamptz"),
+    ("resolved_at", "timestamptz"),
+    ("from_department", "text"),
+    ("to_department", "text"),
+    ("from_agent", "text"),
+    ("to_agent", "text"),
+    ("reason", "text"),
+    ("level", "text"),
+    ("outcome", "text"),
+    ("digest", "text"),
+)
+COLUMN_INDEX = {name: i for i, (name, _) in enumerate(STAGE_COLUMNS)}
+_N_CALL_TAIL = len(STAGE_COLUMNS) - COLUMN_INDEX["sequence"] - 1  # columns between recording_url and digest
+_CALL_TAIL = (None,) * _N_CALL_TAIL
+_N_CALL_MIDDLE = (
+    COLUMN_INDEX["sequence"] - COLUMN_INDEX["channel"]
+)  # columns a transfer/escalation leaves empty
+_CHILD_MIDDLE = (None,) * _N_CALL_MIDDLE
+
+# Digest of "no transfers" / "no escalations": md5 of the empty string, as PostgreSQL computes it too.
+EMPTY_CHILDREN_DIGEST = hashlib.md5(b"", usedforsecurity=False).hexdigest()[:16]
+
+# --- vocabularies --------------------------------------------------------------------------------------
+
+CHANNELS = {
+    "phone": "phone",
+    "email": "email",
+    "e-mail": "email",
+    "chat": "chat",
+    "social": "social",
+    "in_person": "in_person",
+    "in person": "in_person",
+    "in-person": "in_person",
+}
+CHANNEL_NAMES = "phone, email, chat, social, in_person"
+DIRECTIONS = {"inbound": "inbound", "outbound": "outbound"}
+TIERS = {"standard": "standard", "gold": "gold", "platinum": "platinum"}
+LEVELS = {
+    "tier2": "tier2",
+    "tier 2": "tier2",
+    "tier-2": "tier2",
+    "tier_2": "tier2",
+    "supervisor": "supervisor",
+    "complaint": "complaint",
+    "other": "other",
+}
+CSV_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+MAX_INT = 2_147_483_647  # PostgreSQL integer
+MAX_SEQUENCE = 32_767  # PositiveSmallIntegerField
+
+CALL_FIELDS = frozenset(
+    {
+        "external_id",
+        "channel",
+        "direction",
+        "started_at",
+        "answered_at",
+        "ended_at",
+        "wait_seconds",
+        "talk_seconds",
+        "hold_seconds",
+        "wrap_seconds",
+        "department",
+        "agent",
+        "customer",
+        "disposition",
+        "resolved",
+        "transcript",
+        "recording_url",
+        "transfers",
+        "escalations",
+    }
+)
+AGENT_FIELDS = frozenset({"employee_code", "name", "team"})
+CUSTOMER_FIELDS = frozenset({"external_id", "name", "phone", "email", "tier"})
+TRANSFER_FIELDS = frozenset(
+    {"sequence", "at", "from_department", "to_department", "from_agent", "to_agent", "reason"}
+)
+ESCALATION_FIELDS = frozenset({"sequence", "at", "level", "reason", "outcome", "resolved_at"})
+
+# CSV: the columns of each kind of file. Calls flatten `agent.x` to `agent_x` and `customer.x` to
+# `customer_x`, except the two codes, which keep their full names.
+CSV_CALL_COLUMNS = {
+    "external_id": "external_id",
+    "channel": "channel",
+    "direction": "direction",
+    "started_at": "started_at",
+    "answered_at": "answered_at",
+    "ended_at": "ended_at",
+    "wait_seconds": "wait_seconds",
+    "talk_seconds": "talk_seconds",
+    "hold_seconds": "hold_seconds",
+    "wrap_seconds": "wrap_seconds",
+    "department": "department",
+    "agent_employee_code": "agent.employee_code",
+    "agent_name": "agent.name",
+    "agent_team": "agent.team",
+    "customer_external_id": "customer.external_id",
+    "customer_name": "customer.name",
+    "customer_phone": "customer.phone",
+    "customer_email": "customer.email",
+    "customer_tier": "customer.tier",
+    "disposition": "disposition",
+    "resolved": "resolved",
+    "transcript": "transcript",
+    "recording_url": "recording_url",
+}
+CSV_TRANSFER_COLUMNS = ("call_external_id", *sorted(TRANSFER_FIELDS))
+CSV_ESCALATION_COLUMNS = ("call_external_id", *sorted(ESCALATION_FIELDS))
+CSV_REQUIRED = {
+    "calls": ("external_id", "channel", "started_at", "ended_at"),
+    "transfers": ("call_external_id", "at"),
+    "escalations": ("call_external_id", "at", "level"),
+}
+CSV_INTEGER_COLUMNS = frozenset({"wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds", "sequence"})
+CSV_VERBATIM_COLUMNS = frozenset({"transcript"})  # kept as written (only CRLF → LF), not stripped
+
+_JSON_TO_CSV_FIELD = {json_name: column for column, json_name in CSV_CALL_COLUMNS.items()}
+
+_email_validator = EmailValidator()
+_url_validator = URLValidator(schemes=["http", "https"])
+_DATE_ONLY = re.compile(r"^\s*\d{4}-?\d{2}-?\d{2}\s*$")
+
+Errors = list[tuple[str, str]]
+
+
+class _Invalid:
+    """Marker for a value that already produced an error (so it is not reported twice)."""
+
+
+INVALID: Any = _Invalid()
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+# --- field checks --------------------------------------------------------------------------------------
+# Each returns the normalised value, or None (absent/null, or invalid after appending an error).
+
+
+def _text(value: Any, field: str, max_length: int, errors: Errors, *, required: bool = False) -> str | None:
+    if value is None or value is INVALID:
+        if required and value is None:
+            errors.append((field, "required"))
+        return None
+    if type(value) is not str:
+        errors.append((field, f"expected a string, got {_type_name(value)}"))
+        return None
+    value = value.strip()
+    if not value:
+        if required:
+            errors.append((field, "required"))
+        return None
+    if len(value) > max_length:
+        errors.append((field, f"too long ({len(value)} characters, at most {max_length})"))
+        return None
+    if "\x00" in value:
+        errors.append((field, "contains a NUL character"))
+        return None
+    return value
+
+
+def _long_text(value: Any, field: str, errors: Errors) -> str | None:
+    """Free text (transcripts): kept as written, not stripped, no length limit."""
+    if value is None or value is INVALID or value == "":
+        return None
+    if type(value) is not str:
+        errors.append((field, f"expected a string, got {_type_name(value)}"))
+        return None
+    if "\x00" in value:
+        errors.append((field, "contains a NUL character"))
+        return None
+    return value
+
+
+def _choice(
+    value: Any, field: str, choices: dict[str, str], names: str, errors: Errors, *, required: bool = False
+) -> str | None:
+    text = _text(value, field, 100, errors, required=required)
+    if text is None:
+        return None
+    normalised = choices.get(text) or choices.get(text.lower())
+    if normalised is None:
+        errors.append((field, f"unknown value {text!r} (expected one of: {names})"))
+    return normalised
+
+
+def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) -> int | None:
+    if value is None or value is INVALID:
+        return None
+    if type(value) is not int:
+        errors.append((field, f"expected an integer, got {_type_name(value)}"))
+        return None
+    if value < 0:
+        errors.append((field, f"must not be negative ({value})"))
+        return None
+    if value > maximum:
+        errors.append((field, f"too large ({value}, at most {maximum})"))
+        return None
+    return value
+
+
+def _boolean(value: Any, field: str, errors: Errors) -> bool | None:
+    if value is None or value is INVALID:
+        return None
+    if type(value) is not bool:
+        errors.append((field, f"expected true or false, got {_type_name(value)}"))
+        return None
+    return value
+
+
+def localize(naive: datetime, zone: tzinfo) -> datetime | str:
+    """A naive wall-clock time in `zone` as an aware datetime, or the reason it has no single meaning.
+
+    Times that fall in a daylight-saving gap (do not exist) or overlap (exist twice) are refused rather
+    than guessed: the exporter must send an offset for them.
+    """
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if round_trip != naive:
+        return f"{naive.isoformat()} does not exist in {zone} (daylight-saving gap); give a UTC offset"
+    return f"{naive.isoformat()} is ambiguous in {zone} (daylight-saving overlap); give a UTC offset"
+
+
+def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: bool = False) -> datetime | None:
+    if value is None or value is INVALID or value == "":
+        if required and value is not INVALID:
+            errors.append((field, "required"))
+        return None
+    if type(value) is not str:
+        errors.append((field, f"expected an ISO 8601 date-time string, got {_type_name(value)}"))
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
+        return None
+    if _DATE_ONLY.match(value):
+        errors.append((field, f"a date without a time: {value!r}"))
+        return None
+    if moment.tzinfo is None:
+        localized = localize(moment, zone)
+        if isinstance(localized, str):
+            errors.append((field, localized))
+            return None
+        moment = localized
+    return moment.astimezone(UTC)
+
+
+def _email(value: Any, field: str, errors: Errors) -> str | None:
+    text = _text(value, field, 254, errors)
+    if text is not None:
+        try:
+            _email_validator(text)
+        except ValidationError:
+            errors.append((field, f"not an e-mail address: {text!r}"))
+            return None
+    return text
+
+
+def _url(value: Any, field: str, errors: Errors) -> str | None:
+    text = _text(value, field, 500, errors)
+    if text is not None:
+        try:
+            _url_validator(text)
+        except ValidationError:
+            errors.append((field, f"not an http(s) URL: {text[:60]!r}"))
+            return None
+    return text
+
+
+def _unknown(record: dict, allowed: frozenset[str], prefix: str, errors: Errors) -> None:
+    if len(record) > len(allowed) or not allowed.issuperset(record):
+        for key in record:
+            if key not in allowed:
+                errors.append((f"{prefix}{key}", "unknown field"))
+
+
+def _iso(moment: datetime | None) -> str:
+    return "" if moment is None else moment.isoformat()
+
+
+def _digest(*parts: object) -> str:
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+# --- records ---------------------------------------------------------------------------------------------
+
+
+def call_row(
+    record: Any, *, src: int, line: int, zone: tzinfo, errors: Errors, nested: bool = True
+) -> tuple | None:
+    """The staging row of one call record in the JSON contract shape; None (and errors) if invalid.
+
+    With nested=True (JSON input) the record's transfers and escalations are validated too, and the
+    returned value is (call_row, [child rows]). CSV calls (nested=False) have their children in other
+    files: the call row alone is returned.
+    """
+    if type(record) is not dict:
+        errors.append(("record", f"expected a JSON object, got {_type_name(record)}"))
+        return None
+    start = len(errors)
+    _unknown(record, CALL_FIELDS, "", errors)
+    get = record.get
+    external_id = _text(get("external_id"), "external_id", 100, errors, required=True)
+    channel = _choice(get("channel"), "channel", CHANNELS, CHANNEL_NAMES, errors, required=True)
+    direction = _choice(get("direction"), "direction", DIRECTIONS, "inbound, outbound", errors) or "inbound"
+    started_at = _time(get("started_at"), "started_at", zone, errors, required=True)
+    answered_at = _time(get("answered_at"), "answered_at", zone, errors)
+    ended_at = _time(get("ended_at"), "ended_at", zone, errors, required=True)
+    wait = _integer(get("wait_seconds"), "wait_seconds", errors) or 0
+    talk = _integer(get("talk_seconds"), "talk_seconds", errors) or 0
+    hold = _integer(get("hold_seconds"), "hold_seconds", errors) or 0
+    wrap = _integer(get("wrap_seconds"), "wrap_seconds", errors) or 0
+    department = _text(get("department"), "department", 100, errors)
+
+    agent_code = agent_name = agent_team = None
+    agent = get("agent")
+    if agent is not None and agent is not INVALID:
+        if type(agent) is not dict:
+            errors.append(("agent", f"expected an object or null, got {_type_name(agent)}"))
+        else:
+            _unknown(agent, AGENT_FIELDS, "agent.", errors)
+            agent_code = _text(agent.get("employee_code"), "agent.employee_code", 50, errors, required=True)
+            agent_name = _text(agent.get("name"), "agent.name", 200, errors)
+            agent_team = _text(agent.get("team"), "agent.team", 100, errors)
+
+    customer_id = customer_name = customer_phone = customer_email = customer_tier = None
+    customer = get("customer")
+    if customer is not None and customer is not INVALID:
+        if type(customer) is not dict:
+            errors.append(("customer", f"expected an object or null, got {_type_name(customer)}"))
+        else:
+            _unknown(customer, CUSTOMER_FIELDS, "customer.", errors)
+            customer_id = _text(
+                customer.get("external_id"), "customer.external_id", 100, errors, required=True
+            )
+            customer_name = _text(customer.get("name"), "customer.name", 200, errors)
+            customer_phone = _text(customer.get("phone"), "customer.phone", 40, errors)
+            customer_email = _email(customer.get("email"), "customer.email", errors)
+            customer_tier = _choice(
+                customer.get("tier"), "customer.tier", TIERS, "standard, gold, platinum", errors
+            )
+
+    disposition = _text(get("disposition"), "disposition", 50, errors)
+    is_resolved = _boolean(get("resolved"), "resolved", errors) or False
+    transcript = _long_text(get("transcript"), "transcript", errors)
+    recording_url = _url(get("recording_url"), "recording_url", errors)
+
+    if started_at is not None and ended_at is not None and ended_at < started_at:
+        errors.append(("ended_at", "before started_at"))
+    if answered_at is not None and started_at is not None and answered_at < started_at:
+        errors.append(("answered_at", "before started_at"))
+    if answered_at is not None and ended_at is not None and answered_at > ended_at:
+        errors.append(("answered_at", "after ended_at"))
+
+    children: list[tuple] = []
+    if nested:
+        for key, kind in (("transfers", KIND_TRANSFER), ("escalations", KIND_ESCALATION)):
+            items = get(key)
+            if items is None:
+                continue
+            if type(items) is not list:
+                errors.append((key, f"expected an array or null, got {_type_name(items)}"))
+                continue
+            sequences: dict[int, int] = {}
+            for position, item in enumerate(items):
+                prefix = f"{key}[{position}]."
+                row = child_row(
+                    item,
+                    kind,
+                    src=src,
+                    line=line,
+                    call_external_id=external_id,
+                    zone=zone,
+                    errors=errors,
+                    prefix=prefix,
+                    default_sequence=position + 1,
+                )
+                if row is None:
+                    continue
+                sequence = row[COLUMN_INDEX["sequence"]]
+                if sequence in sequences:
+                    errors.append((f"{prefix}sequence", f"duplicate of {key}[{sequences[sequence]}]"))
+                sequences[sequence] = position
+                problem = child_outside_call(kind, row, started_at, ended_at)
+                if problem:
+                    errors.append((f"{prefix}at", problem))
+                children.append(row)
+
+    if len(errors) > start:
+        return None
+    digest = _digest(
+        external_id, channel, direction, _iso(started_at), _iso(answered_at), _iso(ended_at), wait, talk, hold, wrap,
+        department, agent_code, customer_id, disposition, is_resolved, transcript, recording_url,
+    )  # fmt: skip
+    row = (
+        KIND_CALL, src, line, False, external_id, channel, direction, started_at, answered_at, ended_at,
+        wait, talk, hold, wrap, department, agent_code, agent_name, agent_team,
+        customer_id, customer_name, customer_phone, customer_email, customer_tier,
+        disposition, is_resolved, transcript, recording_url, *_CALL_TAIL, digest,
+    )  # fmt: skip
+    if nested:
+        return row, children
+    return row
+
+
+def child_outside_call(
+    kind: int, row: tuple, started_at: datetime | None, ended_at: datetime | None
+) -> str | None:
+    """Why a transfer/escalation time does not fit its call, or None. Escalations may be raised after the
+    call ended (a complaint filed later), not before it started; a transfer happens during the call."""
+    at = row[COLUMN_INDEX["at"]]
+    if at is None or started_at is None:
+        return None
+    if at < started_at:
+        return "before the call's started_at"
+    if kind == KIND_TRANSFER and ended_at is not None and at > ended_at:
+        return "after the call's ended_at"
+    return None
+
+
+def child_row(
+    item: Any,
+    kind: int,
+    *,
+    src: int,
+    line: int,
+    call_external_id: str | None,
+    zone: tzinfo,
+    errors: Errors,
+    prefix: str = "",
+    default_sequence: int | None = None,
+) -> tuple | None:
+    """The staging row of one transfer or escalation (without checks against its call)."""
+    if type(item) is not dict:
+        errors.append((prefix.rstrip(".") or "record", f"expected an object, got {_type_name(item)}"))
+        return None
+    start = len(errors)
+    get = item.get
+    sequence = _integer(get("sequence"), f"{prefix}sequence", errors, maximum=MAX_SEQUENCE)
+    if sequence == 0:
+        errors.append((f"{prefix}sequence", "must be at least 1"))
+    if sequence is None:
+        sequence = default_sequence
+    at = _time(get("at"), f"{prefix}at", zone, errors, required=True)
+    if kind == KIND_TRANSFER:
+        _unknown(item, TRANSFER_FIELDS, prefix, errors)
+        from_department = _text(get("from_department"), f"{prefix}from_department", 100, errors)
+        to_department = _text(get("to_department"), f"{prefix}to_department", 100, errors)
+        from_agent = _text(get("from_agent"), f"{prefix}from_agent", 50, errors)
+        to_agent = _text(get("to_agent"), f"{prefix}to_agent", 50, errors)
+        reason = _text(get("reason"), f"{prefix}reason", 200, errors)
+        if len(errors) > start:
+            return None
+        digest = _digest(_iso(at), from_department, to_department, from_agent, to_agent, reason)
+        return (
+            KIND_TRANSFER, src, line, False, call_external_id, *_CHILD_MIDDLE,
+            sequence, at, None, from_department, to_department, from_agent, to_agent, reason, None, None, digest,
+        )  # fmt: skip
+    _unknown(item, ESCALATION_FIELDS, prefix, errors)
+    level = _choice(
+        get("level"), f"{prefix}level", LEVELS, "tier2, supervisor, complaint, other", errors, required=True
+    )
+    reason = _text(get("reason"), f"{prefix}reason", 200, errors)
+    outcome = _text(get("outcome"), f"{prefix}outcome", 200, errors)
+    resolved_at = _time(get("resolved_at"), f"{prefix}resolved_at", zone, errors)
+    if at is not None and resolved_at is not None and resolved_at < at:
+        errors.append((f"{prefix}resolved_at", "before at"))
+    if len(errors) > start:
+        return None
+    digest = _digest(level, reason, _iso(at), outcome, _iso(resolved_at))
+    return (
+        KIND_ESCALATION, src, line, False, call_external_id, *_CHILD_MIDDLE,
+        sequence, at, resolved_at, None, None, None, None, reason, level, outcome, digest,
+    )  # fmt: skip
+
+
+def bad_row(kind: int, src: int, line: int, external_id: Any) -> tuple:
+    """A placeholder staging row for an invalid record: only its key, so SQL can reject its relatives."""
+    key = external_id.strip() if type(external_id) is str and 0 < len(external_id.strip()) <= 100 else None
+    if key is not None and "\x00" in key:
+        key = None
+    return (kind, src, line, True, key, *(None,) * (len(STAGE_COLUMNS) - 5))
+
+
+def children_digest(pairs: list[tuple[int, str]]) -> str:
+    """Digest of a call's transfers (or escalations) from (sequence, row digest) pairs; PostgreSQL computes
+    the same as left(md5(string_agg(sequence || ':' || digest, ',' ORDER BY sequence)), 16)."""
+    text = ",".join(f"{sequence}:{digest}" for sequence, digest in sorted(pairs))
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+# --- sources -------------------------------------------------------------------------------------------
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def sniff_format(head: bytes) -> str:
+    """'jsonl', 'json' (an array) or 'csv' from the first bytes of a file."""
+    text = head.removeprefix(BOM).lstrip()
+    if text.startswith(b"["):
+        return "json"
+    if text.startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+def jsonl_records(
+    stream: IO[bytes], on_bytes: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, Any, Errors]]:
+    """(line number, parsed value or None, errors) per non-blank line of a JSON Lines byte stream."""
+    line_number = 0
+    for raw in stream:
+        line_number += 1
+        if on_bytes is not None:
+            on_bytes(len(raw))
+        if line_number == 1 and raw.startswith(BOM):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        try:
+            yield line_number, orjson.loads(raw), []
+        except orjson.JSONDecodeError as error:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as decode_error:
+                reason = f"not valid UTF-8 (byte 0x{raw[decode_error.start]:02x} at column {decode_error.start + 1})"
+                yield line_number, None, [("record", reason)]
+                continue
+            yield line_number, None, [("record", f"invalid JSON ({error})")]
+
+
+class CsvHeaderError(Exception):
+    def __init__(self, errors: Errors):
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors))
+        self.errors = errors
+
+
+class _DecodedLines:
+    """Decode a byte stream line by line (so a bad byte spoils one line, not the file), remembering which
+    lines were not UTF-8."""
+
+    def __init__(self, stream: IO[bytes], on_bytes: Callable[[int], None] | None = None):
+        self.stream = stream
+        self.on_bytes = on_bytes
+        self.number = 0
+        self.bad_lines: dict[int, str] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.stream:
+            self.number += 1
+            if self.on_bytes is not None:
+                self.on_bytes(len(raw))
+            if self.number == 1 and raw.startswith(BOM):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                self.bad_lines[self.number] = (
+                    f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
+                )
+                yield raw.decode("utf-8", "replace")
+
+
+def csv_kind(header: list[str]) -> tuple[str, Errors]:
+    """The kind of a CSV file from its header: 'calls', 'transfers' or 'escalations'; errors if unusable."""
+    columns = set(header)
+    if "call_external_id" in columns:
+        if "level" in columns:
+            kind = "escalations"
+        elif columns & {"from_department", "to_department", "from_agent", "to_agent"}:
+            kind = "transfers"
+        else:
+            return "", [
+                (
+                    "header",
+                    "has call_external_id but neither level (escalations) nor from_/to_ columns (transfers)",
+                )
+            ]
+    elif "external_id" in columns:
+        kind = "calls"
+    else:
+        return "", [
+            (
+                "header",
+                "not a calls, transfers or escalations file (no external_id or call_external_id column)",
+            )
+        ]
+    allowed = {
+        "calls": CSV_CALL_COLUMNS,
+        "transfers": CSV_TRANSFER_COLUMNS,
+        "escalations": CSV_ESCALATION_COLUMNS,
+    }[kind]
+    errors: Errors = []
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            errors.append((column, "duplicate column"))
+        seen.add(column)
+        if column not in allowed:
+            errors.append((column or "header", f"unknown column in a {kind} file"))
+    for column in CSV_REQUIRED[kind]:
+        if column not in columns:
+            errors.append((column, "required column missing"))
+    return kind, errors
+
+
+def csv_rows(
+    stream: IO[bytes], on_bytes: Callable[[int], None] | None = None
+) -> tuple[str, list[str], Iterator[tuple[int, list[str], Errors]]]:
+    """(kind, header, rows) of a CSV byte stream; rows are (first physical line, cells, errors).
+
+    Raises CsvHeaderError for a header that cannot be used: a file with a bad header is refused whole.
+    A quoted value spanning several lines counts all its lines, so line numbers match an editor's.
+    """
+    lines = _DecodedLines(stream, on_bytes)
+    reader = csv.reader(iter(lines), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CsvHeaderError([("header", "empty file")]) from None
+    except csv.Error as error:
+        raise CsvHeaderError([("header", f"unreadable CSV ({error})")]) from None
+    header = [name.strip().lower() for name in header]
+    if 1 in lines.bad_lines:
+        raise CsvHeaderError([("header", lines.bad_lines[1])])
+    kind, errors = csv_kind(header)
+    if errors:
+        raise CsvHeaderError(errors)
+
+    def rows() -> Iterator[tuple[int, list[str], Errors]]:
+        previous = reader.line_num
+        while True:
+            first = previous + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                # An unterminated quote swallows the rest of the file: report it and stop.
+                yield first, [], [("record", f"unreadable CSV ({error})")]
+                return
+            last = reader.line_num
+            previous = last
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            errors: Errors = []
+            bad = (
+                [lines.bad_lines[n] for n in range(first, last + 1) if n in lines.bad_lines]
+                if lines.bad_lines
+                else []
+            )
+            if bad:
+                errors.append(("record", bad[0]))
+            elif len(cells) != len(header):
+                errors.append(("record", f"{len(cells)} fields, the header has {len(header)}"))
+            yield first, cells, errors
+
+    return kind, header, rows()
+
+
+def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: Errors) -> dict:
+    """A CSV row as a record in the JSON contract shape (strings converted, empty cells → null)."""
+    record: dict[str, Any] = {}
+    for column, cell in zip(header, cells, strict=False):
+        if column in CSV_VERBATIM_COLUMNS:
+            value: Any = cell.replace("\r\n", "\n") if "\r" in cell else cell
+            if not value.strip():
+                value = None
+        else:
+            value = cell.strip()
+            if not value:
+                value = None
+            elif column in CSV_INTEGER_COLUMNS:
+                try:
+                    value = int(value)
+                except ValueError:
+                    errors.append((column, f"expected an integer, got {value[:40]!r}"))
+                    value = INVALID
+            elif column == "resolved":
+                boolean = CSV_BOOLEANS.get(value.lower())
+                if boolean is None:
+                    errors.append((column, f"expected true/false, 1/0 or yes/no, got {value[:40]!r}"))
+                    value = INVALID
+                else:
+                    value = boolean
+            elif "\r" in value:
+                value = value.replace("\r\n", "\n")
+        if kind == "calls":
+            path = CSV_CALL_COLUMNS[column]
+            if "." in path:
+                parent, child = path.split(".")
+                if value is not None:
+                    record.setdefault(parent, {})[child] = value
+                continue
+            record[path] = value
+        else:
+            record[column] = value
+    return record
+
+
+def csv_field(field: str) -> str:
+    """The CSV column name of a JSON-contract field path ('agent.employee_code' → 'agent_employee_code')."""
+    return _JSON_TO_CSV_FIELD.get(field, field)

@@ -1,0 +1,457 @@
+"""PostgreSQL path: binary COPY into a TEMP staging table, then set-based checks and merge.
+
+Python never holds the rows: they stream into `calls_import_stage` (one table for calls, transfers and
+escalations, keyed by source and line), and every check that needs more than one row (duplicate external
+ids, transfers pointing at unknown calls, ...) and the whole merge run as SQL over it. Everything happens
+in the caller's transaction, so all-or-nothing is a rollback.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from .parsing import EMPTY_CHILDREN_DIGEST, KIND_TRANSFER, STAGE_COLUMNS
+from .staging import Affected, Finding, MergeCounts, StageBackend
+
+STAGE = "calls_import_stage"
+REJECT = "calls_import_reject"
+CHILD = "calls_import_child"
+CHANGED = "calls_import_changed"
+
+# Every import serializes its checks and merge on this lock (transaction-scoped: released at commit or
+# rollback). Staging, the slow part, still runs concurrently. Two merges interleaving could deadlock on
+# the unique indexes or see each other's half-made agents; serialized, the second simply finds the rows
+# the first committed and reports them unchanged.
+ADVISORY_LOCK_KEY = 0x5143_696D_706F_7274  # "QCimport"
+
+
+class PostgresStage(StageBackend):
+    def __init__(self, connection, *, source_names: list[str], csv_sources: set[int]):
+        super().__init__(source_names=source_names, csv_sources=csv_sources)
+        connection.ensure_connection()
+        self.raw = connection.connection  # the psycopg connection, inside Django's transaction
+        self.cursor = self.raw.cursor()
+        self._copy_context: Any = None
+        self._copy: Any = None
+        self.rejects_exist = False
+
+    # --- staging -------------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        cur = self.cursor
+        # temp_buffers only takes effect before the session's first temp table; harmless otherwise.
+        cur.execute("SET LOCAL temp_buffers = '512MB'")
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        for table in (STAGE, REJECT, CHILD, CHANGED):
+            cur.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+        columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
+        cur.execute(f"CREATE TEMP TABLE {STAGE} ({columns}) ON COMMIT DROP")
+        names = ", ".join(name for name, _ in STAGE_COLUMNS)
+        self._copy_context = cur.copy(f"COPY {STAGE} ({names}) FROM STDIN (FORMAT BINARY)")
+        self._copy = self._copy_context.__enter__()
+        self._copy.set_types([kind for _, kind in STAGE_COLUMNS])
+        self.write = self._copy.write_row
+
+    def close(self, error: BaseException | None = None) -> None:
+        if self._copy_context is not None:
+            context, self._copy_context = self._copy_context, None
+            if error is None:
+                context.__exit__(None, None, None)
+            else:
+                context.__exit__(type(error), error, error.__traceback__)
+
+    # --- checks --------------------------------------------------------------------------------------
+
+    def check(self) -> list[Finding]:
+        cur = self.cursor
+        cur.execute(f"ANALYZE {STAGE}")
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        findings: list[Finding] = []
+
+        # Later occurrences of an external id are refused; the first one wins.
+        cur.execute(
+            f"""
+            WITH twice AS (
+                SELECT external_id FROM {STAGE} WHERE kind = 0 AND NOT bad GROUP BY external_id HAVING count(*) > 1
+            )
+            SELECT src, line, first_src, first_line FROM (
+                SELECT s.src, s.line,
+                       first_value(s.src) OVER w AS first_src, first_value(s.line) OVER w AS first_line,
+                       row_number() OVER w AS n
+                FROM {STAGE} s JOIN twice USING (external_id)
+                WHERE s.kind = 0 AND NOT s.bad
+                WINDOW w AS (PARTITION BY s.external_id ORDER BY s.src, s.line)
+            ) ranked WHERE n > 1
+            """
+        )
+        for src, line, first_src, first_line in cur.fetchall():
+            findings.append(
+                Finding(
+                    src,
+                    line,
+                    None,
+                    "external_id",
+                    f"duplicate of {self.where(src, first_src, first_line)}",
+                    spoils_call=False,
+                )
+            )
+
+        if self.csv_sources:
+            findings += self._check_csv_children()
+        return findings
+
+    def _check_csv_children(self) -> list[Finding]:
+        """Transfers and escalations from CSV files: sequences, parent call, times within the call."""
+        cur = self.cursor
+        csv = sorted(self.csv_sources)
+        findings: list[Finding] = []
+        # An empty sequence cell means "position among this call's rows of the same kind, in file order".
+        cur.execute(
+            f"""
+            UPDATE {STAGE} s SET sequence = p.position
+            FROM (
+                SELECT src, line, row_number() OVER (PARTITION BY kind, external_id ORDER BY src, line) AS position
+                FROM {STAGE} WHERE kind > 0 AND NOT bad AND src = ANY(%s)
+            ) p
+            WHERE s.src = p.src AND s.line = p.line AND s.kind > 0 AND s.sequence IS NULL
+            """,
+            [csv],
+        )
+        cur.execute(
+            f"""
+            SELECT src, line, kind, sequence, external_id, first_src, first_line FROM (
+                SELECT src, line, kind, sequence, external_id,
+                       first_value(src) OVER w AS first_src, first_value(line) OVER w AS first_line,
+                       row_number() OVER w AS n
+                FROM {STAGE} WHERE kind > 0 AND NOT bad AND src = ANY(%s)
+                WINDOW w AS (PARTITION BY kind, external_id, sequence ORDER BY src, line)
+            ) ranked WHERE n > 1
+            """,
+            [csv],
+        )
+        for src, line, _kind, sequence, external_id, first_src, first_line in cur.fetchall():
+            findings.append(
+                Finding(
+                    src,
+                    line,
+                    external_id,
+                    "sequence",
+                    f"sequence {sequence} of call {external_id!r} is also on {self.where(src, first_src, first_line)}",
+                )
+            )
+        # The parent: the call's first valid row in this import, else the call in the database.
+        cur.execute(
+            f"""
+            WITH children AS (
+                SELECT * FROM {STAGE} WHERE kind > 0 AND NOT bad AND src = ANY(%s)
+            ), in_import AS (
+                SELECT DISTINCT ON (external_id) external_id, started_at, ended_at, bad
+                FROM {STAGE} WHERE kind = 0 AND external_id IN (SELECT external_id FROM children)
+                ORDER BY external_id, bad, src, line
+            )
+            SELECT c.src, c.line, c.kind, c.external_id, c.at,
+                   coalesce(i.started_at, db.started_at), coalesce(i.ended_at, db.ended_at),
+                   i.external_id IS NOT NULL OR db.id IS NOT NULL AS has_parent, coalesce(i.bad, false)
+            FROM children c
+            LEFT JOIN in_import i USING (external_id)
+            LEFT JOIN calls_call db ON i.external_id IS NULL AND db.external_id = c.external_id
+            WHERE i.external_id IS NULL AND db.id IS NULL
+               OR NOT coalesce(i.bad, false) AND (
+                    c.at < coalesce(i.started_at, db.started_at)
+                    OR c.kind = 1 AND c.at > coalesce(i.ended_at, db.ended_at))
+            """,
+            [csv],
+        )
+        for src, line, kind, external_id, at, started_at, ended_at, has_parent, _parent_bad in cur.fetchall():
+            if not has_parent:
+                findings.append(
+                    Finding(
+                        src,
+                        line,
+                        external_id,
+                        "call_external_id",
+                        f"no call {external_id!r} in this import or in the database",
+                    )
+                )
+            elif at < started_at:
+                findings.append(Finding(src, line, external_id, "at", "before the call's started_at"))
+            elif kind == KIND_TRANSFER and at > ended_at:
+                findings.append(Finding(src, line, external_id, "at", "after the call's ended_at"))
+        return findings
+
+    # --- rejects -------------------------------------------------------------------------------------
+
+    def reject(self, findings: list[Finding]) -> list[Finding]:
+        """Record the rejected rows and return the rows rejected with them (another row of their call is bad)."""
+        cur = self.cursor
+        cur.execute(
+            f"CREATE TEMP TABLE {REJECT} (src int2, line int4, external_id text, spoils_call bool) ON COMMIT DROP"
+        )
+        with cur.copy(f"COPY {REJECT} (src, line, external_id, spoils_call) FROM STDIN") as copy:
+            for finding in findings:
+                copy.write_row((finding.src, finding.line, finding.external_id, finding.spoils_call))
+        cur.execute(
+            f"INSERT INTO {REJECT} (src, line, external_id, spoils_call) SELECT src, line, external_id, true FROM {STAGE} WHERE bad"
+        )
+        cur.execute(
+            f"""
+            WITH spoiled AS (SELECT DISTINCT external_id FROM {REJECT} WHERE spoils_call AND external_id IS NOT NULL)
+            SELECT DISTINCT s.src, s.line, s.external_id FROM {STAGE} s JOIN spoiled USING (external_id)
+            WHERE NOT s.bad AND NOT EXISTS (SELECT 1 FROM {REJECT} r WHERE r.src = s.src AND r.line = s.line)
+            """
+        )
+        collateral = [
+            Finding(
+                src,
+                line,
+                external_id,
+                "call",
+                f"not imported: another row of call {external_id!r} is invalid",
+                spoils_call=False,
+            )
+            for src, line, external_id in cur.fetchall()
+        ]
+        with cur.copy(f"COPY {REJECT} (src, line, external_id, spoils_call) FROM STDIN") as copy:
+            for finding in collateral:
+                copy.write_row((finding.src, finding.line, finding.external_id, False))
+        cur.execute(f"CREATE INDEX ON {REJECT} (src, line)")
+        cur.execute(f"ANALYZE {REJECT}")
+        self.rejects_exist = True
+        return collateral
+
+    # --- merge ---------------------------------------------------------------------------------------
+
+    def merge(self) -> tuple[MergeCounts, Affected]:
+        cur = self.cursor
+        now = timezone.now()
+        good = "NOT s.bad"
+        if self.rejects_exist:
+            good += f" AND NOT EXISTS (SELECT 1 FROM {REJECT} r WHERE r.src = s.src AND r.line = s.line)"
+        empty = EMPTY_CHILDREN_DIGEST
+        affected = Affected()
+
+        # Digests of each call's transfers and escalations (NULL: none of that kind in the import).
+        cur.execute(
+            f"""
+            CREATE TEMP TABLE {CHILD} ON COMMIT DROP AS
+            SELECT external_id,
+                   left(md5(string_agg(sequence || ':' || digest, ',' ORDER BY sequence) FILTER (WHERE kind = 1)), 16) AS t,
+                   left(md5(string_agg(sequence || ':' || digest, ',' ORDER BY sequence) FILTER (WHERE kind = 2)), 16) AS e
+            FROM {STAGE} s WHERE kind > 0 AND {good} GROUP BY external_id
+            """
+        )
+        cur.execute(f"ANALYZE {CHILD}")
+
+        # Departments, teams, agents and customers on first sight (file order). Existing ones keep their
+        # values; only blank names/phones/e-mails and a missing team are filled in.
+        cur.execute(
+            f"""
+            INSERT INTO calls_department (name)
+            SELECT DISTINCT v.name FROM {STAGE} s,
+                LATERAL (VALUES (s.department), (s.from_department), (s.to_department)) v(name)
+            WHERE v.name IS NOT NULL AND {good} ORDER BY 1
+            ON CONFLICT (name) DO NOTHING
+            """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO calls_team (name, department_id)
+            SELECT DISTINCT ON (x.agent_team) x.agent_team, d.id FROM (
+                SELECT agent_team, department, min(src::int8 * 4294967296 + line) AS position
+                FROM {STAGE} s WHERE kind = 0 AND agent_team IS NOT NULL AND {good} GROUP BY 1, 2
+            ) x LEFT JOIN calls_department d ON d.name = x.department
+            ORDER BY x.agent_team, x.department IS NULL, x.position
+            ON CONFLICT (name) DO NOTHING
+            """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO calls_agent (employee_code, name, team_id, is_active)
+            SELECT DISTINCT ON (x.agent_code) x.agent_code, coalesce(x.agent_name, ''), t.id, true FROM (
+                SELECT agent_code, agent_name, agent_team, min(src::int8 * 4294967296 + line) AS position
+                FROM {STAGE} s WHERE kind = 0 AND agent_code IS NOT NULL AND {good} GROUP BY 1, 2, 3
+            ) x LEFT JOIN calls_team t ON t.name = x.agent_team
+            ORDER BY x.agent_code, x.agent_name IS NULL, x.position
+            ON CONFLICT (employee_code) DO UPDATE SET
+                name = CASE WHEN calls_agent.name = '' THEN excluded.name ELSE calls_agent.name END,
+                team_id = coalesce(calls_agent.team_id, excluded.team_id)
+            WHERE (calls_agent.name = '' AND excluded.name <> '')
+               OR (calls_agent.team_id IS NULL AND excluded.team_id IS NOT NULL)
+            """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO calls_agent (employee_code, name, is_active)
+            SELECT DISTINCT v.code, '', true FROM {STAGE} s, LATERAL (VALUES (s.from_agent), (s.to_agent)) v(code)
+            WHERE s.kind = 1 AND v.code IS NOT NULL AND {good} ORDER BY 1
+            ON CONFLICT (employee_code) DO NOTHING
+            """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO calls_customer (external_id, name, phone, email, tier)
+            SELECT DISTINCT ON (x.customer_external_id) x.customer_external_id, coalesce(x.customer_name, ''),
+                   coalesce(x.customer_phone, ''), coalesce(x.customer_email, ''), coalesce(x.customer_tier, 'standard')
+            FROM (
+                SELECT customer_external_id, customer_name, customer_phone, customer_email, customer_tier,
+                       min(src::int8 * 4294967296 + line) AS position
+                FROM {STAGE} s WHERE kind = 0 AND customer_external_id IS NOT NULL AND {good} GROUP BY 1, 2, 3, 4, 5
+            ) x
+            ORDER BY x.customer_external_id, x.position
+            ON CONFLICT (external_id) DO UPDATE SET
+                name = CASE WHEN calls_customer.name = '' THEN excluded.name ELSE calls_customer.name END,
+                phone = CASE WHEN calls_customer.phone = '' THEN excluded.phone ELSE calls_customer.phone END,
+                email = CASE WHEN calls_customer.email = '' THEN excluded.email ELSE calls_customer.email END
+            WHERE (calls_customer.name = '' AND excluded.name <> '')
+               OR (calls_customer.phone = '' AND excluded.phone <> '')
+               OR (calls_customer.email = '' AND excluded.email <> '')
+            """
+        )
+
+        new_hash = f"s.digest || coalesce(ch.t, '{empty}') || coalesce(ch.e, '{empty}')"
+        # What changed calls looked like before (for the rollup hook): their old agent and start time.
+        cur.execute(
+            f"""
+            SELECT min(c.started_at), max(c.started_at), array_agg(DISTINCT c.agent_id) FILTER (WHERE c.agent_id IS NOT NULL)
+            FROM {STAGE} s JOIN calls_call c ON c.external_id = s.external_id
+            LEFT JOIN {CHILD} ch ON ch.external_id = s.external_id
+            WHERE s.kind = 0 AND {good} AND c.content_hash IS DISTINCT FROM {new_hash}
+            """
+        )
+        affected.add(*cur.fetchone())
+
+        cur.execute(
+            f"CREATE TEMP TABLE {CHANGED} (id bigint, external_id text, inserted bool, replace_transfers bool, replace_escalations bool) ON COMMIT DROP"
+        )
+        cur.execute(
+            f"""
+            WITH upserted AS (
+                INSERT INTO calls_call (
+                    external_id, channel, direction, customer_id, agent_id, department_id, started_at, answered_at,
+                    ended_at, wait_seconds, talk_seconds, hold_seconds, wrap_seconds, disposition, is_resolved,
+                    transcript, recording_url, content_hash, created_at, updated_at)
+                SELECT s.external_id, s.channel, s.direction, cu.id, a.id, d.id, s.started_at, s.answered_at,
+                       s.ended_at, s.wait_seconds, s.talk_seconds, s.hold_seconds, s.wrap_seconds,
+                       coalesce(s.disposition, ''), s.is_resolved, coalesce(s.transcript, ''),
+                       coalesce(s.recording_url, ''), {new_hash}, %(now)s, %(now)s
+                FROM {STAGE} s
+                LEFT JOIN {CHILD} ch ON ch.external_id = s.external_id
+                LEFT JOIN calls_customer cu ON cu.external_id = s.customer_external_id
+                LEFT JOIN calls_agent a ON a.employee_code = s.agent_code
+                LEFT JOIN calls_department d ON d.name = s.department
+                WHERE s.kind = 0 AND {good}
+                ON CONFLICT (external_id) DO UPDATE SET
+                    channel = excluded.channel, direction = excluded.direction, customer_id = excluded.customer_id,
+                    agent_id = excluded.agent_id, department_id = excluded.department_id,
+                    started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
+                    wait_seconds = excluded.wait_seconds, talk_seconds = excluded.talk_seconds,
+                    hold_seconds = excluded.hold_seconds, wrap_seconds = excluded.wrap_seconds,
+                    disposition = excluded.disposition, is_resolved = excluded.is_resolved,
+                    transcript = excluded.transcript, recording_url = excluded.recording_url,
+                    content_hash = excluded.content_hash, updated_at = excluded.updated_at
+                WHERE calls_call.content_hash IS DISTINCT FROM excluded.content_hash
+                RETURNING id, external_id, xmax = 0 AS inserted, agent_id, started_at
+            ), kept AS (
+                INSERT INTO {CHANGED} SELECT id, external_id, inserted, true, true FROM upserted
+            )
+            SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                   min(started_at), max(started_at), array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL)
+            FROM upserted
+            """,
+            {"now": now},
+        )
+        created, updated, first, last, agents = cur.fetchone()
+        affected.add(first, last, agents)
+        cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE s.kind = 0 AND {good}")
+        (good_calls,) = cur.fetchone()
+        counts = MergeCounts(created=created, updated=updated, unchanged=good_calls - created - updated)
+
+        if self.csv_sources:
+            self._merge_database_parents(now, counts, affected)
+
+        cur.execute(f"ANALYZE {CHANGED}")
+        self._replace_children(good, affected)
+        return counts, affected
+
+    def _merge_database_parents(self, now: datetime, counts: MergeCounts, affected: Affected) -> None:
+        """CSV transfers/escalations of calls that are in the database but not in this import: they replace
+        that call's transfers (or escalations) as a whole, and the matching part of its content hash."""
+        cur = self.cursor
+        cur.execute(
+            f"""
+            WITH parents AS (
+                SELECT ch.external_id, ch.t, ch.e FROM {CHILD} ch
+                WHERE NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE s.kind = 0 AND s.external_id = ch.external_id)
+            ), changed AS (
+                UPDATE calls_call c SET
+                    content_hash = left(c.content_hash, 32) || coalesce(p.t, substr(c.content_hash, 33, 16))
+                                   || coalesce(p.e, substr(c.content_hash, 49, 16)),
+                    updated_at = %s
+                FROM parents p
+                WHERE c.external_id = p.external_id
+                  AND c.content_hash IS DISTINCT FROM left(c.content_hash, 32) || coalesce(p.t, substr(c.content_hash, 33, 16))
+                                   || coalesce(p.e, substr(c.content_hash, 49, 16))
+                RETURNING c.id, c.external_id, p.t IS NOT NULL AS replace_transfers, p.e IS NOT NULL AS replace_escalations,
+                          c.agent_id, c.started_at
+            ), kept AS (
+                INSERT INTO {CHANGED} SELECT id, external_id, false, replace_transfers, replace_escalations FROM changed
+            )
+            SELECT (SELECT count(*) FROM parents), count(*), min(started_at), max(started_at),
+                   array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL)
+            FROM changed
+            """,
+            [now],
+        )
+        parents, changed, first, last, agents = cur.fetchone()
+        affected.add(first, last, agents)
+        counts.updated += changed
+        counts.unchanged += parents - changed
+
+    def _replace_children(self, good: str, affected: Affected) -> None:
+        cur = self.cursor
+        cur.execute(f"SELECT count(*) FILTER (WHERE NOT inserted) FROM {CHANGED}")
+        (updated,) = cur.fetchone()
+        if updated:
+            cur.execute(
+                f"""
+                WITH gone AS (
+                    DELETE FROM calls_transfer WHERE call_id IN (SELECT id FROM {CHANGED} WHERE NOT inserted AND replace_transfers)
+                    RETURNING from_agent_id, to_agent_id
+                )
+                SELECT array_agg(DISTINCT a) FROM gone, LATERAL (VALUES (from_agent_id), (to_agent_id)) v(a) WHERE a IS NOT NULL
+                """
+            )
+            affected.add(None, None, cur.fetchone()[0])
+            cur.execute(
+                f"DELETE FROM calls_escalation WHERE call_id IN (SELECT id FROM {CHANGED} WHERE NOT inserted AND replace_escalations)"
+            )
+        cur.execute(
+            f"""
+            WITH added AS (
+                INSERT INTO calls_transfer (call_id, sequence, at, from_department_id, to_department_id, from_agent_id,
+                                            to_agent_id, reason)
+                SELECT c.id, s.sequence, s.at, fd.id, td.id, fa.id, ta.id, coalesce(s.reason, '')
+                FROM {STAGE} s
+                JOIN {CHANGED} c ON c.external_id = s.external_id AND c.replace_transfers
+                LEFT JOIN calls_department fd ON fd.name = s.from_department
+                LEFT JOIN calls_department td ON td.name = s.to_department
+                LEFT JOIN calls_agent fa ON fa.employee_code = s.from_agent
+                LEFT JOIN calls_agent ta ON ta.employee_code = s.to_agent
+                WHERE s.kind = 1 AND {good}
+                RETURNING from_agent_id, to_agent_id
+            )
+            SELECT array_agg(DISTINCT a) FROM added, LATERAL (VALUES (from_agent_id), (to_agent_id)) v(a) WHERE a IS NOT NULL
+            """
+        )
+        affected.add(None, None, cur.fetchone()[0])
+        cur.execute(
+            f"""
+            INSERT INTO calls_escalation (call_id, sequence, level, reason, raised_at, outcome, resolved_at)
+            SELECT c.id, s.sequence, s.level, coalesce(s.reason, ''), s.at, coalesce(s.outcome, ''), s.resolved_at
+            FROM {STAGE} s JOIN {CHANGED} c ON c.external_id = s.external_id AND c.replace_escalations
+            WHERE s.kind = 2 AND {good}
+            """
+        )

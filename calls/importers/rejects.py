@@ -1,0 +1,75 @@
+"""Rejects files: exactly the rows a partial import did not write, with the reasons, ready to fix and re-import.
+
+CSV: the original columns plus an `errors` column. JSON Lines (and JSON arrays):
+{"line": N, "errors": ["field: reason", ...], "record": <the record, or the raw line if it was not JSON>}.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from . import parsing
+
+if TYPE_CHECKING:
+    from .runner import Source
+
+
+def rejects_file_for(source_path: Path, rejects_path: Path | None, several: bool) -> Path:
+    """One input: `rejects_path` itself. Several: `rejects_path` is a folder. None: beside the input."""
+    name = f"{source_path.stem}.rejects{source_path.suffix or '.txt'}"
+    if rejects_path is None:
+        return source_path.with_name(name)
+    if several:
+        rejects_path.mkdir(parents=True, exist_ok=True)
+        return rejects_path / name
+    return rejects_path
+
+
+def write_rejects(
+    sources: list[Source], reasons: dict[int, dict[int, list[str]]], rejects_path: str | os.PathLike | None
+) -> list[Path]:
+    files = [(src, source) for src, source in enumerate(sources) if source.path is not None]
+    several = len(files) > 1
+    written = []
+    for src, source in files:
+        target = rejects_file_for(source.path, Path(rejects_path) if rejects_path else None, several)
+        by_line = reasons.get(src, {})
+        if source.format == "csv":
+            _write_csv(source, target, by_line)
+        else:
+            _write_json(source, target, by_line)
+        written.append(target)
+    return written
+
+
+def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
+    with source.open() as stream, target.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        _kind, header, rows = parsing.csv_rows(stream)
+        writer.writerow([*header, "errors"])
+        for line, cells, _problems in rows:
+            if line in by_line:
+                writer.writerow([*cells, "; ".join(by_line[line])])
+
+
+def _write_json(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
+    with source.open() as stream, target.open("wb") as out:
+        if source.format == "json":
+            items = orjson.loads(stream.read().removeprefix(parsing.BOM))
+            numbered = ((index, orjson.dumps(item)) for index, item in enumerate(items, start=1))
+        else:
+            numbered = ((number, raw) for number, raw in enumerate(stream, start=1))
+        for line, raw in numbered:
+            if line not in by_line:
+                continue
+            raw = raw.removeprefix(parsing.BOM) if line == 1 else raw
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                record = raw.decode("utf-8", "replace").rstrip("\r\n")
+            out.write(orjson.dumps({"line": line, "errors": by_line[line], "record": record}) + b"\n")

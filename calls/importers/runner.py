@@ -1,0 +1,386 @@
+"""The import driver: read sources, validate rows, stage them, check, merge, write rejects."""
+
+from __future__ import annotations
+
+import os
+import time
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+
+from . import parsing, rejects
+from .parsing import KIND_CALL, KIND_ESCALATION, KIND_TRANSFER
+from .result import ImportResult, RowError
+from .staging import Finding, StageBackend
+
+Progress = Callable[[int, int | None], None]
+
+# How often the progress callback is called: every this many bytes (files) or records (import_records).
+PROGRESS_BYTES = 1 << 20
+PROGRESS_RECORDS = 1000
+
+
+class ImportSetupError(ValueError):
+    """The import cannot start (unknown time zone, unreadable file, ...): nothing was read or written."""
+
+
+@dataclass
+class Source:
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    records: Iterable | None = None
+    format: str = ""  # 'jsonl', 'json', 'csv' or 'records'
+    size: int | None = None
+
+    def open(self) -> IO[bytes]:
+        if self.path is not None:
+            return self.path.open("rb")
+        import io
+
+        return io.BytesIO(self.data or b"")
+
+
+@dataclass
+class _Run:
+    """Per-import state: the Python-side errors and progress accounting."""
+
+    zone: tzinfo
+    backend: StageBackend
+    progress: Progress | None
+    total_bytes: int | None = None
+    errors: list[tuple[int, int, int, str, str]] = field(
+        default_factory=list
+    )  # (src, line, order, field, reason)
+    fatal: bool = False
+    done_bytes: int = 0
+    next_report: int = PROGRESS_BYTES
+    records: int = 0
+
+    def error(self, src: int, line: int, field_name: str, reason: str) -> None:
+        self.errors.append((src, line, len(self.errors), field_name, reason))
+
+    def on_bytes(self, count: int) -> None:
+        self.done_bytes += count
+        if self.done_bytes >= self.next_report:
+            self.next_report = self.done_bytes + PROGRESS_BYTES
+            if self.progress is not None:
+                self.progress(self.done_bytes, self.total_bytes)
+
+
+def resolve_timezone(name: str | tzinfo | None) -> tzinfo:
+    if name is None or name == "":
+        name = settings.TIME_ZONE
+    if isinstance(name, tzinfo):
+        return name
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImportSetupError(f"unknown time zone {name!r}") from None
+
+
+def _backend(source_names: list[str], csv_sources: set[int]) -> StageBackend:
+    if connection.vendor == "postgresql":
+        from .postgres import PostgresStage
+
+        return PostgresStage(connection, source_names=source_names, csv_sources=csv_sources)
+    from .sqlite import MemoryStage
+
+    return MemoryStage(source_names=source_names, csv_sources=csv_sources)
+
+
+def file_sources(paths: Iterable[str | os.PathLike]) -> list[Source]:
+    sources = []
+    for raw in paths:
+        path = Path(raw)
+        try:
+            with path.open("rb") as stream:
+                head = stream.read(4096)
+            size = path.stat().st_size
+        except OSError as error:
+            raise ImportSetupError(f"{path}: cannot read ({error.strerror or error})") from None
+        if path.suffix.lower() in {".jsonl", ".ndjson"}:
+            fmt = "jsonl"
+        elif path.suffix.lower() == ".csv":
+            fmt = "csv"
+        else:
+            fmt = parsing.sniff_format(head)
+        sources.append(Source(name=path.name, path=path, format=fmt, size=size))
+    names = [source.name for source in sources]
+    if len(set(names)) != len(names):  # same file name in two folders: use the paths as given
+        for source in sources:
+            source.name = str(source.path)
+    return sources
+
+
+def run_import(
+    sources: list[Source],
+    *,
+    partial: bool = False,
+    default_timezone: str | tzinfo | None = None,
+    rejects_path: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    started = time.perf_counter()
+    zone = resolve_timezone(default_timezone)
+    names = [source.name for source in sources]
+    csv_sources = {index for index, source in enumerate(sources) if source.format == "csv"}
+    backend = _backend(names, csv_sources)
+    total = sum(source.size or 0 for source in sources) or None
+    run = _Run(zone=zone, backend=backend, progress=progress, total_bytes=total)
+    result = ImportResult(partial=partial, sources=names)
+    findings: list[Finding] = []
+    collateral: list[Finding] = []
+
+    with transaction.atomic():
+        backend.open()
+        try:
+            for src, source in enumerate(sources):
+                _read_source(run, src, source)
+        except BaseException as error:
+            backend.close(error)
+            raise
+        backend.close()
+        if progress is not None:
+            progress(run.records if sources and sources[0].format == "records" else run.done_bytes, total)
+        findings = backend.check()
+        has_errors = bool(run.errors or findings)
+        if run.fatal or (has_errors and not partial):
+            transaction.set_rollback(True)
+        else:
+            if has_errors:
+                collateral = backend.reject(findings)
+            counts, affected = backend.merge()
+            result.created, result.updated, result.unchanged = (
+                counts.created,
+                counts.updated,
+                counts.unchanged,
+            )
+            result.affected_started_from = affected.started_from
+            result.affected_started_to = affected.started_to
+            result.affected_agent_ids = sorted(affected.agent_ids)
+            if affected.started_from is not None and connection.vendor == "postgresql":
+                # Per-agent-day rollups (calls + QA/NPS), in the same transaction as the import.
+                from calls.rollups import agent_day_stats_refresh_for_calls
+
+                agent_day_stats_refresh_for_calls(
+                    started_from=affected.started_from, started_to=affected.started_to
+                )
+
+    all_errors = [
+        (src, line, order, field_name, reason) for src, line, order, field_name, reason in run.errors
+    ]
+    base = len(all_errors)
+    for offset, finding in enumerate(findings):
+        all_errors.append((finding.src, finding.line, base + offset, finding.field, finding.reason))
+    all_errors.sort()
+    result.errors = [
+        RowError(line=line, field=field_name, reason=reason, source=names[src])
+        for src, line, _, field_name, reason in all_errors
+    ]
+    rejected_rows = {(src, line) for src, line, *_ in all_errors}
+    if partial and not run.fatal:
+        rejected_rows.update((finding.src, finding.line) for finding in collateral)
+    result.rejected = len(rejected_rows)
+    result.partial = partial and not run.fatal
+
+    if result.partial:
+        reasons: dict[int, dict[int, list[str]]] = {}
+        for src, line, _, field_name, reason in all_errors:
+            reasons.setdefault(src, {}).setdefault(line, []).append(f"{field_name}: {reason}")
+        for finding in collateral:
+            reasons.setdefault(finding.src, {}).setdefault(finding.line, []).append(
+                f"{finding.field}: {finding.reason}"
+            )
+        result.rejects_paths = rejects.write_rejects(sources, reasons, rejects_path)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def _read_source(run: _Run, src: int, source: Source) -> None:
+    if source.format == "records":
+        _read_records(run, src, _numbered(source.records or ()))
+        return
+    with source.open() as stream:
+        if source.format == "jsonl":
+            _read_jsonl(run, src, stream)
+        elif source.format == "json":
+            data = stream.read()
+            run.on_bytes(len(data))
+            try:
+                items = orjson.loads(data.removeprefix(parsing.BOM))
+            except orjson.JSONDecodeError as error:
+                run.error(src, 1, "record", f"invalid JSON ({error})")
+                run.fatal = True
+                return
+            if type(items) is not list:
+                run.error(src, 1, "record", "expected a JSON array of call records")
+                run.fatal = True
+                return
+            _read_records(run, src, enumerate(items, start=1))
+        else:
+            _read_csv(run, src, stream)
+
+
+def _numbered(records: Iterable) -> Iterator[tuple[int, Any]]:
+    for number, item in enumerate(records, start=1):
+        if type(item) is tuple and len(item) == 2 and type(item[0]) is int:
+            yield item
+        else:
+            yield number, item
+
+
+def _read_records(run: _Run, src: int, numbered: Iterable[tuple[int, Any]]) -> None:
+    zone, write, error = run.zone, run.backend.write, run.error
+    for line, record in numbered:
+        run.records += 1
+        if run.progress is not None and run.records % PROGRESS_RECORDS == 0:
+            run.progress(run.records, None)
+        _stage_record(run, src, line, record, zone, write, error)
+
+
+def _read_jsonl(run: _Run, src: int, stream: IO[bytes]) -> None:
+    zone, write, error = run.zone, run.backend.write, run.error
+    for line, record, problems in parsing.jsonl_records(stream, run.on_bytes):
+        run.records += 1
+        if problems:
+            for field_name, reason in problems:
+                error(src, line, field_name, reason)
+            write(parsing.bad_row(KIND_CALL, src, line, None))
+            continue
+        _stage_record(run, src, line, record, zone, write, error)
+
+
+def _stage_record(run, src, line, record, zone, write, error) -> None:
+    problems: list[tuple[str, str]] = []
+    staged = parsing.call_row(record, src=src, line=line, zone=zone, errors=problems)
+    if staged is None:
+        for field_name, reason in problems:
+            error(src, line, field_name, reason)
+        write(
+            parsing.bad_row(KIND_CALL, src, line, record.get("external_id") if type(record) is dict else None)
+        )
+        return
+    call, children = staged
+    write(call)
+    for child in children:
+        write(child)
+
+
+def _read_csv(run: _Run, src: int, stream: IO[bytes]) -> None:
+    try:
+        kind, header, rows = parsing.csv_rows(stream, run.on_bytes)
+    except parsing.CsvHeaderError as header_error:
+        for field_name, reason in header_error.errors:
+            run.error(src, 1, field_name, reason)
+        run.fatal = True  # without a usable header no row can be read: the whole import is refused
+        return
+    zone, write, error = run.zone, run.backend.write, run.error
+    child_kind = {"transfers": KIND_TRANSFER, "escalations": KIND_ESCALATION}.get(kind)
+    key_column = "external_id" if kind == "calls" else "call_external_id"
+    key_index = header.index(key_column)
+    for line, cells, problems in rows:
+        run.records += 1
+        key = cells[key_index] if key_index < len(cells) else None
+        if problems:
+            for field_name, reason in problems:
+                error(src, line, field_name, reason)
+            write(parsing.bad_row(child_kind or KIND_CALL, src, line, key))
+            if not cells:  # unreadable CSV: the rest of the file is lost
+                run.fatal = True
+            continue
+        record = parsing.csv_cells_to_record(kind, header, cells, problems)
+        if child_kind is None:
+            staged = parsing.call_row(record, src=src, line=line, zone=zone, errors=problems, nested=False)
+        else:
+            call_external_id = parsing._text(
+                record.pop("call_external_id", None), "call_external_id", 100, problems, required=True
+            )
+            staged = parsing.child_row(
+                record,
+                child_kind,
+                src=src,
+                line=line,
+                call_external_id=call_external_id,
+                zone=zone,
+                errors=problems,
+            )
+            if call_external_id is None:
+                staged = None
+        if staged is None or problems:
+            seen = set()
+            for field_name, reason in problems:
+                column = parsing.csv_field(field_name)
+                if (
+                    column,
+                    reason,
+                ) not in seen:  # a CSV conversion error and the check behind it say the same
+                    seen.add((column, reason))
+                    error(src, line, column, reason)
+            write(parsing.bad_row(child_kind or KIND_CALL, src, line, key))
+            continue
+        write(staged)
+
+
+def import_files(
+    paths: Iterable[str | os.PathLike],
+    *,
+    partial: bool = False,
+    default_timezone: str | tzinfo | None = None,
+    rejects_path: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import JSON Lines and/or CSV files (see docs/import-format.md) in one transaction.
+
+    progress(done, total) is called about every MiB read, with bytes read and the files' total size.
+    """
+    return run_import(
+        file_sources(list(paths)),
+        partial=partial,
+        default_timezone=default_timezone,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
+
+
+def import_records(
+    records: Iterable[tuple[int, dict]] | Iterable[dict],
+    *,
+    partial: bool = False,
+    default_timezone: str | tzinfo | None = None,
+    progress: Progress | None = None,
+    source_name: str = "records",
+) -> ImportResult:
+    """Import records in the JSON contract shape (dicts, or (line, dict) pairs to number them yourself).
+
+    The iterable is consumed once, as a stream. progress(done, None) is called every 1000 records.
+    """
+    return run_import(
+        [Source(name=source_name, records=records, format="records")],
+        partial=partial,
+        default_timezone=default_timezone,
+        progress=progress,
+    )
+
+
+def import_bytes(
+    data: bytes,
+    *,
+    format: str,
+    partial: bool = False,
+    default_timezone: str | tzinfo | None = None,
+    source_name: str = "body",
+) -> ImportResult:
+    """Import a JSON Lines or JSON array document held in memory (the API's request body)."""
+    return run_import(
+        [Source(name=source_name, data=data, format=format, size=len(data))],
+        partial=partial,
+        default_timezone=default_timezone,
+    )

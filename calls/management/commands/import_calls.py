@@ -1,0 +1,84 @@
+"""manage.py import_calls FILE [FILE ...] [--partial] [--timezone ZONE] [--rejects PATH]
+
+Exit status: 0 all rows imported; 1 nothing imported (errors, all-or-nothing); 2 partial import with
+rejected rows (the good ones were written). Format: docs/import-format.md.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from calls.importers import ImportSetupError, import_files
+
+
+class Command(BaseCommand):
+    help = "Import calls (with transfers and escalations) from JSON Lines or CSV files. See docs/import-format.md."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "files", nargs="+", metavar="FILE", help=".jsonl/.ndjson, .json (an array) or .csv files"
+        )
+        parser.add_argument(
+            "--partial",
+            action="store_true",
+            help="write the good rows and a rejects file for the bad ones (default: all or nothing)",
+        )
+        parser.add_argument(
+            "--timezone", default=None, help="time zone of timestamps without an offset (default: TIME_ZONE)"
+        )
+        parser.add_argument(
+            "--rejects",
+            default=None,
+            metavar="PATH",
+            help="with --partial: the rejects file (a folder when several files are imported); default: beside each input",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+    def handle(self, *args, files, partial, timezone, rejects, no_progress, **options):
+        if rejects and not partial:
+            raise CommandError("--rejects only makes sense with --partial")
+        bar = None
+        progress = None
+        if not no_progress and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=0,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="import",
+                file=sys.stderr,
+                leave=False,
+            )
+
+            def progress(done: int, total: int | None) -> None:
+                if total and bar.total != total:
+                    bar.total = total
+                bar.update(done - bar.n)
+
+        try:
+            result = import_files(
+                files, partial=partial, default_timezone=timezone, rejects_path=rejects, progress=progress
+            )
+        except ImportSetupError as error:
+            raise CommandError(str(error)) from None
+        finally:
+            if bar is not None:
+                bar.close()
+
+        for line in result.error_lines():
+            self.stderr.write(line)
+        self.stdout.write(result.summary())
+        for path in result.rejects_paths:
+            self.stdout.write(f"rejects: {path}")
+        if not result.written:
+            raise CommandError(
+                f"nothing imported: {len(result.errors)} error(s) in {result.rejected} row(s) "
+                "(fix them, or use --partial to import the good rows)",
+                returncode=1,
+            )
+        if result.rejected:
+            raise CommandError(f"{result.rejected} row(s) rejected, the others imported", returncode=2)

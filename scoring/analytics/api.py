@@ -1,0 +1,61 @@
+"""The leaderboard as JSON (DRF), scoped exactly like the page: same selector, same filter form."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors
+from .forms import AnalyticsFilterForm
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    name = serializers.CharField()
+    employee_code = serializers.CharField()
+    team_id = serializers.IntegerField()
+    team_name = serializers.CharField()
+    rank = serializers.IntegerField(allow_null=True)
+    previous_rank = serializers.IntegerField(allow_null=True)
+    movement = serializers.IntegerField(allow_null=True)
+    is_ranked = serializers.BooleanField()
+    calls = serializers.IntegerField()
+    average_handle_seconds = serializers.FloatField(allow_null=True)
+    fcr_rate = serializers.FloatField(allow_null=True)
+    transfer_rate = serializers.FloatField(allow_null=True)
+    escalation_rate = serializers.FloatField(allow_null=True)
+    evaluations = serializers.IntegerField()
+    qa_mean = serializers.FloatField(allow_null=True)
+    qa_shrunk = serializers.FloatField(allow_null=True)
+    responses = serializers.IntegerField()
+    nps = serializers.FloatField(allow_null=True)
+    nps_low = serializers.FloatField(allow_null=True)
+    nps_high = serializers.FloatField(allow_null=True)
+    followups_closed = serializers.IntegerField()
+    followups_closed_within_sla = serializers.IntegerField()
+    sections = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class LeaderboardAPIView(APIView):
+    """Per-agent figures for a period (same query parameters as the page: period, date_from, date_to, team,
+    sort, dir). Supervisors see their teams only; agents get 403."""
+
+    @extend_schema(responses=LeaderboardRowSerializer(many=True))
+    def get(self, request):
+        form = AnalyticsFilterForm(request.query_params or None, teams=selectors.analytics_teams_for_user(request.user))
+        if request.query_params and not form.is_valid():
+            return Response(form.errors, status=400)
+        sort, descending = form.sort_order()
+        period = form.resolved_period()
+        board = selectors.leaderboard(team_ids=form.team_ids(), period=period, sort=sort, descending=descending)
+        rows = [
+            {**row, "sections": dict(zip(board["section_titles"], row["sections"], strict=True))}
+            for row in board["rows"]
+        ]
+        return Response({
+            "date_from": period.date_from,
+            "date_to": period.date_to,
+            "results": LeaderboardRowSerializer(rows, many=True).data,
+        })

@@ -1,0 +1,51 @@
+"""Filters of the analytics pages: period (or custom range), team limited to the user's teams, sort."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+
+from .selectors import PERIODS, SORT_KEYS, Period, period_resolve
+
+MAX_CUSTOM_DAYS = 366
+
+
+class AnalyticsFilterForm(forms.Form):
+    period = forms.ChoiceField(choices=list(PERIODS.items()), required=False, initial="last_30")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    sort = forms.ChoiceField(choices=[(k, k) for k in sorted(SORT_KEYS)], required=False)
+    dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teams = list(teams)
+        self.fields["team"].choices = [("", "All my teams")] + [(t.pk, t.name) for t in self.teams]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("period") == "custom":
+            start, end = data.get("date_from"), data.get("date_to")
+            if not start or not end:
+                raise forms.ValidationError("A custom range needs both dates.")
+            if start > end:
+                raise forms.ValidationError("The range starts after it ends.")
+            if end - start > timedelta(days=MAX_CUSTOM_DAYS):
+                raise forms.ValidationError(f"A custom range is at most {MAX_CUSTOM_DAYS} days.")
+        return data
+
+    def resolved_period(self) -> Period:
+        data = self.cleaned_data if self.is_valid() else {}
+        return period_resolve(data.get("period") or "last_30", date_from=data.get("date_from"),
+                              date_to=data.get("date_to"))
+
+    def team_ids(self) -> list[int]:
+        """The selected team (already limited to the user's teams by the choices) or all of them."""
+        team = self.cleaned_data.get("team") if self.is_valid() else None
+        return [team] if team else [t.pk for t in self.teams]
+
+    def sort_order(self) -> tuple[str, bool]:
+        data = self.cleaned_data if self.is_valid() else {}
+        return data.get("sort") or "rank", data.get("dir") == "desc"

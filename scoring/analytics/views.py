@@ -1,0 +1,132 @@
+"""Supervisor analytics pages. Views validate filters and render; selectors compute and scope."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from . import selectors
+from .exports import leaderboard_csv
+from .forms import AnalyticsFilterForm
+
+
+def _form(request: HttpRequest) -> AnalyticsFilterForm:
+    teams = selectors.analytics_teams_for_user(request.user)  # PermissionDenied for agents
+    form = AnalyticsFilterForm(request.GET or None, teams=teams)
+    form.is_valid()
+    return form
+
+
+def _render(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
+    # htmx filter requests swap only the results, never the whole page.
+    name = f"{template}#{partial}" if getattr(request, "htmx", False) else template
+    return render(request, name, context)
+
+
+@login_required
+@require_GET
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    sort, descending = form.sort_order()
+    board = selectors.leaderboard(team_ids=form.team_ids(), period=form.resolved_period(), sort=sort,
+                                  descending=descending)
+    query = request.GET.copy()
+    query.pop("sort", None)
+    query.pop("dir", None)
+    return _render(request, "analytics/leaderboard.html", "results", {
+        "form": form, "board": board, "sort": sort, "descending": descending,
+        "base_query": query.urlencode(), "querystring": request.GET.urlencode(),
+        "min_evaluations": settings.ANALYTICS_MIN_EVALUATIONS,
+    })
+
+
+@login_required
+@require_GET
+def leaderboard_export(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    sort, descending = form.sort_order()
+    board = selectors.leaderboard(team_ids=form.team_ids(), period=form.resolved_period(), sort=sort,
+                                  descending=descending)
+    response = HttpResponse(leaderboard_csv(board), content_type="text/csv; charset=utf-8")
+    period = board["period"]
+    response["Content-Disposition"] = (
+        f'attachment; filename="leaderboard-{period.date_from}-{period.date_to}.csv"'
+    )
+    return response
+
+
+@login_required
+@require_GET
+def teams(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    period = form.resolved_period()
+    trend = selectors.department_weekly_trend(team_ids=form.team_ids(), period=period)
+    departments = sorted({row["department"] for row in trend})
+    chart = {
+        "weeks": sorted({row["week"].isoformat() for row in trend}),
+        "series": [
+            {"label": dep,
+             "qa": {r["week"].isoformat(): r["qa_mean"] for r in trend if r["department"] == dep},
+             "nps": {r["week"].isoformat(): r["nps"] for r in trend if r["department"] == dep}}
+            for dep in departments
+        ],
+    }
+    return _render(request, "analytics/teams.html", "results", {
+        "form": form, "period": period, "rows": selectors.team_figures(team_ids=form.team_ids(), period=period),
+        "trend": trend, "chart_data": chart,
+    })
+
+
+@login_required
+@require_GET
+def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = selectors.analytics_agent_get_for_user(request.user, pk=pk)
+    form = AnalyticsFilterForm(request.GET or {"period": "last_90"}, teams=[])
+    form.is_valid()
+    period = form.resolved_period()
+    overview = selectors.agent_overview(agent=agent, period=period)
+    chart = {
+        "weeks": [w["week"].isoformat() for w in overview["weeks"]],
+        "qa": [w["qa_mean"] for w in overview["weeks"]],
+        "team_qa": [w["team_qa_mean"] for w in overview["weeks"]],
+        "nps": [w["nps"] for w in overview["weeks"]],
+        "nps_low": [w["nps_low"] for w in overview["weeks"]],
+        "nps_high": [w["nps_high"] for w in overview["weeks"]],
+        "team_nps": [w["team_nps"] for w in overview["weeks"]],
+    }
+    return render(request, "analytics/agent.html", {
+        "agent": agent, "form": form, "period": period, "overview": overview, "chart_data": chart,
+        "evaluations": selectors.agent_recent_evaluations(agent=agent),
+        "followups": selectors.agent_open_followups(agent=agent),
+    })
+
+
+@login_required
+@require_GET
+def drivers(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    period = form.resolved_period()
+    return _render(request, "analytics/drivers.html", "results", {
+        "form": form, "period": period,
+        "drivers": selectors.nps_drivers(team_ids=form.team_ids(), period=period),
+    })
+
+
+@login_required
+@require_GET
+def transfers(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    period = form.resolved_period()
+    analysis = selectors.transfer_analysis(team_ids=form.team_ids(), period=period)
+    return _render(request, "analytics/transfers.html", "results", {
+        "form": form, "period": period, "analysis": analysis,
+    })
+
+
+def chart_json(data) -> str:
+    return json.dumps(data)

@@ -1,0 +1,163 @@
+"""The follow-up board and case pages. Views validate and call one service; selectors scope access."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors, services
+from .forms import CloseForm, ContactAttemptForm
+from .models import FollowUpCase
+
+GROUP_TITLES = {
+    "overdue": "Overdue",
+    "due_soon": "Due soon",
+    "open": "Open",
+    "waiting": "Waiting on customer",
+    "failed": "Dispatch failed",
+}
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    data = selectors.followup_board(request.user)
+    groups = [
+        {"name": name, "title": GROUP_TITLES[name], "rows": data["groups"][name], "count": data["counts"][name]}
+        for name in selectors.GROUPS
+    ]
+    context = {
+        "groups": groups,
+        "limit": data["limit"],
+        "now": data["now"],
+        "notifications": selectors.notification_unread_for_user(request.user),
+    }
+    template = "followups/board.html#groups" if request.htmx else "followups/board.html"
+    return render(request, template, context)
+
+
+def _case_for_work(request: HttpRequest, pk: int) -> FollowUpCase:
+    case = selectors.followup_case_get_for_user(request.user, pk=pk)
+    if not selectors.followup_user_can_work(request.user, case):
+        raise PermissionDenied("You may read this follow-up but not work on it.")
+    return case
+
+
+def _detail_context(request: HttpRequest, case: FollowUpCase, **forms) -> dict:
+    from scoring.selectors import evaluation_list_for_call
+
+    case = selectors.followup_case_detail(case)
+    now = timezone.now()
+    calendar = selectors.followup_case_calendar(case)
+    return {
+        "case": case,
+        "now": now,
+        "time_left": selectors.sla_time_left(case, now=now, calendar=calendar),
+        "is_overdue": case.status == FollowUpCase.Status.OPEN and case.due_at <= now,
+        "can_work": selectors.followup_user_can_work(request.user, case),
+        "credits": case.response.credits.select_related("agent").order_by("leg"),
+        "evaluations": evaluation_list_for_call(request.user, case.call),
+        "attempt_form": forms.get("attempt_form") or ContactAttemptForm(),
+        "close_form": forms.get("close_form") or CloseForm(),
+    }
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = selectors.followup_case_get_for_user(request.user, pk=pk)
+    return render(request, "followups/detail.html", _detail_context(request, case))
+
+
+@login_required
+@require_POST
+def attempt_log(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_work(request, pk)
+    form = ContactAttemptForm(request.POST)
+    if not form.is_valid():
+        return render(request, "followups/detail.html", _detail_context(request, case, attempt_form=form), status=400)
+    try:
+        services.followup_contact_attempt_log(case=case, by=request.user, **form.cleaned_data)
+    except services.FollowUpStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Contact attempt logged.")
+    return redirect("followups:detail", pk=case.pk)
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_work(request, pk)
+    try:
+        services.followup_pause(case=case, by=request.user)
+    except services.FollowUpStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Waiting on the customer: the SLA clock is paused.")
+    return redirect("followups:detail", pk=case.pk)
+
+
+@login_required
+@require_POST
+def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_work(request, pk)
+    try:
+        case = services.followup_resume(case=case, by=request.user)
+    except services.FollowUpStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Resumed: the due time moved by the time spent waiting.")
+    return redirect("followups:detail", pk=case.pk)
+
+
+@login_required
+@require_POST
+def close(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_work(request, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return render(request, "followups/detail.html", _detail_context(request, case, close_form=form), status=400)
+    try:
+        services.followup_close(case=case, by=request.user, **form.cleaned_data)
+    except services.FollowUpStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Follow-up closed.")
+    return redirect("followups:detail", pk=case.pk)
+
+
+@login_required
+@require_POST
+def retry_dispatch(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_for_work(request, pk)
+    try:
+        services.followup_dispatch_retry(case=case, by=request.user)
+    except services.FollowUpStateError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Dispatch queued again.")
+    return redirect("followups:detail", pk=case.pk)
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    services.notification_mark_read(user=request.user)
+    return redirect("followups:board")
+
+
+def followup_call_panel(request: HttpRequest, call) -> dict | None:
+    """The call page's follow-up panel (registered with calls.views.register_call_panel); shown only if
+    the user may see the case."""
+    if not request.user.is_authenticated:
+        return None
+    case = selectors.followup_case_list_for_user(request.user).filter(call=call).first()
+    if case is None:
+        return None
+    return {"template": "followups/_call_panel.html", "case": case}

@@ -1,0 +1,415 @@
+"""Read paths for QA scoring, with permission scoping. Views and the API must fetch through these.
+
+Who sees which evaluations (`evaluation_list_for_user`):
+- admins: everything, drafts included;
+- everyone: what they authored (their drafts are visible to nobody else but admins);
+- agents: submitted reviews and self-reviews *of themselves* (evaluated agent = their Agent row);
+  never calibration evaluations (a reviewers' exercise) and never someone else's drafts;
+- reviewers: every submitted review and self-review (consistency and coaching need the whole
+  picture; they see every call anyway), but other reviewers' calibration evaluations stay hidden, so
+  calibration is blind;
+- supervisors: every submitted evaluation (any kind) of their teams' agents.
+Superseded revisions (replaced after a dispute) are left out of lists unless asked for; a direct
+`evaluation_get_for_user` still finds them (history links).
+
+Who may evaluate a call (`call_evaluable_by_user`): admins; users with `scoring.evaluate_any_call`;
+otherwise only a user with an open assignment for that call. Self-reviews: an agent on their own calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from calls import roles
+from calls.models import Agent, Call, Team, Transfer
+from calls.selectors import agent_for_user
+
+from . import metrics
+from .models import (
+    Answer,
+    Assignment,
+    AuditEntry,
+    Criterion,
+    Dispute,
+    Evaluation,
+    Scorecard,
+    Section,
+    SectionScore,
+)
+
+# =====================================================================================================
+# Calls (as scoring sees them)
+# =====================================================================================================
+
+
+def call_context(call: Call) -> tuple[bool, bool]:
+    """(is_resolved, had_hold_or_transfer): the facts context-aware criteria depend on."""
+    had_hold_or_transfer = call.hold_seconds > 0 or Transfer.objects.filter(call_id=call.pk).exists()
+    return call.is_resolved, had_hold_or_transfer
+
+
+def call_leg_agents(call: Call) -> list[Agent]:
+    """The call's agent, then every other agent who handled a leg (transfer targets and sources), once each."""
+    agents: dict[int, Agent] = {}
+    if call.agent_id:
+        agents[call.agent_id] = call.agent
+    for transfer in (
+        Transfer.objects.filter(call_id=call.pk).select_related("from_agent", "to_agent").order_by("sequence")
+    ):
+        for agent in (transfer.from_agent, transfer.to_agent):
+            if agent is not None and agent.pk not in agents:
+                agents[agent.pk] = agent
+    return list(agents.values())
+
+
+def call_evaluable_by_user(user, call: Call) -> bool:
+    """May this user start a review/calibration of this call? See the module docstring."""
+    if not user.is_authenticated:
+        return False
+    if roles.is_admin(user):
+        return True
+    if user.has_perm("scoring.evaluate_any_call") and (roles.is_reviewer(user) or roles.is_supervisor(user)):
+        return True
+    return Assignment.objects.filter(call_id=call.pk, reviewer=user, status=Assignment.Status.OPEN).exists()
+
+
+# =====================================================================================================
+# Scorecards
+# =====================================================================================================
+
+
+def _with_content(queryset: QuerySet[Scorecard]) -> QuerySet[Scorecard]:
+    return queryset.prefetch_related(
+        "departments",
+        Prefetch(
+            "sections",
+            queryset=Section.objects.order_by("position", "id").prefetch_related(
+                Prefetch("criteria", queryset=Criterion.objects.order_by("position", "id"))
+            ),
+        ),
+    )
+
+
+def can_manage_scorecards(user) -> bool:
+    return user.is_authenticated and (roles.is_admin(user) or user.has_perm("scoring.manage_scorecards"))
+
+
+def scorecard_list_for_user(user, *, include_drafts: bool = False) -> QuerySet[Scorecard]:
+    """Published and retired versions for every signed-in user (agents should know what they are scored
+    on); drafts too for QA leads/admins when asked. Sections and criteria are prefetched."""
+    if not user.is_authenticated:
+        return Scorecard.objects.none()
+    queryset = Scorecard.objects.all()
+    if not (include_drafts and can_manage_scorecards(user)):
+        queryset = queryset.exclude(status=Scorecard.Status.DRAFT)
+    return _with_content(queryset).order_by("family", "-version")
+
+
+def scorecard_get_for_user(user, *, pk: int) -> Scorecard:
+    """A scorecard with its content; drafts only for QA leads/admins; 404 otherwise."""
+    try:
+        return scorecard_list_for_user(user, include_drafts=True).get(pk=pk)
+    except Scorecard.DoesNotExist:
+        raise Http404("No such scorecard") from None
+
+
+def scorecard_for_call(call: Call) -> Scorecard | None:
+    """The newest published scorecard that applies to the call: department-specific ones beat
+    channel-specific ones, which beat catch-alls; ties go to the most recently published."""
+    candidates = []
+    for scorecard in Scorecard.objects.filter(status=Scorecard.Status.PUBLISHED).prefetch_related(
+        "departments"
+    ):
+        department_ids = {d.pk for d in scorecard.departments.all()}
+        if department_ids and call.department_id not in department_ids:
+            continue
+        if not scorecard.applies_to_channel(call.channel):
+            continue
+        specificity = (bool(department_ids), bool(scorecard.channels))
+        candidates.append((specificity, scorecard.published_at, scorecard.pk, scorecard))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: c[:3])[3]
+
+
+# =====================================================================================================
+# Evaluations
+# =====================================================================================================
+
+
+def _evaluation_base() -> QuerySet[Evaluation]:
+    return Evaluation.objects.select_related("call", "agent", "agent__team", "scorecard", "author")
+
+
+def _led_team_ids(user):
+    # A subquery, never a join through the supervisors table (a join repeats rows per supervisor).
+    return Team.objects.filter(supervisors=user).values("pk")
+
+
+def evaluation_list_for_user(user, *, include_superseded: bool = False) -> QuerySet[Evaluation]:
+    """Evaluations the user may read (rules in the module docstring), current revisions only by default."""
+    queryset = _evaluation_base()
+    if not user.is_authenticated:
+        return queryset.none()
+    if not include_superseded:
+        queryset = queryset.filter(is_current=True)
+    if roles.is_admin(user):
+        return queryset
+    submitted = Q(status=Evaluation.Status.SUBMITTED)
+    visible = Q(author=user)
+    agent = agent_for_user(user)
+    if agent is not None:
+        visible |= submitted & Q(agent=agent) & ~Q(kind=Evaluation.Kind.CALIBRATION)
+    if roles.is_reviewer(user):
+        visible |= submitted & ~Q(kind=Evaluation.Kind.CALIBRATION)
+    if roles.is_supervisor(user):
+        visible |= submitted & Q(agent__team__in=_led_team_ids(user))
+    return queryset.filter(visible)
+
+
+def evaluation_with_details(queryset: QuerySet[Evaluation]) -> QuerySet[Evaluation]:
+    """Prefetch answers (with criteria and sections) and section scores, in scorecard order."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "answers",
+            queryset=Answer.objects.select_related("criterion", "criterion__section").order_by(
+                "criterion__section__position", "criterion__position", "criterion_id"
+            ),
+        ),
+        Prefetch("section_scores", queryset=SectionScore.objects.select_related("section")),
+    )
+
+
+def evaluation_get_for_user(user, *, pk: int) -> Evaluation:
+    """One evaluation (superseded revisions included) with answers; 404 if the user may not read it."""
+    try:
+        return evaluation_with_details(evaluation_list_for_user(user, include_superseded=True)).get(pk=pk)
+    except Evaluation.DoesNotExist:
+        raise Http404("No such evaluation") from None
+
+
+def evaluation_draft_get_for_author(user, *, pk: int) -> Evaluation:
+    """The user's own draft, for editing; 404 for anything else (others' drafts, submitted ones)."""
+    try:
+        return evaluation_with_details(
+            _evaluation_base().filter(author=user, status=Evaluation.Status.DRAFT)
+        ).get(pk=pk)
+    except Evaluation.DoesNotExist:
+        raise Http404("No such draft") from None
+
+
+def evaluation_filter(
+    queryset: QuerySet[Evaluation],
+    *,
+    agent: int | None = None,
+    team: int | None = None,
+    call_external_id: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    scorecard: int | None = None,
+    family: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+) -> QuerySet[Evaluation]:
+    """Narrow an already-scoped queryset. Dates are inclusive local dates of submission."""
+    if agent is not None:
+        queryset = queryset.filter(agent_id=agent)
+    if team is not None:
+        queryset = queryset.filter(agent__team_id=team)
+    if call_external_id:
+        queryset = queryset.filter(call__external_id=call_external_id)
+    tz = timezone.get_current_timezone()
+    if date_from is not None:
+        queryset = queryset.filter(submitted_at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
+    if date_to is not None:
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        queryset = queryset.filter(submitted_at__lt=end)
+    if scorecard is not None:
+        queryset = queryset.filter(scorecard_id=scorecard)
+    if family:
+        queryset = queryset.filter(scorecard__family=family)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+@dataclass
+class EvaluationRow:
+    """One criterion on an evaluation form/page: the criterion, whether it applies, the saved answer."""
+
+    section: Section
+    criterion: Criterion
+    applies: bool
+    answer: Answer | None
+
+    @property
+    def can_be_na(self) -> bool:
+        return self.criterion.allows_na or not self.applies
+
+
+def evaluation_rows(evaluation: Evaluation) -> list[EvaluationRow]:
+    """Every criterion of the evaluation's scorecard in order, with applicability and the saved answer.
+
+    Two queries (criteria, answers) plus one for the call's transfers."""
+    is_resolved, had_hold_or_transfer = call_context(evaluation.call)
+    criteria = (
+        Criterion.objects.filter(scorecard_id=evaluation.scorecard_id)
+        .select_related("section")
+        .order_by("section__position", "section_id", "position", "id")
+    )
+    answers = {a.criterion_id: a for a in Answer.objects.filter(evaluation_id=evaluation.pk)}
+    return [
+        EvaluationRow(
+            section=c.section,
+            criterion=c,
+            applies=metrics.criterion_applies(
+                c.applicability, is_resolved=is_resolved, had_hold_or_transfer=had_hold_or_transfer
+            ),
+            answer=answers.get(c.pk),
+        )
+        for c in criteria
+    ]
+
+
+def evaluation_list_for_call(user, call: Call) -> QuerySet[Evaluation]:
+    """Current evaluations of one call the user may read (reviewer's and self-review side by side)."""
+    return evaluation_list_for_user(user).filter(call_id=call.pk).order_by("kind", "-submitted_at", "-id")
+
+
+def evaluation_revisions(evaluation: Evaluation) -> list[Evaluation]:
+    """The whole revision chain the evaluation belongs to, oldest first (follows supersedes both ways)."""
+    chain = [evaluation]
+    current = evaluation
+    while current.supersedes_id:
+        current = Evaluation.objects.select_related("author").get(pk=current.supersedes_id)
+        chain.insert(0, current)
+    current = evaluation
+    while True:
+        later = Evaluation.objects.select_related("author").filter(supersedes_id=current.pk).first()
+        if later is None:
+            break
+        chain.append(later)
+        current = later
+    return chain
+
+
+def evaluation_audit_trail(evaluation: Evaluation) -> QuerySet[AuditEntry]:
+    """Audit entries of the evaluation, oldest first."""
+    return evaluation.audit_entries.select_related("actor", "dispute").order_by("at", "id")
+
+
+def can_acknowledge(user, evaluation: Evaluation) -> bool:
+    return (
+        user.is_authenticated
+        and evaluation.kind != Evaluation.Kind.SELF_REVIEW
+        and evaluation.status == Evaluation.Status.SUBMITTED
+        and evaluation.is_current
+        and evaluation.acknowledged_at is None
+        and evaluation.agent.user_id == user.pk
+    )
+
+
+def can_dispute(user, evaluation: Evaluation) -> bool:
+    """The evaluated agent, on a submitted current review never disputed, within the dispute window."""
+    from django.conf import settings
+
+    return (
+        user.is_authenticated
+        and evaluation.kind == Evaluation.Kind.REVIEW
+        and evaluation.status == Evaluation.Status.SUBMITTED
+        and evaluation.is_current
+        and evaluation.revision == 1
+        and evaluation.agent.user_id == user.pk
+        and timezone.now() <= evaluation.submitted_at + dt.timedelta(days=settings.QA_DISPUTE_WINDOW_DAYS)
+        and not evaluation.disputes.exists()
+    )
+
+
+# =====================================================================================================
+# Assignments
+# =====================================================================================================
+
+
+def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPEN) -> QuerySet[Assignment]:
+    """A reviewer's queue (their own assignments); supervisors also see assignments of their teams'
+    calls and those they made; admins all. Pass status=None for every status."""
+    queryset = Assignment.objects.select_related(
+        "call", "call__agent", "call__department", "reviewer", "agent", "assigned_by"
+    ).order_by("status", "created_at", "id")
+    if not user.is_authenticated:
+        return queryset.none()
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if roles.is_admin(user):
+        return queryset
+    visible = Q(reviewer=user) | Q(assigned_by=user)
+    if roles.is_supervisor(user):
+        visible |= Q(call__agent__team__in=_led_team_ids(user))
+    return queryset.filter(visible)
+
+
+def assignment_get_for_user(user, *, pk: int) -> Assignment:
+    try:
+        return assignment_list_for_user(user, status=None).get(pk=pk)
+    except Assignment.DoesNotExist:
+        raise Http404("No such assignment") from None
+
+
+# =====================================================================================================
+# Disputes
+# =====================================================================================================
+
+
+def dispute_list_for_user(user, *, status: str | None = None) -> QuerySet[Dispute]:
+    """Disputes about evaluations the user is party to: the agent, the evaluation's author, the agent's
+    supervisors; admins all."""
+    queryset = Dispute.objects.select_related(
+        "evaluation",
+        "evaluation__agent",
+        "evaluation__agent__team",
+        "evaluation__call",
+        "raised_by",
+        "resolved_by",
+    ).prefetch_related("items__criterion")
+    if not user.is_authenticated:
+        return queryset.none()
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if roles.is_admin(user):
+        return queryset
+    visible = Q(raised_by=user) | Q(evaluation__author=user) | Q(evaluation__agent__user=user)
+    if roles.is_supervisor(user):
+        visible |= Q(evaluation__agent__team__in=_led_team_ids(user))
+    return queryset.filter(visible)
+
+
+def dispute_get_for_user(user, *, pk: int) -> Dispute:
+    try:
+        return dispute_list_for_user(user).get(pk=pk)
+    except Dispute.DoesNotExist:
+        raise Http404("No such dispute") from None
+
+
+def can_resolve_dispute(user, dispute: Dispute) -> bool:
+    """Admins, or a supervisor of the evaluated agent's team who did not author the evaluation."""
+    if not user.is_authenticated:
+        return False
+    if roles.is_admin(user):
+        return True
+    if not roles.is_supervisor(user) or dispute.evaluation.author_id == user.pk:
+        return False
+    return Team.objects.filter(supervisors=user, agents=dispute.evaluation.agent_id).exists()
+
+
+def agents_with_open_disputes_for_supervisor(user) -> QuerySet[Agent]:
+    """Agents of the supervisor's teams with an open dispute (for a dashboard badge)."""
+    return Agent.objects.filter(
+        team__in=_led_team_ids(user),
+    ).filter(Exists(Dispute.objects.filter(evaluation__agent=OuterRef("pk"), status=Dispute.Status.OPEN)))

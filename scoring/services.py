@@ -1,0 +1,925 @@
+"""State changes for QA scoring. Every public function is `<entity>_<action>`, keyword-only.
+
+Rule violations raise `django.core.exceptions.ValidationError` (show them in the form); acting on
+someone else's object raises `PermissionDenied`. Views fetch objects through `scoring.selectors`
+(`*_get_for_user`, which 404s foreign objects) before calling a service.
+
+The weekly sampling service lives in `scoring.sampling` (`weekly_sample_assign`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from calls import roles
+from calls.models import Agent, Call, Channel, Department
+
+from . import metrics
+from .models import (
+    Answer,
+    Assignment,
+    AuditEntry,
+    Criterion,
+    Dispute,
+    DisputeItem,
+    Evaluation,
+    Scorecard,
+    Section,
+    SectionScore,
+)
+from .selectors import (
+    call_context,
+    call_evaluable_by_user,
+    call_leg_agents,
+    can_resolve_dispute,
+    scorecard_for_call,
+)
+
+logger = logging.getLogger(__name__)
+
+# =====================================================================================================
+# Scorecards
+# =====================================================================================================
+
+
+def _require_scorecard_manager(user) -> None:
+    if user is None:  # system / migrations / demo data
+        return
+    if not (roles.is_admin(user) or user.has_perm("scoring.manage_scorecards")):
+        raise PermissionDenied("Only QA leads (scoring.manage_scorecards) and admins build scorecards.")
+
+
+def _require_draft(scorecard: Scorecard) -> None:
+    # Re-read the status: a stale instance must not let an edit through after publication.
+    status = Scorecard.objects.filter(pk=scorecard.pk).values_list("status", flat=True).first()
+    if status != Scorecard.Status.DRAFT:
+        raise ValidationError("A published scorecard cannot be changed; create a new version instead.")
+
+
+def _clean_channels(channels: Iterable[str]) -> list[str]:
+    channels = list(dict.fromkeys(channels))
+    unknown = [c for c in channels if c not in Channel.values]
+    if unknown:
+        raise ValidationError(f"Unknown channel(s): {', '.join(unknown)}")
+    return channels
+
+
+def scorecard_create_draft(
+    *,
+    family: str,
+    name: str,
+    user,
+    description: str = "",
+    channels: Iterable[str] = (),
+    departments: Iterable[Department] = (),
+) -> Scorecard:
+    """A new scorecard family at version 1, as a draft. The family must not exist yet."""
+    _require_scorecard_manager(user)
+    if Scorecard.objects.filter(family=family).exists():
+        raise ValidationError(
+            f"Scorecard family {family!r} already exists; create a new version of it instead."
+        )
+    scorecard = Scorecard.objects.create(
+        family=family,
+        version=1,
+        name=name,
+        description=description,
+        channels=_clean_channels(channels),
+        created_by=user,
+    )
+    scorecard.departments.set(list(departments))
+    return scorecard
+
+
+def scorecard_update_draft(
+    *,
+    scorecard: Scorecard,
+    user,
+    name: str | None = None,
+    description: str | None = None,
+    channels: Iterable[str] | None = None,
+    departments: Iterable[Department] | None = None,
+) -> Scorecard:
+    """Change a draft's name, description or scope (channels/departments; empty = all)."""
+    _require_scorecard_manager(user)
+    _require_draft(scorecard)
+    if name is not None:
+        scorecard.name = name
+    if description is not None:
+        scorecard.description = description
+    if channels is not None:
+        scorecard.channels = _clean_channels(channels)
+    scorecard.save(update_fields=["name", "description", "channels"])
+    if departments is not None:
+        scorecard.departments.set(list(departments))
+    return scorecard
+
+
+def section_add(
+    *, scorecard: Scorecard, user, title: str, description: str = "", position: int | None = None
+) -> Section:
+    """Append a section to a draft scorecard (or put it at `position`)."""
+    _require_scorecard_manager(user)
+    _require_draft(scorecard)
+    if position is None:
+        position = (scorecard.sections.aggregate(m=Max("position"))["m"] or 0) + 1
+    return Section.objects.create(
+        scorecard=scorecard, title=title, description=description, position=position
+    )
+
+
+def section_update(
+    *,
+    section: Section,
+    user,
+    title: str | None = None,
+    description: str | None = None,
+    position: int | None = None,
+) -> Section:
+    """Edit a section of a draft scorecard."""
+    _require_scorecard_manager(user)
+    _require_draft(section.scorecard)
+    for attr, value in (("title", title), ("description", description), ("position", position)):
+        if value is not None:
+            setattr(section, attr, value)
+    section.save(update_fields=["title", "description", "position"])
+    return section
+
+
+def section_remove(*, section: Section, user) -> None:
+    """Delete a section (and its criteria) from a draft scorecard."""
+    _require_scorecard_manager(user)
+    _require_draft(section.scorecard)
+    section.delete()
+
+
+CRITERION_FIELDS = (
+    "question",
+    "guidance",
+    "weight",
+    "scale",
+    "max_points",
+    "allows_na",
+    "is_critical",
+    "applicability",
+    "position",
+    "key",
+)
+
+
+def _clean_criterion_fields(fields: dict) -> dict:
+    if "weight" in fields:
+        try:
+            fields["weight"] = Decimal(str(fields["weight"]))
+        except InvalidOperation:
+            raise ValidationError({"weight": "Weight must be a number."}) from None
+        if not fields["weight"].is_finite() or fields["weight"] <= 0:
+            raise ValidationError({"weight": "Weight must be greater than 0."})
+    if "scale" in fields and fields["scale"] not in Criterion.Scale.values:
+        raise ValidationError({"scale": f"Unknown scale {fields['scale']!r}."})
+    if "applicability" in fields and fields["applicability"] not in Criterion.Applicability.values:
+        raise ValidationError({"applicability": f"Unknown applicability {fields['applicability']!r}."})
+    return fields
+
+
+def _validate_criterion(criterion: Criterion) -> None:
+    if criterion.scale == Criterion.Scale.YES_NO:
+        criterion.max_points = 1
+    elif not (isinstance(criterion.max_points, int) and 1 <= criterion.max_points <= 100):
+        raise ValidationError({"max_points": "A points scale needs a maximum between 1 and 100."})
+    if not criterion.key or not criterion.question:
+        raise ValidationError("A criterion needs a key and a question.")
+    clash = Criterion.objects.filter(scorecard_id=criterion.scorecard_id, key=criterion.key).exclude(
+        pk=criterion.pk
+    )
+    if clash.exists():
+        raise ValidationError({"key": f"Key {criterion.key!r} is already used on this scorecard."})
+
+
+def criterion_add(
+    *,
+    section: Section,
+    user,
+    key: str,
+    question: str,
+    guidance: str = "",
+    weight: Decimal | int | str = 1,
+    scale: str = Criterion.Scale.YES_NO,
+    max_points: int = 1,
+    allows_na: bool = False,
+    is_critical: bool = False,
+    applicability: str = Criterion.Applicability.ALWAYS,
+    position: int | None = None,
+) -> Criterion:
+    """Add a criterion to a section of a draft scorecard. Keys are unique per scorecard."""
+    _require_scorecard_manager(user)
+    _require_draft(section.scorecard)
+    fields = _clean_criterion_fields(
+        {
+            "key": key,
+            "question": question,
+            "guidance": guidance,
+            "weight": weight,
+            "scale": scale,
+            "max_points": max_points,
+            "allows_na": allows_na,
+            "is_critical": is_critical,
+            "applicability": applicability,
+        }
+    )
+    if position is None:
+        position = (
+            Criterion.objects.filter(scorecard_id=section.scorecard_id).aggregate(m=Max("position"))["m"] or 0
+        ) + 1
+    criterion = Criterion(scorecard_id=section.scorecard_id, section=section, position=position, **fields)
+    _validate_criterion(criterion)
+    criterion.save()
+    return criterion
+
+
+def criterion_update(*, criterion: Criterion, user, section: Section | None = None, **changes) -> Criterion:
+    """Edit a criterion of a draft scorecard (any of CRITERION_FIELDS; `section` moves it within the scorecard)."""
+    _require_scorecard_manager(user)
+    _require_draft(criterion.scorecard)
+    unknown = set(changes) - set(CRITERION_FIELDS)
+    if unknown:
+        raise TypeError(f"criterion_update() got unknown fields: {', '.join(sorted(unknown))}")
+    changes = _clean_criterion_fields(dict(changes))
+    for attr, value in changes.items():
+        setattr(criterion, attr, value)
+    if section is not None:
+        if section.scorecard_id != criterion.scorecard_id:
+            raise ValidationError("A criterion can only move to a section of the same scorecard.")
+        criterion.section = section
+    _validate_criterion(criterion)
+    criterion.save()
+    return criterion
+
+
+def criterion_remove(*, criterion: Criterion, user) -> None:
+    """Delete a criterion from a draft scorecard."""
+    _require_scorecard_manager(user)
+    _require_draft(criterion.scorecard)
+    criterion.delete()
+
+
+@transaction.atomic
+def scorecard_publish(*, scorecard: Scorecard, user) -> Scorecard:
+    """Publish a draft with at least one criterion; the family's previous published version is retired."""
+    _require_scorecard_manager(user)
+    scorecard = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
+    if scorecard.status != Scorecard.Status.DRAFT:
+        raise ValidationError("Only a draft can be published.")
+    if not scorecard.criteria.exists():
+        raise ValidationError("A scorecard needs at least one criterion before it can be published.")
+    empty = scorecard.sections.filter(criteria__isnull=True)
+    if empty.exists():
+        raise ValidationError(f"Section(s) without criteria: {', '.join(s.title for s in empty)}")
+    Scorecard.objects.filter(family=scorecard.family, status=Scorecard.Status.PUBLISHED).update(
+        status=Scorecard.Status.RETIRED
+    )
+    scorecard.status = Scorecard.Status.PUBLISHED
+    scorecard.published_at = timezone.now()
+    scorecard.published_by = user
+    scorecard.save(update_fields=["status", "published_at", "published_by"])
+    return scorecard
+
+
+@transaction.atomic
+def scorecard_new_version(*, scorecard: Scorecard, user) -> Scorecard:
+    """A draft copy (version = family max + 1) of a published/retired scorecard, to edit then publish.
+
+    If the family already has a draft, that draft is returned (one draft per family)."""
+    _require_scorecard_manager(user)
+    if scorecard.status == Scorecard.Status.DRAFT:
+        raise ValidationError("This version is still a draft: edit it directly.")
+    existing = Scorecard.objects.filter(family=scorecard.family, status=Scorecard.Status.DRAFT).first()
+    if existing is not None:
+        return existing
+    next_version = Scorecard.objects.filter(family=scorecard.family).aggregate(m=Max("version"))["m"] + 1
+    draft = Scorecard.objects.create(
+        family=scorecard.family,
+        version=next_version,
+        name=scorecard.name,
+        description=scorecard.description,
+        channels=list(scorecard.channels),
+        based_on=scorecard,
+        created_by=user,
+    )
+    draft.departments.set(list(scorecard.departments.all()))
+    for section in scorecard.sections.prefetch_related("criteria"):
+        new_section = Section.objects.create(
+            scorecard=draft, title=section.title, description=section.description, position=section.position
+        )
+        Criterion.objects.bulk_create(
+            Criterion(
+                scorecard=draft,
+                section=new_section,
+                **{field: getattr(criterion, field) for field in CRITERION_FIELDS},
+            )
+            for criterion in section.criteria.all()
+        )
+    return draft
+
+
+@transaction.atomic
+def scorecard_create_from_definition(*, definition: Mapping, user=None, publish: bool = True) -> Scorecard:
+    """Build a scorecard family from a dict shaped like scoring.default_scorecard.DEFINITION."""
+    from .default_scorecard import criterion_defaults
+
+    scorecard = scorecard_create_draft(
+        family=definition["family"],
+        name=definition["name"],
+        description=definition.get("description", ""),
+        channels=definition.get("channels", ()),
+        user=user,
+    )
+    for section_def in definition["sections"]:
+        section = section_add(
+            scorecard=scorecard,
+            user=user,
+            title=section_def["title"],
+            description=section_def.get("description", ""),
+        )
+        for criterion_def in section_def["criteria"]:
+            criterion_add(section=section, user=user, **criterion_defaults(criterion_def))
+    if publish:
+        scorecard = scorecard_publish(scorecard=scorecard, user=user)
+    return scorecard
+
+
+# =====================================================================================================
+# Evaluations
+# =====================================================================================================
+
+
+def _require_author(evaluation: Evaluation, user) -> None:
+    if evaluation.author_id != user.pk:
+        raise PermissionDenied("Only the evaluation's author can change it.")
+
+
+def _lock_draft(evaluation: Evaluation, user) -> Evaluation:
+    locked = Evaluation.objects.select_for_update().select_related("call", "scorecard").get(pk=evaluation.pk)
+    _require_author(locked, user)
+    if locked.status != Evaluation.Status.DRAFT:
+        raise ValidationError("This evaluation is already submitted and can no longer be changed.")
+    return locked
+
+
+def _open_assignment_for(call: Call, user) -> Assignment | None:
+    return (
+        Assignment.objects.filter(call=call, reviewer=user, status=Assignment.Status.OPEN)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+@transaction.atomic
+def evaluation_start(
+    *,
+    call: Call,
+    author,
+    agent: Agent | None = None,
+    kind: str = Evaluation.Kind.REVIEW,
+    scorecard: Scorecard | None = None,
+    assignment: Assignment | None = None,
+) -> Evaluation:
+    """Start (or return the existing) draft of `author` for this call/agent/kind.
+
+    Reviews and calibrations need `call_evaluable_by_user`; self-reviews go through
+    `self_evaluation_start`. `agent` defaults to the call's agent and must be one of its leg agents.
+    `scorecard` defaults to the newest published scorecard that applies to the call's channel/department.
+    """
+    if kind not in Evaluation.Kind.values:
+        raise ValidationError(f"Unknown evaluation kind {kind!r}.")
+    if kind == Evaluation.Kind.SELF_REVIEW:
+        return self_evaluation_start(call=call, user=author, scorecard=scorecard)
+    if not call_evaluable_by_user(author, call):
+        raise PermissionDenied("You may not evaluate this call (not assigned to you).")
+    return _evaluation_start(
+        call=call, author=author, agent=agent, kind=kind, scorecard=scorecard, assignment=assignment
+    )
+
+
+def _evaluation_start(*, call, author, agent, kind, scorecard, assignment) -> Evaluation:
+    leg_agents = call_leg_agents(call)
+    if agent is None:
+        if assignment is not None and assignment.agent_id:
+            agent = assignment.agent
+        elif call.agent_id:
+            agent = call.agent
+        else:
+            raise ValidationError("This call has no agent to evaluate.")
+    if agent.pk not in {a.pk for a in leg_agents}:
+        raise ValidationError("The evaluated agent must have handled a leg of this call.")
+    existing = Evaluation.objects.filter(
+        call=call, author=author, kind=kind, agent=agent, status=Evaluation.Status.DRAFT
+    ).first()
+    if existing is not None:
+        return existing
+    if scorecard is None:
+        scorecard = scorecard_for_call(call)
+        if scorecard is None:
+            raise ValidationError("No published scorecard applies to this call's channel and department.")
+    elif scorecard.status != Scorecard.Status.PUBLISHED:
+        raise ValidationError("Evaluations use a published scorecard version.")
+    if assignment is None and kind != Evaluation.Kind.SELF_REVIEW:
+        assignment = _open_assignment_for(call, author)
+    elif assignment is not None and (assignment.reviewer_id != author.pk or assignment.call_id != call.pk):
+        raise PermissionDenied("That assignment belongs to another reviewer or call.")
+    try:
+        # A savepoint so a lost race (double click, two tabs) falls back to the winner's draft.
+        with transaction.atomic():
+            return Evaluation.objects.create(
+                call=call, agent=agent, scorecard=scorecard, author=author, kind=kind, assignment=assignment
+            )
+    except IntegrityError:
+        return Evaluation.objects.get(
+            call=call, author=author, kind=kind, agent=agent, status=Evaluation.Status.DRAFT
+        )
+
+
+@transaction.atomic
+def self_evaluation_start(*, call: Call, user, scorecard: Scorecard | None = None) -> Evaluation:
+    """An agent's self-review draft of a call they handled (any leg); idempotent."""
+    agent = Agent.objects.filter(user=user).first() if user.is_authenticated else None
+    if agent is None:
+        raise PermissionDenied("Only agents can review themselves.")
+    if agent.pk not in {a.pk for a in call_leg_agents(call)}:
+        raise PermissionDenied("You can only review your own calls.")
+    return _evaluation_start(
+        call=call,
+        author=user,
+        agent=agent,
+        kind=Evaluation.Kind.SELF_REVIEW,
+        scorecard=scorecard,
+        assignment=None,
+    )
+
+
+@transaction.atomic
+def evaluation_answer(
+    *,
+    evaluation: Evaluation,
+    author,
+    criterion: Criterion,
+    value: int | None = None,
+    is_na: bool = False,
+    comment: str = "",
+    quote: str = "",
+    offset_seconds: int | None = None,
+) -> Answer:
+    """Save one answer on a draft (htmx autosave). Yes/No is 1/0; N/A only if allowed or inapplicable."""
+    evaluation = _lock_draft(evaluation, author)
+    if criterion.scorecard_id != evaluation.scorecard_id:
+        raise ValidationError("This criterion is not on the evaluation's scorecard.")
+    is_resolved, had_hold_or_transfer = call_context(evaluation.call)
+    applies = metrics.criterion_applies(
+        criterion.applicability, is_resolved=is_resolved, had_hold_or_transfer=had_hold_or_transfer
+    )
+    if is_na:
+        if value is not None:
+            raise ValidationError("An N/A answer has no value.")
+        if applies and not criterion.allows_na:
+            raise ValidationError(f"{criterion.key}: N/A is not allowed for this criterion.")
+    else:
+        if not applies:
+            raise ValidationError(
+                f"{criterion.key}: does not apply to this call ({criterion.get_applicability_display().lower()}); "
+                "it can only be N/A."
+            )
+        if value is None or isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{criterion.key}: choose a value.")
+        if not 0 <= value <= criterion.max_points:
+            raise ValidationError(f"{criterion.key}: value must be between 0 and {criterion.max_points}.")
+    if offset_seconds is not None and offset_seconds < 0:
+        raise ValidationError("The recording offset cannot be negative.")
+    answer, _ = Answer.objects.update_or_create(
+        evaluation=evaluation,
+        criterion=criterion,
+        defaults={
+            "value": None if is_na else value,
+            "is_na": is_na,
+            "comment": comment,
+            "quote": quote,
+            "offset_seconds": offset_seconds,
+        },
+    )
+    # Touch the draft so "last saved" reflects autosaves.
+    Evaluation.objects.filter(pk=evaluation.pk).update(updated_at=timezone.now())
+    return answer
+
+
+def _scored_answers(
+    criteria: Iterable[Criterion], answers: Mapping[int, Answer]
+) -> list[metrics.ScoredAnswer]:
+    return [
+        metrics.ScoredAnswer(
+            weight=c.weight,
+            possible=c.max_points,
+            earned=None if answers[c.pk].is_na else answers[c.pk].value,
+            is_critical=c.is_critical,
+            section=c.section_id,
+        )
+        for c in criteria
+    ]
+
+
+def _store_scores(
+    evaluation: Evaluation, criteria: list[Criterion], answers: Mapping[int, Answer]
+) -> metrics.ScoreResult:
+    result = metrics.compute_score(_scored_answers(criteria, answers))
+    evaluation.score = result.score_for_storage
+    evaluation.is_auto_failed = result.is_auto_failed
+    SectionScore.objects.filter(evaluation=evaluation).delete()
+    section_ids = list(dict.fromkeys(c.section_id for c in criteria))
+    SectionScore.objects.bulk_create(
+        SectionScore(
+            evaluation=evaluation, section_id=sid, score=metrics.to_storage(result.section_scores.get(sid))
+        )
+        for sid in section_ids
+    )
+    return result
+
+
+@transaction.atomic
+def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = None) -> Evaluation:
+    """Submit a draft: every applicable criterion answered; inapplicable ones are recorded as N/A.
+
+    Computes and stores the score, section scores and auto-fail flag; closes the linked assignment."""
+    evaluation = _lock_draft(evaluation, author)
+    criteria = list(
+        evaluation.scorecard.criteria.select_related("section").order_by("section__position", "position")
+    )
+    answers = {a.criterion_id: a for a in evaluation.answers.all()}
+    is_resolved, had_hold_or_transfer = call_context(evaluation.call)
+    missing = []
+    for criterion in criteria:
+        applies = metrics.criterion_applies(
+            criterion.applicability, is_resolved=is_resolved, had_hold_or_transfer=had_hold_or_transfer
+        )
+        answer = answers.get(criterion.pk)
+        if not applies:
+            if answer is None:
+                answers[criterion.pk] = Answer.objects.create(
+                    evaluation=evaluation,
+                    criterion=criterion,
+                    is_na=True,
+                    comment="Does not apply to this call.",
+                )
+            elif not answer.is_na:
+                # The call record changed since the answer was saved (e.g. re-import): it no longer applies.
+                answer.is_na, answer.value = True, None
+                answer.save(update_fields=["is_na", "value", "updated_at"])
+        elif answer is None:
+            missing.append(criterion.key)
+    if missing:
+        raise ValidationError(f"Answer every criterion before submitting; missing: {', '.join(missing)}")
+    _store_scores(evaluation, criteria, answers)
+    now = timezone.now()
+    evaluation.status = Evaluation.Status.SUBMITTED
+    evaluation.submitted_at = now
+    if summary is not None:
+        evaluation.summary = summary
+    evaluation.save()
+    AuditEntry.objects.create(
+        evaluation=evaluation,
+        action=AuditEntry.Action.SUBMITTED,
+        actor=author,
+        at=now,
+        new_score=evaluation.score,
+    )
+    if evaluation.assignment_id:
+        Assignment.objects.filter(pk=evaluation.assignment_id, status=Assignment.Status.OPEN).update(
+            status=Assignment.Status.DONE, completed_at=now
+        )
+    return evaluation
+
+
+def self_evaluation_submit(*, evaluation: Evaluation, user, summary: str | None = None) -> Evaluation:
+    """Submit the agent's own self-review draft."""
+    if evaluation.kind != Evaluation.Kind.SELF_REVIEW:
+        raise ValidationError("Not a self-review.")
+    return evaluation_submit(evaluation=evaluation, author=user, summary=summary)
+
+
+@transaction.atomic
+def evaluation_discard(*, evaluation: Evaluation, author) -> None:
+    """Delete the author's own draft (submitted evaluations are never deleted)."""
+    evaluation = _lock_draft(evaluation, author)
+    evaluation.delete()
+
+
+def _is_evaluated_agent(evaluation: Evaluation, user) -> bool:
+    return user.is_authenticated and Agent.objects.filter(pk=evaluation.agent_id, user=user).exists()
+
+
+@transaction.atomic
+def evaluation_acknowledge(*, evaluation: Evaluation, user) -> Evaluation:
+    """The evaluated agent confirms they have read a submitted, current review. Idempotent."""
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    if not _is_evaluated_agent(evaluation, user):
+        raise PermissionDenied("Only the evaluated agent can acknowledge an evaluation.")
+    if evaluation.kind == Evaluation.Kind.SELF_REVIEW:
+        raise ValidationError("A self-review needs no acknowledgement.")
+    if evaluation.status != Evaluation.Status.SUBMITTED or not evaluation.is_current:
+        raise ValidationError("Only a submitted, current evaluation can be acknowledged.")
+    if evaluation.acknowledged_at is None:
+        evaluation.acknowledged_at = timezone.now()
+        evaluation.save(update_fields=["acknowledged_at", "updated_at"])
+        AuditEntry.objects.create(
+            evaluation=evaluation,
+            action=AuditEntry.Action.ACKNOWLEDGED,
+            actor=user,
+            at=evaluation.acknowledged_at,
+        )
+    return evaluation
+
+
+# =====================================================================================================
+# Assignments
+# =====================================================================================================
+
+
+def _can_assign(user, call: Call) -> bool:
+    if roles.is_admin(user) or user.has_perm("scoring.assign_calls"):
+        return True
+    if roles.is_supervisor(user):
+        return any(
+            a.team_id and a.team.supervisors.filter(pk=user.pk).exists() for a in call_leg_agents(call)
+        )
+    return False
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    call: Call,
+    reviewer,
+    assigned_by,
+    purpose: str = Assignment.Purpose.MANUAL,
+    period: date | None = None,
+    agent: Agent | None = None,
+    note: str = "",
+) -> Assignment:
+    """Put a call in a reviewer's queue (admins, `scoring.assign_calls` holders, supervisors for their teams).
+
+    Refused if the call is already assigned for the same purpose and period."""
+    if not _can_assign(assigned_by, call):
+        raise PermissionDenied("You may not assign this call.")
+    if purpose not in Assignment.Purpose.values:
+        raise ValidationError(f"Unknown purpose {purpose!r}.")
+    if not (roles.is_reviewer(reviewer) or roles.is_supervisor(reviewer) or roles.is_admin(reviewer)):
+        raise ValidationError("Calls can only be assigned to reviewers, supervisors or admins.")
+    if agent is not None and agent.pk not in {a.pk for a in call_leg_agents(call)}:
+        raise ValidationError("The agent to evaluate must have handled a leg of this call.")
+    if purpose == Assignment.Purpose.WEEKLY_SAMPLE and period is None:
+        raise ValidationError("A weekly sample assignment needs its week.")
+    duplicate = Assignment.objects.filter(call=call, purpose=purpose, period=period).exclude(
+        status=Assignment.Status.CANCELLED
+    )
+    if duplicate.exists():
+        raise ValidationError("This call is already assigned for that purpose.")
+    try:
+        with transaction.atomic():
+            return Assignment.objects.create(
+                call=call,
+                reviewer=reviewer,
+                assigned_by=assigned_by,
+                purpose=purpose,
+                period=period,
+                agent=agent,
+                note=note,
+            )
+    except IntegrityError:
+        raise ValidationError("This call is already assigned for that purpose.") from None
+
+
+def assignment_cancel(*, assignment: Assignment, user) -> Assignment:
+    """Cancel an open assignment (whoever may assign the call, or its reviewer)."""
+    if assignment.reviewer_id != user.pk and not _can_assign(user, assignment.call):
+        raise PermissionDenied("You may not cancel this assignment.")
+    updated = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.OPEN).update(
+        status=Assignment.Status.CANCELLED, completed_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError("Only an open assignment can be cancelled.")
+    assignment.refresh_from_db()
+    return assignment
+
+
+# =====================================================================================================
+# Disputes
+# =====================================================================================================
+
+
+def dispute_window() -> timedelta:
+    return timedelta(days=settings.QA_DISPUTE_WINDOW_DAYS)
+
+
+@transaction.atomic
+def dispute_open(
+    *,
+    evaluation: Evaluation,
+    user,
+    items: Mapping[int, str] | Iterable[tuple[Criterion | int, str]],
+    reason: str = "",
+) -> Dispute:
+    """The evaluated agent disputes criteria of a submitted, current review within QA_DISPUTE_WINDOW_DAYS.
+
+    `items` maps criterion (or its id) → reason; at least one, each with a reason. One dispute per
+    evaluation, ever: a resolved dispute (or a revision produced by one) cannot be disputed again."""
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    if not _is_evaluated_agent(evaluation, user):
+        raise PermissionDenied("Only the evaluated agent can dispute an evaluation.")
+    if evaluation.kind != Evaluation.Kind.REVIEW:
+        raise ValidationError("Only reviews can be disputed.")
+    if evaluation.status != Evaluation.Status.SUBMITTED or not evaluation.is_current:
+        raise ValidationError("Only a submitted, current evaluation can be disputed.")
+    if evaluation.revision > 1 or evaluation.disputes.exists():
+        raise ValidationError("This evaluation has already been disputed.")
+    if timezone.now() > evaluation.submitted_at + dispute_window():
+        raise ValidationError(f"The {settings.QA_DISPUTE_WINDOW_DAYS}-day dispute window has closed.")
+    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+    if not pairs:
+        raise ValidationError("Choose at least one criterion to dispute.")
+    criterion_ids = [c.pk if isinstance(c, Criterion) else int(c) for c, _ in pairs]
+    if len(set(criterion_ids)) != len(criterion_ids):
+        raise ValidationError("Each criterion can be disputed once.")
+    valid_ids = set(evaluation.scorecard.criteria.filter(pk__in=criterion_ids).values_list("pk", flat=True))
+    if valid_ids != set(criterion_ids):
+        raise ValidationError("Disputed criteria must be on the evaluation's scorecard.")
+    if any(not (text or "").strip() for _, text in pairs):
+        raise ValidationError("Give a reason for every disputed criterion.")
+    try:
+        with transaction.atomic():
+            dispute = Dispute.objects.create(evaluation=evaluation, raised_by=user, reason=reason)
+    except IntegrityError:
+        raise ValidationError("This evaluation already has an open dispute.") from None
+    DisputeItem.objects.bulk_create(
+        DisputeItem(dispute=dispute, criterion_id=cid, reason=text.strip())
+        for cid, (_, text) in zip(criterion_ids, pairs, strict=True)
+    )
+    AuditEntry.objects.create(
+        evaluation=evaluation,
+        action=AuditEntry.Action.DISPUTE_OPENED,
+        actor=user,
+        at=dispute.created_at,
+        reason=reason,
+        dispute=dispute,
+    )
+    return dispute
+
+
+def _display_value(answer: Answer | None):
+    if answer is None:
+        return None
+    return "N/A" if answer.is_na else answer.value
+
+
+@transaction.atomic
+def dispute_resolve(
+    *,
+    dispute: Dispute,
+    user,
+    outcome: str,
+    note: str,
+    new_answers: Mapping[int, int | None] | None = None,
+) -> Dispute:
+    """Supervisor of the agent's team (or admin) resolves an open dispute.
+
+    outcome "upheld": nothing changes. outcome "adjusted": `new_answers` maps disputed criterion id →
+    new value (None = N/A); a new revision (copy with those answers, rescored) becomes the current
+    evaluation, the old one is kept and marked superseded, and an audit entry records what changed."""
+    dispute = Dispute.objects.select_for_update().select_related("evaluation").get(pk=dispute.pk)
+    if not can_resolve_dispute(user, dispute):
+        raise PermissionDenied("Only the agent's supervisor or an admin can resolve this dispute.")
+    if dispute.status != Dispute.Status.OPEN:
+        raise ValidationError("This dispute is already resolved.")
+    if not (note or "").strip():
+        raise ValidationError("Explain the decision.")
+    now = timezone.now()
+    old = (
+        Evaluation.objects.select_for_update()
+        .select_related("call", "scorecard")
+        .get(pk=dispute.evaluation_id)
+    )
+    if outcome == Dispute.Status.UPHELD:
+        if new_answers:
+            raise ValidationError("Upholding an evaluation changes no answers.")
+        dispute.status = Dispute.Status.UPHELD
+        dispute.resolved_by, dispute.resolved_at, dispute.resolution_note = user, now, note.strip()
+        dispute.save()
+        AuditEntry.objects.create(
+            evaluation=old,
+            action=AuditEntry.Action.DISPUTE_UPHELD,
+            actor=user,
+            at=now,
+            reason=note.strip(),
+            dispute=dispute,
+            old_score=old.score,
+            new_score=old.score,
+        )
+        return dispute
+    if outcome != Dispute.Status.ADJUSTED:
+        raise ValidationError(f"Unknown outcome {outcome!r}.")
+    new_answers = dict(new_answers or {})
+    disputed_ids = set(dispute.items.values_list("criterion_id", flat=True))
+    if not new_answers:
+        raise ValidationError("An adjustment needs at least one new answer.")
+    if not set(new_answers) <= disputed_ids:
+        raise ValidationError("Only disputed criteria can be adjusted.")
+
+    criteria = list(
+        old.scorecard.criteria.select_related("section").order_by("section__position", "position")
+    )
+    by_id = {c.pk: c for c in criteria}
+    old_answers = {a.criterion_id: a for a in old.answers.all()}
+    is_resolved, had_hold_or_transfer = call_context(old.call)
+    changes = []
+    for criterion_id, value in new_answers.items():
+        criterion = by_id[criterion_id]
+        applies = metrics.criterion_applies(
+            criterion.applicability, is_resolved=is_resolved, had_hold_or_transfer=had_hold_or_transfer
+        )
+        if value is None:
+            if applies and not criterion.allows_na:
+                raise ValidationError(f"{criterion.key}: N/A is not allowed for this criterion.")
+        elif not applies:
+            raise ValidationError(f"{criterion.key}: does not apply to this call; it can only be N/A.")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= criterion.max_points:
+            raise ValidationError(f"{criterion.key}: value must be between 0 and {criterion.max_points}.")
+        old_value = _display_value(old_answers.get(criterion_id))
+        new_value = "N/A" if value is None else value
+        if old_value != new_value:
+            changes.append({"criterion": criterion.key, "old": old_value, "new": new_value})
+    if not changes:
+        raise ValidationError("The new answers are the same as the old ones: uphold the evaluation instead.")
+
+    new = Evaluation.objects.create(
+        call=old.call,
+        agent=old.agent,
+        scorecard=old.scorecard,
+        author=old.author,
+        assignment=old.assignment,
+        kind=old.kind,
+        status=Evaluation.Status.SUBMITTED,
+        summary=old.summary,
+        # The revision reports in the same period as the evaluation it corrects.
+        submitted_at=old.submitted_at,
+        revision=old.revision + 1,
+        supersedes=old,
+    )
+    copied = {}
+    for criterion_id, answer in old_answers.items():
+        answer.pk = None
+        answer.evaluation = new
+        if criterion_id in new_answers:
+            value = new_answers[criterion_id]
+            answer.is_na, answer.value = value is None, value
+            answer.comment = f"Adjusted after dispute: {note.strip()}"
+        copied[criterion_id] = answer
+    for criterion_id in set(new_answers) - set(copied):
+        value = new_answers[criterion_id]
+        copied[criterion_id] = Answer(
+            evaluation=new,
+            criterion_id=criterion_id,
+            is_na=value is None,
+            value=value,
+            comment=f"Adjusted after dispute: {note.strip()}",
+        )
+    Answer.objects.bulk_create(copied.values())
+    _store_scores(new, criteria, copied)
+    new.save()
+    Evaluation.objects.filter(pk=old.pk).update(is_current=False, updated_at=now)
+
+    dispute.status = Dispute.Status.ADJUSTED
+    dispute.resolved_by, dispute.resolved_at, dispute.resolution_note = user, now, note.strip()
+    dispute.revised_evaluation = new
+    dispute.save()
+    for target in (old, new):
+        AuditEntry.objects.create(
+            evaluation=target,
+            action=AuditEntry.Action.DISPUTE_ADJUSTED,
+            actor=user,
+            at=now,
+            reason=note.strip(),
+            dispute=dispute,
+            revised_evaluation=new,
+            changes=changes,
+            old_score=old.score,
+            new_score=new.score,
+        )
+    logger.info(
+        "dispute %s adjusted evaluation %s -> %s (%s -> %s)", dispute.pk, old.pk, new.pk, old.score, new.score
+    )
+    return dispute

@@ -1,0 +1,37 @@
+"""Survey link tokens: 32 random bytes, URL-safe; only their SHA-256 is ever stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+TOKEN_BYTES = 32
+# token_urlsafe(32) is 43 characters; accept a little slack but refuse absurd input before hashing.
+MAX_TOKEN_LENGTH = 128
+
+
+def token_generate() -> tuple[str, str]:
+    """A new (raw token, SHA-256 hex digest) pair. The raw token goes in the link and nowhere else."""
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    return raw, token_hash(raw)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def token_is_well_formed(raw: str) -> bool:
+    return 0 < len(raw) <= MAX_TOKEN_LENGTH and all(c.isalnum() or c in "-_" for c in raw)
+
+
+def signature_for(body: bytes, secret: str) -> str:
+    """The X-QA-Signature header value for a body: ``sha256=<hex HMAC-SHA256>``."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def signature_is_valid(body: bytes, header: str, secret: str) -> bool:
+    """Constant-time check of a ``sha256=<hex>`` signature header against the body."""
+    if not secret or not header:
+        return False
+    return hmac.compare_digest(signature_for(body, secret).encode("ascii"), header.strip().encode("utf-8"))

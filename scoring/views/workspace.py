@@ -1,0 +1,380 @@
+"""The reviewer workspace: the call on the left, the scorecard on the right, every answer autosaved.
+
+One page serves reviews (and calibration reviews) and agents' self-reviews. With JavaScript each
+criterion posts itself to the answer endpoint through htmx and the running score comes back as a
+partial; without it the whole scorecard is one plain form (save draft / submit).
+
+No GET writes anything: the draft is created by the first saved answer (`evaluation_start` is
+idempotent), so reopening the page — from the queue or after a closed tab — resumes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from calls.models import Agent, Call
+from calls.selectors import agent_for_user, call_detail_for_user, call_timeline, customer_contacts
+
+from .. import metrics, services
+from ..forms import AnswerForm, SummaryForm
+from ..models import Criterion, Evaluation, Scorecard
+from ..selectors import (
+    EvaluationRow,
+    call_context,
+    call_evaluable_by_user,
+    call_leg_agents,
+    evaluation_list_for_call,
+    evaluation_rows,
+    scorecard_for_call,
+)
+from ..ui_support import (
+    answer_choice_value,
+    criterion_choices,
+    evaluation_draft_for,
+    evaluation_running_score,
+    open_assignment_for,
+    transcript_rows,
+)
+from ._common import error_messages
+
+REVIEW = "review"
+SELF = "self"
+# How many of the customer's other contacts the workspace lists.
+CONTACTS_LIMIT = 10
+
+
+@dataclass
+class Workspace:
+    """Who is scoring which agent on which call, and where the answers go."""
+
+    mode: str  # REVIEW or SELF
+    call: Call
+    agent: Agent
+    kind: str
+    scorecard: Scorecard | None
+    draft: Evaluation | None
+    leg_agents: list[Agent] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        name = "scoring:workspace" if self.mode == REVIEW else "scoring:self_review"
+        url = reverse(name, args=[self.call.pk])
+        return f"{url}?agent={self.agent.pk}" if self.agent.pk != self.call.agent_id else url
+
+    @property
+    def answer_url(self) -> str:
+        name = "scoring:workspace_answer" if self.mode == REVIEW else "scoring:self_review_answer"
+        return reverse(name, args=[self.call.pk])
+
+
+def _chosen_agent(request: HttpRequest, leg_agents: list[Agent], default: Agent | None) -> Agent:
+    raw = request.POST.get("agent") or request.GET.get("agent")
+    if raw:
+        for agent in leg_agents:
+            if str(agent.pk) == raw:
+                return agent
+        raise Http404("That agent did not handle this call.")
+    if default is None:
+        raise Http404("This call has no agent to evaluate.")
+    return default
+
+
+def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
+    """Resolve the call (404 if not visible), check the user may score it, find the draft to resume."""
+    user = request.user
+    call = call_detail_for_user(user, pk=call_id)
+    leg_agents = call_leg_agents(call)
+    if mode == SELF:
+        own = agent_for_user(user)
+        if own is None or own.pk not in {a.pk for a in leg_agents}:
+            # Not their call: as far as self-review goes, it does not exist.
+            raise Http404("You can only review your own calls.")
+        agent, kind = own, Evaluation.Kind.SELF_REVIEW
+    else:
+        if not call_evaluable_by_user(user, call):
+            raise PermissionDenied("This call is not in your review queue.")
+        assignment = open_assignment_for(call=call, reviewer=user)
+        default = assignment.agent if assignment and assignment.agent_id else call.agent
+        agent = _chosen_agent(request, leg_agents, default)
+        kind = (
+            Evaluation.Kind.CALIBRATION
+            if assignment is not None and assignment.purpose == assignment.Purpose.CALIBRATION
+            else Evaluation.Kind.REVIEW
+        )
+    draft = evaluation_draft_for(call=call, author=user, kind=kind, agent=agent)
+    scorecard = draft.scorecard if draft else scorecard_for_call(call)
+    return Workspace(
+        mode=mode, call=call, agent=agent, kind=kind, scorecard=scorecard, draft=draft, leg_agents=leg_agents
+    )
+
+
+def _rows(workspace: Workspace) -> list[EvaluationRow]:
+    # An unsaved evaluation has no answers yet: evaluation_rows then lists the bare criteria.
+    evaluation = workspace.draft or Evaluation(call=workspace.call, scorecard=workspace.scorecard)
+    return evaluation_rows(evaluation)
+
+
+@dataclass
+class CriterionView:
+    """One criterion as the workspace shows it."""
+
+    row: EvaluationRow
+    number: int
+    choices: list[tuple[str, str, bool]]
+    comment: str
+    quote: str
+    offset_seconds: int | None
+    error: str = ""
+    is_missing: bool = False
+
+    @property
+    def criterion(self) -> Criterion:
+        return self.row.criterion
+
+    @property
+    def is_answered(self) -> bool:
+        return self.row.answer is not None
+
+
+def _criterion_views(
+    rows: list[EvaluationRow], *, errors: dict[int, str] | None = None, posted: dict[int, dict] | None = None,
+    missing: set[int] | None = None,
+) -> list[dict]:
+    """Rows grouped by section for the template, with answer buttons already marked."""
+    errors, posted, missing = errors or {}, posted or {}, missing or set()
+    sections: list[dict] = []
+    for number, row in enumerate(rows, start=1):
+        criterion = row.criterion
+        current = answer_choice_value(row.answer)
+        kept = posted.get(criterion.pk, {})
+        view = CriterionView(
+            row=row,
+            number=number,
+            choices=[
+                (value, label, value == current)
+                for value, label in criterion_choices(criterion, applies=row.applies)
+            ],
+            comment=kept.get("comment", row.answer.comment if row.answer else ""),
+            quote=kept.get("quote", row.answer.quote if row.answer else ""),
+            offset_seconds=kept.get("offset_seconds", row.answer.offset_seconds if row.answer else None),
+            error=errors.get(criterion.pk, ""),
+            is_missing=criterion.pk in missing,
+        )
+        if not sections or sections[-1]["section"].pk != row.section.pk:
+            sections.append({"section": row.section, "criteria": []})
+        sections[-1]["criteria"].append(view)
+    return sections
+
+
+def _previous_evaluations(request: HttpRequest, workspace: Workspace) -> list[Evaluation]:
+    """Other submitted evaluations of this call the user may read (the "already evaluated" notice)."""
+    return [
+        evaluation
+        for evaluation in evaluation_list_for_call(request.user, workspace.call)
+        if evaluation.status == Evaluation.Status.SUBMITTED
+    ]
+
+
+def _page(
+    request: HttpRequest,
+    workspace: Workspace,
+    *,
+    summary_form: SummaryForm | None = None,
+    errors: dict[int, str] | None = None,
+    posted: dict[int, dict] | None = None,
+    missing: set[int] | None = None,
+    form_errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    call = workspace.call
+    rows = _rows(workspace) if workspace.scorecard else []
+    contacts = list(customer_contacts(call, user=request.user)[: CONTACTS_LIMIT + 1])
+    context = {
+        "ws": workspace,
+        "call": call,
+        "timeline": call_timeline(call),
+        "transcript": transcript_rows(call),
+        "contacts": contacts[:CONTACTS_LIMIT],
+        "contacts_truncated": len(contacts) > CONTACTS_LIMIT,
+        "sections": _criterion_views(rows, errors=errors, posted=posted, missing=missing),
+        "running": evaluation_running_score(rows) if rows else None,
+        "summary_form": summary_form or SummaryForm(initial={"summary": workspace.draft.summary if workspace.draft else ""}),
+        "previous": _previous_evaluations(request, workspace),
+        "form_errors": form_errors or [],
+        "is_self": workspace.mode == SELF,
+    }
+    return render(request, "scoring/workspace.html", context, status=status)
+
+
+def _ensure_draft(request: HttpRequest, workspace: Workspace) -> Evaluation:
+    if workspace.draft is not None:
+        return workspace.draft
+    if workspace.mode == SELF:
+        draft = services.self_evaluation_start(call=workspace.call, user=request.user, scorecard=workspace.scorecard)
+    else:
+        draft = services.evaluation_start(
+            call=workspace.call,
+            author=request.user,
+            agent=workspace.agent,
+            kind=workspace.kind,
+            scorecard=workspace.scorecard,
+        )
+    workspace.draft = draft
+    return draft
+
+
+def _applies(call: Call, criterion: Criterion) -> bool:
+    is_resolved, had_hold_or_transfer = call_context(call)
+    return metrics.criterion_applies(
+        criterion.applicability, is_resolved=is_resolved, had_hold_or_transfer=had_hold_or_transfer
+    )
+
+
+# --- pages ---------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _workspace_page(request, call_id, REVIEW)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def self_review(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _workspace_page(request, call_id, SELF)
+
+
+def _workspace_page(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
+    workspace = _workspace_for(request, call_id, mode)
+    if request.method == "GET":
+        return _page(request, workspace)
+    if workspace.scorecard is None:
+        raise Http404("No published scorecard applies to this call.")
+    return _save_whole_form(request, workspace)
+
+
+def _save_whole_form(request: HttpRequest, workspace: Workspace) -> HttpResponse:
+    """The no-JS path (and the submit button with JS): save every posted answer, then maybe submit."""
+    rows = _rows(workspace)
+    is_resolved, had_hold_or_transfer = call_context(workspace.call)
+    errors: dict[int, str] = {}
+    posted: dict[int, dict] = {}
+    to_save: list[tuple[Criterion, dict]] = []
+    for row in rows:
+        form = AnswerForm(request.POST, criterion=row.criterion, applies=row.applies)
+        if not form.is_valid():
+            errors[row.criterion.pk] = " ".join(m for ms in form.errors.values() for m in ms)
+            posted[row.criterion.pk] = {
+                "comment": request.POST.get(f"c{row.criterion.pk}-comment", ""),
+                "quote": request.POST.get(f"c{row.criterion.pk}-quote", ""),
+            }
+            continue
+        if form.has_answer:
+            to_save.append((row.criterion, form.service_kwargs()))
+    summary_form = SummaryForm(request.POST)
+    summary = summary_form.cleaned_data["summary"] if summary_form.is_valid() else None
+    if to_save:
+        draft = _ensure_draft(request, workspace)
+        for criterion, kwargs in to_save:
+            try:
+                services.evaluation_answer(evaluation=draft, author=request.user, criterion=criterion, **kwargs)
+            except ValidationError as error:
+                errors[criterion.pk] = " ".join(error_messages(error))
+    submit = request.POST.get("action") == "submit"
+    if errors or not summary_form.is_valid():
+        return _page(
+            request,
+            workspace,
+            summary_form=summary_form,
+            errors=errors,
+            posted=posted,
+            form_errors=["Some answers could not be saved: see the highlighted criteria."],
+            status=422,
+        )
+    if not submit:
+        messages.success(request, "Draft saved.")
+        return redirect(workspace.url)
+
+    draft = _ensure_draft(request, workspace)
+    rows = evaluation_rows(draft)
+    missing = {row.criterion.pk for row in rows if row.applies and row.answer is None}
+    try:
+        if workspace.mode == SELF:
+            evaluation = services.self_evaluation_submit(evaluation=draft, user=request.user, summary=summary)
+        else:
+            evaluation = services.evaluation_submit(evaluation=draft, author=request.user, summary=summary)
+    except ValidationError as error:
+        count = len(missing)
+        problems = (
+            [f"{count} criteri{'on is' if count == 1 else 'a are'} still unanswered (highlighted below)."]
+            if missing
+            else error_messages(error)
+        )
+        return _page(request, workspace, summary_form=summary_form, missing=missing, form_errors=problems, status=422)
+    messages.success(
+        request,
+        f"Evaluation submitted: {evaluation.score if evaluation.score is not None else 'no score (all N/A)'}"
+        f"{' — auto-failed' if evaluation.is_auto_failed else ''}.",
+    )
+    return redirect("scoring:evaluation_detail", pk=evaluation.pk)
+
+
+# --- htmx autosave -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def workspace_answer(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _answer(request, call_id, REVIEW)
+
+
+@login_required
+@require_POST
+def self_review_answer(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _answer(request, call_id, SELF)
+
+
+def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
+    """Save one criterion's answer; respond with the running score and that criterion's save status."""
+    workspace = _workspace_for(request, call_id, mode)
+    if workspace.scorecard is None:
+        raise Http404("No published scorecard applies to this call.")
+    try:
+        criterion = workspace.scorecard.criteria.get(pk=int(request.POST.get("criterion", "")))
+    except (ValueError, Criterion.DoesNotExist):
+        raise Http404("No such criterion on this scorecard.") from None
+    form = AnswerForm(request.POST, criterion=criterion, applies=_applies(workspace.call, criterion))
+    error = ""
+    if not form.is_valid():
+        error = " ".join(m for ms in form.errors.values() for m in ms)
+    else:
+        try:
+            draft = _ensure_draft(request, workspace)
+            services.evaluation_answer(
+                evaluation=draft, author=request.user, criterion=criterion, **form.service_kwargs()
+            )
+        except ValidationError as exc:
+            error = " ".join(error_messages(exc))
+    rows = _rows(workspace)
+    context = {
+        "ws": workspace,
+        "running": evaluation_running_score(rows),
+        "status_criterion": criterion,
+        "status_error": error,
+        "saved_at": timezone.now(),
+    }
+    # The score panel replaces itself; the criterion's status line rides along out of band.
+    body = render_to_string("scoring/workspace.html#score", context, request=request)
+    body += render_to_string("scoring/workspace.html#save_status", {**context, "oob": True}, request=request)
+    return HttpResponse(body, status=422 if error else 200)

@@ -1,0 +1,198 @@
+/* QA workspace keyboard shortcuts and transcript quoting.
+ *
+ * Progressive enhancement: the scorecard is a plain HTML form that works without this file. Here we
+ * only move a "current criterion" marker, tick radio buttons (whose change event htmx turns into an
+ * autosave), and copy transcript lines into the quote field. Nothing is inserted as HTML: transcript
+ * text is read with textContent and written to textarea.value.
+ */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("scorecard-form");
+  var dialog = document.getElementById("shortcuts");
+  var current = null;
+
+  function toggleShortcuts() {
+    if (!dialog) return;
+    if (dialog.open) dialog.close();
+    else dialog.showModal();
+  }
+  document.querySelectorAll('[data-action="show-shortcuts"]').forEach(function (button) {
+    button.addEventListener("click", toggleShortcuts);
+  });
+
+  function criteria() {
+    return form ? Array.prototype.slice.call(form.querySelectorAll('fieldset.criterion[data-applies="1"]')) : [];
+  }
+
+  function isAnswered(el) {
+    return !!el.querySelector('input[type="radio"]:checked');
+  }
+
+  function setCurrent(el, options) {
+    options = options || {};
+    if (!el) return;
+    if (current && current !== el) current.classList.remove("is-current");
+    current = el;
+    el.classList.add("is-current");
+    if (options.focus !== false) el.focus({ preventScroll: true });
+    if (options.scroll !== false) el.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  function move(delta) {
+    var list = criteria();
+    if (!list.length) return;
+    var index = list.indexOf(current);
+    if (index === -1) index = delta > 0 ? -1 : list.length;
+    setCurrent(list[Math.max(0, Math.min(list.length - 1, index + delta))]);
+  }
+
+  function ensureCurrent() {
+    if (current) return current;
+    var list = criteria();
+    setCurrent(list.filter(function (el) { return !isAnswered(el); })[0] || list[0]);
+    return current;
+  }
+
+  function hint(el, text) {
+    var status = el && el.querySelector(".save-status");
+    if (!status) return;
+    status.textContent = text;
+    status.classList.add("error");
+  }
+
+  function choose(value) {
+    var el = ensureCurrent();
+    if (!el) return;
+    var input = el.querySelector('input[type="radio"][value="' + value + '"]');
+    if (!input) {
+      hint(el, value === "na" ? "N/A is not allowed here." : "No such answer on this criterion.");
+      return;
+    }
+    if (!input.checked) {
+      input.checked = true;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    el.classList.add("answered");
+    el.classList.remove("missing");
+  }
+
+  function answerYesNo(isYes) {
+    var el = ensureCurrent();
+    if (!el) return;
+    if (el.dataset.scale === "points") choose(isYes ? el.dataset.max : "0");
+    else choose(isYes ? "1" : "0");
+  }
+
+  function focusComment() {
+    var el = ensureCurrent();
+    if (!el) return;
+    var details = el.querySelector("details.extras");
+    if (details) details.open = true;
+    var comment = el.querySelector("textarea.comment");
+    if (comment) comment.focus();
+  }
+
+  function submit() {
+    if (!form) return;
+    var missing = criteria().filter(function (el) { return !isAnswered(el); });
+    if (missing.length) {
+      var message = missing.length + (missing.length === 1 ? " criterion is" : " criteria are") +
+        " still unanswered. Submit anyway? (The evaluation will not be accepted until they are answered.)";
+      if (!window.confirm(message)) {
+        setCurrent(missing[0]);
+        return;
+      }
+    }
+    var button = document.getElementById("submit-evaluation");
+    if (form.requestSubmit) form.requestSubmit(button);
+    else button.click();
+  }
+
+  function isTyping(target) {
+    return target.matches && target.matches('textarea, select, [contenteditable], input:not([type="radio"]):not([type="checkbox"])');
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
+      if (form) {
+        event.preventDefault();
+        submit();
+      }
+      return;
+    }
+    if (isTyping(target)) {
+      if (event.key === "Escape" && form && form.contains(target)) {
+        target.blur();
+        // A blurred comment fires "change", which autosaves it.
+        if (current) current.focus({ preventScroll: true });
+      }
+      return;
+    }
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      toggleShortcuts();
+      return;
+    }
+    if (!form || (dialog && dialog.open)) return;
+    switch (event.key) {
+      case "j": case "ArrowDown": move(1); break;
+      case "k": case "ArrowUp": move(-1); break;
+      case "y": answerYesNo(true); break;
+      case "n": answerYesNo(false); break;
+      case "a": choose("na"); break;
+      case "c": focusComment(); break;
+      case "S": submit(); break;
+      default:
+        if (/^[0-9]$/.test(event.key)) choose(event.key);
+        else return;
+    }
+    event.preventDefault();
+  });
+
+  if (!form) return;
+
+  // Clicking or tabbing into a criterion makes it the current one.
+  form.addEventListener("focusin", function (event) {
+    var el = event.target.closest && event.target.closest('fieldset.criterion[data-applies="1"]');
+    if (el && el !== current) setCurrent(el, { focus: false, scroll: false });
+  });
+  form.addEventListener("change", function (event) {
+    var el = event.target.closest && event.target.closest("fieldset.criterion");
+    if (el && event.target.type === "radio") {
+      el.classList.add("answered");
+      el.classList.remove("missing");
+    }
+  });
+
+  // Transcript line numbers quote the line (and its time) into the current criterion.
+  document.querySelectorAll(".ws-transcript button.ln").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var el = ensureCurrent();
+      if (!el) return;
+      var line = button.closest("li");
+      var speaker = line.querySelector(".speaker").textContent.trim();
+      var text = line.querySelector(".text").textContent.trim();
+      var stamp = button.dataset.stamp ? "[" + button.dataset.stamp + "] " : "";
+      var quoted = stamp + speaker + ": " + text;
+      var details = el.querySelector("details.extras");
+      if (details) details.open = true;
+      var quote = el.querySelector('textarea[name$="-quote"]');
+      var offset = el.querySelector('input[name$="-offset_seconds"]');
+      if (!quote) return;
+      quote.value = quote.value ? quote.value + "\n" + quoted : quoted;
+      if (offset && !offset.value && button.dataset.offset) offset.value = button.dataset.offset;
+      line.classList.add("quoted");
+      quote.dispatchEvent(new Event("change", { bubbles: true }));
+      setCurrent(el, { focus: true, scroll: true });
+    });
+  });
+
+  // Start on the first unanswered criterion (highlighted, not scrolled to), so "y" works at once.
+  var first = criteria().filter(function (el) { return !isAnswered(el); })[0];
+  if (first) setCurrent(first, { focus: false, scroll: false });
+  var firstMissing = form.querySelector("fieldset.criterion.missing, fieldset.criterion.has-error");
+  if (firstMissing) setCurrent(firstMissing);
+})();

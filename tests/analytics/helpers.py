@@ -1,0 +1,73 @@
+"""Small builders for analytics tests: scorecards, evaluations, responses written straight to the tables
+(the analytics code reads tables; the scoring services are tested by their own suites)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from scoring.models import Answer, Criterion, Evaluation, Scorecard, Section, SectionScore
+from scoring.surveys.models import ResponseCredit, SurveyResponse, category_for_score
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    """A fixed moment in June 2026 (UTC, the test TIME_ZONE)."""
+    return datetime(2026, 6, day, hour, 0, tzinfo=UTC)
+
+
+def make_scorecard() -> dict:
+    scorecard = Scorecard.objects.create(family="test-qa", version=1, name="Test QA", status="draft")
+    greeting = Section.objects.create(scorecard=scorecard, title="Greeting", position=1)
+    resolution = Section.objects.create(scorecard=scorecard, title="Resolution", position=2)
+    criteria = {
+        "greet": Criterion.objects.create(scorecard=scorecard, section=greeting, key="greet", question="Greets", position=1),
+        "close": Criterion.objects.create(scorecard=scorecard, section=greeting, key="close", question="Closes", position=2, allows_na=True),
+        "solve": Criterion.objects.create(
+            scorecard=scorecard, section=resolution, key="solve", question="Solves", scale="points", max_points=2, position=3
+        ),
+    }
+    return {"scorecard": scorecard, "sections": {"Greeting": greeting, "Resolution": resolution}, "criteria": criteria}
+
+
+_author = None
+
+
+def author() -> User:
+    user, _ = User.objects.get_or_create(username="qa-author")
+    return user
+
+
+def make_evaluation(card: dict, *, call, agent=None, score, answers=None, sections=None, kind="review",
+                    status="submitted", is_current=True, revision=1, supersedes=None) -> Evaluation:
+    evaluation = Evaluation.objects.create(
+        call=call,
+        agent=agent or call.agent,
+        scorecard=card["scorecard"],
+        author=author(),
+        kind=kind,
+        status=status,
+        score=None if score is None else Decimal(str(score)),
+        submitted_at=timezone.now() if status == "submitted" else None,
+        is_current=is_current,
+        revision=revision,
+        supersedes=supersedes,
+    )
+    for key, value in (answers or {}).items():
+        Answer.objects.create(evaluation=evaluation, criterion=card["criteria"][key], value=value, is_na=value is None)
+    for title, value in (sections or {}).items():
+        SectionScore.objects.create(evaluation=evaluation, section=card["sections"][title], score=Decimal(str(value)))
+    return evaluation
+
+
+def make_response(*, call, score: int, primary=None, others=()) -> SurveyResponse:
+    response = SurveyResponse.objects.create(
+        call=call, customer=call.customer, score=score, category=category_for_score(score), source="inbound_api",
+        received_at=call.ended_at + timedelta(hours=1),
+    )
+    ResponseCredit.objects.create(response=response, agent=primary or call.agent, leg=0, is_primary=True)
+    for leg, agent in enumerate(others, start=1):
+        ResponseCredit.objects.create(response=response, agent=agent, leg=leg, is_primary=False)
+    return response

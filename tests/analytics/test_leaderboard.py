@@ -1,0 +1,190 @@
+"""Leaderboard figures against an independent computation, fair ranking, permissions, CSV, API, queries."""
+
+import csv
+import io
+import math
+from datetime import date
+
+import pytest
+from django.urls import reverse
+from scipy.stats import norm
+
+from calls.rollups import agent_day_stats_refresh
+from scoring.analytics.selectors import Period, leaderboard
+from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
+from tests.factories import AgentFactory, CallFactory, EscalationFactory, TeamFactory, TransferFactory
+
+JUNE = Period("custom", date(2026, 6, 1), date(2026, 6, 30))
+QUERY = {"period": "custom", "date_from": "2026-06-01", "date_to": "2026-06-30"}
+Z = norm.ppf(0.975)
+
+
+def refresh():
+    agent_day_stats_refresh(date_from=date(2026, 4, 1), date_to=date(2026, 7, 31))
+
+
+def give(card, agent, scores, *, day=10, nps=(), transferred=0, escalated=0, unresolved=0):
+    """One call per evaluation score (plus extra calls for NPS answers), all on June `day`."""
+    calls = []
+    for i, score in enumerate(scores):
+        call = CallFactory(agent=agent, started_at=at(day, 8 + i % 10), talk_seconds=100 + i, is_resolved=i >= unresolved)
+        make_evaluation(card, call=call, score=score, sections={"Greeting": min(100, score + 5)})
+        calls.append(call)
+    for answer in nps:
+        call = CallFactory(agent=agent, started_at=at(day, 20))
+        make_response(call=call, score=answer)
+        calls.append(call)
+    for call in calls[:transferred]:
+        TransferFactory(call=call, sequence=1)
+    for call in calls[:escalated]:
+        EscalationFactory(call=call)
+    return calls
+
+
+@pytest.fixture
+def board_world(team, other_team, supervisor, owner_agent, teammate_agent, outsider_agent):
+    card = make_scorecard()
+    give(card, owner_agent, [90, 80, 100, 70, 85, 95], nps=[10, 9, 8, 3, 10], transferred=2, escalated=1, unresolved=1)
+    give(card, teammate_agent, [60, 75, 65, 80, 70], nps=[6, 7, 10], transferred=1)
+    give(card, outsider_agent, [99, 98, 97, 96, 95, 94], nps=[10])
+    # May (the previous period of the same length): the teammate was ahead of the owner.
+    may_owner = [CallFactory(agent=owner_agent, started_at=at(1, 8).replace(month=5, day=20)) for _ in range(5)]
+    may_mate = [CallFactory(agent=teammate_agent, started_at=at(1, 8).replace(month=5, day=20)) for _ in range(5)]
+    for call in may_owner:
+        make_evaluation(card, call=call, score=50)
+    for call in may_mate:
+        make_evaluation(card, call=call, score=90)
+    refresh()
+    return card
+
+
+def independent(agent, team_agents, k, min_n):
+    """Plain-Python figures for one agent from the raw rows (June, call-start days)."""
+    from scoring.models import Evaluation
+    from scoring.surveys.models import SurveyResponse
+
+    def evals(a):
+        return [float(e.score) for e in Evaluation.objects.filter(agent=a, kind="review", is_current=True,
+                status="submitted", call__started_at__month=6)]
+
+    mine = evals(agent)
+    team_scores = [s for a in team_agents for s in evals(a)]
+    team_mean = sum(team_scores) / len(team_scores)
+    shrunk = (sum(mine) + k * team_mean) / (len(mine) + k)
+    within = [(s - sum(evals(a)) / len(evals(a))) ** 2 for a in team_agents for s in evals(a)]
+    within_var = sum(within) / (len(team_scores) - len(team_agents))
+    lower = shrunk - Z * math.sqrt(within_var / (len(mine) + k))
+    answers = [r.score for r in SurveyResponse.objects.filter(credits__agent=agent, credits__is_primary=True)]
+    n = len(answers)
+    p = sum(a >= 9 for a in answers) / n
+    d = sum(a <= 6 for a in answers) / n
+    se = 100 * math.sqrt((p + d - (p - d) ** 2) / n)
+    calls = list(agent.calls.filter(started_at__month=6))
+    return {
+        "qa_mean": sum(mine) / len(mine), "qa_shrunk": shrunk, "qa_lower": lower, "evaluations": len(mine),
+        "nps": 100 * (p - d), "nps_low": max(-100, 100 * (p - d) - Z * se), "nps_high": min(100, 100 * (p - d) + Z * se), "responses": n,
+        "calls": len(calls),
+        "average_handle_seconds": sum(c.talk_seconds + c.hold_seconds + c.wrap_seconds for c in calls) / len(calls),
+        "transfer_rate": sum(c.transfers.exists() for c in calls) / len(calls),
+        "escalation_rate": sum(c.escalations.exists() for c in calls) / len(calls),
+        "fcr_rate": sum(c.is_resolved and not c.transfers.exists() for c in calls) / len(calls),
+        "is_ranked": len(mine) >= min_n,
+    }
+
+
+def test_leaderboard_figures_match_an_independent_computation(board_world, team, owner_agent, teammate_agent, settings):
+    board = leaderboard(team_ids=[team.pk], period=JUNE)
+    rows = {r["agent_id"]: r for r in board["rows"]}
+    assert set(rows) == {owner_agent.pk, teammate_agent.pk}
+    for agent in (owner_agent, teammate_agent):
+        expected = independent(agent, [owner_agent, teammate_agent], settings.ANALYTICS_SHRINKAGE_K,
+                               settings.ANALYTICS_MIN_EVALUATIONS)
+        for key, value in expected.items():
+            assert rows[agent.pk][key] == pytest.approx(value, abs=1e-9), key
+    # Hand-checked anchors of the fixed dataset.
+    owner = rows[owner_agent.pk]
+    assert owner["qa_mean"] == pytest.approx(520 / 6)
+    assert (owner["evaluations"], owner["responses"], owner["nps"]) == (6, 5, 40.0)
+    assert owner["sections"] == [pytest.approx((95 + 85 + 100 + 75 + 90 + 100) / 6)]
+    assert board["section_titles"] == ["Greeting"]
+
+
+def test_ranks_and_movement_since_the_previous_period(board_world, team, owner_agent, teammate_agent):
+    rows = {r["agent_id"]: r for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+    assert (rows[owner_agent.pk]["rank"], rows[teammate_agent.pk]["rank"]) == (1, 2)
+    assert (rows[owner_agent.pk]["previous_rank"], rows[teammate_agent.pk]["previous_rank"]) == (2, 1)
+    assert (rows[owner_agent.pk]["movement"], rows[teammate_agent.pk]["movement"]) == (1, -1)
+
+
+def test_two_perfect_evaluations_do_not_outrank_two_hundred_at_95(db, settings):
+    team = TeamFactory(name="Fairness")
+    card = make_scorecard()
+    lucky, steady, others = AgentFactory(team=team), AgentFactory(team=team), AgentFactory(team=team)
+    give(card, lucky, [100, 100])
+    give(card, steady, [90, 100] * 100)  # mean 95 over 200
+    give(card, others, [80] * 10)
+    refresh()
+    rows = {r["agent_id"]: r for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+    assert rows[lucky.pk]["is_ranked"] is False and rows[lucky.pk]["rank"] is None  # below the minimum sample
+    assert rows[steady.pk]["rank"] == 1
+    # Even with no minimum sample, shrinkage + the lower bound keep the 2-evaluation agent below.
+    settings.ANALYTICS_MIN_EVALUATIONS = 1
+    rows = {r["agent_id"]: r for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+    assert rows[lucky.pk]["qa_mean"] == 100.0
+    assert rows[steady.pk]["rank"] < rows[lucky.pk]["rank"]
+
+
+def test_supervisor_sees_only_their_teams_even_when_asking_for_another(client, board_world, supervisor, other_team):
+    client.force_login(supervisor)
+    page = client.get(reverse("analytics:leaderboard"), QUERY)
+    assert page.status_code == 200
+    assert "Olive Owner" in page.text and "Tom Mate" in page.text and "Otto Outsider" not in page.text
+    foreign = client.get(reverse("analytics:leaderboard"), {**QUERY, "team": other_team.pk})
+    assert "Otto Outsider" not in foreign.text
+    api = client.get(reverse("analytics:api-leaderboard"), {**QUERY, "team": other_team.pk})
+    assert api.status_code == 400
+    api = client.get(reverse("analytics:api-leaderboard"), QUERY)
+    assert sorted(r["name"] for r in api.json()["results"]) == ["Olive Owner", "Tom Mate"]
+
+
+def test_agents_cannot_open_leaderboards_or_the_api(client, board_world, owner_agent):
+    client.force_login(owner_agent.user)
+    for name in ("analytics:leaderboard", "analytics:leaderboard-csv", "analytics:api-leaderboard",
+                 "analytics:teams", "analytics:drivers", "analytics:transfers"):
+        assert client.get(reverse(name), QUERY).status_code == 403, name
+
+
+def test_htmx_request_gets_only_the_results_partial(client, board_world, supervisor):
+    client.force_login(supervisor)
+    full = client.get(reverse("analytics:leaderboard"), QUERY)
+    partial = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "nps", "dir": "desc"}, HTTP_HX_REQUEST="true")
+    assert "<html" in full.text and "<html" not in partial.text
+    assert partial.text.index("Olive Owner") < partial.text.index("Tom Mate")  # NPS 40 before −0
+    ascending = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "nps", "dir": "asc"}, HTTP_HX_REQUEST="true")
+    assert ascending.text.index("Tom Mate") < ascending.text.index("Olive Owner")
+
+
+def test_csv_export_neutralises_formulas(client, board_world, supervisor, owner_agent, teammate_agent):
+    owner_agent.name = '=HYPERLINK("http://evil","x")'
+    owner_agent.save()
+    teammate_agent.name = "@SUM(A1)"
+    teammate_agent.save()
+    client.force_login(supervisor)
+    response = client.get(reverse("analytics:leaderboard-csv"), QUERY)
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert sorted(r["agent"] for r in rows) == ["'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(A1)"]
+    owner = next(r for r in rows if r["agent"].startswith("'="))
+    assert (owner["rank"], owner["evaluations"], owner["nps"]) == ("1", "6", "40.0")
+
+
+@pytest.mark.parametrize("agents", [3, 30])
+def test_leaderboard_query_count_does_not_grow_with_agents(client, supervisor, team, agents, django_assert_max_num_queries):
+    card = make_scorecard()
+    for _ in range(agents):
+        give(card, AgentFactory(team=team), [80, 90], nps=[9])
+    refresh()
+    client.force_login(supervisor)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("analytics:leaderboard"), QUERY)
+    assert response.text.count('data-agent="') == agents

@@ -1,0 +1,148 @@
+"""Agent page, teams, NPS drivers and transfers: permissions and figures against independent computations."""
+
+import math
+from datetime import date
+
+import pytest
+from django.urls import reverse
+from scipy.stats import norm, pearsonr, spearmanr
+
+from calls.rollups import agent_day_stats_refresh
+from scoring.analytics.metrics import correlation_interval, nps_difference
+from scoring.analytics.selectors import Period, agent_overview, nps_drivers, team_figures, transfer_analysis
+from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
+from tests.factories import CallFactory, DepartmentFactory, EscalationFactory, TransferFactory
+
+JUNE = Period("custom", date(2026, 6, 1), date(2026, 6, 30))
+QUERY = {"period": "custom", "date_from": "2026-06-01", "date_to": "2026-06-30"}
+Z = norm.ppf(0.975)
+
+# (QA score, greet passed?, 0–10 answer, transfers, escalated, resolved)
+ROWS = [
+    (95, 1, 10, 0, False, True), (90, 1, 9, 0, False, True), (85, 1, 10, 1, False, True),
+    (70, 0, 6, 0, True, False), (60, 0, 3, 2, False, False), (88, 1, 8, 0, False, True),
+    (40, 0, 2, 3, True, False), (75, 1, 7, 1, False, True), (99, 1, 9, 0, False, True),
+    (55, 0, 9, 0, False, True),
+]
+
+
+@pytest.fixture
+def surveyed(team, owner_agent, teammate_agent, outsider_agent):
+    card = make_scorecard()
+    billing, tech = DepartmentFactory(name="Billing"), DepartmentFactory(name="Tech")
+    for i, (qa, greet, answer, transfers, escalated, resolved) in enumerate(ROWS):
+        agent = owner_agent if i % 2 == 0 else teammate_agent
+        call = CallFactory(agent=agent, department=billing, started_at=at(2 + i), is_resolved=resolved)
+        make_evaluation(card, call=call, score=qa, answers={"greet": greet, "close": None, "solve": 2})
+        make_response(call=call, score=answer)
+        for seq in range(1, transfers + 1):
+            TransferFactory(call=call, sequence=seq, from_department=billing, to_department=tech, reason="tech issue")
+        if escalated:
+            EscalationFactory(call=call)
+    outsider_call = CallFactory(agent=outsider_agent, started_at=at(5))
+    make_evaluation(card, call=outsider_call, score=10, answers={"greet": 0})
+    make_response(call=outsider_call, score=10)
+    agent_day_stats_refresh(date_from=date(2026, 5, 1), date_to=date(2026, 7, 31))
+    return card
+
+
+def nps_of(answers):
+    n = len(answers)
+    p, d = sum(a >= 9 for a in answers) / n, sum(a <= 6 for a in answers) / n
+    return 100 * (p - d), 100 * math.sqrt((p + d - (p - d) ** 2) / n), n
+
+
+def test_criterion_drivers_match_an_independent_computation(surveyed, team):
+    drivers = nps_drivers(team_ids=[team.pk], period=JUNE)
+    greet = next(c for c in drivers["criteria"] if c["key"] == "greet")["difference"]
+    passed = [r[2] for r in ROWS if r[1]]
+    failed = [r[2] for r in ROWS if not r[1]]
+    (nps_p, se_p, n_p), (nps_f, se_f, n_f) = nps_of(passed), nps_of(failed)
+    assert (greet.n_a, greet.n_b) == (n_p, n_f) == (6, 4)
+    assert greet.difference == pytest.approx(nps_p - nps_f)
+    half = Z * math.sqrt(se_p**2 + se_f**2)
+    assert (greet.low, greet.high) == (pytest.approx(nps_p - nps_f - half), pytest.approx(nps_p - nps_f + half))
+    assert greet.is_small_sample  # 6 and 4 responses: the page says it cannot conclude
+    # "solve" was always passed: nothing to compare; N/A "close" answers are left out entirely.
+    keys = [c["key"] for c in drivers["criteria"]]
+    assert "close" not in keys and keys[-1] == "solve"
+
+
+def test_nps_by_call_factor_matches_an_independent_computation(surveyed, team):
+    factors = dict(nps_drivers(team_ids=[team.pk], period=JUNE)["factors"])
+    by_transfers = {r["level"]: r for r in factors["Number of transfers"]}
+    for level, test in {"0": lambda t: t == 0, "1": lambda t: t == 1, "2": lambda t: t == 2, "3+": lambda t: t >= 3}.items():
+        answers = [r[2] for r in ROWS if test(r[3])]
+        assert by_transfers[level]["nps"] == pytest.approx(nps_of(answers)[0])
+        assert by_transfers[level]["responses"] == len(answers)
+    escalated = {r["level"]: r["nps"] for r in factors["Escalated"]}
+    assert escalated["yes"] == pytest.approx(nps_of([r[2] for r in ROWS if r[4]])[0])
+    fcr = {r["level"]: r["responses"] for r in factors["First-contact resolution"]}
+    assert fcr["yes"] == sum(1 for r in ROWS if r[5] and r[3] == 0)
+
+
+def test_correlation_matches_scipy(surveyed, team):
+    drivers = nps_drivers(team_ids=[team.pk], period=JUNE)
+    qa, answers = [r[0] for r in ROWS], [r[2] for r in ROWS]
+    reference = pearsonr(qa, answers)
+    low, high = reference.confidence_interval(0.95)
+    assert drivers["pearson"].n == 10
+    assert drivers["pearson"].r == pytest.approx(reference.statistic)
+    assert (drivers["pearson"].low, drivers["pearson"].high) == (pytest.approx(low), pytest.approx(high))
+    assert drivers["spearman"].r == pytest.approx(spearmanr(qa, answers).statistic)
+
+
+def test_metrics_edge_cases():
+    assert correlation_interval(None, 2).low is None
+    empty = nps_difference((0, 0, 0), (1, 0, 0))
+    assert empty.difference is None and empty.is_small_sample
+
+
+def test_agent_overview_rates_vs_team(surveyed, owner_agent):
+    overview = agent_overview(agent=owner_agent, period=JUNE)
+    mine = [r for i, r in enumerate(ROWS) if i % 2 == 0]
+    assert overview["rates"]["transfer_rate"] == pytest.approx(sum(r[3] > 0 for r in mine) / len(mine))
+    assert overview["rates"]["team_escalation_rate"] == pytest.approx(sum(r[4] for r in ROWS) / len(ROWS))
+    greet = next(c for c in overview["criteria"] if c["key"] == "greet")
+    assert (greet["answered"], greet["passed"]) == (5, sum(r[1] for r in mine))
+    assert (greet["team_answered"], greet["team_passed"]) == (10, 6)  # the outsider's team is not mixed in
+    assert sum(w["evaluations"] for w in overview["weeks"]) == 5
+    assert sum(w["team_evaluations"] for w in overview["weeks"]) == 10
+
+
+def test_agent_sees_own_page_without_other_agents_names(client, surveyed, owner_agent, teammate_agent):
+    client.force_login(owner_agent.user)
+    page = client.get(reverse("analytics:agent", args=[owner_agent.pk]), QUERY)
+    assert page.status_code == 200
+    assert "Olive Owner" in page.text and "Tom Mate" not in page.text and "A-MATE" not in page.text
+    assert 'id="agent-chart-data"' in page.text
+    assert client.get(reverse("analytics:agent", args=[teammate_agent.pk])).status_code == 404
+
+
+def test_supervisor_opens_own_team_agents_but_not_others(client, surveyed, supervisor, owner_agent, outsider_agent):
+    client.force_login(supervisor)
+    assert client.get(reverse("analytics:agent", args=[owner_agent.pk]), QUERY).status_code == 200
+    assert client.get(reverse("analytics:agent", args=[outsider_agent.pk])).status_code == 404
+
+
+def test_transfer_paths_and_team_figures(surveyed, team):
+    analysis = transfer_analysis(team_ids=[team.pk], period=JUNE)
+    (path,) = analysis["paths"]
+    transferred = [r for r in ROWS if r[3] > 0]
+    assert (path["from_department"], path["to_department"], path["calls"]) == ("Billing", "Tech", len(transferred))
+    assert path["share"] == pytest.approx(len(transferred) / len(ROWS))
+    assert path["nps"] == pytest.approx(nps_of([r[2] for r in transferred])[0])
+    assert analysis["transfer_reasons"] == [{"kind": "transfer", "reason": "tech issue", "calls": len(transferred)}]
+    (row,) = team_figures(team_ids=[team.pk], period=JUNE)
+    assert row["calls"] == 10 and row["nps"] == pytest.approx(nps_of([r[2] for r in ROWS])[0])
+    assert row["qa_mean"] == pytest.approx(sum(r[0] for r in ROWS) / 10)
+
+
+def test_pages_render_for_a_supervisor(client, surveyed, supervisor):
+    client.force_login(supervisor)
+    for name in ("analytics:teams", "analytics:drivers", "analytics:transfers"):
+        response = client.get(reverse(name), QUERY)
+        assert response.status_code == 200, name
+        assert "Otto Outsider" not in response.text
+    drivers = client.get(reverse("analytics:drivers"), QUERY)
+    assert "Sample too small to conclude" in drivers.text

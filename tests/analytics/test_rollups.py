@@ -1,0 +1,200 @@
+"""The day rollups agree with a plain-Python recomputation over the raw rows after every kind of change."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from calls.models import AgentDayCallStats, Call, Escalation, Transfer
+from calls.rollups import agent_day_stats_refresh, agent_day_stats_refresh_for_calls
+from scoring.analytics.models import AgentDayScoreStats, AgentDaySectionStats
+from scoring.analytics.rollups import analytics_refresh_for_calls, changed_call_ids
+from scoring.models import Evaluation, SectionScore
+from scoring.surveys.models import ResponseCredit, SurveyResponse
+from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
+from tests.factories import AgentFactory, CallFactory, CustomerFactory, EscalationFactory, TeamFactory, TransferFactory
+
+FIRST, LAST = date(2026, 5, 20), date(2026, 6, 30)
+
+
+def raw_call_stats() -> dict:
+    """Independent recomputation: loop over every call in Python."""
+    window = timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS)
+    calls = list(Call.objects.all())
+    transferred = set(Transfer.objects.values_list("call_id", flat=True))
+    escalated = set(Escalation.objects.values_list("call_id", flat=True))
+    out: dict = defaultdict(lambda: defaultdict(int))
+    for c in calls:
+        if c.agent_id is None:
+            continue
+        repeat = c.customer_id is not None and any(
+            o.customer_id == c.customer_id
+            and (o.started_at > c.started_at or (o.started_at == c.started_at and o.pk > c.pk))
+            and o.started_at <= c.started_at + window
+            for o in calls
+        )
+        row = out[(c.agent_id, timezone.localtime(c.started_at).date())]
+        row["calls"] += 1
+        row["handle_seconds"] += c.talk_seconds + c.hold_seconds + c.wrap_seconds
+        row["wait_seconds"] += c.wait_seconds
+        row["transferred"] += c.pk in transferred
+        row["escalated"] += c.pk in escalated
+        row["resolved"] += c.is_resolved
+        row["first_contact_resolved"] += c.is_resolved and c.pk not in transferred and not repeat
+        row["repeat_contacts"] += repeat
+    return {k: dict(v) for k, v in out.items()}
+
+
+def rollup_call_stats() -> dict:
+    fields = ["calls", "handle_seconds", "wait_seconds", "transferred", "escalated", "resolved",
+              "first_contact_resolved", "repeat_contacts"]
+    return {
+        (r.agent_id, r.day): {f: getattr(r, f) for f in fields} for r in AgentDayCallStats.objects.all()
+    }
+
+
+def raw_score_stats() -> dict:
+    out: dict = defaultdict(lambda: defaultdict(lambda: 0))
+    for ev in Evaluation.objects.select_related("call"):
+        if ev.status == "submitted" and ev.is_current and ev.kind == "review" and ev.score is not None:
+            row = out[(ev.agent_id, timezone.localtime(ev.call.started_at).date())]
+            row["evaluations"] += 1
+            row["score_sum"] += ev.score
+            row["score_sum_squares"] += ev.score * ev.score
+    for credit in ResponseCredit.objects.filter(is_primary=True).select_related("response__call"):
+        row = out[(credit.agent_id, timezone.localtime(credit.response.call.started_at).date())]
+        row["responses"] += 1
+        row[credit.response.category + "s"] += 1
+    keys = ["evaluations", "score_sum", "score_sum_squares", "responses", "promoters", "passives", "detractors"]
+    return {k: {f: Decimal(v[f]) if "score" in f else v[f] for f in keys} for k, v in out.items()}
+
+
+def rollup_score_stats() -> dict:
+    keys = ["evaluations", "score_sum", "score_sum_squares", "responses", "promoters", "passives", "detractors"]
+    return {(r.agent_id, r.day): {f: getattr(r, f) for f in keys} for r in AgentDayScoreStats.objects.all()}
+
+
+def raw_section_stats() -> dict:
+    out: dict = defaultdict(lambda: [0, Decimal(0)])
+    for ss in SectionScore.objects.select_related("evaluation__call"):
+        ev = ss.evaluation
+        if ev.status == "submitted" and ev.is_current and ev.kind == "review" and ev.score is not None:
+            row = out[(ev.agent_id, timezone.localtime(ev.call.started_at).date(), ss.section_id)]
+            row[0] += 1
+            row[1] += ss.score
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def rollup_section_stats() -> dict:
+    return {(r.agent_id, r.day, r.section_id): (r.evaluations, r.score_sum) for r in AgentDaySectionStats.objects.all()}
+
+
+def assert_rollups_match_raw():
+    assert rollup_call_stats() == raw_call_stats()
+    assert rollup_score_stats() == raw_score_stats()
+    assert rollup_section_stats() == raw_section_stats()
+
+
+@pytest.fixture
+def world(db):
+    team = TeamFactory(name="Rollup team")
+    ann, bob = AgentFactory(team=team, name="Ann"), AgentFactory(team=team, name="Bob")
+    alice_customer, carl_customer = CustomerFactory(), CustomerFactory()
+    calls = [
+        CallFactory(agent=ann, customer=alice_customer, started_at=at(1, 9), talk_seconds=200, hold_seconds=20, wrap_seconds=5),
+        CallFactory(agent=ann, customer=carl_customer, started_at=at(1, 15), is_resolved=False),
+        CallFactory(agent=bob, customer=alice_customer, started_at=at(3, 10)),  # repeat of call 0 (2 days later)
+        CallFactory(agent=bob, customer=CustomerFactory(), started_at=at(3, 11), talk_seconds=600),
+        CallFactory(agent=bob, customer=None, started_at=at(4, 8)),
+        CallFactory(agent=ann, customer=carl_customer, started_at=at(20, 8)),  # 19 days later: no repeat
+    ]
+    TransferFactory(call=calls[3], sequence=1)
+    TransferFactory(call=calls[3], sequence=2)
+    EscalationFactory(call=calls[1])
+    card = make_scorecard()
+    make_evaluation(card, call=calls[0], score=90, answers={"greet": 1, "close": 1, "solve": 1},
+                    sections={"Greeting": 100, "Resolution": 50})
+    make_evaluation(card, call=calls[1], score=0, answers={"greet": 0, "close": None, "solve": 2},
+                    sections={"Greeting": 0, "Resolution": 100})
+    make_evaluation(card, call=calls[2], score=75.5, sections={"Greeting": 80})
+    make_evaluation(card, call=calls[2], score=99, kind="self_review")  # not counted
+    make_evaluation(card, call=calls[3], score=None, status="draft")  # not counted
+    make_response(call=calls[0], score=10)
+    make_response(call=calls[3], score=3, primary=bob, others=[ann])
+    make_response(call=calls[5], score=8)
+    agent_day_stats_refresh(date_from=FIRST, date_to=LAST)
+    return {"team": team, "ann": ann, "bob": bob, "calls": calls, "card": card, "alice": alice_customer}
+
+
+def test_rollups_match_a_raw_recomputation_after_a_full_refresh(world):
+    assert_rollups_match_raw()
+    # Spot-check the fixed dataset by hand: Ann on June 1 had 2 calls; the first became a repeat contact.
+    ann_day = AgentDayCallStats.objects.get(agent=world["ann"], day=date(2026, 6, 1))
+    assert (ann_day.calls, ann_day.handle_seconds, ann_day.resolved, ann_day.first_contact_resolved,
+            ann_day.repeat_contacts, ann_day.escalated) == (2, 225 + 300, 1, 0, 1, 1)
+    ann_scores = AgentDayScoreStats.objects.get(agent=world["ann"], day=date(2026, 6, 1))
+    assert (ann_scores.evaluations, ann_scores.score_sum, ann_scores.score_sum_squares) == (2, Decimal("90"), Decimal("8100"))
+    assert (ann_scores.responses, ann_scores.promoters) == (1, 1)
+    bob_day3 = AgentDayScoreStats.objects.get(agent=world["bob"], day=date(2026, 6, 3))
+    # The detractor of call 3 counts for Bob (primary) only, not for Ann (credited on a later leg).
+    assert (bob_day3.responses, bob_day3.detractors) == (1, 1)
+
+
+def test_import_of_a_repeat_contact_refreshes_the_earlier_calls_fcr(world):
+    before = AgentDayCallStats.objects.get(agent=world["bob"], day=date(2026, 6, 3))
+    assert before.first_contact_resolved == 1
+    new = CallFactory(agent=world["ann"], customer=world["alice"], started_at=at(8, 9))  # 5 days after call 2
+    agent_day_stats_refresh_for_calls(started_from=new.started_at, started_to=new.started_at)
+    after = AgentDayCallStats.objects.get(agent=world["bob"], day=date(2026, 6, 3))
+    assert (after.first_contact_resolved, after.repeat_contacts) == (0, 1)
+    assert_rollups_match_raw()
+
+
+def test_reimport_that_changes_and_moves_calls_is_reflected(world):
+    calls = world["calls"]
+    Call.objects.filter(pk=calls[3].pk).update(is_resolved=False, talk_seconds=60)
+    Call.objects.filter(pk=calls[5].pk).update(started_at=at(2, 8), answered_at=at(2, 8), ended_at=at(2, 9))
+    Transfer.objects.filter(call=calls[3]).delete()
+    agent_day_stats_refresh(date_from=FIRST, date_to=LAST)
+    assert_rollups_match_raw()
+
+
+def test_late_response_dispute_adjustment_and_deletion_are_reflected(world):
+    calls, card = world["calls"], world["card"]
+    make_response(call=calls[1], score=6)
+    old = Evaluation.objects.get(call=calls[0], kind="review")
+    Evaluation.objects.filter(pk=old.pk).update(is_current=False)
+    make_evaluation(card, call=calls[0], score=95, revision=2, supersedes=old, sections={"Greeting": 100})
+    make_evaluation(card, call=calls[5], score=60)
+    analytics_refresh_for_calls(call_ids=[calls[0].pk, calls[1].pk, calls[5].pk])
+    assert_rollups_match_raw()
+    calls[4].delete()
+    SurveyResponse.objects.filter(call=calls[5]).delete()
+    agent_day_stats_refresh(date_from=FIRST, date_to=LAST)
+    assert_rollups_match_raw()
+    assert not AgentDayCallStats.objects.filter(agent=world["bob"], day=date(2026, 6, 4)).exists()
+
+
+def test_sweeper_finds_calls_whose_scoring_rows_changed(world):
+    since = timezone.now() - timedelta(minutes=1)
+    assert changed_call_ids(since=since) == {c.pk for c in world["calls"][:3]} | {world["calls"][3].pk, world["calls"][5].pk}
+    assert changed_call_ids(since=timezone.now() + timedelta(minutes=1)) == set()
+
+
+def test_refresh_leaves_days_outside_the_range_untouched(world):
+    AgentDayCallStats.objects.filter(day=date(2026, 6, 20)).update(calls=99, resolved=0, first_contact_resolved=0)
+    agent_day_stats_refresh(date_from=date(2026, 6, 1), date_to=date(2026, 6, 19))
+    assert AgentDayCallStats.objects.get(day=date(2026, 6, 20)).calls == 99
+
+
+def test_days_are_local_days_of_the_configured_time_zone(world, settings):
+    settings.TIME_ZONE = "America/New_York"
+    # 2026-06-01 03:00 UTC is May 31 in New York.
+    early = CallFactory(agent=world["ann"], customer=CustomerFactory(), started_at=at(1, 3))
+    agent_day_stats_refresh(date_from=FIRST, date_to=LAST)
+    assert AgentDayCallStats.objects.get(agent=world["ann"], day=date(2026, 5, 31)).calls == 1
+    assert early.pk
+    assert_rollups_match_raw()

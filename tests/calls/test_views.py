@@ -1,0 +1,696 @@
+"""The calls web UI: login, permissions, filters, htmx partials, pagination, the call page."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.template import Template
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from calls import views
+from calls.models import Call
+from calls.selectors import call_summary
+from calls.templatetags.calls_tags import duration, http_url_or_empty, percent, phone_for, transcript_lines
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    CustomerFactory,
+    DepartmentFactory,
+    EscalationFactory,
+    TeamFactory,
+    TransferFactory,
+)
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+LIST_URL = reverse("calls:list")
+
+
+def detail_url(call: Call) -> str:
+    return reverse("calls:detail", args=[call.pk])
+
+
+def listed_ids(response) -> list[str]:
+    return [call.external_id for call in response.context["calls"]]
+
+
+# --- login ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [LIST_URL, "/calls/1/", "/"])
+def test_anonymous_users_are_redirected_to_login(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+@pytest.mark.django_db
+def test_login_leads_to_the_calls_list(client, owner_agent):
+    CallFactory(external_id="OWN-1", agent=owner_agent, started_at=T0)
+
+    response = client.post(reverse("login"), {"username": "owner", "password": "pw"}, follow=True)
+
+    assert response.redirect_chain == [(reverse("home"), 302), (LIST_URL, 302)]
+    assert response.status_code == 200
+    assert listed_ids(response) == ["OWN-1"]
+    assert response.wsgi_request.user.username == "owner"
+
+
+@pytest.mark.django_db
+def test_login_honours_next_to_a_call_page(client, owner_agent):
+    call = CallFactory(agent=owner_agent, started_at=T0)
+
+    response = client.post(
+        reverse("login"), {"username": "owner", "password": "pw", "next": detail_url(call)}, follow=True
+    )
+
+    assert response.redirect_chain == [(detail_url(call), 302)]
+    assert response.context["call"].pk == call.pk
+
+
+@pytest.mark.django_db
+def test_wrong_password_stays_on_login_with_an_error(client, owner_agent):
+    response = client.post(reverse("login"), {"username": "owner", "password": "nope"})
+
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert "Please correct the errors below." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_list_rejects_post(client, admin_user):
+    client.force_login(admin_user)
+
+    assert client.post(LIST_URL).status_code == 405
+
+
+# --- permissions ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def matrix_calls(owner_agent, teammate_agent, outsider_agent):
+    calls = {
+        "owner": CallFactory(external_id="M-OWNER", agent=owner_agent, started_at=T0),
+        "teammate": CallFactory(
+            external_id="M-MATE", agent=teammate_agent, started_at=T0 + timedelta(minutes=1)
+        ),
+        "outsider": CallFactory(
+            external_id="M-OUT", agent=outsider_agent, started_at=T0 + timedelta(minutes=2)
+        ),
+        "to_owner": CallFactory(
+            external_id="M-TO-OWNER", agent=outsider_agent, started_at=T0 + timedelta(minutes=3)
+        ),
+    }
+    TransferFactory(call=calls["to_owner"], sequence=1, from_agent=outsider_agent, to_agent=owner_agent)
+    return calls
+
+
+VISIBLE = {
+    "owner": {"owner", "to_owner"},
+    "teammate": {"teammate"},
+    "outsider": {"outsider", "to_owner"},
+    "supervisor": {"owner", "teammate", "to_owner"},
+    "reviewer": {"owner", "teammate", "outsider", "to_owner"},
+    "admin": {"owner", "teammate", "outsider", "to_owner"},
+}
+
+
+def user_for(request, who):
+    return {
+        "owner": lambda: request.getfixturevalue("owner_agent").user,
+        "teammate": lambda: request.getfixturevalue("teammate_agent").user,
+        "outsider": lambda: request.getfixturevalue("outsider_agent").user,
+        "supervisor": lambda: request.getfixturevalue("supervisor"),
+        "reviewer": lambda: request.getfixturevalue("reviewer"),
+        "admin": lambda: request.getfixturevalue("admin_user"),
+    }[who]()
+
+
+@pytest.mark.parametrize("who", sorted(VISIBLE))
+def test_permission_matrix_on_list_and_call_pages(request, client, matrix_calls, who):
+    client.force_login(user_for(request, who))
+
+    response = client.get(LIST_URL)
+
+    expected = {matrix_calls[name].external_id for name in VISIBLE[who]}
+    assert sorted(listed_ids(response)) == sorted(expected)
+    assert response.context["summary"]["calls"] == len(expected)
+    for name, call in matrix_calls.items():
+        status = client.get(detail_url(call)).status_code
+        assert status == (200 if name in VISIBLE[who] else 404), (who, name)
+
+
+@pytest.mark.django_db
+def test_foreign_call_is_404_like_a_missing_one(client, owner_agent, matrix_calls):
+    client.force_login(owner_agent.user)
+
+    foreign = client.get(detail_url(matrix_calls["teammate"]))
+    missing = client.get(reverse("calls:detail", args=[999_999_999]))
+
+    assert foreign.status_code == missing.status_code == 404
+    assert matrix_calls["teammate"].external_id not in foreign.content.decode()
+
+
+@pytest.mark.django_db
+def test_agent_and_team_choices_are_limited_to_what_the_user_may_see(client, supervisor, matrix_calls):
+    client.force_login(supervisor)
+
+    form = client.get(LIST_URL).context["form"]
+
+    assert sorted(a.employee_code for a in form.fields["agent"].queryset) == ["A-MATE", "A-OWNER"]
+    assert [t.name for t in form.fields["team"].queryset] == ["Billing East"]
+
+
+@pytest.mark.django_db
+def test_filtering_by_a_foreign_agent_is_an_error_and_shows_nothing(
+    client, supervisor, outsider_agent, matrix_calls
+):
+    client.force_login(supervisor)
+
+    response = client.get(LIST_URL, {"agent": outsider_agent.pk})
+
+    assert response.status_code == 200
+    assert "agent" in response.context["form"].errors
+    assert listed_ids(response) == []
+    assert response.context["summary"]["calls"] == 0
+    assert "M-OUT" not in response.content.decode()
+
+
+# --- filters, summary, htmx -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def filter_calls(db, settings):
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 7
+    billing = DepartmentFactory(name="Billing")
+    tech = DepartmentFactory(name="Tech")
+    red = TeamFactory(name="Red", department=billing)
+    blue = TeamFactory(name="Blue", department=tech)
+    ann = AgentFactory(employee_code="A-ANN", name="Ann", team=red)
+    bob = AgentFactory(employee_code="A-BOB", name="Bob", team=blue)
+    acme = CustomerFactory(external_id="CU-ACME", name="Acme Ltd", phone="+15550001234")
+    calls = {
+        "F1": CallFactory(
+            external_id="F1", agent=ann, department=billing, customer=acme, started_at=T0, talk_seconds=100
+        ),
+        "F2": CallFactory(
+            external_id="F2",
+            agent=ann,
+            department=billing,
+            started_at=T0 + timedelta(days=1),
+            channel="chat",
+            talk_seconds=200,
+        ),
+        "F3": CallFactory(
+            external_id="F3",
+            agent=bob,
+            department=tech,
+            started_at=T0 + timedelta(days=2),
+            is_resolved=False,
+            talk_seconds=300,
+        ),
+        "F4": CallFactory(
+            external_id="F4",
+            agent=bob,
+            department=tech,
+            customer=acme,
+            started_at=T0 + timedelta(days=3),
+            talk_seconds=400,
+        ),
+    }
+    TransferFactory(call=calls["F3"], sequence=1, from_agent=bob, to_department=billing, reason="wrong queue")
+    EscalationFactory(call=calls["F4"], sequence=1)
+    return {
+        "calls": calls,
+        "ann": ann,
+        "bob": bob,
+        "red": red,
+        "blue": blue,
+        "billing": billing,
+        "tech": tech,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["F4", "F3", "F2", "F1"]),
+        ({"channel": "chat"}, ["F2"]),
+        ({"transferred": "yes"}, ["F3"]),
+        ({"transferred": "no"}, ["F4", "F2", "F1"]),
+        ({"escalated": "yes"}, ["F4"]),
+        ({"resolved": "no"}, ["F3"]),
+        # F1 is followed by F4 (same customer, 3 days later): not FCR. F3 is unresolved and transferred.
+        ({"fcr": "yes"}, ["F4", "F2"]),
+        ({"fcr": "no"}, ["F3", "F1"]),
+        ({"date_from": "2026-03-03", "date_to": "2026-03-04"}, ["F3", "F2"]),
+        ({"q": "acme"}, ["F4", "F1"]),
+        ({"q": "f2"}, ["F2"]),
+        ({"resolved": "yes", "escalated": "no", "channel": "phone"}, ["F1"]),
+    ],
+)
+def test_list_filters(client, admin_user, filter_calls, params, expected):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, params)
+
+    assert response.context["form"].errors == {}
+    assert listed_ids(response) == expected
+
+
+def test_list_filters_by_agent_team_and_department(client, admin_user, filter_calls):
+    client.force_login(admin_user)
+
+    def ids(**params):
+        return listed_ids(client.get(LIST_URL, params))
+
+    assert ids(agent=filter_calls["ann"].pk) == ["F2", "F1"]
+    assert ids(team=filter_calls["blue"].pk) == ["F4", "F3"]
+    assert ids(department=filter_calls["billing"].pk) == ["F2", "F1"]
+
+
+def test_summary_strip_matches_call_summary_of_the_filtered_calls(client, admin_user, filter_calls):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"department": filter_calls["tech"].pk})
+
+    summary = response.context["summary"]
+    # F3 and F4: one transferred, one escalated, FCR only F4; handle (300 + 400) / 2 = 350 s.
+    assert summary["calls"] == 2
+    assert summary["transferred_rate"] == pytest.approx(0.5)
+    assert summary["escalated_rate"] == pytest.approx(0.5)
+    assert summary["first_contact_resolved_rate"] == pytest.approx(0.5)
+    assert float(summary["average_handle_seconds"]) == pytest.approx(350.0)
+    assert summary == call_summary(Call.objects.filter(external_id__in=["F3", "F4"]))
+    html = response.content.decode()
+    assert "<dd>50.0 %</dd>" in html
+    assert "<dd>5:50</dd>" in html
+
+
+def test_invalid_date_range_shows_an_error_and_no_rows(client, admin_user, filter_calls):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"date_from": "2026-03-05", "date_to": "2026-03-01"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"date_to": ["The end date is before the start date."]}
+    assert listed_ids(response) == []
+    assert "The end date is before the start date." in response.content.decode()
+
+
+def test_malformed_filter_values_are_form_errors_not_500(client, admin_user, filter_calls):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"date_from": "yesterday", "agent": "abc", "fcr": "maybe", "page": "x"})
+
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"date_from", "agent", "fcr"}
+    assert listed_ids(response) == []
+
+
+def test_htmx_request_gets_only_the_results_partial(client, admin_user, filter_calls):
+    client.force_login(admin_user)
+
+    full = client.get(LIST_URL, {"channel": "chat"})
+    partial = client.get(LIST_URL, {"channel": "chat"}, headers={"HX-Request": "true"})
+    restore = client.get(
+        LIST_URL, {"channel": "chat"}, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+
+    full_html, partial_html = full.content.decode(), partial.content.decode()
+    assert "<html" in full_html and 'id="results"' in full_html and "<form" in full_html
+    assert "<html" not in partial_html and "<form" not in partial_html
+    assert 'class="summary-strip"' in partial_html
+    assert ">F2</a>" in partial_html and ">F1</a>" not in partial_html
+    assert "<html" in restore.content.decode()
+    assert "HX-Request" in partial["Vary"]
+    assert "HX-Request" in full["Vary"]
+
+
+def test_list_page_wires_the_filter_form_to_htmx(client, admin_user):
+    client.force_login(admin_user)
+
+    html = client.get(LIST_URL).content.decode()
+
+    assert f'hx-get="{LIST_URL}"' in html
+    assert 'hx-target="#results"' in html
+    assert 'hx-push-url="true"' in html
+    assert "htmx" in html  # the script tag from base.html
+
+
+def test_customer_phone_is_masked_unless_the_role_may_see_it(client, filter_calls, reviewer, admin_user):
+    client.force_login(reviewer)
+    reviewer_html = client.get(LIST_URL).content.decode()
+    client.force_login(admin_user)
+    admin_html = client.get(LIST_URL).content.decode()
+
+    assert "+15550001234" not in reviewer_html
+    assert "•••••••1234" in reviewer_html
+    assert "+15550001234" in admin_html
+
+
+def test_reviewer_cannot_search_by_phone_but_an_admin_can(client, filter_calls, reviewer, admin_user):
+    client.force_login(reviewer)
+    assert listed_ids(client.get(LIST_URL, {"q": "0001234"})) == []
+    client.force_login(admin_user)
+    assert listed_ids(client.get(LIST_URL, {"q": "0001234"})) == ["F4", "F1"]
+
+
+# --- pagination and query counts --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_pagination_keeps_the_filter_querystring(client, admin_user, settings):
+    settings.CALLS_PAGE_SIZE = 5
+    for i in range(12):
+        CallFactory(external_id=f"P{i:02d}", channel="chat", started_at=T0 + timedelta(minutes=i))
+    CallFactory(external_id="PHONE", channel="phone", started_at=T0)
+    client.force_login(admin_user)
+
+    first = client.get(LIST_URL, {"channel": "chat"})
+    second = client.get(LIST_URL, {"channel": "chat", "page": "2"})
+    third = client.get(LIST_URL, {"channel": "chat", "page": "3"})
+
+    assert listed_ids(first) == [f"P{i:02d}" for i in range(11, 6, -1)]
+    assert listed_ids(second) == [f"P{i:02d}" for i in range(6, 1, -1)]
+    assert listed_ids(third) == ["P01", "P00"]
+    assert first.context["page_obj"].paginator.num_pages == 3
+    assert first.context["querystring_next"] == "channel=chat&page=2"
+    assert second.context["querystring_prev"] == "channel=chat&page=1"
+    assert 'href="?channel=chat&amp;page=3"' in second.content.decode()
+    assert "Page 2 of 3 · 12 results" in second.content.decode()
+
+
+def _list_queries(client) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(LIST_URL)
+    assert response.status_code == 200
+    return len(captured.captured_queries), len(response.context["calls"])
+
+
+def _make_busy_calls(n: int, agents, customers) -> None:
+    for i in range(n):
+        call = CallFactory(
+            agent=agents[i % len(agents)],
+            customer=customers[i % len(customers)],
+            started_at=T0 + timedelta(hours=i),
+        )
+        TransferFactory(call=call, sequence=1, to_agent=agents[(i + 1) % len(agents)])
+        EscalationFactory(call=call, sequence=1)
+
+
+@pytest.mark.parametrize("who", ["supervisor", "admin_user"])
+def test_list_query_count_does_not_grow_with_the_rows_on_the_page(
+    request, client, settings, team, django_assert_max_num_queries, who
+):
+    settings.CALLS_PAGE_SIZE = 100
+    agents = [AgentFactory(team=team) for _ in range(3)]
+    customers = [CustomerFactory() for _ in range(4)]
+    client.force_login(request.getfixturevalue(who))
+    _make_busy_calls(5, agents, customers)
+    with django_assert_max_num_queries(12):
+        few_queries, few_rows = _list_queries(client)
+
+    _make_busy_calls(55, agents, customers)
+    with django_assert_max_num_queries(12):
+        many_queries, many_rows = _list_queries(client)
+
+    assert (few_rows, many_rows) == (5, 60)
+    assert few_queries == many_queries
+
+
+# --- the call page ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rich_call(db, owner_agent, teammate_agent):
+    billing = DepartmentFactory(name="Billing")
+    tech = DepartmentFactory(name="Technical support")
+    customer = CustomerFactory(external_id="CU-RICH", name="Rita Rich", phone="+15559876543")
+    call = CallFactory(
+        external_id="RICH-1",
+        agent=owner_agent,
+        department=billing,
+        customer=customer,
+        started_at=T0,
+        wait_seconds=15,
+        talk_seconds=600,
+        hold_seconds=60,
+        wrap_seconds=45,
+        transcript=(
+            "Agent: Thank you for calling, this is Olive.\n"
+            "Customer: My router <script>alert('x')</script> is broken\n"
+            "and it blinks red.\n"
+            "Agent: Let me transfer you to technical support."
+        ),
+        recording_url="https://recordings.example.com/rich-1.mp3",
+    )
+    TransferFactory(
+        call=call,
+        sequence=1,
+        at=T0 + timedelta(seconds=200),
+        from_department=billing,
+        to_department=tech,
+        from_agent=owner_agent,
+        to_agent=teammate_agent,
+        reason="router fault",
+    )
+    EscalationFactory(
+        call=call,
+        sequence=1,
+        level="tier2",
+        reason="needs engineer visit",
+        raised_at=T0 + timedelta(seconds=400),
+        outcome="visit booked",
+        resolved_at=T0 + timedelta(seconds=500),
+    )
+    return call
+
+
+def test_call_page_shows_metadata_timeline_and_transcript(client, supervisor, rich_call):
+    client.force_login(supervisor)
+
+    response = client.get(detail_url(rich_call))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Call RICH-1" in html
+    assert "Olive Owner (A-OWNER)" in html
+    # Handle time 600 + 60 + 45 = 705 s = 11:45; the wait is separate.
+    assert "11:45" in html
+    assert "+15559876543" in html  # supervisors see the full phone
+    kinds = [event["kind"] for event in response.context["timeline"]]
+    assert kinds == ["started", "answered", "transfer", "escalation", "escalation_resolved", "ended"]
+    assert "Billing (Olive Owner (A-OWNER))" in html
+    assert "Technical support (Tom Mate (A-MATE))" in html
+    assert "Reason: router fault" in html
+    assert "Escalated</strong> to Tier 2" in html
+    assert "Reason: needs engineer visit" in html
+    assert "Outcome: visit booked" in html
+    lines = response.context["transcript"]
+    assert [(line.role, line.speaker) for line in lines] == [
+        ("agent", "Agent"),
+        ("customer", "Customer"),
+        ("agent", "Agent"),
+    ]
+    assert lines[1].text == "My router <script>alert('x')</script> is broken\nand it blinks red."
+    assert '<li class="line customer">' in html
+    assert '<li class="line agent">' in html
+
+
+def test_transcript_markup_is_escaped(client, admin_user, rich_call):
+    client.force_login(admin_user)
+
+    html = client.get(detail_url(rich_call)).content.decode()
+
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+
+
+def test_recording_link_only_for_http_urls(client, admin_user, rich_call):
+    client.force_login(admin_user)
+    assert (
+        'href="https://recordings.example.com/rich-1.mp3"'
+        in client.get(detail_url(rich_call)).content.decode()
+    )
+
+    Call.objects.filter(pk=rich_call.pk).update(recording_url="javascript:alert(1)")
+    html = client.get(detail_url(rich_call)).content.decode()
+
+    assert "javascript:alert(1)" not in html
+    assert "Listen to the recording" not in html
+
+
+def test_reviewer_sees_a_masked_phone_on_the_call_page(client, reviewer, rich_call):
+    client.force_login(reviewer)
+
+    html = client.get(detail_url(rich_call)).content.decode()
+
+    assert "+15559876543" not in html
+    assert "•••••••6543" in html
+
+
+def test_customer_history_lists_visible_contacts_before_and_after(
+    client, owner_agent, outsider_agent, rich_call, settings
+):
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 7
+    customer = rich_call.customer
+    CallFactory(
+        external_id="H-BEFORE",
+        agent=owner_agent,
+        customer=customer,
+        started_at=T0 - timedelta(days=2),
+        is_resolved=False,
+    )
+    CallFactory(
+        external_id="H-HIDDEN", agent=outsider_agent, customer=customer, started_at=T0 - timedelta(days=1)
+    )
+    CallFactory(
+        external_id="H-AFTER", agent=owner_agent, customer=customer, started_at=T0 + timedelta(days=1)
+    )
+    CallFactory(
+        external_id="H-MUCH-LATER", agent=owner_agent, customer=customer, started_at=T0 + timedelta(days=30)
+    )
+    client.force_login(owner_agent.user)
+
+    response = client.get(detail_url(rich_call))
+
+    assert [c.external_id for c in response.context["previous_contacts"]] == ["H-BEFORE"]
+    assert [c.external_id for c in response.context["later_contacts"]] == ["H-AFTER", "H-MUCH-LATER"]
+    # H-AFTER is a day after RICH-1: a repeat contact; H-MUCH-LATER is 29 days after H-AFTER: not.
+    assert [c.is_repeat_contact for c in response.context["later_contacts"]] == [True, False]
+    assert response.context["previous_contacts"][0].is_repeat_contact is False
+    # RICH-1 comes 1-2 days after H-BEFORE and the hidden call: it is itself a repeat contact.
+    assert response.context["call"].is_repeat_contact is True
+    html = response.content.decode()
+    assert "H-HIDDEN" not in html
+    assert ">H-BEFORE</a>" in html and ">H-AFTER</a>" in html
+
+
+def test_customer_history_is_capped_to_the_nearest_contacts(client, admin_user, rich_call, monkeypatch):
+    monkeypatch.setattr(views, "CUSTOMER_HISTORY_LIMIT", 2)
+    for days in (1, 2, 3):
+        CallFactory(external_id=f"B{days}", customer=rich_call.customer, started_at=T0 - timedelta(days=days))
+    client.force_login(admin_user)
+
+    response = client.get(detail_url(rich_call))
+
+    assert [c.external_id for c in response.context["previous_contacts"]] == ["B1", "B2"]
+    assert response.context["previous_contacts_truncated"] is True
+    assert response.context["later_contacts_truncated"] is False
+    assert "Showing the nearest 2." in response.content.decode()
+
+
+def test_call_page_query_count_does_not_grow_with_transfers_or_contacts(
+    client, admin_user, rich_call, django_assert_max_num_queries
+):
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as small:
+        client.get(detail_url(rich_call))
+
+    for sequence in range(2, 12):
+        TransferFactory(call=rich_call, sequence=sequence, to_agent=AgentFactory())
+        EscalationFactory(call=rich_call, sequence=sequence)
+    for days in range(1, 10):
+        CallFactory(customer=rich_call.customer, started_at=T0 - timedelta(days=days))
+    with django_assert_max_num_queries(12), CaptureQueriesContext(connection) as large:
+        response = client.get(detail_url(rich_call))
+
+    # started, answered, 11 transfers, 11 escalations, 1 resolution (only the first has one), ended
+    assert len(response.context["timeline"]) == 2 + 11 + 11 + 1 + 1
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_registered_call_panels_are_rendered_on_the_call_page(client, admin_user, rich_call, monkeypatch):
+    monkeypatch.setattr(views, "_call_panels", [])
+
+    panel_template = Template("<section>PANEL for {{ call.external_id }}: {{ panel.score }}</section>")
+
+    def evaluations_panel(request, call):
+        return {"template": panel_template, "score": "<b>92</b>"}
+
+    def silent_panel(request, call):
+        return None
+
+    views.register_call_panel(evaluations_panel)
+    views.register_call_panel(evaluations_panel)
+    views.register_call_panel(silent_panel)
+    client.force_login(admin_user)
+
+    html = client.get(detail_url(rich_call)).content.decode()
+
+    assert html.count("PANEL for RICH-1: &lt;b&gt;92&lt;/b&gt;") == 1
+
+
+# --- presentation helpers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "—"),
+        (0, "0:00"),
+        (59, "0:59"),
+        (61, "1:01"),
+        (705, "11:45"),
+        (3600, "1:00:00"),
+        (3725.6, "1:02:06"),
+    ],
+)
+def test_duration_filter(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_percent_and_phone_filters():
+    assert percent(None) == "—"
+    assert percent(0.4) == "40.0 %"
+    assert percent(1 / 3) == "33.3 %"
+    assert phone_for("+15550001234", True) == "+15550001234"
+    assert phone_for("+15550001234", False) == "•••••••1234"
+    assert phone_for("", False) == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://r.example.com/a.mp3", "https://r.example.com/a.mp3"),
+        ("HTTP://r.example.com/a", "HTTP://r.example.com/a"),
+        ("javascript:alert(1)", ""),
+        (" JavaScript:alert(1)", ""),
+        ("data:text/html,<b>x</b>", ""),
+        ("/relative/path", ""),
+        ("https:///no-host", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_http_url_or_empty(url, expected):
+    assert http_url_or_empty(url) == expected
+
+
+def test_transcript_lines_speakers_continuations_and_names():
+    text = (
+        "intro without speaker\n"
+        "[00:00:05] Agent: Hello\r\n"
+        "\n"
+        "Olive: I can help\n"
+        "Rita: see http://example.com at 12:30\n"
+        "wrapped line\n"
+        "IVR: press 1"
+    )
+
+    lines = transcript_lines(text, agent_names=("Olive",), customer_names=("Rita",))
+
+    assert [(line.speaker, line.role, line.text, line.stamp) for line in lines] == [
+        ("", "other", "intro without speaker", ""),
+        ("Agent", "agent", "Hello", "00:00:05"),
+        ("Olive", "agent", "I can help", ""),
+        ("Rita", "customer", "see http://example.com at 12:30\nwrapped line", ""),
+        ("IVR", "other", "press 1", ""),
+    ]
+    assert transcript_lines("") == []
+    assert [(line.speaker, line.text) for line in transcript_lines("http://example.com/x")] == [
+        ("", "http://example.com/x")
+    ]

@@ -1,0 +1,197 @@
+"""Weekly QA sampling into reviewers' queues."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from scoring import sampling, tasks
+from scoring.models import Assignment
+from tests.factories import AgentFactory, CallFactory, EscalationFactory, TransferFactory, UserFactory
+from tests.scoring.factories import AssignmentFactory
+
+pytestmark = pytest.mark.django_db
+
+WEEK = dt.date(2026, 3, 2)  # a Monday
+
+
+def at(day: int, hour: int = 10) -> dt.datetime:
+    """A moment in WEEK (day 0 = Monday) in the current time zone."""
+    return dt.datetime.combine(
+        WEEK + dt.timedelta(days=day), dt.time(hour), tzinfo=timezone.get_current_timezone()
+    )
+
+
+def make_calls(agent, count: int, **kwargs):
+    return [CallFactory(agent=agent, started_at=at(i % 5, 9 + i % 8), **kwargs) for i in range(count)]
+
+
+@pytest.fixture
+def reviewers(db):
+    return [UserFactory(username=f"rev{i}", roles=["reviewer"]) for i in range(3)]
+
+
+@pytest.fixture
+def agents(db):
+    return [AgentFactory(employee_code=f"S-{i}") for i in range(4)]
+
+
+def test_three_calls_per_agent_no_duplicates_round_robin(agents, reviewers):
+    for agent in agents:
+        make_calls(agent, 8)
+    result = sampling.weekly_sample_assign(week_start=WEEK, seed=7)
+    assert result.created == 12 == settings.QA_SAMPLE_CALLS_PER_AGENT * len(agents)
+    rows = list(
+        Assignment.objects.values_list("call_id", "call__agent_id", "reviewer_id", "purpose", "period")
+    )
+    assert len({r[0] for r in rows}) == 12
+    assert Counter(r[1] for r in rows) == {a.pk: 3 for a in agents}
+    assert Counter(r[2] for r in rows) == {r.pk: 4 for r in reviewers}
+    assert {(r[3], r[4]) for r in rows} == {("weekly_sample", WEEK)}
+    assert result.agents_without_calls == []
+    assert result.agents_short == {}
+
+
+def test_same_seed_same_sample(agents, reviewers):
+    for agent in agents:
+        make_calls(agent, 10)
+
+    def run(seed):
+        with transaction.atomic():
+            result = sampling.weekly_sample_assign(week_start=WEEK, seed=seed)
+            picked = sorted((a.call_id, a.reviewer_id) for a in result.assignments)
+            transaction.set_rollback(True)
+        return picked
+
+    assert run(11) == run(11)
+    assert run(11) != run(12)
+
+
+def test_rerun_adds_nothing(agents, reviewers):
+    for agent in agents:
+        make_calls(agent, 6)
+    first = sampling.weekly_sample_assign(week_start=WEEK, seed=1)
+    second = sampling.weekly_sample_assign(week_start=WEEK, seed=2)
+    assert first.created == 12
+    assert second.created == 0
+    assert Assignment.objects.count() == 12
+
+
+def test_calls_already_queued_or_reviewed_are_not_sampled_again(agents, reviewers):
+    agent = agents[0]
+    calls = make_calls(agent, 4)
+    AssignmentFactory(call=calls[0], reviewer=reviewers[0], purpose="manual")
+    result = sampling.weekly_sample_assign(week_start=WEEK, seed=3, per_agent=3)
+    picked = {a.call_id for a in result.assignments}
+    assert picked == {c.pk for c in calls[1:]}
+
+
+def test_agents_without_calls_are_reported_and_logged(agents, reviewers, caplog):
+    make_calls(agents[0], 5)
+    make_calls(agents[1], 2)  # fewer than 3
+    inactive = AgentFactory(employee_code="S-GONE", is_active=False)
+    CallFactory(agent=agents[2], started_at=at(0) - dt.timedelta(days=1))  # previous week: doesn't count
+    with caplog.at_level(logging.WARNING, logger="scoring.sampling"):
+        result = sampling.weekly_sample_assign(week_start=WEEK, seed=5)
+    assert [a.employee_code for a in result.agents_without_calls] == ["S-2", "S-3"]
+    assert inactive not in result.agents_without_calls
+    assert result.agents_short == {agents[1].pk: 2}
+    assert result.created == 5
+    assert "S-2, S-3" in caplog.text
+
+
+def test_reviewer_never_gets_their_own_calls(reviewers):
+    reviewer_agent = AgentFactory(employee_code="S-REV", user=reviewers[0])
+    make_calls(reviewer_agent, 6)
+    result = sampling.weekly_sample_assign(week_start=WEEK, seed=9)
+    assert result.created == 3
+    assert reviewers[0].pk not in {a.reviewer_id for a in result.assignments}
+
+
+def test_no_reviewers_assigns_nothing(agents, caplog):
+    make_calls(agents[0], 3)
+    with caplog.at_level(logging.ERROR, logger="scoring.sampling"):
+        result = sampling.weekly_sample_assign(week_start=WEEK, seed=1)
+    assert result.created == 0
+    assert "no active reviewers" in caplog.text
+    assert not Assignment.objects.exists()
+
+
+def test_week_start_must_be_a_monday(db):
+    with pytest.raises(ValidationError):
+        sampling.weekly_sample_assign(week_start=WEEK + dt.timedelta(days=1))
+
+
+def test_call_weights_count_risk_signals(agents):
+    agent = agents[0]
+    plain = CallFactory(agent=agent, started_at=at(0), talk_seconds=100)
+    transferred = CallFactory(agent=agent, started_at=at(1), talk_seconds=110)
+    TransferFactory(call=transferred, sequence=1)
+    escalated_unresolved = CallFactory(agent=agent, started_at=at(2), talk_seconds=120, is_resolved=False)
+    EscalationFactory(call=escalated_unresolved)
+    for i in range(7):
+        CallFactory(agent=agents[1], started_at=at(3, 8 + i), talk_seconds=130 + i)
+    long_call = CallFactory(agent=agent, started_at=at(4), talk_seconds=900, hold_seconds=100)
+    calls = list(sampling.week_calls_for_sampling(WEEK))
+    # handle times: 100, 110, 120, 130..136, 1000 → p90 (linear) = 136 + 0.9 × (1000 − 136) = 913.6.
+    threshold = sampling.percentile_of_handle_times(calls)
+    assert threshold == pytest.approx(913.6)
+    calls = [c for c in calls if c.agent_id == agent.pk]
+    weights = sampling.call_sampling_weights(calls, long_handle_seconds=threshold)
+    assert weights == {plain.pk: 1.0, transferred.pk: 2.0, escalated_unresolved.pk: 3.0, long_call.pk: 2.0}
+
+
+def test_extra_weight_hook_returns_nothing_yet(agents):
+    calls = make_calls(agents[0], 2)
+    assert sampling.sampling_extra_weights([c.pk for c in calls]) == {}
+
+
+def test_weighted_call_is_picked_at_the_expected_rate(reviewers):
+    """One transferred+escalated+unresolved call (weight 4) among four plain ones (weight 1), one pick a
+    week: it should be chosen with probability 4/8 = 0.5."""
+    agent = AgentFactory(employee_code="S-W")
+    heavy = CallFactory(agent=agent, started_at=at(0), is_resolved=False)
+    TransferFactory(call=heavy, sequence=1)
+    EscalationFactory(call=heavy)
+    make_calls(agent, 4)
+    runs = 300
+    hits = 0
+    for seed in range(runs):
+        with transaction.atomic():
+            result = sampling.weekly_sample_assign(week_start=WEEK, seed=seed, per_agent=1)
+            hits += result.assignments[0].call_id == heavy.pk
+            transaction.set_rollback(True)
+    # 0.5 ± 4.5σ with σ = sqrt(0.25 / 300) ≈ 0.029; a uniform draw would give 0.2.
+    assert abs(hits / runs - 0.5) < 4.5 * (0.25 / runs) ** 0.5
+
+
+def test_task_samples_the_given_week(agents, reviewers):
+    make_calls(agents[0], 4)
+    summary = tasks.weekly_sample_assign_task.run(week_start=WEEK.isoformat(), seed=1)
+    assert summary == {
+        "week_start": "2026-03-02",
+        "created": 3,
+        "agents_without_calls": ["S-1", "S-2", "S-3"],
+        "agents_short": 0,
+        "reviewers": 3,
+    }
+
+
+def test_previous_week_start():
+    assert sampling.previous_week_start(dt.date(2026, 3, 9)) == WEEK  # Monday → last Monday
+    assert sampling.previous_week_start(dt.date(2026, 3, 15)) == WEEK  # Sunday → last week's Monday
+
+
+def test_beat_runs_the_task_on_monday_morning():
+    entry = settings.CELERY_BEAT_SCHEDULE["scoring-weekly-sample"]
+    assert entry["task"] == "scoring.tasks.weekly_sample_assign_task"
+    assert entry["task"] == tasks.weekly_sample_assign_task.name
+    schedule = entry["schedule"]
+    assert schedule.day_of_week == {1} and schedule.hour == {6} and schedule.minute == {0}

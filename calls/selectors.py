@@ -37,15 +37,18 @@ def _after_outer_call() -> Q:
 
     Two contacts of one customer can share a start second (an import rounded to seconds, a chat and a
     call opened together); the id breaks the tie so one of them still counts as the repeat.
+    Written as "started_at >= s AND (started_at > s OR id > outer id)" rather than the equivalent
+    "started_at > s OR (started_at = s AND id > outer id)": the first keeps one range scan on the
+    (customer, started_at) index, the second made PostgreSQL OR two bitmap scans per row (about twice as slow here).
     """
-    return Q(started_at__gt=OuterRef("started_at")) | Q(
-        started_at=OuterRef("started_at"), pk__gt=OuterRef("pk")
+    return Q(started_at__gte=OuterRef("started_at")) & (
+        Q(started_at__gt=OuterRef("started_at")) | Q(pk__gt=OuterRef("pk"))
     )
 
 
 def _before_outer_call() -> Q:
-    return Q(started_at__lt=OuterRef("started_at")) | Q(
-        started_at=OuterRef("started_at"), pk__lt=OuterRef("pk")
+    return Q(started_at__lte=OuterRef("started_at")) & (
+        Q(started_at__lt=OuterRef("started_at")) | Q(pk__lt=OuterRef("pk"))
     )
 
 
@@ -168,6 +171,14 @@ def call_filter(
             matches |= Q(customer__phone__icontains=search)
         queryset = queryset.filter(matches)
     return queryset
+
+
+def call_page_rows(pks: list[int]) -> QuerySet[Call]:
+    """The calls with these ids (already permission-checked and filtered by the caller), with related rows
+    and metrics, in list order (newest first)."""
+    return call_annotate_metrics(
+        Call.objects.select_related("agent", "agent__team", "department", "customer").filter(pk__in=pks)
+    ).order_by("-started_at", "-id")
 
 
 # --- permission scoping --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .selectors import (
     call_detail_for_user,
     call_filter,
     call_list_for_user,
+    call_page_rows,
     call_summary,
     call_timeline,
     customer_contacts,
@@ -65,10 +66,13 @@ def call_list(request: HttpRequest) -> HttpResponse:
     calls = call_filter(calls, **form.filters()) if form.is_valid() else calls.none()
     summary = call_summary(calls)
 
-    paginator = Paginator(calls, settings.CALLS_PAGE_SIZE)
+    # Paginate ids only, then annotate just the page's rows: with the metric subqueries in the SELECT
+    # list, PostgreSQL evaluated them for every row skipped by OFFSET (page 2000 of 200k calls: 21 s).
+    paginator = Paginator(calls.values_list("pk", flat=True), settings.CALLS_PAGE_SIZE)
     # call_summary has just counted these very rows: spare the paginator a second COUNT over them.
     paginator.count = summary["calls"]
     page_obj = paginator.get_page(request.GET.get("page"))
+    page_obj.object_list = list(call_page_rows(list(page_obj.object_list)))
     context = {
         "form": form,
         "summary": summary,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -318,8 +319,6 @@ def can_acknowledge(user, evaluation: Evaluation) -> bool:
 
 def can_dispute(user, evaluation: Evaluation) -> bool:
     """The evaluated agent, on a submitted current review never disputed, within the dispute window."""
-    from django.conf import settings
-
     return (
         user.is_authenticated
         and evaluation.kind == Evaluation.Kind.REVIEW
@@ -341,7 +340,7 @@ def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPE
     """A reviewer's queue (their own assignments); supervisors also see assignments of their teams'
     calls and those they made; admins all. Pass status=None for every status."""
     queryset = Assignment.objects.select_related(
-        "call", "call__agent", "call__department", "reviewer", "agent", "assigned_by"
+        "call", "call__agent", "call__department", "reviewer", "agent", "agent__team", "assigned_by"
     ).order_by("status", "created_at", "id")
     if not user.is_authenticated:
         return queryset.none()

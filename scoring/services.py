@@ -375,9 +375,18 @@ def _lock_draft(evaluation: Evaluation, user) -> Evaluation:
     return locked
 
 
-def _open_assignment_for(call: Call, user) -> Assignment | None:
+def _open_assignment_for(call: Call, user, kind: str) -> Assignment | None:
+    """The reviewer's open assignment this evaluation fulfils: calibration ones for calibrations,
+    the others (manual, weekly sample) for reviews."""
+    purposes = (
+        [Assignment.Purpose.CALIBRATION]
+        if kind == Evaluation.Kind.CALIBRATION
+        else [Assignment.Purpose.MANUAL, Assignment.Purpose.WEEKLY_SAMPLE]
+    )
     return (
-        Assignment.objects.filter(call=call, reviewer=user, status=Assignment.Status.OPEN)
+        Assignment.objects.filter(
+            call=call, reviewer=user, status=Assignment.Status.OPEN, purpose__in=purposes
+        )
         .order_by("created_at", "id")
         .first()
     )
@@ -433,7 +442,7 @@ def _evaluation_start(*, call, author, agent, kind, scorecard, assignment) -> Ev
     elif scorecard.status != Scorecard.Status.PUBLISHED:
         raise ValidationError("Evaluations use a published scorecard version.")
     if assignment is None and kind != Evaluation.Kind.SELF_REVIEW:
-        assignment = _open_assignment_for(call, author)
+        assignment = _open_assignment_for(call, author, kind)
     elif assignment is not None and (assignment.reviewer_id != author.pk or assignment.call_id != call.pk):
         raise PermissionDenied("That assignment belongs to another reviewer or call.")
     try:

@@ -1,3 +1,4 @@
+import importlib
 import os
 
 import pytest
@@ -6,6 +7,44 @@ from tests.factories import AgentFactory, TeamFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that unless told.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# Rows that data migrations create (role groups, the default scorecard, follow-up root causes, SLA
+# policies). A transactional test (live server, real Celery worker) ends with a flush that wipes them, so
+# each transactional test replays these idempotent functions first: test order never decides whether
+# that data exists.
+MIGRATION_DATA = (
+    ("calls.migrations.0002_roles", "create_groups"),
+    ("scoring.migrations.0003_seed_voice_qa", "seed"),
+    ("scoring.followups.migrations.0002_defaults", "create_defaults"),
+)
+
+
+def replay_migration_data() -> None:
+    from django.apps import apps
+
+    for module_name, function_name in MIGRATION_DATA:
+        getattr(importlib.import_module(module_name), function_name)(apps, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migration_data_at_session_start(django_db_setup, django_db_blocker):
+    """A reused test database may have been flushed by the last run's final transactional test."""
+    with django_db_blocker.unblock():
+        replay_migration_data()
+
+
+@pytest.fixture(autouse=True)
+def _migration_data_in_transactional_tests(request):
+    marker = request.node.get_closest_marker("django_db")
+    fixtures = request.fixturenames
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "live_server" in fixtures or "transactional_db" in fixtures
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    replay_migration_data()
 
 
 @pytest.fixture(scope="session")

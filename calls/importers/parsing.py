@@ -1,8 +1,8 @@
 """Reading and validating call records: pure Python, no database.
 
 Everything here turns input (JSON Lines, JSON arrays, CSV files, dicts) into *staging rows*: flat tuples in
-the column order of `STAGE_COLUMNS`, one per call, transfer or escalation, already normalised (UTC
-datetimes, canonical channel names, stripped identifiers) and each carrying an MD5 digest of its content.
+the column order of `STAGE_COLUMNS`, one per call, transfer or escalation, already normalised (aware
+datetimes, canonical channel names, stripped identifiers).
 Errors are `(field, reason)` pairs; the caller adds the line number and source.
 
 The format is specified in docs/import-format.md; keep the two in step.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
@@ -64,17 +63,15 @@ STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason", "text"),
     ("level", "text"),
     ("outcome", "text"),
-    ("digest", "text"),
 )
 COLUMN_INDEX = {name: i for i, (name, _) in enumerate(STAGE_COLUMNS)}
-_N_CALL_TAIL = len(STAGE_COLUMNS) - COLUMN_INDEX["sequence"] - 1  # columns between recording_url and digest
-_CALL_TAIL = (None,) * _N_CALL_TAIL
+_CALL_TAIL = (None,) * (len(STAGE_COLUMNS) - COLUMN_INDEX["sequence"])  # the transfer/escalation columns
 _N_CALL_MIDDLE = (
     COLUMN_INDEX["sequence"] - COLUMN_INDEX["channel"]
 )  # columns a transfer/escalation leaves empty
 _CHILD_MIDDLE = (None,) * _N_CALL_MIDDLE
 
-# Digest of "no transfers" / "no escalations": md5 of the empty string, as PostgreSQL computes it too.
+# Digest of "no transfers" / "no escalations" in a call's content hash: md5 of the empty string.
 EMPTY_CHILDREN_DIGEST = hashlib.md5(b"", usedforsecurity=False).hexdigest()[:16]
 
 # --- vocabularies --------------------------------------------------------------------------------------
@@ -177,7 +174,6 @@ _JSON_TO_CSV_FIELD = {json_name: column for column, json_name in CSV_CALL_COLUMN
 
 _email_validator = EmailValidator()
 _url_validator = URLValidator(schemes=["http", "https"])
-_DATE_ONLY = re.compile(r"^\s*\d{4}-?\d{2}-?\d{2}\s*$")
 
 Errors = list[tuple[str, str]]
 
@@ -311,7 +307,7 @@ def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: boo
     except ValueError:
         errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
         return None
-    if _DATE_ONLY.match(value):
+    if len(value.strip()) <= 10:  # "2026-11-02" or "20261102": a date, not a moment
         errors.append((field, f"a date without a time: {value!r}"))
         return None
     if moment.tzinfo is None:
@@ -319,8 +315,9 @@ def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: boo
         if isinstance(localized, str):
             errors.append((field, localized))
             return None
-        moment = localized
-    return moment.astimezone(UTC)
+        return localized
+    # Aware values keep their offset: comparisons are exact and the database stores UTC.
+    return moment
 
 
 def _email(value: Any, field: str, errors: Errors) -> str | None:
@@ -350,15 +347,6 @@ def _unknown(record: dict, allowed: frozenset[str], prefix: str, errors: Errors)
         for key in record:
             if key not in allowed:
                 errors.append((f"{prefix}{key}", "unknown field"))
-
-
-def _iso(moment: datetime | None) -> str:
-    return "" if moment is None else moment.isoformat()
-
-
-def _digest(*parts: object) -> str:
-    text = "\x1f".join("" if part is None else str(part) for part in parts)
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 # --- records ---------------------------------------------------------------------------------------------
@@ -467,15 +455,11 @@ def call_row(
 
     if len(errors) > start:
         return None
-    digest = _digest(
-        external_id, channel, direction, _iso(started_at), _iso(answered_at), _iso(ended_at), wait, talk, hold, wrap,
-        department, agent_code, customer_id, disposition, is_resolved, transcript, recording_url,
-    )  # fmt: skip
     row = (
         KIND_CALL, src, line, False, external_id, channel, direction, started_at, answered_at, ended_at,
         wait, talk, hold, wrap, department, agent_code, agent_name, agent_team,
         customer_id, customer_name, customer_phone, customer_email, customer_tier,
-        disposition, is_resolved, transcript, recording_url, *_CALL_TAIL, digest,
+        disposition, is_resolved, transcript, recording_url, *_CALL_TAIL,
     )  # fmt: skip
     if nested:
         return row, children
@@ -530,10 +514,9 @@ def child_row(
         reason = _text(get("reason"), f"{prefix}reason", 200, errors)
         if len(errors) > start:
             return None
-        digest = _digest(_iso(at), from_department, to_department, from_agent, to_agent, reason)
         return (
             KIND_TRANSFER, src, line, False, call_external_id, *_CHILD_MIDDLE,
-            sequence, at, None, from_department, to_department, from_agent, to_agent, reason, None, None, digest,
+            sequence, at, None, from_department, to_department, from_agent, to_agent, reason, None, None,
         )  # fmt: skip
     _unknown(item, ESCALATION_FIELDS, prefix, errors)
     level = _choice(
@@ -546,10 +529,9 @@ def child_row(
         errors.append((f"{prefix}resolved_at", "before at"))
     if len(errors) > start:
         return None
-    digest = _digest(level, reason, _iso(at), outcome, _iso(resolved_at))
     return (
         KIND_ESCALATION, src, line, False, call_external_id, *_CHILD_MIDDLE,
-        sequence, at, resolved_at, None, None, None, None, reason, level, outcome, digest,
+        sequence, at, resolved_at, None, None, None, None, reason, level, outcome,
     )  # fmt: skip
 
 
@@ -559,13 +541,6 @@ def bad_row(kind: int, src: int, line: int, external_id: Any) -> tuple:
     if key is not None and "\x00" in key:
         key = None
     return (kind, src, line, True, key, *(None,) * (len(STAGE_COLUMNS) - 5))
-
-
-def children_digest(pairs: list[tuple[int, str]]) -> str:
-    """Digest of a call's transfers (or escalations) from (sequence, row digest) pairs; PostgreSQL computes
-    the same as left(md5(string_agg(sequence || ':' || digest, ',' ORDER BY sequence)), 16)."""
-    text = ",".join(f"{sequence}:{digest}" for sequence, digest in sorted(pairs))
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 # --- sources -------------------------------------------------------------------------------------------
@@ -597,6 +572,7 @@ def jsonl_records(
             raw = raw[3:]
         if not raw.strip():
             continue
+        raw = raw.rstrip(b"\r\n")
         try:
             yield line_number, orjson.loads(raw), []
         except orjson.JSONDecodeError as error:
@@ -606,7 +582,7 @@ def jsonl_records(
                 reason = f"not valid UTF-8 (byte 0x{raw[decode_error.start]:02x} at column {decode_error.start + 1})"
                 yield line_number, None, [("record", reason)]
                 continue
-            yield line_number, None, [("record", f"invalid JSON ({error})")]
+            yield line_number, None, [("record", f"invalid JSON ({error.msg} at column {error.colno})")]
 
 
 class CsvHeaderError(Exception):

@@ -28,6 +28,19 @@ CHANGED = "calls_import_changed"
 ADVISORY_LOCK_KEY = 0x5143_696D_706F_7274  # "QCimport"
 
 
+# What a call's content hash covers (32 hex of md5 of the call's row, then 16 + 16 of its transfers' and
+# escalations'): everything stored on the call, with agent/customer/department by their keys.
+CALL_TEXT = (
+    "ROW(s.external_id, s.channel, s.direction, s.started_at, s.answered_at, s.ended_at, s.wait_seconds, "
+    "s.talk_seconds, s.hold_seconds, s.wrap_seconds, s.department, s.agent_code, s.customer_external_id, "
+    "s.disposition, s.is_resolved, s.transcript, s.recording_url)::text"
+)
+TRANSFER_TEXT = (
+    "ROW(s.sequence, s.at, s.from_department, s.to_department, s.from_agent, s.to_agent, s.reason)::text"
+)
+ESCALATION_TEXT = "ROW(s.sequence, s.at, s.resolved_at, s.level, s.reason, s.outcome)::text"
+
+
 class PostgresStage(StageBackend):
     def __init__(self, connection, *, source_names: list[str], csv_sources: set[int]):
         super().__init__(source_names=source_names, csv_sources=csv_sources)
@@ -45,6 +58,9 @@ class PostgresStage(StageBackend):
         # temp_buffers only takes effect before the session's first temp table; harmless otherwise.
         cur.execute("SET LOCAL temp_buffers = '512MB'")
         cur.execute("SET LOCAL work_mem = '256MB'")
+        # Content hashes are md5 of rows as text: pin the text form of timestamps.
+        cur.execute("SET LOCAL TimeZone = 'UTC'")
+        cur.execute("SET LOCAL DateStyle = 'ISO, YMD'")
         for table in (STAGE, REJECT, CHILD, CHANGED):
             cur.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
         columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
@@ -238,8 +254,8 @@ class PostgresStage(StageBackend):
             f"""
             CREATE TEMP TABLE {CHILD} ON COMMIT DROP AS
             SELECT external_id,
-                   left(md5(string_agg(sequence || ':' || digest, ',' ORDER BY sequence) FILTER (WHERE kind = 1)), 16) AS t,
-                   left(md5(string_agg(sequence || ':' || digest, ',' ORDER BY sequence) FILTER (WHERE kind = 2)), 16) AS e
+                   left(md5(string_agg({TRANSFER_TEXT}, ',' ORDER BY sequence) FILTER (WHERE kind = 1)), 16) AS t,
+                   left(md5(string_agg({ESCALATION_TEXT}, ',' ORDER BY sequence) FILTER (WHERE kind = 2)), 16) AS e
             FROM {STAGE} s WHERE kind > 0 AND {good} GROUP BY external_id
             """
         )
@@ -311,7 +327,7 @@ class PostgresStage(StageBackend):
             """
         )
 
-        new_hash = f"s.digest || coalesce(ch.t, '{empty}') || coalesce(ch.e, '{empty}')"
+        new_hash = f"md5({CALL_TEXT}) || coalesce(ch.t, '{empty}') || coalesce(ch.e, '{empty}')"
         # What changed calls looked like before (for the rollup hook): their old agent and start time.
         cur.execute(
             f"""

@@ -5,7 +5,9 @@ imports run on PostgreSQL, which streams.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from datetime import UTC
 from itertools import batched
 
 from django.utils import timezone
@@ -13,10 +15,41 @@ from django.utils import timezone
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
 
 from .parsing import COLUMN_INDEX as C
-from .parsing import EMPTY_CHILDREN_DIGEST, KIND_CALL, KIND_ESCALATION, KIND_TRANSFER, children_digest
+from .parsing import EMPTY_CHILDREN_DIGEST, KIND_CALL, KIND_ESCALATION, KIND_TRANSFER
 from .staging import Affected, Finding, MergeCounts, StageBackend
 
 BATCH = 500  # SQLite's variable limit is generous nowadays, but batches keep statements small
+
+
+CALL_HASHED = (
+    "external_id", "channel", "direction", "started_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds",
+    "hold_seconds", "wrap_seconds", "department", "agent_code", "customer_external_id", "disposition", "is_resolved",
+    "transcript", "recording_url",
+)  # fmt: skip
+CHILD_HASHED = {
+    KIND_TRANSFER: ("sequence", "at", "from_department", "to_department", "from_agent", "to_agent", "reason"),
+    KIND_ESCALATION: ("sequence", "at", "resolved_at", "level", "reason", "outcome"),
+}
+
+
+def _md5(row: tuple, columns) -> str:
+    """md5 of the row's values (datetimes in UTC): the same role as PostgreSQL's md5(ROW(...)::text)."""
+    parts = []
+    for column in columns:
+        value = row[C[column]]
+        if value is None:
+            parts.append("\\N")
+        elif hasattr(value, "astimezone"):
+            parts.append(value.astimezone(UTC).isoformat())
+        else:
+            parts.append(str(value))
+    return hashlib.md5("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
+def _children_digest(kind: int, rows: list[tuple]) -> str:
+    ordered = sorted(rows, key=lambda row: row[C["sequence"]])
+    text = ",".join(_md5(row, CHILD_HASHED[kind]) for row in ordered)
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def _in_batches(model, field: str, values) -> list:
@@ -176,10 +209,7 @@ class MemoryStage(StageBackend):
             if row[C["kind"]] != KIND_CALL:
                 children[row[C["external_id"]]][row[C["kind"]]].append(row)
         digests = {
-            external_id: {
-                kind: children_digest([(r[C["sequence"]], r[C["digest"]]) for r in items])
-                for kind, items in by_kind.items()
-            }
+            external_id: {kind: _children_digest(kind, items) for kind, items in by_kind.items()}
             for external_id, by_kind in children.items()
         }
 
@@ -200,7 +230,7 @@ class MemoryStage(StageBackend):
             external_id = row[C["external_id"]]
             parts = digests.get(external_id, {})
             content_hash = (
-                row[C["digest"]]
+                _md5(row, CALL_HASHED)
                 + parts.get(KIND_TRANSFER, EMPTY_CHILDREN_DIGEST)
                 + parts.get(KIND_ESCALATION, EMPTY_CHILDREN_DIGEST)
             )

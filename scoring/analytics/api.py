@@ -44,18 +44,24 @@ class LeaderboardAPIView(APIView):
 
     @extend_schema(responses=LeaderboardRowSerializer(many=True))
     def get(self, request):
-        form = AnalyticsFilterForm(request.query_params or None, teams=selectors.analytics_teams_for_user(request.user))
+        form = AnalyticsFilterForm(
+            request.query_params or None, teams=selectors.analytics_teams_for_user(request.user)
+        )
         if request.query_params and not form.is_valid():
             return Response(form.errors, status=400)
         sort, descending = form.sort_order()
         period = form.resolved_period()
-        board = selectors.leaderboard(team_ids=form.team_ids(), period=period, sort=sort, descending=descending)
+        board = selectors.leaderboard(
+            team_ids=form.team_ids(), period=period, sort=sort, descending=descending
+        )
         rows = [
             {**row, "sections": dict(zip(board["section_titles"], row["sections"], strict=True))}
             for row in board["rows"]
         ]
-        return Response({
-            "date_from": period.date_from,
-            "date_to": period.date_to,
-            "results": LeaderboardRowSerializer(rows, many=True).data,
-        })
+        return Response(
+            {
+                "date_from": period.date_from,
+                "date_to": period.date_to,
+                "results": LeaderboardRowSerializer(rows, many=True).data,
+            }
+        )

@@ -61,7 +61,9 @@ def _build(out, *, calls: int, evaluations: int, responses: int, agents: int, da
     now = timezone.now()
     cur = connection.cursor()
     t0 = time.perf_counter()
-    cur.execute("INSERT INTO calls_department (name) SELECT 'bench dep ' || i FROM generate_series(1, 5) i")
+    cur.execute(
+        "INSERT INTO calls_department (name) SELECT 'bench dep ' || i FROM generate_series(1, 5) i", []
+    )
     cur.execute(
         """INSERT INTO calls_team (name, department_id)
            SELECT 'bench team ' || i, (SELECT min(id) FROM calls_department WHERE name LIKE 'bench dep %%') + i %% 5
@@ -94,19 +96,26 @@ def _build(out, *, calls: int, evaluations: int, responses: int, agents: int, da
         FROM ids, generate_series(1, %(calls)s) g,
              LATERAL (SELECT %(now)s - (g::float / %(calls)s) * %(span)s AS s) st
         """,
-        {"customers": max(1, calls // 3), "agents": agents, "calls": calls, "now": now,
-         "span": timedelta(days=days)},
+        {
+            "customers": max(1, calls // 3),
+            "agents": agents,
+            "calls": calls,
+            "now": now,
+            "span": timedelta(days=days),
+        },
     )
     cur.execute(
         """INSERT INTO calls_transfer (call_id, sequence, at, from_department_id, to_department_id, reason)
            SELECT c.id, 1, c.started_at + interval '60 seconds', c.department_id,
                   (SELECT min(id) FROM calls_department WHERE name LIKE 'bench dep %%') + c.id %% 5, 'reason ' || c.id %% 7
-           FROM calls_call c WHERE c.external_id LIKE 'bench-call-%%' AND c.id %% 10 < 3"""
+           FROM calls_call c WHERE c.external_id LIKE 'bench-call-%%' AND c.id %% 10 < 3""",
+        [],
     )
     cur.execute(
         """INSERT INTO calls_escalation (call_id, sequence, level, reason, raised_at, outcome)
            SELECT c.id, 1, 'supervisor', 'reason ' || c.id %% 5, c.started_at + interval '120 seconds', ''
-           FROM calls_call c WHERE c.external_id LIKE 'bench-call-%%' AND c.id %% 20 = 0"""
+           FROM calls_call c WHERE c.external_id LIKE 'bench-call-%%' AND c.id %% 20 = 0""",
+        [],
     )
     user = User.objects.create(username="bench-supervisor")
     user.groups.add(Group.objects.get(name="supervisor"))
@@ -119,14 +128,17 @@ def _build(out, *, calls: int, evaluations: int, responses: int, agents: int, da
     scorecard_id = cur.fetchone()[0]
     cur.execute("SELECT id FROM scoring_section WHERE scorecard_id = %s ORDER BY id LIMIT 1", [scorecard_id])
     section_id = cur.fetchone()[0]
-    cur.execute("SELECT id, max_points FROM scoring_criterion WHERE scorecard_id = %s ORDER BY id LIMIT 4", [scorecard_id])
+    cur.execute(
+        "SELECT id, max_points FROM scoring_criterion WHERE scorecard_id = %s ORDER BY id LIMIT 4",
+        [scorecard_id],
+    )
     criteria = cur.fetchall()
     step = max(1, calls // max(1, evaluations))
     cur.execute(
         """
         INSERT INTO scoring_evaluation (call_id, agent_id, scorecard_id, author_id, kind, status, score, is_auto_failed,
             summary, created_at, updated_at, submitted_at, revision, is_current)
-        SELECT c.id, c.agent_id, %(scorecard)s, %(user)s, 'review', 'submitted', 50 + (hashint4(c.id) & 2147483647) %% 51,
+        SELECT c.id, c.agent_id, %(scorecard)s, %(user)s, 'review', 'submitted', 50 + (hashint4(c.id::int) & 2147483647) %% 51,
                false, '', %(now)s, %(now)s, %(now)s, 1, true
         FROM calls_call c WHERE c.external_id LIKE 'bench-call-%%' AND c.id %% %(step)s = 0
         LIMIT %(n)s
@@ -151,7 +163,7 @@ def _build(out, *, calls: int, evaluations: int, responses: int, agents: int, da
         INSERT INTO surveys_surveyresponse (call_id, customer_id, score, category, comment, source, received_at, created_at)
         SELECT c.id, c.customer_id, s.v, CASE WHEN s.v >= 9 THEN 'promoter' WHEN s.v >= 7 THEN 'passive' ELSE 'detractor' END,
                '', 'inbound_api', c.ended_at, %(now)s
-        FROM calls_call c, LATERAL (SELECT (hashint4(c.id + 7) & 2147483647) %% 11 AS v) s
+        FROM calls_call c, LATERAL (SELECT (hashint4((c.id + 7)::int) & 2147483647) %% 11 AS v) s
         WHERE c.external_id LIKE 'bench-call-%%' AND (c.id + 1) %% %(step)s = 0
         LIMIT %(n)s
         """,
@@ -160,7 +172,8 @@ def _build(out, *, calls: int, evaluations: int, responses: int, agents: int, da
     cur.execute(
         """INSERT INTO surveys_responsecredit (response_id, agent_id, leg, is_primary)
            SELECT r.id, c.agent_id, 0, true FROM surveys_surveyresponse r JOIN calls_call c ON c.id = r.call_id
-           WHERE c.external_id LIKE 'bench-call-%%'"""
+           WHERE c.external_id LIKE 'bench-call-%%'""",
+        [],
     )
     cur.execute("ANALYZE")
     out(f"dataset built in {time.perf_counter() - t0:.1f} s")
@@ -183,7 +196,11 @@ def _time(fn, repeat: int) -> list[float]:
 
 
 def _p(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1] if len(samples) > 1 else samples[0]
+    return (
+        statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+        if len(samples) > 1
+        else samples[0]
+    )
 
 
 def run(out, *, calls: int, evaluations: int, responses: int, agents: int, days: int, repeat: int) -> None:
@@ -193,7 +210,9 @@ def run(out, *, calls: int, evaluations: int, responses: int, agents: int, days:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     try:
         with transaction.atomic():
-            built = _build(out, calls=calls, evaluations=evaluations, responses=responses, agents=agents, days=days)
+            built = _build(
+                out, calls=calls, evaluations=evaluations, responses=responses, agents=agents, days=days
+            )
             client = Client()
             client.force_login(built["user"])
             today = timezone.localdate()
@@ -206,7 +225,8 @@ def run(out, *, calls: int, evaluations: int, responses: int, agents: int, days:
 
             results["leaderboard"] = _time(lambda: get(reverse("analytics:leaderboard"), query), repeat)
             results["agent page"] = _time(
-                lambda: get(reverse("analytics:agent", args=[built["agent_id"]]), {"period": "last_90"}), repeat
+                lambda: get(reverse("analytics:agent", args=[built["agent_id"]]), {"period": "last_90"}),
+                repeat,
             )
             results["drivers"] = _time(lambda: get(reverse("analytics:drivers"), query), max(3, repeat // 3))
             params = {

@@ -28,20 +28,55 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
     writer = csv.writer(out)
     titles = board["section_titles"]
     writer.writerow(
-        ["rank", "movement", "agent", "employee_code", "team", "calls", "average_handle_seconds", "fcr_rate",
-         "transfer_rate", "escalation_rate", "qa_mean", "qa_shrunk", "evaluations", "nps", "nps_low",
-         "nps_high", "responses", "followups_closed", "followups_closed_within_sla"]
+        [
+            "rank",
+            "movement",
+            "agent",
+            "employee_code",
+            "team",
+            "calls",
+            "average_handle_seconds",
+            "fcr_rate",
+            "transfer_rate",
+            "escalation_rate",
+            "qa_mean",
+            "qa_shrunk",
+            "evaluations",
+            "nps",
+            "nps_low",
+            "nps_high",
+            "responses",
+            "followups_closed",
+            "followups_closed_within_sla",
+        ]
         + [csv_safe(f"section: {t}") for t in titles]
     )
     for r in board["rows"]:
         writer.writerow(
-            [csv_safe(v) for v in [
-                r["rank"] or "", "" if r["movement"] is None else r["movement"], r["name"], r["employee_code"],
-                r["team_name"], r["calls"], _num(r["average_handle_seconds"], 1), _num(r["fcr_rate"], 4),
-                _num(r["transfer_rate"], 4), _num(r["escalation_rate"], 4), _num(r["qa_mean"]),
-                _num(r["qa_shrunk"]), r["evaluations"], _num(r["nps"], 1), _num(r["nps_low"], 1),
-                _num(r["nps_high"], 1), r["responses"], r["followups_closed"], r["followups_closed_within_sla"],
-            ]]
+            [
+                csv_safe(v)
+                for v in [
+                    r["rank"] or "",
+                    "" if r["movement"] is None else r["movement"],
+                    r["name"],
+                    r["employee_code"],
+                    r["team_name"],
+                    r["calls"],
+                    _num(r["average_handle_seconds"], 1),
+                    _num(r["fcr_rate"], 4),
+                    _num(r["transfer_rate"], 4),
+                    _num(r["escalation_rate"], 4),
+                    _num(r["qa_mean"]),
+                    _num(r["qa_shrunk"]),
+                    r["evaluations"],
+                    _num(r["nps"], 1),
+                    _num(r["nps_low"], 1),
+                    _num(r["nps_high"], 1),
+                    r["responses"],
+                    r["followups_closed"],
+                    r["followups_closed_within_sla"],
+                ]
+            ]
             + [_num(s) for s in r["sections"]]
         )
     return out.getvalue()

@@ -38,8 +38,9 @@ class AnalyticsFilterForm(forms.Form):
 
     def resolved_period(self) -> Period:
         data = self.cleaned_data if self.is_valid() else {}
-        return period_resolve(data.get("period") or "last_30", date_from=data.get("date_from"),
-                              date_to=data.get("date_to"))
+        return period_resolve(
+            data.get("period") or "last_30", date_from=data.get("date_from"), date_to=data.get("date_to")
+        )
 
     def team_ids(self) -> list[int]:
         """The selected team (already limited to the user's teams by the choices) or all of them."""

@@ -31,7 +31,9 @@ def sample_sd(*, n: int, total: float, total_squares: float) -> float | None:
     return math.sqrt(max(variance, 0.0))
 
 
-def mean_interval(*, n: int, total: float, total_squares: float, z: float = Z_95) -> tuple[float, float] | None:
+def mean_interval(
+    *, n: int, total: float, total_squares: float, z: float = Z_95
+) -> tuple[float, float] | None:
     """Normal-approximation 95% interval of a mean from running sums."""
     sd = sample_sd(n=n, total=total, total_squares=total_squares)
     if sd is None:

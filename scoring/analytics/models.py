@@ -60,7 +60,9 @@ class AgentDaySectionStats(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["agent", "day", "section"], name="agent_day_section_stats_unique"),
+            models.UniqueConstraint(
+                fields=["agent", "day", "section"], name="agent_day_section_stats_unique"
+            ),
         ]
         indexes = [models.Index(fields=["day", "agent"], name="agent_day_section_day_idx")]
 

@@ -47,15 +47,18 @@ class Period:
     @property
     def previous(self) -> Period:
         """The period of the same length just before this one (for rank movement)."""
-        return Period(self.key, self.date_from - timedelta(days=self.days), self.date_from - timedelta(days=1))
+        return Period(
+            self.key, self.date_from - timedelta(days=self.days), self.date_from - timedelta(days=1)
+        )
 
     @property
     def label(self) -> str:
         return PERIODS.get(self.key, self.key)
 
 
-def period_resolve(key: str, *, today: date | None = None, date_from: date | None = None,
-                   date_to: date | None = None) -> Period:
+def period_resolve(
+    key: str, *, today: date | None = None, date_from: date | None = None, date_to: date | None = None
+) -> Period:
     """Turn a period name (or a custom range) into local dates, both ends included."""
     today = today or timezone.localdate()
     monday = today - timedelta(days=today.weekday())
@@ -195,8 +198,20 @@ ORDER BY sec.title
 """
 
 SORT_KEYS = {
-    "rank", "name", "team_name", "calls", "average_handle_seconds", "fcr_rate", "transfer_rate",
-    "escalation_rate", "qa_mean", "qa_shrunk", "evaluations", "nps", "responses", "followups_closed_within_sla",
+    "rank",
+    "name",
+    "team_name",
+    "calls",
+    "average_handle_seconds",
+    "fcr_rate",
+    "transfer_rate",
+    "escalation_rate",
+    "qa_mean",
+    "qa_shrunk",
+    "evaluations",
+    "nps",
+    "responses",
+    "followups_closed_within_sla",
 }
 
 
@@ -213,16 +228,25 @@ def _agent_figures(team_ids: list[int], period: Period) -> list[dict[str, Any]]:
         },
     )
     for row in rows:
-        for key in ("score_sum", "score_sum_squares", "qa_mean", "team_qa_mean", "qa_shrunk",
-                    "team_score_sum", "qa_lower", "team_within_variance"):
+        for key in (
+            "score_sum",
+            "score_sum_squares",
+            "qa_mean",
+            "team_qa_mean",
+            "qa_shrunk",
+            "team_score_sum",
+            "qa_lower",
+            "team_within_variance",
+        ):
             row[key] = _f(row[key])
         _nps_fields(row)
         row["is_nps_ranked"] = row["responses"] >= settings.ANALYTICS_MIN_RESPONSES
     return rows
 
 
-def leaderboard(*, team_ids: list[int], period: Period, sort: str = "rank", descending: bool = False
-                ) -> dict[str, Any]:
+def leaderboard(
+    *, team_ids: list[int], period: Period, sort: str = "rank", descending: bool = False
+) -> dict[str, Any]:
     """Per-agent figures for the period. Fair ranking: the QA mean is shrunk toward the team mean,
     (Σx + k·team_mean) / (n + k) with k = ANALYTICS_SHRINKAGE_K, and agents are ranked by the lower 95%
     bound of that estimate (shrunk − 1.96·s/sqrt(n + k), s the team's pooled within-agent SD), only among
@@ -237,7 +261,11 @@ def leaderboard(*, team_ids: list[int], period: Period, sort: str = "rank", desc
     if rows:
         for s in _fetch(
             _SECTION_FIGURES_SQL,
-            {"date_from": period.date_from, "date_to": period.date_to, "agent_ids": [r["agent_id"] for r in rows]},
+            {
+                "date_from": period.date_from,
+                "date_to": period.date_to,
+                "agent_ids": [r["agent_id"] for r in rows],
+            },
         ):
             if s["title"] not in titles:
                 titles.append(s["title"])
@@ -246,9 +274,7 @@ def leaderboard(*, team_ids: list[int], period: Period, sort: str = "rank", desc
             )
     for row in rows:
         row["previous_rank"] = previous.get(row["agent_id"])
-        row["movement"] = (
-            row["previous_rank"] - row["rank"] if row["rank"] and row["previous_rank"] else None
-        )
+        row["movement"] = row["previous_rank"] - row["rank"] if row["rank"] and row["previous_rank"] else None
         row["sections"] = [sections.get(row["agent_id"], {}).get(title) for title in titles]
     if sort in SORT_KEYS and sort != "rank":
         present = [r for r in rows if r[sort] is not None]
@@ -305,8 +331,9 @@ ORDER BY dep.name, week
 
 
 def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]:
-    rows = _fetch(_TEAM_FIGURES_SQL, {"team_ids": team_ids, "date_from": period.date_from,
-                                      "date_to": period.date_to})
+    rows = _fetch(
+        _TEAM_FIGURES_SQL, {"team_ids": team_ids, "date_from": period.date_from, "date_to": period.date_to}
+    )
     for row in rows:
         row["qa_mean"] = _f(row["qa_mean"])
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
@@ -315,8 +342,10 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
 
 
 def department_weekly_trend(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]:
-    rows = _fetch(_DEPARTMENT_TREND_SQL, {"team_ids": team_ids, "date_from": period.date_from,
-                                          "date_to": period.date_to})
+    rows = _fetch(
+        _DEPARTMENT_TREND_SQL,
+        {"team_ids": team_ids, "date_from": period.date_from, "date_to": period.date_to},
+    )
     for row in rows:
         row["qa_mean"] = float(row["score_sum"]) / row["evaluations"] if row["evaluations"] else None
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
@@ -392,11 +421,19 @@ def agent_overview(*, agent: Agent, period: Period) -> dict[str, Any]:
     weeks = _fetch(_AGENT_WEEKLY_SQL, params)
     for w in weeks:
         w["qa_mean"] = float(w["score_sum"]) / w["evaluations"] if w["evaluations"] else None
-        w["team_qa_mean"] = float(w["team_score_sum"]) / w["team_evaluations"] if w["team_evaluations"] else None
+        w["team_qa_mean"] = (
+            float(w["team_score_sum"]) / w["team_evaluations"] if w["team_evaluations"] else None
+        )
         agent_nps = nps_interval(w["promoters"] or 0, w["passives"] or 0, w["detractors"] or 0)
         team_nps = nps_interval(w["team_promoters"], w["team_passives"], w["team_detractors"])
-        w.update(responses=agent_nps.n, nps=agent_nps.nps, nps_low=agent_nps.low, nps_high=agent_nps.high,
-                 team_responses=team_nps.n, team_nps=team_nps.nps)
+        w.update(
+            responses=agent_nps.n,
+            nps=agent_nps.nps,
+            nps_low=agent_nps.low,
+            nps_high=agent_nps.high,
+            team_responses=team_nps.n,
+            team_nps=team_nps.nps,
+        )
         w["evaluations"] = w["evaluations"] or 0
     calls = _fetch(_AGENT_CALLS_VS_TEAM_SQL, params)[0]
     rates = {
@@ -533,8 +570,11 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
 
     Unit of the criterion analysis: an (evaluation, response) pair of the same call, N/A answers left out.
     """
-    params = {**_range_params(period), "team_ids": team_ids,
-              "window": timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS)}
+    params = {
+        **_range_params(period),
+        "team_ids": team_ids,
+        "window": timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS),
+    }
     criteria = []
     for row in _fetch(_CRITERION_NPS_SQL, params):
         diff = nps_difference(
@@ -542,7 +582,9 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
             (row["failed_promoters"], row["failed_passives"], row["failed_detractors"]),
         )
         criteria.append({"key": row["key"], "question": row["question"], "difference": diff})
-    criteria.sort(key=lambda c: (c["difference"].difference is None, -(c["difference"].difference or 0), c["key"]))
+    criteria.sort(
+        key=lambda c: (c["difference"].difference is None, -(c["difference"].difference or 0), c["key"])
+    )
     factors: dict[str, list[dict[str, Any]]] = {}
     for row in _fetch(_CALL_FACTORS_SQL, params):
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]

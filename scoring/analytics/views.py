@@ -33,16 +33,26 @@ def _render(request: HttpRequest, template: str, partial: str, context: dict) ->
 def leaderboard(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     sort, descending = form.sort_order()
-    board = selectors.leaderboard(team_ids=form.team_ids(), period=form.resolved_period(), sort=sort,
-                                  descending=descending)
+    board = selectors.leaderboard(
+        team_ids=form.team_ids(), period=form.resolved_period(), sort=sort, descending=descending
+    )
     query = request.GET.copy()
     query.pop("sort", None)
     query.pop("dir", None)
-    return _render(request, "analytics/leaderboard.html", "results", {
-        "form": form, "board": board, "sort": sort, "descending": descending,
-        "base_query": query.urlencode(), "querystring": request.GET.urlencode(),
-        "min_evaluations": settings.ANALYTICS_MIN_EVALUATIONS,
-    })
+    return _render(
+        request,
+        "analytics/leaderboard.html",
+        "results",
+        {
+            "form": form,
+            "board": board,
+            "sort": sort,
+            "descending": descending,
+            "base_query": query.urlencode(),
+            "querystring": request.GET.urlencode(),
+            "min_evaluations": settings.ANALYTICS_MIN_EVALUATIONS,
+        },
+    )
 
 
 @login_required
@@ -50,8 +60,9 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 def leaderboard_export(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     sort, descending = form.sort_order()
-    board = selectors.leaderboard(team_ids=form.team_ids(), period=form.resolved_period(), sort=sort,
-                                  descending=descending)
+    board = selectors.leaderboard(
+        team_ids=form.team_ids(), period=form.resolved_period(), sort=sort, descending=descending
+    )
     response = HttpResponse(leaderboard_csv(board), content_type="text/csv; charset=utf-8")
     period = board["period"]
     response["Content-Disposition"] = (
@@ -70,16 +81,26 @@ def teams(request: HttpRequest) -> HttpResponse:
     chart = {
         "weeks": sorted({row["week"].isoformat() for row in trend}),
         "series": [
-            {"label": dep,
-             "qa": {r["week"].isoformat(): r["qa_mean"] for r in trend if r["department"] == dep},
-             "nps": {r["week"].isoformat(): r["nps"] for r in trend if r["department"] == dep}}
+            {
+                "label": dep,
+                "qa": {r["week"].isoformat(): r["qa_mean"] for r in trend if r["department"] == dep},
+                "nps": {r["week"].isoformat(): r["nps"] for r in trend if r["department"] == dep},
+            }
             for dep in departments
         ],
     }
-    return _render(request, "analytics/teams.html", "results", {
-        "form": form, "period": period, "rows": selectors.team_figures(team_ids=form.team_ids(), period=period),
-        "trend": trend, "chart_data": chart,
-    })
+    return _render(
+        request,
+        "analytics/teams.html",
+        "results",
+        {
+            "form": form,
+            "period": period,
+            "rows": selectors.team_figures(team_ids=form.team_ids(), period=period),
+            "trend": trend,
+            "chart_data": chart,
+        },
+    )
 
 
 @login_required
@@ -99,11 +120,19 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
         "nps_high": [w["nps_high"] for w in overview["weeks"]],
         "team_nps": [w["team_nps"] for w in overview["weeks"]],
     }
-    return render(request, "analytics/agent.html", {
-        "agent": agent, "form": form, "period": period, "overview": overview, "chart_data": chart,
-        "evaluations": selectors.agent_recent_evaluations(agent=agent),
-        "followups": selectors.agent_open_followups(agent=agent),
-    })
+    return render(
+        request,
+        "analytics/agent.html",
+        {
+            "agent": agent,
+            "form": form,
+            "period": period,
+            "overview": overview,
+            "chart_data": chart,
+            "evaluations": selectors.agent_recent_evaluations(agent=agent),
+            "followups": selectors.agent_open_followups(agent=agent),
+        },
+    )
 
 
 @login_required
@@ -111,10 +140,16 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
 def drivers(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     period = form.resolved_period()
-    return _render(request, "analytics/drivers.html", "results", {
-        "form": form, "period": period,
-        "drivers": selectors.nps_drivers(team_ids=form.team_ids(), period=period),
-    })
+    return _render(
+        request,
+        "analytics/drivers.html",
+        "results",
+        {
+            "form": form,
+            "period": period,
+            "drivers": selectors.nps_drivers(team_ids=form.team_ids(), period=period),
+        },
+    )
 
 
 @login_required
@@ -123,9 +158,16 @@ def transfers(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     period = form.resolved_period()
     analysis = selectors.transfer_analysis(team_ids=form.team_ids(), period=period)
-    return _render(request, "analytics/transfers.html", "results", {
-        "form": form, "period": period, "analysis": analysis,
-    })
+    return _render(
+        request,
+        "analytics/transfers.html",
+        "results",
+        {
+            "form": form,
+            "period": period,
+            "analysis": analysis,
+        },
+    )
 
 
 def chart_json(data) -> str:

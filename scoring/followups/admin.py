@@ -41,8 +41,17 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "position", "customer_tier", "min_score", "max_score", "resolution_minutes",
-        "business_hours_only", "calendar", "case_priority", "is_default", "is_active",
+        "name",
+        "position",
+        "customer_tier",
+        "min_score",
+        "max_score",
+        "resolution_minutes",
+        "business_hours_only",
+        "calendar",
+        "case_priority",
+        "is_default",
+        "is_active",
     ]
     list_editable = ["position", "is_active"]
     list_filter = ["is_active", "customer_tier", "business_hours_only"]
@@ -79,8 +88,17 @@ def retry_dispatch(modeladmin, request, queryset):
 @admin.register(FollowUpCase)
 class FollowUpCaseAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "status", "priority", "owner", "queue", "due_at", "dispatch_state", "dispatch_attempts",
-        "escalation_level", "root_cause", "created_at",
+        "id",
+        "status",
+        "priority",
+        "owner",
+        "queue",
+        "due_at",
+        "dispatch_state",
+        "dispatch_attempts",
+        "escalation_level",
+        "root_cause",
+        "created_at",
     ]
     list_filter = ["status", "dispatch_state", "escalation_level", "priority", "root_cause"]
     search_fields = ["call__external_id", "customer__external_id", "customer__name", "response__comment"]
@@ -88,10 +106,26 @@ class FollowUpCaseAdmin(admin.ModelAdmin):
     raw_id_fields = ["response", "call", "customer", "owner", "closed_by"]
     # State moves through the services (board, actions) so the SLA and dispatch invariants hold.
     readonly_fields = [
-        "status", "due_at", "sla_paused_at", "paused_seconds", "dispatch_state", "dispatch_attempts",
-        "lease_expires_at", "dispatch_after", "redriven_at", "dispatched_at", "dispatch_error",
-        "escalation_level", "escalated_at", "escalation_notified_level", "closed_at", "closed_by", "outcome",
-        "root_cause", "created_at", "updated_at",
+        "status",
+        "due_at",
+        "sla_paused_at",
+        "paused_seconds",
+        "dispatch_state",
+        "dispatch_attempts",
+        "lease_expires_at",
+        "dispatch_after",
+        "redriven_at",
+        "dispatched_at",
+        "dispatch_error",
+        "escalation_level",
+        "escalated_at",
+        "escalation_notified_level",
+        "closed_at",
+        "closed_by",
+        "outcome",
+        "root_cause",
+        "created_at",
+        "updated_at",
     ]
     inlines = [ContactAttemptInline, NotificationInline]
     actions = [retry_dispatch]

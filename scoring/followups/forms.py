@@ -14,5 +14,7 @@ class ContactAttemptForm(forms.ModelForm):
 
 class CloseForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("", "— choose —"), *FollowUpCase.Outcome.choices])
-    root_cause = forms.ModelChoiceField(queryset=RootCause.objects.filter(is_active=True), empty_label="— choose —")
+    root_cause = forms.ModelChoiceField(
+        queryset=RootCause.objects.filter(is_active=True), empty_label="— choose —"
+    )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)

@@ -70,7 +70,9 @@ class OpeningHours(models.Model):
         ordering = ["calendar", "weekday", "opens_at"]
         verbose_name_plural = "opening hours"
         constraints = [
-            models.CheckConstraint(condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="opening_weekday_0_6"),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="opening_weekday_0_6"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,7 +86,9 @@ class Holiday(models.Model):
 
     class Meta:
         ordering = ["calendar", "date"]
-        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_per_calendar")]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_per_calendar")
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}".strip()
@@ -134,8 +138,12 @@ class SlaPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(customer_tier__in=["", *Customer.Tier.values]), name="sla_customer_tier_valid"
             ),
-            models.CheckConstraint(condition=Q(case_priority__in=Priority.values), name="sla_case_priority_valid"),
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="sla_one_default"),
+            models.CheckConstraint(
+                condition=Q(case_priority__in=Priority.values), name="sla_case_priority_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="sla_one_default"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +160,9 @@ class FollowUpQueue(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="queue_one_default"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="queue_one_default"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,16 +194,26 @@ class FollowUpCase(models.Model):
 
     response = models.OneToOneField(SurveyResponse, on_delete=models.PROTECT, related_name="followup")
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="followups")
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="followups")
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="followup_cases"
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="followups"
     )
-    queue = models.ForeignKey(FollowUpQueue, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="followup_cases",
+    )
+    queue = models.ForeignKey(
+        FollowUpQueue, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
 
     # SLA: due_at is moved forward by the paused business time when a pause ends.
-    sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
     calendar = models.ForeignKey(
         BusinessCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )
@@ -202,7 +222,9 @@ class FollowUpCase(models.Model):
     paused_seconds = models.PositiveIntegerField(default=0)
 
     # Dispatch (notify the owner): the row is the source of truth, Celery only carries wake-ups.
-    dispatch_state = models.CharField(max_length=20, choices=DispatchState.choices, default=DispatchState.PENDING)
+    dispatch_state = models.CharField(
+        max_length=20, choices=DispatchState.choices, default=DispatchState.PENDING
+    )
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     dispatch_after = models.DateTimeField(null=True, blank=True)
@@ -219,7 +241,9 @@ class FollowUpCase(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
-    root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    root_cause = models.ForeignKey(
+        RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -238,7 +262,17 @@ class FollowUpCase(models.Model):
             ),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="followup_priority_valid"),
             models.CheckConstraint(
-                condition=Q(outcome__in=["", "resolved", "explained", "goodwill", "not_resolved", "unreachable", "declined"]),
+                condition=Q(
+                    outcome__in=[
+                        "",
+                        "resolved",
+                        "explained",
+                        "goodwill",
+                        "not_resolved",
+                        "unreachable",
+                        "declined",
+                    ]
+                ),
                 name="followup_outcome_valid",
             ),
             # Somebody must own it: a user, or a queue.
@@ -283,7 +317,11 @@ class FollowUpCase(models.Model):
                 name="followup_undispatched_idx",
             ),
             # The sweeper's escalation scan: open cases by due time.
-            models.Index(fields=["escalation_level", "due_at"], condition=Q(status="open"), name="followup_open_due_idx"),
+            models.Index(
+                fields=["escalation_level", "due_at"],
+                condition=Q(status="open"),
+                name="followup_open_due_idx",
+            ),
             models.Index(fields=["owner", "status", "due_at"], name="followup_owner_status_due_idx"),
             models.Index(fields=["status", "due_at"], name="followup_status_due_idx"),
         ]
@@ -320,8 +358,14 @@ class ContactAttempt(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(channel__in=["phone", "email", "sms", "chat", "other"]), name="contact_attempt_channel_valid"),
-            models.CheckConstraint(condition=Q(result__in=["reached", "no_answer", "left_message", "wrong_number"]), name="contact_attempt_result_valid"),
+            models.CheckConstraint(
+                condition=Q(channel__in=["phone", "email", "sms", "chat", "other"]),
+                name="contact_attempt_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(result__in=["reached", "no_answer", "left_message", "wrong_number"]),
+                name="contact_attempt_result_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -342,17 +386,25 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     level = models.PositiveSmallIntegerField(default=0)
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="followup_notifications"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="followup_notifications",
     )
     idempotency_key = models.CharField(max_length=200, unique=True)
-    channels = models.CharField(max_length=100, blank=True, help_text="Outside channels the notice was sent on.")
+    channels = models.CharField(
+        max_length=100, blank=True, help_text="Outside channels the notice was sent on."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["assigned", "escalated"]), name="notification_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["assigned", "escalated"]), name="notification_kind_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_recipient_idx"),

@@ -114,9 +114,12 @@ class WebhookNotifier(Notifier):
         if settings.FOLLOWUP_WEBHOOK_SECRET:
             digest = hmac.new(settings.FOLLOWUP_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
             headers["X-QA-Signature"] = f"sha256={digest}"
-        request = urllib.request.Request(settings.FOLLOWUP_WEBHOOK_URL, data=body, headers=headers, method="POST")  # noqa: S310
+        url = settings.FOLLOWUP_WEBHOOK_URL
+        if not url.startswith(("https://", "http://")):
+            raise PermanentNotifyError("FOLLOWUP_WEBHOOK_URL must be an http(s) URL")
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked
         try:
-            with urllib.request.urlopen(request, timeout=settings.FOLLOWUP_WEBHOOK_TIMEOUT) as reply:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=settings.FOLLOWUP_WEBHOOK_TIMEOUT) as reply:  # noqa: S310 - scheme checked
                 reply.read()
         except urllib.error.HTTPError as exc:
             if exc.code == 429 or exc.code >= 500:

@@ -61,7 +61,11 @@ def business_calendars_for_cases(cases) -> dict[int, sla.Calendar]:
 
 def response_primary_agent(response: SurveyResponse) -> Agent | None:
     """The agent the response is credited to as primary; without credits, the call's final-leg agent."""
-    credit = ResponseCredit.objects.filter(response=response, is_primary=True).select_related("agent__team").first()
+    credit = (
+        ResponseCredit.objects.filter(response=response, is_primary=True)
+        .select_related("agent__team")
+        .first()
+    )
     if credit is not None:
         return credit.agent
     last_transfer = (
@@ -125,7 +129,15 @@ def escalation_recipients(case: FollowUpCase, level: int) -> list:
 
 def _case_queryset() -> QuerySet[FollowUpCase]:
     return FollowUpCase.objects.select_related(
-        "response", "call", "call__agent", "customer", "owner", "queue", "root_cause", "calendar", "sla_policy"
+        "response",
+        "call",
+        "call__agent",
+        "customer",
+        "owner",
+        "queue",
+        "root_cause",
+        "calendar",
+        "sla_policy",
     )
 
 
@@ -198,7 +210,8 @@ def followup_board(user, *, now: datetime | None = None, limit: int = 200) -> di
         "due_soon": Q(status=S.OPEN, due_at__gt=now, due_at__lte=soon),
         "open": Q(status=S.OPEN, due_at__gt=soon),
         "waiting": Q(status=S.WAITING),
-        "failed": Q(status=S.FAILED) | (Q(dispatch_state=FollowUpCase.DispatchState.FAILED) & ~Q(status=S.CLOSED)),
+        "failed": Q(status=S.FAILED)
+        | (Q(dispatch_state=FollowUpCase.DispatchState.FAILED) & ~Q(status=S.CLOSED)),
     }
     counts = cases.order_by().aggregate(**{name: _count(q) for name, q in filters.items()})
     groups: dict[str, list[BoardRow]] = {}

@@ -63,7 +63,9 @@ def followup_open_for_response(*, response: SurveyResponse) -> FollowUpCase:
         return existing
     now = timezone.now()
     customer = response.customer or response.call.customer
-    policy = selectors.sla_policy_match(customer_tier=customer.tier if customer else None, score=response.score)
+    policy = selectors.sla_policy_match(
+        customer_tier=customer.tier if customer else None, score=response.score
+    )
     calendar_model = policy.calendar if policy is not None and policy.business_hours_only else None
     minutes = policy.resolution_minutes if policy is not None else settings.FOLLOWUP_FALLBACK_SLA_MINUTES
     start = min(response.received_at, now)
@@ -183,20 +185,23 @@ def followup_dispatch(*, case_id: int, now: datetime | None = None) -> DispatchO
     of the row acts, and every effect is deduplicated by its idempotency key."""
     now = now or timezone.now()
     max_attempts = settings.FOLLOWUP_MAX_ATTEMPTS
-    claimed = (
-        FollowUpCase.objects.filter(_claimable(now), pk=case_id, dispatch_attempts__lt=max_attempts)
-        .update(
-            dispatch_state=DispatchState.DISPATCHING,
-            lease_expires_at=now + timedelta(seconds=settings.FOLLOWUP_DISPATCH_LEASE_SECONDS),
-            dispatch_attempts=F("dispatch_attempts") + 1,
-            updated_at=now,
-        )
+    claimed = FollowUpCase.objects.filter(
+        _claimable(now), pk=case_id, dispatch_attempts__lt=max_attempts
+    ).update(
+        dispatch_state=DispatchState.DISPATCHING,
+        lease_expires_at=now + timedelta(seconds=settings.FOLLOWUP_DISPATCH_LEASE_SECONDS),
+        dispatch_attempts=F("dispatch_attempts") + 1,
+        updated_at=now,
     )
     if not claimed:
         return DispatchOutcome("skipped")
-    case = FollowUpCase.objects.select_related("response", "call", "customer", "owner", "queue").get(pk=case_id)
+    case = FollowUpCase.objects.select_related("response", "call", "customer", "owner", "queue").get(
+        pk=case_id
+    )
     attempt = case.dispatch_attempts
-    mine = FollowUpCase.objects.filter(pk=case_id, dispatch_state=DispatchState.DISPATCHING, dispatch_attempts=attempt)
+    mine = FollowUpCase.objects.filter(
+        pk=case_id, dispatch_state=DispatchState.DISPATCHING, dispatch_attempts=attempt
+    )
     try:
         if case.status != Status.CLOSED:
             for recipient in selectors.assignment_recipients(case):
@@ -237,7 +242,10 @@ def _mark_dispatch_failed(mine, error: str) -> None:
     now = timezone.now()
     ids = list(mine.values_list("pk", flat=True))
     if not mine.update(
-        dispatch_state=DispatchState.FAILED, lease_expires_at=None, dispatch_error=error[:2000], updated_at=now
+        dispatch_state=DispatchState.FAILED,
+        lease_expires_at=None,
+        dispatch_error=error[:2000],
+        updated_at=now,
     ):
         return
     # An open case nobody was told about is surfaced as failed (board and admin), never dropped.
@@ -321,7 +329,10 @@ def followup_sweep(*, now: datetime | None = None) -> SweepResult:
     if redriven or escalated or exhausted or escalation_redriven:
         logger.info(
             "follow-up sweep: %s re-driven, %s escalated, %s exhausted, %s escalation notices re-driven",
-            redriven, escalated, exhausted, escalation_redriven,
+            redriven,
+            escalated,
+            exhausted,
+            escalation_redriven,
         )
     return SweepResult(redriven, escalated, exhausted, escalation_redriven)
 
@@ -335,7 +346,10 @@ def _fail_exhausted(now: datetime) -> int:
     count = 0
     for case_id, attempts in stale.values_list("pk", "dispatch_attempts")[: settings.FOLLOWUP_SWEEP_BATCH]:
         mine = FollowUpCase.objects.filter(
-            pk=case_id, dispatch_state=DispatchState.DISPATCHING, dispatch_attempts=attempts, lease_expires_at__lt=now
+            pk=case_id,
+            dispatch_state=DispatchState.DISPATCHING,
+            dispatch_attempts=attempts,
+            lease_expires_at__lt=now,
         )
         _mark_dispatch_failed(mine, f"{attempts} attempts; the last one never finished (worker lost)")
         count += 1
@@ -345,8 +359,15 @@ def _fail_exhausted(now: datetime) -> int:
 def _redrive(now: datetime) -> int:
     cutoff = now - timedelta(seconds=settings.FOLLOWUP_REDRIVE_AFTER_SECONDS)
     lost = (
-        (Q(dispatch_state=DispatchState.PENDING) & (Q(dispatch_after__isnull=True, created_at__lte=cutoff) | Q(dispatch_after__lte=cutoff)))
-        | Q(dispatch_state=DispatchState.DISPATCHING, lease_expires_at__lt=now, dispatch_attempts__lt=settings.FOLLOWUP_MAX_ATTEMPTS)
+        (
+            Q(dispatch_state=DispatchState.PENDING)
+            & (Q(dispatch_after__isnull=True, created_at__lte=cutoff) | Q(dispatch_after__lte=cutoff))
+        )
+        | Q(
+            dispatch_state=DispatchState.DISPATCHING,
+            lease_expires_at__lt=now,
+            dispatch_attempts__lt=settings.FOLLOWUP_MAX_ATTEMPTS,
+        )
     ) & (Q(redriven_at__isnull=True) | Q(redriven_at__lte=cutoff))
     with transaction.atomic():
         # SKIP LOCKED: two sweepers split the work instead of queueing the same rows twice.
@@ -381,9 +402,9 @@ def _escalate(now: datetime) -> int:
                 .values_list("pk", flat=True)[: settings.FOLLOWUP_SWEEP_BATCH]
             )
             if ids:
-                FollowUpCase.objects.filter(pk__in=ids, status=Status.OPEN, escalation_level=level - 1).update(
-                    escalation_level=level, escalated_at=now, updated_at=now
-                )
+                FollowUpCase.objects.filter(
+                    pk__in=ids, status=Status.OPEN, escalation_level=level - 1
+                ).update(escalation_level=level, escalated_at=now, updated_at=now)
         escalated.extend(ids)
     for case_id in dict.fromkeys(escalated):
         _enqueue_escalation_notice(case_id)
@@ -393,7 +414,9 @@ def _escalate(now: datetime) -> int:
 def _redrive_escalation_notices(now: datetime) -> int:
     cutoff = now - timedelta(seconds=settings.FOLLOWUP_REDRIVE_AFTER_SECONDS)
     ids = list(
-        FollowUpCase.objects.filter(escalation_notified_level__lt=F("escalation_level"), escalated_at__lte=cutoff)
+        FollowUpCase.objects.filter(
+            escalation_notified_level__lt=F("escalation_level"), escalated_at__lte=cutoff
+        )
         .order_by("escalated_at")
         .values_list("pk", flat=True)[: settings.FOLLOWUP_SWEEP_BATCH]
     )
@@ -457,7 +480,13 @@ def followup_resume(*, case: FollowUpCase, by=None, now: datetime | None = None)
 
 @transaction.atomic
 def followup_close(
-    *, case: FollowUpCase, by, outcome: str, root_cause: RootCause, notes: str = "", now: datetime | None = None
+    *,
+    case: FollowUpCase,
+    by,
+    outcome: str,
+    root_cause: RootCause,
+    notes: str = "",
+    now: datetime | None = None,
 ) -> FollowUpCase:
     """Close an active case with an outcome and an active root cause (both required)."""
     now = now or timezone.now()
@@ -469,7 +498,11 @@ def followup_close(
     if locked.status == Status.CLOSED:
         raise FollowUpStateError("The case is already closed.")
     if locked.status == Status.WAITING:
-        locked.paused_seconds += int(_paused_business_time(locked, now, selectors.followup_case_calendar(locked)).total_seconds())
+        # Closing ends the pause as a resume would, so "closed within SLA" (closed_at <= due_at) is fair.
+        calendar = selectors.followup_case_calendar(locked)
+        paused = _paused_business_time(locked, now, calendar)
+        locked.due_at = sla.add_business_time(locked.due_at, paused, calendar)
+        locked.paused_seconds += int(paused.total_seconds())
         locked.sla_paused_at = None
     locked.status = Status.CLOSED
     locked.closed_at, locked.closed_by = now, by
@@ -478,13 +511,40 @@ def followup_close(
         locked.notes = f"{locked.notes}\n\n{notes.strip()}".strip()
     locked.save(
         update_fields=[
-            "status", "closed_at", "closed_by", "outcome", "root_cause", "notes", "paused_seconds",
-            "sla_paused_at", "updated_at",
+            "status",
+            "closed_at",
+            "closed_by",
+            "outcome",
+            "root_cause",
+            "notes",
+            "paused_seconds",
+            "sla_paused_at",
+            "due_at",
+            "updated_at",
         ]
     )
+    _refresh_analytics_on_commit(locked.call_id)
     return locked
+
+
+def _refresh_analytics_on_commit(call_id: int) -> None:
+    """Closes feed the per-agent-day rollups (closed within SLA): queue their refresh after commit,
+    through the never-raising publisher (the analytics sweeper catches up if this is lost)."""
+    try:
+        from scoring.analytics.tasks import analytics_refresh_for_calls_task
+    except ImportError:  # analytics not installed
+        return
+
+    def enqueue() -> None:
+        from .tasks import publish
+
+        publish(analytics_refresh_for_calls_task, [call_id])
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def notification_mark_read(*, user, now: datetime | None = None) -> int:
     """Mark all of the user's unread follow-up notices read."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now or timezone.now())
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )

@@ -3,6 +3,8 @@ raises and never blocks a web request for long when the broker is down (the swee
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -51,10 +53,8 @@ def _drop_producer() -> None:
     producer = getattr(_state, "producer", None)
     _state.producer = None
     if producer is not None:
-        try:
+        with contextlib.suppress(Exception):  # the connection is broken anyway
             producer.connection.release()
-        except Exception:  # noqa: S110 - the connection is broken anyway
-            pass
 
 
 def publish(task, *args, countdown: float | None = None) -> bool:
@@ -67,34 +67,46 @@ def publish(task, *args, countdown: float | None = None) -> bool:
     try:
         task.apply_async(args, countdown=countdown, producer=_producer(), retry=False)
     except Exception as exc:
-        logger.warning("could not queue %s%r (%s); the follow-up sweeper will re-drive it", task.name, args, exc)
+        logger.warning(
+            "could not queue %s%r (%s); the follow-up sweeper will re-drive it", task.name, args, exc
+        )
         _drop_producer()
         _state.skip_until = time.monotonic() + PUBLISH_BACKOFF_SECONDS
         return False
     return True
 
 
-@shared_task(bind=True, name="scoring.followups.tasks.followup_dispatch_task", acks_late=True, ignore_result=True)
+# max_retries=None: the row's dispatch_attempts is the budget (FOLLOWUP_MAX_ATTEMPTS), not Celery's counter.
+@shared_task(
+    bind=True,
+    name="scoring.followups.tasks.followup_dispatch_task",
+    acks_late=True,
+    ignore_result=True,
+    max_retries=None,
+)
 def followup_dispatch_task(self, case_id: int) -> str:
     outcome = services.followup_dispatch(case_id=case_id)
     if outcome.retry_in is not None:
         # The row already says when it may be claimed again; if this retry message is lost, the sweeper
         # re-drives the pending row.
-        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+        raise self.retry(countdown=outcome.retry_in)
     return outcome.result
 
 
 @shared_task(
-    bind=True, name="scoring.followups.tasks.followup_escalation_notify_task", acks_late=True, ignore_result=True
+    bind=True,
+    name="scoring.followups.tasks.followup_escalation_notify_task",
+    acks_late=True,
+    ignore_result=True,
+    max_retries=None,
 )
 def followup_escalation_notify_task(self, case_id: int) -> str:
     outcome = services.followup_escalation_notify(case_id=case_id)
     if outcome.retry_in is not None and self.request.retries < settings.FOLLOWUP_MAX_ATTEMPTS:
-        raise self.retry(countdown=services.retry_delay_seconds(self.request.retries + 1), max_retries=None)
+        raise self.retry(countdown=services.retry_delay_seconds(self.request.retries + 1))
     return outcome.result
 
 
 @shared_task(name="scoring.followups.tasks.followup_sweep_task", ignore_result=True)
 def followup_sweep_task() -> dict:
-    result = services.followup_sweep()
-    return result.__dict__
+    return dataclasses.asdict(services.followup_sweep())

@@ -28,7 +28,12 @@ GROUP_TITLES = {
 def board(request: HttpRequest) -> HttpResponse:
     data = selectors.followup_board(request.user)
     groups = [
-        {"name": name, "title": GROUP_TITLES[name], "rows": data["groups"][name], "count": data["counts"][name]}
+        {
+            "name": name,
+            "title": GROUP_TITLES[name],
+            "rows": data["groups"][name],
+            "count": data["counts"][name],
+        }
         for name in selectors.GROUPS
     ]
     context = {
@@ -80,7 +85,9 @@ def attempt_log(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_for_work(request, pk)
     form = ContactAttemptForm(request.POST)
     if not form.is_valid():
-        return render(request, "followups/detail.html", _detail_context(request, case, attempt_form=form), status=400)
+        return render(
+            request, "followups/detail.html", _detail_context(request, case, attempt_form=form), status=400
+        )
     try:
         services.followup_contact_attempt_log(case=case, by=request.user, **form.cleaned_data)
     except services.FollowUpStateError as exc:
@@ -122,7 +129,9 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_for_work(request, pk)
     form = CloseForm(request.POST)
     if not form.is_valid():
-        return render(request, "followups/detail.html", _detail_context(request, case, close_form=form), status=400)
+        return render(
+            request, "followups/detail.html", _detail_context(request, case, close_form=form), status=400
+        )
     try:
         services.followup_close(case=case, by=request.user, **form.cleaned_data)
     except services.FollowUpStateError as exc:

@@ -3,7 +3,18 @@ from django.contrib import admin
 from .models import CustomerOptOut, ResponseCredit, SurveyDelivery, SurveyInvitation, SurveyResponse
 
 
-class ResponseCreditInline(admin.TabularInline):
+class ReadOnlyAdminMixin:
+    """Responses, credits, invitations and deliveries are written by services (which keep category,
+    credits, follow-ups and tokens consistent); the admin only shows them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ResponseCreditInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ResponseCredit
     extra = 0
     raw_id_fields = ["agent"]
@@ -12,7 +23,7 @@ class ResponseCreditInline(admin.TabularInline):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(admin.ModelAdmin):
+class SurveyResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "call", "score", "category", "source", "received_at"]
     list_filter = ["category", "source"]
     search_fields = ["call__external_id", "customer__external_id", "idempotency_key"]
@@ -22,7 +33,7 @@ class SurveyResponseAdmin(admin.ModelAdmin):
     inlines = [ResponseCreditInline]
 
 
-class SurveyDeliveryInline(admin.TabularInline):
+class SurveyDeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SurveyDelivery
     extra = 0
     readonly_fields = ["channel", "to", "status", "attempts", "error", "next_attempt_at", "sent_at"]
@@ -30,7 +41,7 @@ class SurveyDeliveryInline(admin.TabularInline):
 
 
 @admin.register(SurveyInvitation)
-class SurveyInvitationAdmin(admin.ModelAdmin):
+class SurveyInvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "call",

@@ -179,7 +179,7 @@ def seed_surveys(*, seed: int = 42, stdout=None, now: datetime | None = None) ->
         elif fatigue and customer.pk in last_invited and decided_at - last_invited[customer.pk] < fatigue:
             reason = SkipReason.FATIGUE
         if reason:
-            skipped[reason] += 1
+            skipped[str(reason)] += 1
             invitations.append(
                 SurveyInvitation(
                     call=call,

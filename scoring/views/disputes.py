@@ -45,7 +45,9 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
         "querystring_prev": f"status={status}&page={page_obj.previous_page_number()}"
         if page_obj.has_previous()
         else "",
-        "querystring_next": f"status={status}&page={page_obj.next_page_number()}" if page_obj.has_next() else "",
+        "querystring_next": f"status={status}&page={page_obj.next_page_number()}"
+        if page_obj.has_next()
+        else "",
     }
     return render(request, "scoring/dispute_list.html", context)
 
@@ -107,4 +109,6 @@ def dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "audit": list(evaluation_audit_trail(dispute.evaluation)),
     }
-    return render(request, "scoring/dispute_detail.html", context, status=422 if form and form.errors else 200)
+    return render(
+        request, "scoring/dispute_detail.html", context, status=422 if form and form.errors else 200
+    )

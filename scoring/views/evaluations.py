@@ -75,7 +75,9 @@ def _counterpart(user, evaluation: Evaluation) -> Evaluation | None:
 def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = evaluation_get_for_user(request.user, pk=pk)
     if evaluation.is_draft and evaluation.author_id == request.user.pk:
-        name = "scoring:self_review" if evaluation.kind == Evaluation.Kind.SELF_REVIEW else "scoring:workspace"
+        name = (
+            "scoring:self_review" if evaluation.kind == Evaluation.Kind.SELF_REVIEW else "scoring:workspace"
+        )
         return redirect(name, call_id=evaluation.call_id)
     disputes = list(evaluation.disputes.select_related("raised_by", "resolved_by", "revised_evaluation"))
     context = {
@@ -112,7 +114,9 @@ def evaluation_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 def dispute_open(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = evaluation_get_for_user(request.user, pk=pk)
     if not can_dispute(request.user, evaluation):
-        raise PermissionDenied("This evaluation cannot be disputed (not yours, already disputed, or too late).")
+        raise PermissionDenied(
+            "This evaluation cannot be disputed (not yours, already disputed, or too late)."
+        )
     sections = _answer_rows(evaluation)
     criteria = [item["row"].criterion for section in sections for item in section["rows"]]
     form = DisputeOpenForm(request.POST or None, criteria=criteria)
@@ -152,9 +156,9 @@ def my_qa(request: HttpRequest) -> HttpResponse:
     if agent is None:
         raise Http404("You have no agent profile.")
     mine = evaluation_list_for_user(request.user).filter(agent=agent)
-    reviews = mine.filter(
-        status=Evaluation.Status.SUBMITTED, kind=Evaluation.Kind.REVIEW
-    ).order_by("-submitted_at", "-id")
+    reviews = mine.filter(status=Evaluation.Status.SUBMITTED, kind=Evaluation.Kind.REVIEW).order_by(
+        "-submitted_at", "-id"
+    )
     self_reviews = mine.filter(kind=Evaluation.Kind.SELF_REVIEW, author=request.user).order_by(
         "status", "-submitted_at", "-updated_at"
     )
@@ -190,7 +194,9 @@ def my_qa(request: HttpRequest) -> HttpResponse:
         "reviews": page_obj.object_list,
         "self_reviews": list(self_reviews[:50]),
         "calls": list(calls),
-        "querystring_prev": _with_page(query, page_obj.previous_page_number() if page_obj.has_previous() else None),
+        "querystring_prev": _with_page(
+            query, page_obj.previous_page_number() if page_obj.has_previous() else None
+        ),
         "querystring_next": _with_page(query, page_obj.next_page_number() if page_obj.has_next() else None),
     }
     return render(request, "scoring/me.html", context)
@@ -218,7 +224,9 @@ def compare(request: HttpRequest, call_id: int) -> HttpResponse:
     )
     try:
         review = visible.filter(kind=Evaluation.Kind.REVIEW).order_by("-submitted_at", "-id")[:1].get()
-        self_review = visible.filter(kind=Evaluation.Kind.SELF_REVIEW).order_by("-submitted_at", "-id")[:1].get()
+        self_review = (
+            visible.filter(kind=Evaluation.Kind.SELF_REVIEW).order_by("-submitted_at", "-id")[:1].get()
+        )
     except Evaluation.DoesNotExist:
         raise Http404("Both a submitted review and a submitted self-review are needed to compare.") from None
     rows = comparison_rows(

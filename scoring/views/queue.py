@@ -66,11 +66,11 @@ def assign(request: HttpRequest) -> HttpResponse:
     visible_calls = call_list_for_user(request.user)
     filter_form = CallFilterForm(request.GET, user=request.user)
     candidates = call_annotate_metrics(visible_calls)
-    candidates = call_filter(candidates, **filter_form.filters()) if filter_form.is_valid() else candidates.none()
+    candidates = (
+        call_filter(candidates, **filter_form.filters()) if filter_form.is_valid() else candidates.none()
+    )
     candidates = candidates.annotate(
-        is_assigned=Exists(
-            Assignment.objects.filter(call=OuterRef("pk"), status=Assignment.Status.OPEN)
-        ),
+        is_assigned=Exists(Assignment.objects.filter(call=OuterRef("pk"), status=Assignment.Status.OPEN)),
         is_reviewed=Exists(
             Evaluation.objects.filter(
                 call=OuterRef("pk"), kind=Evaluation.Kind.REVIEW, status=Evaluation.Status.SUBMITTED
@@ -96,7 +96,9 @@ def assign(request: HttpRequest) -> HttpResponse:
                     )
                     created += 1
                 except (ValidationError, PermissionDenied) as error:
-                    text = " ".join(error_messages(error)) if isinstance(error, ValidationError) else str(error)
+                    text = (
+                        " ".join(error_messages(error)) if isinstance(error, ValidationError) else str(error)
+                    )
                     problems.append(f"{call.external_id}: {text}")
             reviewer = form.cleaned_data["reviewer"]
             if created:

@@ -66,7 +66,9 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can_edit,
         "section_form": SectionForm() if can_edit else None,
         "criterion_forms": {
-            section.pk: CriterionForm(scorecard=scorecard, initial={"section": section.pk}, prefix=f"s{section.pk}")
+            section.pk: CriterionForm(
+                scorecard=scorecard, initial={"section": section.pk}, prefix=f"s{section.pk}"
+            )
             for section in sections
         }
         if can_edit
@@ -270,7 +272,9 @@ def criterion_add(request: HttpRequest, pk: int, section_id: int) -> HttpRespons
     scorecard = _editable_scorecard(request, pk)
     section = _section_of(scorecard, section_id)
     prefix = f"s{section.pk}"
-    form = CriterionForm(request.POST or None, scorecard=scorecard, initial={"section": section.pk}, prefix=prefix)
+    form = CriterionForm(
+        request.POST or None, scorecard=scorecard, initial={"section": section.pk}, prefix=prefix
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

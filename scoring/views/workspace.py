@@ -147,7 +147,10 @@ class CriterionView:
 
 
 def _criterion_views(
-    rows: list[EvaluationRow], *, errors: dict[int, str] | None = None, posted: dict[int, dict] | None = None,
+    rows: list[EvaluationRow],
+    *,
+    errors: dict[int, str] | None = None,
+    posted: dict[int, dict] | None = None,
     missing: set[int] | None = None,
 ) -> list[dict]:
     """Rows grouped by section for the template, with answer buttons already marked."""
@@ -208,7 +211,8 @@ def _page(
         "contacts_truncated": len(contacts) > CONTACTS_LIMIT,
         "sections": _criterion_views(rows, errors=errors, posted=posted, missing=missing),
         "running": evaluation_running_score(rows) if rows else None,
-        "summary_form": summary_form or SummaryForm(initial={"summary": workspace.draft.summary if workspace.draft else ""}),
+        "summary_form": summary_form
+        or SummaryForm(initial={"summary": workspace.draft.summary if workspace.draft else ""}),
         "previous": _previous_evaluations(request, workspace),
         "form_errors": form_errors or [],
         "is_self": workspace.mode == SELF,
@@ -220,7 +224,9 @@ def _ensure_draft(request: HttpRequest, workspace: Workspace) -> Evaluation:
     if workspace.draft is not None:
         return workspace.draft
     if workspace.mode == SELF:
-        draft = services.self_evaluation_start(call=workspace.call, user=request.user, scorecard=workspace.scorecard)
+        draft = services.self_evaluation_start(
+            call=workspace.call, user=request.user, scorecard=workspace.scorecard
+        )
     else:
         draft = services.evaluation_start(
             call=workspace.call,
@@ -288,7 +294,9 @@ def _save_whole_form(request: HttpRequest, workspace: Workspace) -> HttpResponse
         draft = _ensure_draft(request, workspace)
         for criterion, kwargs in to_save:
             try:
-                services.evaluation_answer(evaluation=draft, author=request.user, criterion=criterion, **kwargs)
+                services.evaluation_answer(
+                    evaluation=draft, author=request.user, criterion=criterion, **kwargs
+                )
             except ValidationError as error:
                 errors[criterion.pk] = " ".join(error_messages(error))
     submit = request.POST.get("action") == "submit"
@@ -321,7 +329,9 @@ def _save_whole_form(request: HttpRequest, workspace: Workspace) -> HttpResponse
             if missing
             else error_messages(error)
         )
-        return _page(request, workspace, summary_form=summary_form, missing=missing, form_errors=problems, status=422)
+        return _page(
+            request, workspace, summary_form=summary_form, missing=missing, form_errors=problems, status=422
+        )
     messages.success(
         request,
         f"Evaluation submitted: {evaluation.score if evaluation.score is not None else 'no score (all N/A)'}"

@@ -23,13 +23,27 @@ def make_scorecard() -> dict:
     greeting = Section.objects.create(scorecard=scorecard, title="Greeting", position=1)
     resolution = Section.objects.create(scorecard=scorecard, title="Resolution", position=2)
     criteria = {
-        "greet": Criterion.objects.create(scorecard=scorecard, section=greeting, key="greet", question="Greets", position=1),
-        "close": Criterion.objects.create(scorecard=scorecard, section=greeting, key="close", question="Closes", position=2, allows_na=True),
+        "greet": Criterion.objects.create(
+            scorecard=scorecard, section=greeting, key="greet", question="Greets", position=1
+        ),
+        "close": Criterion.objects.create(
+            scorecard=scorecard, section=greeting, key="close", question="Closes", position=2, allows_na=True
+        ),
         "solve": Criterion.objects.create(
-            scorecard=scorecard, section=resolution, key="solve", question="Solves", scale="points", max_points=2, position=3
+            scorecard=scorecard,
+            section=resolution,
+            key="solve",
+            question="Solves",
+            scale="points",
+            max_points=2,
+            position=3,
         ),
     }
-    return {"scorecard": scorecard, "sections": {"Greeting": greeting, "Resolution": resolution}, "criteria": criteria}
+    return {
+        "scorecard": scorecard,
+        "sections": {"Greeting": greeting, "Resolution": resolution},
+        "criteria": criteria,
+    }
 
 
 _author = None
@@ -40,8 +54,20 @@ def author() -> User:
     return user
 
 
-def make_evaluation(card: dict, *, call, agent=None, score, answers=None, sections=None, kind="review",
-                    status="submitted", is_current=True, revision=1, supersedes=None) -> Evaluation:
+def make_evaluation(
+    card: dict,
+    *,
+    call,
+    agent=None,
+    score,
+    answers=None,
+    sections=None,
+    kind="review",
+    status="submitted",
+    is_current=True,
+    revision=1,
+    supersedes=None,
+) -> Evaluation:
     evaluation = Evaluation.objects.create(
         call=call,
         agent=agent or call.agent,
@@ -56,15 +82,23 @@ def make_evaluation(card: dict, *, call, agent=None, score, answers=None, sectio
         supersedes=supersedes,
     )
     for key, value in (answers or {}).items():
-        Answer.objects.create(evaluation=evaluation, criterion=card["criteria"][key], value=value, is_na=value is None)
+        Answer.objects.create(
+            evaluation=evaluation, criterion=card["criteria"][key], value=value, is_na=value is None
+        )
     for title, value in (sections or {}).items():
-        SectionScore.objects.create(evaluation=evaluation, section=card["sections"][title], score=Decimal(str(value)))
+        SectionScore.objects.create(
+            evaluation=evaluation, section=card["sections"][title], score=Decimal(str(value))
+        )
     return evaluation
 
 
 def make_response(*, call, score: int, primary=None, others=()) -> SurveyResponse:
     response = SurveyResponse.objects.create(
-        call=call, customer=call.customer, score=score, category=category_for_score(score), source="inbound_api",
+        call=call,
+        customer=call.customer,
+        score=score,
+        category=category_for_score(score),
+        source="inbound_api",
         received_at=call.ended_at + timedelta(hours=1),
     )
     ResponseCredit.objects.create(response=response, agent=primary or call.agent, leg=0, is_primary=True)

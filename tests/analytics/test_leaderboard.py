@@ -27,7 +27,9 @@ def give(card, agent, scores, *, day=10, nps=(), transferred=0, escalated=0, unr
     """One call per evaluation score (plus extra calls for NPS answers), all on June `day`."""
     calls = []
     for i, score in enumerate(scores):
-        call = CallFactory(agent=agent, started_at=at(day, 8 + i % 10), talk_seconds=100 + i, is_resolved=i >= unresolved)
+        call = CallFactory(
+            agent=agent, started_at=at(day, 8 + i % 10), talk_seconds=100 + i, is_resolved=i >= unresolved
+        )
         make_evaluation(card, call=call, score=score, sections={"Greeting": min(100, score + 5)})
         calls.append(call)
     for answer in nps:
@@ -44,12 +46,24 @@ def give(card, agent, scores, *, day=10, nps=(), transferred=0, escalated=0, unr
 @pytest.fixture
 def board_world(team, other_team, supervisor, owner_agent, teammate_agent, outsider_agent):
     card = make_scorecard()
-    give(card, owner_agent, [90, 80, 100, 70, 85, 95], nps=[10, 9, 8, 3, 10], transferred=2, escalated=1, unresolved=1)
+    give(
+        card,
+        owner_agent,
+        [90, 80, 100, 70, 85, 95],
+        nps=[10, 9, 8, 3, 10],
+        transferred=2,
+        escalated=1,
+        unresolved=1,
+    )
     give(card, teammate_agent, [60, 75, 65, 80, 70], nps=[6, 7, 10], transferred=1)
     give(card, outsider_agent, [99, 98, 97, 96, 95, 94], nps=[10])
     # May (the previous period of the same length): the teammate was ahead of the owner.
-    may_owner = [CallFactory(agent=owner_agent, started_at=at(1, 8).replace(month=5, day=20)) for _ in range(5)]
-    may_mate = [CallFactory(agent=teammate_agent, started_at=at(1, 8).replace(month=5, day=20)) for _ in range(5)]
+    may_owner = [
+        CallFactory(agent=owner_agent, started_at=at(1, 8).replace(month=5, day=20)) for _ in range(5)
+    ]
+    may_mate = [
+        CallFactory(agent=teammate_agent, started_at=at(1, 8).replace(month=5, day=20)) for _ in range(5)
+    ]
     for call in may_owner:
         make_evaluation(card, call=call, score=50)
     for call in may_mate:
@@ -64,8 +78,12 @@ def independent(agent, team_agents, k, min_n):
     from scoring.surveys.models import SurveyResponse
 
     def evals(a):
-        return [float(e.score) for e in Evaluation.objects.filter(agent=a, kind="review", is_current=True,
-                status="submitted", call__started_at__month=6)]
+        return [
+            float(e.score)
+            for e in Evaluation.objects.filter(
+                agent=a, kind="review", is_current=True, status="submitted", call__started_at__month=6
+            )
+        ]
 
     mine = evals(agent)
     team_scores = [s for a in team_agents for s in evals(a)]
@@ -81,10 +99,17 @@ def independent(agent, team_agents, k, min_n):
     se = 100 * math.sqrt((p + d - (p - d) ** 2) / n)
     calls = list(agent.calls.filter(started_at__month=6))
     return {
-        "qa_mean": sum(mine) / len(mine), "qa_shrunk": shrunk, "qa_lower": lower, "evaluations": len(mine),
-        "nps": 100 * (p - d), "nps_low": max(-100, 100 * (p - d) - Z * se), "nps_high": min(100, 100 * (p - d) + Z * se), "responses": n,
+        "qa_mean": sum(mine) / len(mine),
+        "qa_shrunk": shrunk,
+        "qa_lower": lower,
+        "evaluations": len(mine),
+        "nps": 100 * (p - d),
+        "nps_low": max(-100, 100 * (p - d) - Z * se),
+        "nps_high": min(100, 100 * (p - d) + Z * se),
+        "responses": n,
         "calls": len(calls),
-        "average_handle_seconds": sum(c.talk_seconds + c.hold_seconds + c.wrap_seconds for c in calls) / len(calls),
+        "average_handle_seconds": sum(c.talk_seconds + c.hold_seconds + c.wrap_seconds for c in calls)
+        / len(calls),
         "transfer_rate": sum(c.transfers.exists() for c in calls) / len(calls),
         "escalation_rate": sum(c.escalations.exists() for c in calls) / len(calls),
         "fcr_rate": sum(c.is_resolved and not c.transfers.exists() for c in calls) / len(calls),
@@ -92,13 +117,19 @@ def independent(agent, team_agents, k, min_n):
     }
 
 
-def test_leaderboard_figures_match_an_independent_computation(board_world, team, owner_agent, teammate_agent, settings):
+def test_leaderboard_figures_match_an_independent_computation(
+    board_world, team, owner_agent, teammate_agent, settings
+):
     board = leaderboard(team_ids=[team.pk], period=JUNE)
     rows = {r["agent_id"]: r for r in board["rows"]}
     assert set(rows) == {owner_agent.pk, teammate_agent.pk}
     for agent in (owner_agent, teammate_agent):
-        expected = independent(agent, [owner_agent, teammate_agent], settings.ANALYTICS_SHRINKAGE_K,
-                               settings.ANALYTICS_MIN_EVALUATIONS)
+        expected = independent(
+            agent,
+            [owner_agent, teammate_agent],
+            settings.ANALYTICS_SHRINKAGE_K,
+            settings.ANALYTICS_MIN_EVALUATIONS,
+        )
         for key, value in expected.items():
             assert rows[agent.pk][key] == pytest.approx(value, abs=1e-9), key
     # Hand-checked anchors of the fixed dataset.
@@ -134,7 +165,9 @@ def test_two_perfect_evaluations_do_not_outrank_two_hundred_at_95(db, settings):
     assert rows[steady.pk]["rank"] < rows[lucky.pk]["rank"]
 
 
-def test_supervisor_sees_only_their_teams_even_when_asking_for_another(client, board_world, supervisor, other_team):
+def test_supervisor_sees_only_their_teams_even_when_asking_for_another(
+    client, board_world, supervisor, other_team
+):
     client.force_login(supervisor)
     page = client.get(reverse("analytics:leaderboard"), QUERY)
     assert page.status_code == 200
@@ -149,18 +182,28 @@ def test_supervisor_sees_only_their_teams_even_when_asking_for_another(client, b
 
 def test_agents_cannot_open_leaderboards_or_the_api(client, board_world, owner_agent):
     client.force_login(owner_agent.user)
-    for name in ("analytics:leaderboard", "analytics:leaderboard-csv", "analytics:api-leaderboard",
-                 "analytics:teams", "analytics:drivers", "analytics:transfers"):
+    for name in (
+        "analytics:leaderboard",
+        "analytics:leaderboard-csv",
+        "analytics:api-leaderboard",
+        "analytics:teams",
+        "analytics:drivers",
+        "analytics:transfers",
+    ):
         assert client.get(reverse(name), QUERY).status_code == 403, name
 
 
 def test_htmx_request_gets_only_the_results_partial(client, board_world, supervisor):
     client.force_login(supervisor)
     full = client.get(reverse("analytics:leaderboard"), QUERY)
-    partial = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "nps", "dir": "desc"}, HTTP_HX_REQUEST="true")
+    partial = client.get(
+        reverse("analytics:leaderboard"), {**QUERY, "sort": "nps", "dir": "desc"}, HTTP_HX_REQUEST="true"
+    )
     assert "<html" in full.text and "<html" not in partial.text
     assert partial.text.index("Olive Owner") < partial.text.index("Tom Mate")  # NPS 40 before −0
-    ascending = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "nps", "dir": "asc"}, HTTP_HX_REQUEST="true")
+    ascending = client.get(
+        reverse("analytics:leaderboard"), {**QUERY, "sort": "nps", "dir": "asc"}, HTTP_HX_REQUEST="true"
+    )
     assert ascending.text.index("Tom Mate") < ascending.text.index("Olive Owner")
 
 
@@ -173,13 +216,15 @@ def test_csv_export_neutralises_formulas(client, board_world, supervisor, owner_
     response = client.get(reverse("analytics:leaderboard-csv"), QUERY)
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert sorted(r["agent"] for r in rows) == ["'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(A1)"]
+    assert sorted(r["agent"] for r in rows) == ['\'=HYPERLINK("http://evil","x")', "'@SUM(A1)"]
     owner = next(r for r in rows if r["agent"].startswith("'="))
     assert (owner["rank"], owner["evaluations"], owner["nps"]) == ("1", "6", "40.0")
 
 
 @pytest.mark.parametrize("agents", [3, 30])
-def test_leaderboard_query_count_does_not_grow_with_agents(client, supervisor, team, agents, django_assert_max_num_queries):
+def test_leaderboard_query_count_does_not_grow_with_agents(
+    client, supervisor, team, agents, django_assert_max_num_queries
+):
     card = make_scorecard()
     for _ in range(agents):
         give(card, AgentFactory(team=team), [80, 90], nps=[9])

@@ -19,9 +19,15 @@ Z = norm.ppf(0.975)
 
 # (QA score, greet passed?, 0–10 answer, transfers, escalated, resolved)
 ROWS = [
-    (95, 1, 10, 0, False, True), (90, 1, 9, 0, False, True), (85, 1, 10, 1, False, True),
-    (70, 0, 6, 0, True, False), (60, 0, 3, 2, False, False), (88, 1, 8, 0, False, True),
-    (40, 0, 2, 3, True, False), (75, 1, 7, 1, False, True), (99, 1, 9, 0, False, True),
+    (95, 1, 10, 0, False, True),
+    (90, 1, 9, 0, False, True),
+    (85, 1, 10, 1, False, True),
+    (70, 0, 6, 0, True, False),
+    (60, 0, 3, 2, False, False),
+    (88, 1, 8, 0, False, True),
+    (40, 0, 2, 3, True, False),
+    (75, 1, 7, 1, False, True),
+    (99, 1, 9, 0, False, True),
     (55, 0, 9, 0, False, True),
 ]
 
@@ -36,7 +42,9 @@ def surveyed(team, owner_agent, teammate_agent, outsider_agent):
         make_evaluation(card, call=call, score=qa, answers={"greet": greet, "close": None, "solve": 2})
         make_response(call=call, score=answer)
         for seq in range(1, transfers + 1):
-            TransferFactory(call=call, sequence=seq, from_department=billing, to_department=tech, reason="tech issue")
+            TransferFactory(
+                call=call, sequence=seq, from_department=billing, to_department=tech, reason="tech issue"
+            )
         if escalated:
             EscalationFactory(call=call)
     outsider_call = CallFactory(agent=outsider_agent, started_at=at(5))
@@ -61,7 +69,10 @@ def test_criterion_drivers_match_an_independent_computation(surveyed, team):
     assert (greet.n_a, greet.n_b) == (n_p, n_f) == (6, 4)
     assert greet.difference == pytest.approx(nps_p - nps_f)
     half = Z * math.sqrt(se_p**2 + se_f**2)
-    assert (greet.low, greet.high) == (pytest.approx(nps_p - nps_f - half), pytest.approx(nps_p - nps_f + half))
+    assert (greet.low, greet.high) == (
+        pytest.approx(nps_p - nps_f - half),
+        pytest.approx(nps_p - nps_f + half),
+    )
     assert greet.is_small_sample  # 6 and 4 responses: the page says it cannot conclude
     # "solve" was always passed: nothing to compare; N/A "close" answers are left out entirely.
     keys = [c["key"] for c in drivers["criteria"]]
@@ -71,7 +82,12 @@ def test_criterion_drivers_match_an_independent_computation(surveyed, team):
 def test_nps_by_call_factor_matches_an_independent_computation(surveyed, team):
     factors = dict(nps_drivers(team_ids=[team.pk], period=JUNE)["factors"])
     by_transfers = {r["level"]: r for r in factors["Number of transfers"]}
-    for level, test in {"0": lambda t: t == 0, "1": lambda t: t == 1, "2": lambda t: t == 2, "3+": lambda t: t >= 3}.items():
+    for level, test in {
+        "0": lambda t: t == 0,
+        "1": lambda t: t == 1,
+        "2": lambda t: t == 2,
+        "3+": lambda t: t >= 3,
+    }.items():
         answers = [r[2] for r in ROWS if test(r[3])]
         assert by_transfers[level]["nps"] == pytest.approx(nps_of(answers)[0])
         assert by_transfers[level]["responses"] == len(answers)
@@ -119,7 +135,9 @@ def test_agent_sees_own_page_without_other_agents_names(client, surveyed, owner_
     assert client.get(reverse("analytics:agent", args=[teammate_agent.pk])).status_code == 404
 
 
-def test_supervisor_opens_own_team_agents_but_not_others(client, surveyed, supervisor, owner_agent, outsider_agent):
+def test_supervisor_opens_own_team_agents_but_not_others(
+    client, surveyed, supervisor, owner_agent, outsider_agent
+):
     client.force_login(supervisor)
     assert client.get(reverse("analytics:agent", args=[owner_agent.pk]), QUERY).status_code == 200
     assert client.get(reverse("analytics:agent", args=[outsider_agent.pk])).status_code == 404
@@ -129,10 +147,16 @@ def test_transfer_paths_and_team_figures(surveyed, team):
     analysis = transfer_analysis(team_ids=[team.pk], period=JUNE)
     (path,) = analysis["paths"]
     transferred = [r for r in ROWS if r[3] > 0]
-    assert (path["from_department"], path["to_department"], path["calls"]) == ("Billing", "Tech", len(transferred))
+    assert (path["from_department"], path["to_department"], path["calls"]) == (
+        "Billing",
+        "Tech",
+        len(transferred),
+    )
     assert path["share"] == pytest.approx(len(transferred) / len(ROWS))
     assert path["nps"] == pytest.approx(nps_of([r[2] for r in transferred])[0])
-    assert analysis["transfer_reasons"] == [{"kind": "transfer", "reason": "tech issue", "calls": len(transferred)}]
+    assert analysis["transfer_reasons"] == [
+        {"kind": "transfer", "reason": "tech issue", "calls": len(transferred)}
+    ]
     (row,) = team_figures(team_ids=[team.pk], period=JUNE)
     assert row["calls"] == 10 and row["nps"] == pytest.approx(nps_of([r[2] for r in ROWS])[0])
     assert row["qa_mean"] == pytest.approx(sum(r[0] for r in ROWS) / 10)

@@ -15,7 +15,14 @@ from scoring.analytics.rollups import analytics_refresh_for_calls, changed_call_
 from scoring.models import Evaluation, SectionScore
 from scoring.surveys.models import ResponseCredit, SurveyResponse
 from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
-from tests.factories import AgentFactory, CallFactory, CustomerFactory, EscalationFactory, TeamFactory, TransferFactory
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    CustomerFactory,
+    EscalationFactory,
+    TeamFactory,
+    TransferFactory,
+)
 
 FIRST, LAST = date(2026, 5, 20), date(2026, 6, 30)
 
@@ -49,11 +56,17 @@ def raw_call_stats() -> dict:
 
 
 def rollup_call_stats() -> dict:
-    fields = ["calls", "handle_seconds", "wait_seconds", "transferred", "escalated", "resolved",
-              "first_contact_resolved", "repeat_contacts"]
-    return {
-        (r.agent_id, r.day): {f: getattr(r, f) for f in fields} for r in AgentDayCallStats.objects.all()
-    }
+    fields = [
+        "calls",
+        "handle_seconds",
+        "wait_seconds",
+        "transferred",
+        "escalated",
+        "resolved",
+        "first_contact_resolved",
+        "repeat_contacts",
+    ]
+    return {(r.agent_id, r.day): {f: getattr(r, f) for f in fields} for r in AgentDayCallStats.objects.all()}
 
 
 def raw_score_stats() -> dict:
@@ -68,12 +81,28 @@ def raw_score_stats() -> dict:
         row = out[(credit.agent_id, timezone.localtime(credit.response.call.started_at).date())]
         row["responses"] += 1
         row[credit.response.category + "s"] += 1
-    keys = ["evaluations", "score_sum", "score_sum_squares", "responses", "promoters", "passives", "detractors"]
+    keys = [
+        "evaluations",
+        "score_sum",
+        "score_sum_squares",
+        "responses",
+        "promoters",
+        "passives",
+        "detractors",
+    ]
     return {k: {f: Decimal(v[f]) if "score" in f else v[f] for f in keys} for k, v in out.items()}
 
 
 def rollup_score_stats() -> dict:
-    keys = ["evaluations", "score_sum", "score_sum_squares", "responses", "promoters", "passives", "detractors"]
+    keys = [
+        "evaluations",
+        "score_sum",
+        "score_sum_squares",
+        "responses",
+        "promoters",
+        "passives",
+        "detractors",
+    ]
     return {(r.agent_id, r.day): {f: getattr(r, f) for f in keys} for r in AgentDayScoreStats.objects.all()}
 
 
@@ -89,7 +118,10 @@ def raw_section_stats() -> dict:
 
 
 def rollup_section_stats() -> dict:
-    return {(r.agent_id, r.day, r.section_id): (r.evaluations, r.score_sum) for r in AgentDaySectionStats.objects.all()}
+    return {
+        (r.agent_id, r.day, r.section_id): (r.evaluations, r.score_sum)
+        for r in AgentDaySectionStats.objects.all()
+    }
 
 
 def assert_rollups_match_raw():
@@ -104,9 +136,18 @@ def world(db):
     ann, bob = AgentFactory(team=team, name="Ann"), AgentFactory(team=team, name="Bob")
     alice_customer, carl_customer = CustomerFactory(), CustomerFactory()
     calls = [
-        CallFactory(agent=ann, customer=alice_customer, started_at=at(1, 9), talk_seconds=200, hold_seconds=20, wrap_seconds=5),
+        CallFactory(
+            agent=ann,
+            customer=alice_customer,
+            started_at=at(1, 9),
+            talk_seconds=200,
+            hold_seconds=20,
+            wrap_seconds=5,
+        ),
         CallFactory(agent=ann, customer=carl_customer, started_at=at(1, 15), is_resolved=False),
-        CallFactory(agent=bob, customer=alice_customer, started_at=at(3, 10)),  # repeat of call 0 (2 days later)
+        CallFactory(
+            agent=bob, customer=alice_customer, started_at=at(3, 10)
+        ),  # repeat of call 0 (2 days later)
         CallFactory(agent=bob, customer=CustomerFactory(), started_at=at(3, 11), talk_seconds=600),
         CallFactory(agent=bob, customer=None, started_at=at(4, 8)),
         CallFactory(agent=ann, customer=carl_customer, started_at=at(20, 8)),  # 19 days later: no repeat
@@ -115,10 +156,20 @@ def world(db):
     TransferFactory(call=calls[3], sequence=2)
     EscalationFactory(call=calls[1])
     card = make_scorecard()
-    make_evaluation(card, call=calls[0], score=90, answers={"greet": 1, "close": 1, "solve": 1},
-                    sections={"Greeting": 100, "Resolution": 50})
-    make_evaluation(card, call=calls[1], score=0, answers={"greet": 0, "close": None, "solve": 2},
-                    sections={"Greeting": 0, "Resolution": 100})
+    make_evaluation(
+        card,
+        call=calls[0],
+        score=90,
+        answers={"greet": 1, "close": 1, "solve": 1},
+        sections={"Greeting": 100, "Resolution": 50},
+    )
+    make_evaluation(
+        card,
+        call=calls[1],
+        score=0,
+        answers={"greet": 0, "close": None, "solve": 2},
+        sections={"Greeting": 0, "Resolution": 100},
+    )
     make_evaluation(card, call=calls[2], score=75.5, sections={"Greeting": 80})
     make_evaluation(card, call=calls[2], score=99, kind="self_review")  # not counted
     make_evaluation(card, call=calls[3], score=None, status="draft")  # not counted
@@ -133,10 +184,20 @@ def test_rollups_match_a_raw_recomputation_after_a_full_refresh(world):
     assert_rollups_match_raw()
     # Spot-check the fixed dataset by hand: Ann on June 1 had 2 calls; the first became a repeat contact.
     ann_day = AgentDayCallStats.objects.get(agent=world["ann"], day=date(2026, 6, 1))
-    assert (ann_day.calls, ann_day.handle_seconds, ann_day.resolved, ann_day.first_contact_resolved,
-            ann_day.repeat_contacts, ann_day.escalated) == (2, 225 + 300, 1, 0, 1, 1)
+    assert (
+        ann_day.calls,
+        ann_day.handle_seconds,
+        ann_day.resolved,
+        ann_day.first_contact_resolved,
+        ann_day.repeat_contacts,
+        ann_day.escalated,
+    ) == (2, 225 + 300, 1, 0, 1, 1)
     ann_scores = AgentDayScoreStats.objects.get(agent=world["ann"], day=date(2026, 6, 1))
-    assert (ann_scores.evaluations, ann_scores.score_sum, ann_scores.score_sum_squares) == (2, Decimal("90"), Decimal("8100"))
+    assert (ann_scores.evaluations, ann_scores.score_sum, ann_scores.score_sum_squares) == (
+        2,
+        Decimal("90"),
+        Decimal("8100"),
+    )
     assert (ann_scores.responses, ann_scores.promoters) == (1, 1)
     bob_day3 = AgentDayScoreStats.objects.get(agent=world["bob"], day=date(2026, 6, 3))
     # The detractor of call 3 counts for Bob (primary) only, not for Ann (credited on a later leg).
@@ -180,12 +241,17 @@ def test_late_response_dispute_adjustment_and_deletion_are_reflected(world):
 
 def test_sweeper_finds_calls_whose_scoring_rows_changed(world):
     since = timezone.now() - timedelta(minutes=1)
-    assert changed_call_ids(since=since) == {c.pk for c in world["calls"][:3]} | {world["calls"][3].pk, world["calls"][5].pk}
+    assert changed_call_ids(since=since) == {c.pk for c in world["calls"][:3]} | {
+        world["calls"][3].pk,
+        world["calls"][5].pk,
+    }
     assert changed_call_ids(since=timezone.now() + timedelta(minutes=1)) == set()
 
 
 def test_refresh_leaves_days_outside_the_range_untouched(world):
-    AgentDayCallStats.objects.filter(day=date(2026, 6, 20)).update(calls=99, resolved=0, first_contact_resolved=0)
+    AgentDayCallStats.objects.filter(day=date(2026, 6, 20)).update(
+        calls=99, resolved=0, first_contact_resolved=0
+    )
     agent_day_stats_refresh(date_from=date(2026, 6, 1), date_to=date(2026, 6, 19))
     assert AgentDayCallStats.objects.get(day=date(2026, 6, 20)).calls == 99
 

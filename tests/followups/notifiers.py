@@ -50,7 +50,9 @@ class ScriptedNotifier(Notifier):
         if who.startswith("PERMFAIL-"):
             r.hincrby(FAILS, notice.idempotency_key, 1)
             raise PermanentNotifyError("scripted permanent failure")
-        if who.startswith("ALWAYSFAIL-") or (who.startswith("FLAKY3-") and failures(notice.idempotency_key) < 3):
+        if who.startswith("ALWAYSFAIL-") or (
+            who.startswith("FLAKY3-") and failures(notice.idempotency_key) < 3
+        ):
             r.hincrby(FAILS, notice.idempotency_key, 1)
             raise TransientNotifyError("scripted transient failure")
         r.rpush(SENDS, notice.idempotency_key)

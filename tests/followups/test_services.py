@@ -22,7 +22,14 @@ from scoring.followups.models import (
     SlaPolicy,
 )
 from scoring.surveys.services import response_record
-from tests.factories import AgentFactory, CallFactory, CustomerFactory, TeamFactory, TransferFactory, UserFactory
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    CustomerFactory,
+    TeamFactory,
+    TransferFactory,
+    UserFactory,
+)
 from tests.followups.conftest import hours, make_detractor
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +44,12 @@ def test_detractor_gets_exactly_one_follow_up(supervisor, owner_agent):
     again = services.followup_open_for_response(response=case.response)
     assert again.pk == case.pk
     assert FollowUpCase.objects.count() == 1
-    assert (case.status, case.dispatch_state, case.dispatch_attempts, case.escalation_level) == (S.OPEN, D.PENDING, 0, 0)
+    assert (case.status, case.dispatch_state, case.dispatch_attempts, case.escalation_level) == (
+        S.OPEN,
+        D.PENDING,
+        0,
+        0,
+    )
 
 
 def test_promoter_and_passive_get_no_follow_up(supervisor, owner_agent):
@@ -49,7 +61,9 @@ def test_promoter_and_passive_get_no_follow_up(supervisor, owner_agent):
 def test_second_case_for_the_same_response_is_refused_by_the_database(supervisor, owner_agent):
     case = make_detractor(agent=owner_agent)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FollowUpCase.objects.create(response=case.response, call=case.call, owner=supervisor, due_at=timezone.now())
+        FollowUpCase.objects.create(
+            response=case.response, call=case.call, owner=supervisor, due_at=timezone.now()
+        )
 
 
 def test_owner_is_the_supervisor_of_the_final_legs_team(supervisor, owner_agent, outsider_agent):
@@ -74,7 +88,10 @@ def test_case_without_a_supervisor_goes_to_the_default_queue(db):
 def test_platinum_zero_to_three_is_due_in_one_hour_and_urgent(supervisor, owner_agent):
     received = timezone.now() - timedelta(minutes=5)
     case = make_detractor(
-        agent=owner_agent, score=2, customer=CustomerFactory(tier=Customer.Tier.PLATINUM), received_at=received
+        agent=owner_agent,
+        score=2,
+        customer=CustomerFactory(tier=Customer.Tier.PLATINUM),
+        received_at=received,
     )
     assert case.due_at == received + hours(1)
     assert case.priority == "urgent"
@@ -93,8 +110,15 @@ def test_business_hours_policy_counts_only_opening_hours(supervisor, owner_agent
     office = BusinessCalendar.objects.get(name="Office hours")  # Mon–Fri 08–18 UTC (data migration)
     assert sorted(office.opening_hours.values_list("weekday", flat=True)) == [0, 1, 2, 3, 4]
     SlaPolicy.objects.create(
-        name="Gold in office hours", position=1, customer_tier="gold", min_score=0, max_score=6,
-        resolution_minutes=8 * 60, business_hours_only=True, calendar=office, case_priority="high",
+        name="Gold in office hours",
+        position=1,
+        customer_tier="gold",
+        min_score=0,
+        max_score=6,
+        resolution_minutes=8 * 60,
+        business_hours_only=True,
+        calendar=office,
+        case_priority="high",
     )
     friday_16 = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # a Friday
     case = make_detractor(agent=owner_agent, customer=CustomerFactory(tier="gold"), received_at=friday_16)
@@ -137,7 +161,9 @@ def test_open_with_broker_down_does_not_raise_and_does_not_hang(
 # --- dispatch ---------------------------------------------------------------------------------------
 
 
-def test_dispatch_notifies_the_owner_once_by_email_and_on_the_board(supervisor, owner_agent, scripted_notifier):
+def test_dispatch_notifies_the_owner_once_by_email_and_on_the_board(
+    supervisor, owner_agent, scripted_notifier
+):
     supervisor.email = "sup@example.com"
     supervisor.save()
     case = make_detractor(agent=owner_agent)
@@ -149,7 +175,9 @@ def test_dispatch_notifies_the_owner_once_by_email_and_on_the_board(supervisor, 
     key = f"followup.{case.pk}.assigned.0.user.{supervisor.pk}"
     notification = Notification.objects.get()
     assert (notification.idempotency_key, notification.recipient, notification.channels) == (
-        key, supervisor, "email,scripted"
+        key,
+        supervisor,
+        "email,scripted",
     )
     assert [m.to for m in mail.outbox] == [["sup@example.com"]]
     assert mail.outbox[0].extra_headers["X-QA-Idempotency-Key"] == key
@@ -167,7 +195,9 @@ def test_queue_case_notifies_every_queue_member(db, scripted_notifier):
     assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == ["care1", "care2"]
 
 
-def test_transient_failures_retry_with_backoff_then_succeed(supervisor, owner_agent, scripted_notifier, settings):
+def test_transient_failures_retry_with_backoff_then_succeed(
+    supervisor, owner_agent, scripted_notifier, settings
+):
     settings.FOLLOWUP_RETRY_BASE_SECONDS = 2.0
     case = make_detractor(agent=owner_agent, customer=CustomerFactory(external_id="FLAKY3-1"))
     now = timezone.now()
@@ -190,7 +220,9 @@ def test_transient_failures_retry_with_backoff_then_succeed(supervisor, owner_ag
     assert Notification.objects.filter(idempotency_key=key).count() == 1
 
 
-def test_always_failing_notifier_ends_failed_after_max_attempts(supervisor, owner_agent, scripted_notifier, settings):
+def test_always_failing_notifier_ends_failed_after_max_attempts(
+    supervisor, owner_agent, scripted_notifier, settings
+):
     settings.FOLLOWUP_MAX_ATTEMPTS = 3
     case = make_detractor(agent=owner_agent, customer=CustomerFactory(external_id="ALWAYSFAIL-1"))
     now = timezone.now()
@@ -225,7 +257,9 @@ def test_failed_dispatch_can_be_retried_after_the_fix(supervisor, owner_agent, s
         services.followup_dispatch_retry(case=case)
 
 
-def test_expired_lease_is_taken_over_and_the_old_attempt_is_fenced_off(supervisor, owner_agent, scripted_notifier):
+def test_expired_lease_is_taken_over_and_the_old_attempt_is_fenced_off(
+    supervisor, owner_agent, scripted_notifier
+):
     case = make_detractor(agent=owner_agent)
     now = timezone.now()
     # A worker claimed attempt 1 and died (its lease ran out).
@@ -274,7 +308,9 @@ def test_backoff_doubles_and_is_capped(settings):
 # --- sweeper ----------------------------------------------------------------------------------------
 
 
-def test_sweeper_redrives_lost_dispatches_only_after_the_grace(supervisor, owner_agent, monkeypatch, settings):
+def test_sweeper_redrives_lost_dispatches_only_after_the_grace(
+    supervisor, owner_agent, monkeypatch, settings
+):
     settings.FOLLOWUP_REDRIVE_AFTER_SECONDS = 15
     queued = []
     monkeypatch.setattr(tasks, "publish", lambda task, *args, **kw: queued.append(args[0]))
@@ -307,8 +343,14 @@ def test_sweeper_fails_a_dispatch_whose_attempts_died(supervisor, owner_agent, m
 
 
 def test_overdue_case_escalates_once_per_level(
-    supervisor, owner_agent, department_supervisor, far_department_supervisor, admin_user, scripted_notifier,
-    monkeypatch, settings,
+    supervisor,
+    owner_agent,
+    department_supervisor,
+    far_department_supervisor,
+    admin_user,
+    scripted_notifier,
+    monkeypatch,
+    settings,
 ):
     settings.FOLLOWUP_ESCALATION_STEP_MINUTES = 60
     monkeypatch.setattr(tasks, "publish", lambda task, *args, **kw: task.apply(args))  # run notices inline
@@ -338,7 +380,9 @@ def test_waiting_and_closed_cases_do_not_escalate(supervisor, owner_agent, root_
     )
     result = services.followup_sweep(now=timezone.now() + timedelta(days=5))
     assert result.escalated == 0
-    assert list(FollowUpCase.objects.filter(pk__in=[waiting.pk, closed.pk]).values_list("escalation_level", flat=True)) == [0, 0]
+    assert list(
+        FollowUpCase.objects.filter(pk__in=[waiting.pk, closed.pk]).values_list("escalation_level", flat=True)
+    ) == [0, 0]
 
 
 # --- the owner's work -------------------------------------------------------------------------------
@@ -365,7 +409,8 @@ def test_pause_in_business_hours_moves_due_by_business_time_only(supervisor, own
     )
     case = make_detractor(agent=owner_agent)
     FollowUpCase.objects.filter(pk=case.pk).update(
-        calendar=office, due_at=datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # Tuesday 12:00 Berlin
+        calendar=office,
+        due_at=datetime(2026, 11, 24, 11, 0, tzinfo=UTC),  # Tuesday 12:00 Berlin
     )
     case.refresh_from_db()
     services.followup_pause(case=case, now=datetime(2026, 11, 24, 10, 0, tzinfo=UTC))  # Tue 11:00 Berlin
@@ -390,7 +435,10 @@ def test_close_records_outcome_and_root_cause(supervisor, owner_agent, root_caus
         case=case, by=supervisor, outcome="goodwill", root_cause=root_cause, notes="Refunded the fee."
     )
     assert (closed.status, closed.outcome, closed.root_cause, closed.closed_by) == (
-        S.CLOSED, "goodwill", root_cause, supervisor
+        S.CLOSED,
+        "goodwill",
+        root_cause,
+        supervisor,
     )
     assert closed.notes == "Refunded the fee."
     with pytest.raises(services.FollowUpStateError):
@@ -405,7 +453,9 @@ def test_close_refuses_missing_or_retired_root_cause_and_changes_nothing(supervi
     with pytest.raises(ValueError):
         services.followup_close(case=case, by=supervisor, outcome="resolved", root_cause=retired)
     with pytest.raises(ValueError):
-        services.followup_close(case=case, by=supervisor, outcome="made-up", root_cause=RootCause.objects.first())
+        services.followup_close(
+            case=case, by=supervisor, outcome="made-up", root_cause=RootCause.objects.first()
+        )
     case.refresh_from_db()
     assert (case.status, case.outcome, case.root_cause, case.closed_at) == (S.OPEN, "", None, None)
 
@@ -418,12 +468,15 @@ def test_closing_a_waiting_case_counts_the_pause(supervisor, owner_agent, root_c
         case=case, by=supervisor, outcome="resolved", root_cause=root_cause, now=t0 + hours(3)
     )
     assert (closed.paused_seconds, closed.sla_paused_at) == (3 * 3600, None)
+    assert closed.due_at == case.due_at + hours(3)  # the pause ends at the close, as a resume would
 
 
 def test_database_refuses_a_closed_case_without_root_cause(supervisor, owner_agent):
     case = make_detractor(agent=owner_agent)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FollowUpCase.objects.filter(pk=case.pk).update(status=S.CLOSED, closed_at=timezone.now(), outcome="resolved")
+        FollowUpCase.objects.filter(pk=case.pk).update(
+            status=S.CLOSED, closed_at=timezone.now(), outcome="resolved"
+        )
     with pytest.raises(IntegrityError), transaction.atomic():
         FollowUpCase.objects.filter(pk=case.pk).update(status=S.WAITING)  # waiting without a pause time
     case.refresh_from_db()
@@ -432,8 +485,15 @@ def test_database_refuses_a_closed_case_without_root_cause(supervisor, owner_age
 
 def test_contact_attempt_is_logged_but_not_on_a_closed_case(supervisor, owner_agent, root_cause):
     case = make_detractor(agent=owner_agent)
-    attempt = services.followup_contact_attempt_log(case=case, by=supervisor, channel="phone", result="no_answer", note=" voicemail ")
-    assert (attempt.channel, attempt.result, attempt.note, attempt.by) == ("phone", "no_answer", "voicemail", supervisor)
+    attempt = services.followup_contact_attempt_log(
+        case=case, by=supervisor, channel="phone", result="no_answer", note=" voicemail "
+    )
+    assert (attempt.channel, attempt.result, attempt.note, attempt.by) == (
+        "phone",
+        "no_answer",
+        "voicemail",
+        supervisor,
+    )
     services.followup_close(case=case, by=supervisor, outcome="unreachable", root_cause=root_cause)
     with pytest.raises(services.FollowUpStateError):
         services.followup_contact_attempt_log(case=case, by=supervisor, channel="phone", result="reached")

@@ -147,7 +147,9 @@ def brute_is_open(instant: datetime, calendar: Calendar) -> bool:
 
 
 def brute_minutes_between(a: datetime, b: datetime, calendar: Calendar) -> int:
-    return sum(brute_is_open(a + timedelta(minutes=m), calendar) for m in range(int((b - a).total_seconds() // 60)))
+    return sum(
+        brute_is_open(a + timedelta(minutes=m), calendar) for m in range(int((b - a).total_seconds() // 60))
+    )
 
 
 # Opening times avoid 01:00–04:00, where the DST gaps and folds of these zones are (there the
@@ -180,7 +182,9 @@ def test_business_time_between_matches_minute_by_minute_count(calendar, start, s
 
 @settings(max_examples=60, deadline=None)
 @given(calendar=calendars, start=starts, duration_minutes=st.integers(1, 3 * 24 * 60))
-def test_add_business_time_lands_where_the_minute_count_reaches_the_duration(calendar, start, duration_minutes):
+def test_add_business_time_lands_where_the_minute_count_reaches_the_duration(
+    calendar, start, duration_minutes
+):
     due = add_business_time(start, timedelta(minutes=duration_minutes), calendar)
     assert brute_minutes_between(start, due, calendar) == duration_minutes
     # The last minute before the due instant is open (the earliest instant, not a later one).

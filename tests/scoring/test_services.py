@@ -12,6 +12,7 @@ from scoring import selectors, services
 from scoring.models import Answer, Assignment, AuditEntry, Evaluation, Scorecard
 from tests.factories import AgentFactory, CallFactory, TransferFactory, UserFactory
 from tests.scoring.factories import (
+    AssignmentFactory,
     criteria_by_key,
     expected_score,
     fill_evaluation,
@@ -468,3 +469,16 @@ def test_submitted_at_is_now(call, assigned_reviewer, scorecard):
         call=call, author=assigned_reviewer, scorecard=scorecard, values={"a": 1, "b": 4, "crit": 1, "res": 1}
     )
     assert before <= evaluation.submitted_at <= timezone.now()
+
+
+def test_calibration_closes_only_the_calibration_assignment(call, reviewer, scorecard):
+    review_assignment = AssignmentFactory(call=call, reviewer=reviewer, purpose="manual")
+    calibration_assignment = AssignmentFactory(call=call, reviewer=reviewer, purpose="calibration")
+    values = {"a": 1, "b": 4, "crit": 1, "res": 1}
+    calibration = submitted_evaluation(
+        call=call, author=reviewer, scorecard=scorecard, values=values, kind="calibration"
+    )
+    assert calibration.assignment == calibration_assignment
+    review_assignment.refresh_from_db()
+    calibration_assignment.refresh_from_db()
+    assert (review_assignment.status, calibration_assignment.status) == ("open", "done")

@@ -9,7 +9,9 @@ from scoring.surveys.tokens import token_generate
 from tests.factories import CallFactory
 
 
-def invitation_with_token(call=None, *, expires_in=timedelta(days=7), status="sent", used_at=None, **call_kwargs):
+def invitation_with_token(
+    call=None, *, expires_in=timedelta(days=7), status="sent", used_at=None, **call_kwargs
+):
     """(invitation, raw token) for a call (a new one if none is given)."""
     call = call or CallFactory(**call_kwargs)
     raw, digest = token_generate()

@@ -15,8 +15,7 @@ from scoring.surveys.tokens import signature_for
 from tests.factories import CallFactory
 from tests.surveys.factories import invitation_with_token
 
-# serialized_rollback: the flush after each test would otherwise wipe rows data migrations made (role groups…).
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.usefixtures("committed_db")
 
 
 def run_at_once(count, work):
@@ -45,7 +44,9 @@ def test_fifty_concurrent_submissions_of_one_link_record_one_response():
     invitation, raw = invitation_with_token()
 
     def submit(i):
-        response, _created = services.response_submit_by_token(raw_token=raw, score=i % 11, comment=f"try {i}")
+        response, _created = services.response_submit_by_token(
+            raw_token=raw, score=i % 11, comment=f"try {i}"
+        )
         return response.pk
 
     results = run_at_once(50, submit)
@@ -80,7 +81,10 @@ def test_concurrent_webhook_redeliveries_create_one_response(settings):
 
     def post(i):
         response = Client().post(
-            "/api/surveys/responses", body, content_type="application/json", headers={"X-QA-Signature": signature}
+            "/api/surveys/responses",
+            body,
+            content_type="application/json",
+            headers={"X-QA-Signature": signature},
         )
         return response.status_code, response.json().get("id")
 

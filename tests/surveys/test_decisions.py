@@ -18,13 +18,20 @@ def invite_everyone(settings):
     settings.SURVEY_SMS_WEBHOOK_URL = ""
 
 
-def test_an_eligible_call_is_invited_by_email_with_a_pending_delivery(customer_call, django_capture_on_commit_callbacks):
+def test_an_eligible_call_is_invited_by_email_with_a_pending_delivery(
+    customer_call, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         invitation = services.invitation_decide(call=customer_call)
     assert (invitation.status, invitation.skip_reason, invitation.channel) == ("pending", "", "email")
     assert invitation.customer_id == customer_call.customer_id
     delivery = SurveyDelivery.objects.get(invitation=invitation)
-    assert (delivery.channel, delivery.to, delivery.status, delivery.attempts) == ("email", "ann@example.com", "pending", 0)
+    assert (delivery.channel, delivery.to, delivery.status, delivery.attempts) == (
+        "email",
+        "ann@example.com",
+        "pending",
+        0,
+    )
     assert len(callbacks) == 1  # delivery queued only after commit
 
 
@@ -54,7 +61,11 @@ def test_the_database_refuses_a_skip_without_reason_and_an_invitation_without_to
 def test_anonymous_call_is_skipped(db):
     call = CallFactory(customer=None)
     invitation = services.invitation_decide(call=call)
-    assert (invitation.status, invitation.skip_reason, invitation.token_hash) == ("skipped", "anonymous", None)
+    assert (invitation.status, invitation.skip_reason, invitation.token_hash) == (
+        "skipped",
+        "anonymous",
+        None,
+    )
     assert SurveyDelivery.objects.count() == 0
 
 
@@ -129,17 +140,23 @@ def test_opt_out_cancels_undelivered_invitations(customer_call):
     assert CustomerOptOut.objects.count() == 1
 
 
-def test_schedule_queues_undecided_calls_after_commit_with_the_delay(settings, customer, django_capture_on_commit_callbacks, monkeypatch):
+def test_schedule_queues_undecided_calls_after_commit_with_the_delay(
+    settings, customer, django_capture_on_commit_callbacks, monkeypatch
+):
     settings.SURVEY_DELAY_SECONDS = 300
     now = timezone.now()
-    fresh = CallFactory(customer=customer, started_at=now - timedelta(seconds=400), talk_seconds=300, wait_seconds=0)
+    fresh = CallFactory(
+        customer=customer, started_at=now - timedelta(seconds=400), talk_seconds=300, wait_seconds=0
+    )
     old = CallFactory(customer=customer, started_at=now - timedelta(days=1))
     decided = CallFactory(customer=customer)
     services.invitation_decide(call=decided)
     sent = []
     from scoring.surveys import tasks
 
-    monkeypatch.setattr(tasks.survey_invite_task, "apply_async", lambda args, countdown: sent.append((args, countdown)))
+    monkeypatch.setattr(
+        tasks.survey_invite_task, "apply_async", lambda args, countdown: sent.append((args, countdown))
+    )
     with django_capture_on_commit_callbacks(execute=True):
         queued = services.survey_schedule_for_calls([fresh.pk, old.pk, decided.pk], now=now)
     assert queued == 2
@@ -152,7 +169,11 @@ def test_sweeper_decides_recent_undecided_calls_only(settings, customer):
     settings.SURVEY_DELAY_SECONDS = 300
     now = timezone.now()
     recent = CallFactory(customer=customer, started_at=now - timedelta(hours=2))
-    too_fresh = CallFactory(customer=CustomerFactory(email="b@example.com"), started_at=now - timedelta(seconds=200), talk_seconds=60)
+    too_fresh = CallFactory(
+        customer=CustomerFactory(email="b@example.com"),
+        started_at=now - timedelta(seconds=200),
+        talk_seconds=60,
+    )
     too_old = CallFactory(customer=customer, started_at=now - timedelta(days=10))
     result = services.survey_sweep(now=now)
     assert result["decided"] == 1
@@ -160,8 +181,7 @@ def test_sweeper_decides_recent_undecided_calls_only(settings, customer):
     assert not SurveyInvitation.objects.filter(call__in=[too_fresh, too_old]).exists()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_calls_of_one_customer_decided_at_once_invite_once():
+def test_two_calls_of_one_customer_decided_at_once_invite_once(committed_db):
     customer = CustomerFactory(email="race@example.com")
     calls = [CallFactory(customer=customer), CallFactory(customer=customer)]
     barrier = threading.Barrier(2)

@@ -123,8 +123,14 @@ def test_gateway_503_is_retried_with_backoff_then_succeeds(settings, db):
         assert "HTTP 503" in delivery.error
         assert delivery.next_attempt_at == now + timedelta(seconds=60)
         # Not due yet: nothing happens.
-        assert services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(seconds=59)).status == "not_claimed"
-        assert services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(seconds=60)).status == "sent"
+        assert (
+            services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(seconds=59)).status
+            == "not_claimed"
+        )
+        assert (
+            services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(seconds=60)).status
+            == "sent"
+        )
     assert len(gateway.requests) == 2
     first, second = (json.loads(r["body"])["text"] for r in gateway.requests)
     # The token was rotated for the retry: only the link actually delivered works.
@@ -140,7 +146,9 @@ def test_transient_errors_give_up_after_the_maximum_attempts(settings, db):
         settings.SURVEY_SMS_WEBHOOK_URL = gateway.url
         now = timezone.now()
         assert services.delivery_attempt(delivery_id=delivery.pk, now=now).retry_in == 60
-        assert services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(minutes=1)).retry_in == 240
+        assert (
+            services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(minutes=1)).retry_in == 240
+        )
         outcome = services.delivery_attempt(delivery_id=delivery.pk, now=now + timedelta(minutes=5))
     assert outcome.status == "failed" and outcome.retry_in is None
     assert len(gateway.requests) == 3
@@ -189,7 +197,9 @@ def test_smtp_errors_are_classified(monkeypatch, db, exception, expected):
 
 def test_expired_or_answered_invitation_is_not_delivered(db):
     delivery = pending_delivery()
-    SurveyInvitation.objects.filter(pk=delivery.invitation_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    SurveyInvitation.objects.filter(pk=delivery.invitation_id).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert services.delivery_attempt(delivery_id=delivery.pk).status == "failed"
     assert mail.outbox == []
 
@@ -197,9 +207,13 @@ def test_expired_or_answered_invitation_is_not_delivered(db):
 def test_sweeper_releases_a_dead_workers_claim_and_requeues_due_deliveries(monkeypatch, db):
     now = timezone.now()
     stale = pending_delivery()
-    SurveyDelivery.objects.filter(pk=stale.pk).update(status="sending", claimed_at=now - timedelta(minutes=11), attempts=1)
+    SurveyDelivery.objects.filter(pk=stale.pk).update(
+        status="sending", claimed_at=now - timedelta(minutes=11), attempts=1
+    )
     fresh_claim = pending_delivery()
-    SurveyDelivery.objects.filter(pk=fresh_claim.pk).update(status="sending", claimed_at=now - timedelta(minutes=2))
+    SurveyDelivery.objects.filter(pk=fresh_claim.pk).update(
+        status="sending", claimed_at=now - timedelta(minutes=2)
+    )
     due = pending_delivery()
     SurveyDelivery.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=5))
     not_due = pending_delivery()

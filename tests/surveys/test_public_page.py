@@ -18,7 +18,10 @@ def test_survey_page_renders_an_accessible_form_without_login(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    assert "<fieldset" in html and "<legend>How likely are you to recommend us to a friend or colleague?</legend>" in html
+    assert (
+        "<fieldset" in html
+        and "<legend>How likely are you to recommend us to a friend or colleague?</legend>" in html
+    )
     radios = re.findall(r'<input type="radio" name="score" value="(\d+)" id="score-\1"', html)
     assert radios == [str(n) for n in range(11)]
     for n in range(11):
@@ -37,7 +40,11 @@ def test_answering_records_the_response_and_shows_thanks(client):
     assert response.status_code == 302 and response["Location"] == f"/s/{raw}/thanks/"
     saved = SurveyResponse.objects.get()
     assert (saved.call_id, saved.score, saved.category, saved.comment, saved.source) == (
-        invitation.call_id, 9, "promoter", "Great help", "survey_link"
+        invitation.call_id,
+        9,
+        "promoter",
+        "Great help",
+        "survey_link",
     )
     thanks = client.get(response["Location"])
     assert thanks.status_code == 200 and "Thank you!" in thanks.content.decode()

@@ -34,14 +34,23 @@ def test_a_response_is_recorded_with_its_category_and_credit(db):
     call = CallFactory()
     response, created = services.response_record(call=call, score=8, comment="  fine  ", source=LINK)
     assert created
-    assert (response.score, response.category, response.comment, response.source) == (8, "passive", "fine", "survey_link")
+    assert (response.score, response.category, response.comment, response.source) == (
+        8,
+        "passive",
+        "fine",
+        "survey_link",
+    )
     assert response.customer_id == call.customer_id
     assert credits_of(response) == [(call.agent.employee_code, 0, True)]
 
 
 def test_transferred_call_credits_every_leg_with_the_final_agent_primary(settings, db):
     settings.SURVEY_PRIMARY_AGENT = "final"
-    first, second, third = AgentFactory(employee_code="A-1"), AgentFactory(employee_code="A-2"), AgentFactory(employee_code="A-3")
+    first, second, third = (
+        AgentFactory(employee_code="A-1"),
+        AgentFactory(employee_code="A-2"),
+        AgentFactory(employee_code="A-3"),
+    )
     call = transferred_call(first, second, third)
     response, _ = services.response_record(call=call, score=9, source=LINK)
     assert credits_of(response) == [("A-1", 0, False), ("A-2", 1, False), ("A-3", 2, True)]
@@ -119,7 +128,9 @@ def test_same_idempotency_key_returns_the_existing_response(db):
 def test_same_invitation_returns_the_existing_response(db):
     invitation, _raw = invitation_with_token()
     first, _ = services.response_record(call=invitation.call, score=9, invitation=invitation, source=LINK)
-    again, created = services.response_record(call=invitation.call, score=2, invitation=invitation, source=LINK)
+    again, created = services.response_record(
+        call=invitation.call, score=2, invitation=invitation, source=LINK
+    )
     assert not created and again.pk == first.pk and again.score == 9
     assert SurveyResponse.objects.count() == 1
 
@@ -177,6 +188,8 @@ def test_passives_and_promoters_open_no_follow_up(db, score):
 def test_received_at_is_kept_and_marks_the_invitation_used(db):
     invitation, _raw = invitation_with_token()
     at = timezone.now() - timedelta(hours=3)
-    response, _ = services.response_record(call=invitation.call, score=9, invitation=invitation, source=LINK, received_at=at)
+    response, _ = services.response_record(
+        call=invitation.call, score=9, invitation=invitation, source=LINK, received_at=at
+    )
     invitation.refresh_from_db()
     assert response.received_at == at and invitation.used_at == at

@@ -188,8 +188,8 @@ class Command(BaseCommand):
         result = import_records(records, progress=self._progress(calls))
         elapsed = clock.perf_counter() - started
         self.stdout.write(
-            f"Imported {calls} demo calls in {elapsed:.1f} s: {result.created} created, {result.updated} updated, "
-            f"{result.unchanged} unchanged, {result.rejected} rejected."
+            f"Imported {calls:,} demo calls in {elapsed:.1f} s: {result.created:,} created, "
+            f"{result.updated:,} updated, {result.unchanged:,} unchanged, {result.rejected:,} rejected."
         )
         if not result.ok:
             for error in list(result.errors)[:10]:
@@ -209,11 +209,12 @@ class Command(BaseCommand):
     def _progress(self, total: int):
         """A progress callback for the importer that prints about ten lines whatever the size."""
         step = max(1, total // 10)
-        next_mark = [step]
+        next_mark = step
 
-        def report(done: int, *args, **kwargs) -> None:
-            if total >= 20_000 and done >= next_mark[0]:
+        def report(done: int, _total: int | None = None) -> None:
+            nonlocal next_mark
+            if total >= 20_000 and done >= next_mark:
                 self.stdout.write(f"  … {done:,} / {total:,} calls")
-                next_mark[0] = (done // step + 1) * step
+                next_mark = (done // step + 1) * step
 
         return report

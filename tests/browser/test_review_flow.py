@@ -1,0 +1,111 @@
+"""End to end in headless Chromium: a reviewer scores a queued call with the keyboard only, submits,
+and the agent finds the score on their own page."""
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from scoring.models import Evaluation
+from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
+from tests.scoring.factories import AssignmentFactory, expected_score, simple_scorecard
+
+TRANSCRIPT = """[00:00:02] Agent: Thanks for calling Acme, this is Kim. How can I help?
+[00:00:07] Customer: My invoice shows a <b>late fee</b> I never agreed to & I'm annoyed.
+[00:00:15] Agent: I'm sorry about that. Let me check your account.
+[00:01:10] Agent: The fee came from a payment that bounced; I've waived it as a courtesy.
+[00:01:18] Customer: Great, thank you.
+[00:01:20] Agent: Is there anything else I can help you with today?"""
+
+
+QUOTED = "[00:01:10] Agent: The fee came from a payment that bounced; I've waived it as a courtesy."
+
+
+def login(page, live_server, username):
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw")
+    page.click("button[type=submit]")
+
+
+@pytest.mark.browser
+# No serialized_rollback: reloading the seeded, published scorecard row by row trips the frozen-scorecard
+# triggers. Another transactional test may have flushed the role groups, so they are made here if missing.
+@pytest.mark.django_db(transaction=True)
+def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, live_server):
+    for name in ("agent", "reviewer"):
+        Group.objects.get_or_create(name=name)
+    team = TeamFactory(name="Billing Keys")
+    agent_user = UserFactory(username="kim-agent", first_name="Kim", last_name="Lee", roles=["agent"])
+    agent = AgentFactory(employee_code="A-KIM", name="Kim Lee", team=team, user=agent_user)
+    reviewer = UserFactory(username="rita-reviewer", first_name="Rita", roles=["reviewer"])
+    # A chat call: the catch-all "simple" scorecard applies (the seeded voice-qa one is phone-only).
+    # Criteria in order: a (yes/no ×1), b (0–4 ×3, N/A ok), crit (yes/no ×2, critical),
+    # res (yes/no ×1, resolved calls only), unres (unresolved calls only: not applicable here).
+    simple_scorecard(family="keyboard")
+    call = CallFactory(external_id="KB-1", channel="chat", agent=agent, is_resolved=True, transcript=TRANSCRIPT)
+    AssignmentFactory(call=call, reviewer=reviewer)
+
+    login(page, live_server, "rita-reviewer")
+    page.goto(f"{live_server.url}/qa/queue/")
+    expect(page.get_by_test_id("queue-total")).to_have_text("1")
+    page.get_by_role("link", name="KB-1").click()
+    expect(page.locator("h1")).to_contain_text("Review of Kim Lee")
+    score = page.get_by_test_id("running-score")
+    expect(score).to_have_text("—")
+    # Transcript markup arrives as text, never as elements.
+    expect(page.locator(".ws-transcript b")).to_have_count(0)
+    expect(page.locator("#line-2 .text")).to_contain_text("<b>late fee</b>")
+    # The first unanswered criterion is current from the start.
+    expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("A?")
+    page.screenshot(path="/tmp/ws_workspace_start.png")
+
+    page.keyboard.press("y")  # a = Yes
+    expect(score).to_have_text("100.00")
+    page.keyboard.press("j")
+    expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("B?")
+    page.keyboard.press("3")  # b = 3 of 4
+    expect(score).to_have_text(str(expected_score([(1, 1, 1), (3, 3, 4)])))  # 81.25
+    page.keyboard.press("j")
+    page.keyboard.press("n")  # crit = No: critical failure
+    expect(score).to_have_text("0.00")
+    expect(page.locator(".autofail")).to_contain_text("Critical?")
+    page.keyboard.press("k")
+    page.keyboard.press("a")  # b = N/A
+    expect(page.locator("fieldset.criterion.is-current input[value=na]")).to_be_checked()
+    # Clicking a transcript line number quotes it (with its time) into the current criterion, autosaved.
+    page.locator("#line-4 button.ln").click()
+    expect(page.locator("fieldset.criterion.is-current textarea[name$='-quote']")).to_have_value(QUOTED)
+    expect(page.locator("fieldset.criterion.is-current .save-status")).to_contain_text("Saved")
+    page.keyboard.press("j")
+    page.keyboard.press("y")  # crit = Yes after all
+    expect(score).to_have_text("100.00")
+    expect(page.locator(".autofail")).to_have_count(0)
+    page.keyboard.press("j")
+    page.keyboard.press("n")  # res = No
+    final = expected_score([(1, 1, 1), (3, None, 4), (2, 1, 1), (1, 0, 1)])  # 75.00
+    expect(score).to_have_text(str(final))
+    expect(page.locator("#score-panel .progress-text")).to_contain_text("4 of 4 answered")
+    # j past the last applicable criterion stays there ("unres" does not apply and is skipped).
+    page.keyboard.press("j")
+    expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("Resolved only?")
+    page.keyboard.press("?")
+    expect(page.locator("dialog#shortcuts")).to_be_visible()
+    page.screenshot(path="/tmp/ws_workspace_shortcuts.png")
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog#shortcuts")).to_be_hidden()
+    page.screenshot(path="/tmp/ws_workspace_scored.png", full_page=True)
+
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url("**/qa/evaluations/*/")
+    expect(page.get_by_test_id("evaluation-score")).to_have_text(str(final))
+    evaluation = Evaluation.objects.get(call=call)
+    assert (evaluation.status, evaluation.score) == (Evaluation.Status.SUBMITTED, final)
+    quoted = evaluation.answers.get(criterion__key="b")
+    assert (quoted.is_na, quoted.quote, quoted.offset_seconds) == (True, QUOTED, 70)
+
+    login(page, live_server, "kim-agent")
+    page.goto(f"{live_server.url}/qa/me/")
+    expect(page.get_by_test_id(f"score-{evaluation.pk}")).to_have_text(str(final))
+    expect(page.get_by_test_id("average-score")).to_have_text(str(final))
+    page.screenshot(path="/tmp/ws_agent_page.png", full_page=True)

@@ -1,0 +1,806 @@
+"""The call importer (calls.importers) on PostgreSQL, plus its SQLite fallback in a subprocess."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from calls.importers import ImportResult, RowError, import_files, import_records
+from calls.importers.parsing import localize
+from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
+from tests.factories import AgentFactory, CallFactory, CustomerFactory, TeamFactory
+
+DATA = Path(__file__).parent / "data"
+
+EXAMPLE = {
+    "external_id": "C-1001",
+    "channel": "phone",
+    "direction": "inbound",
+    "started_at": "2026-11-02T09:15:00+01:00",
+    "answered_at": "2026-11-02T09:15:35+01:00",
+    "ended_at": "2026-11-02T09:21:10+01:00",
+    "wait_seconds": 35,
+    "talk_seconds": 310,
+    "hold_seconds": 20,
+    "department": "Billing",
+    "agent": {"employee_code": "A-017", "name": "Ana Lopez", "team": "Billing East"},
+    "customer": {"external_id": "CU-88", "name": "Sam Reed", "phone": "+15551234567", "tier": "gold"},
+    "disposition": "resolved",
+    "resolved": True,
+    "transcript": "Agent: Thank you for calling ...\nCustomer: ...",
+    "recording_url": None,
+    "transfers": [
+        {
+            "sequence": 1,
+            "at": "2026-11-02T09:18:00+01:00",
+            "from_department": "Billing",
+            "to_department": "Tech Support",
+            "from_agent": "A-017",
+            "to_agent": "A-044",
+            "reason": "technical issue",
+        }
+    ],
+    "escalations": [
+        {
+            "at": "2026-11-02T09:20:00+01:00",
+            "level": "supervisor",
+            "reason": "refund over limit",
+            "outcome": "approved",
+            "resolved_at": "2026-11-02T09:40:00+01:00",
+        }
+    ],
+}
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def minimal(number: int, **fields) -> dict:
+    record = {
+        "external_id": f"C-{number}",
+        "channel": "phone",
+        "started_at": "2026-11-02T10:00:00Z",
+        "ended_at": "2026-11-02T10:05:00Z",
+    }
+    record.update(fields)
+    return record
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def table_counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count() for model in (Call, Transfer, Escalation, Agent, Customer, Department, Team)
+    }
+
+
+EMPTY = {"Call": 0, "Transfer": 0, "Escalation": 0, "Agent": 0, "Customer": 0, "Department": 0, "Team": 0}
+
+
+# --- the happy path -----------------------------------------------------------------------------------------
+
+
+def test_example_record_is_stored_with_its_transfer_escalation_and_new_dimensions(db, tmp_path):
+    result = import_files([write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE])])
+
+    assert (result.created, result.updated, result.unchanged, result.rejected, result.errors) == (1, 0, 0, 0, [])
+    assert result.ok
+    call = Call.objects.select_related("agent__team__department", "customer", "department").get()
+    assert call.external_id == "C-1001"
+    assert (call.channel, call.direction) == ("phone", "inbound")
+    assert call.started_at == utc(2026, 11, 2, 8, 15, 0)
+    assert call.answered_at == utc(2026, 11, 2, 8, 15, 35)
+    assert call.ended_at == utc(2026, 11, 2, 8, 21, 10)
+    assert (call.wait_seconds, call.talk_seconds, call.hold_seconds, call.wrap_seconds) == (35, 310, 20, 0)
+    assert (call.disposition, call.is_resolved, call.recording_url) == ("resolved", True, "")
+    assert call.transcript == "Agent: Thank you for calling ...\nCustomer: ..."
+    assert call.department.name == "Billing"
+    assert (call.agent.employee_code, call.agent.name, call.agent.team.name) == ("A-017", "Ana Lopez", "Billing East")
+    # A team first seen with an agent gets the call's department.
+    assert call.agent.team.department.name == "Billing"
+    assert (call.customer.external_id, call.customer.name, call.customer.phone, call.customer.tier) == (
+        "CU-88",
+        "Sam Reed",
+        "+15551234567",
+        "gold",
+    )
+    assert len(call.content_hash) == 64
+
+    transfer = Transfer.objects.select_related("from_department", "to_department", "from_agent", "to_agent").get()
+    assert (transfer.call_id, transfer.sequence, transfer.at) == (call.pk, 1, utc(2026, 11, 2, 8, 18))
+    assert (transfer.from_department.name, transfer.to_department.name) == ("Billing", "Tech Support")
+    assert (transfer.from_agent.employee_code, transfer.to_agent.employee_code, transfer.reason) == (
+        "A-017",
+        "A-044",
+        "technical issue",
+    )
+    # An agent seen only as a transfer target is created bare.
+    assert (transfer.to_agent.name, transfer.to_agent.team_id) == ("", None)
+
+    escalation = Escalation.objects.get()
+    assert (escalation.call_id, escalation.sequence, escalation.level, escalation.reason, escalation.outcome) == (
+        call.pk,
+        1,
+        "supervisor",
+        "refund over limit",
+        "approved",
+    )
+    assert (escalation.raised_at, escalation.resolved_at) == (utc(2026, 11, 2, 8, 20), utc(2026, 11, 2, 8, 40))
+    assert table_counts() == {**EMPTY, "Call": 1, "Transfer": 1, "Escalation": 1, "Agent": 2, "Customer": 1, "Department": 2, "Team": 1}
+
+
+def test_abandoned_anonymous_call_without_agent_or_answer_is_accepted(db):
+    record = minimal(
+        7, channel="In-Person", direction="OUTBOUND", customer=None, agent=None, answered_at=None, disposition="abandoned"
+    )
+    result = import_records([record])
+
+    assert (result.created, result.errors) == (1, [])
+    call = Call.objects.get()
+    assert (call.channel, call.direction, call.agent_id, call.customer_id, call.answered_at) == (
+        "in_person",
+        "outbound",
+        None,
+        None,
+        None,
+    )
+    assert (call.disposition, call.is_resolved, call.department_id) == ("abandoned", False, None)
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("phone", "phone"), ("PHONE", "phone"), ("in person", "in_person"), ("In-Person", "in_person"), ("E-mail", "email")],
+)
+def test_channel_spellings_are_normalised(db, written, stored):
+    result = import_records([minimal(1, channel=written)])
+
+    assert result.errors == []
+    assert Call.objects.get().channel == stored
+
+
+def test_wrap_seconds_and_customer_email_are_accepted(db):
+    record = minimal(2, wrap_seconds=45, customer={"external_id": "CU-1", "email": "ann@example.com"})
+    result = import_records([record])
+
+    assert result.errors == []
+    assert Call.objects.get().wrap_seconds == 45
+    customer = Customer.objects.get()
+    assert (customer.email, customer.tier, customer.name) == ("ann@example.com", "standard", "")
+
+
+def test_import_records_takes_numbered_pairs_and_reports_their_numbers(db):
+    result = import_records([(10, minimal(1)), (20, minimal(2, channel="fax"))])
+
+    assert [str(error) for error in result.errors] == [
+        "line 20: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    assert result.errors[0] == RowError(
+        line=20,
+        field="channel",
+        reason="unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        source="records",
+    )
+    assert Call.objects.count() == 0
+
+
+def test_progress_is_reported_for_records(db):
+    seen = []
+    import_records((minimal(n) for n in range(2500)), progress=lambda done, total: seen.append((done, total)))
+
+    assert seen == [(1000, None), (2000, None), (2500, None)]
+    assert Call.objects.count() == 2500
+
+
+# --- idempotency and updates ----------------------------------------------------------------------------------
+
+
+def test_reimporting_the_same_file_changes_nothing(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE, minimal(2), minimal(3, agent={"employee_code": "A-1"})])
+    first = import_files([path])
+    before = {c.external_id: (c.pk, c.updated_at, c.content_hash) for c in Call.objects.all()}
+    transfer_ids = list(Transfer.objects.values_list("pk", flat=True))
+    counts = table_counts()
+
+    second = import_files([path])
+
+    assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
+    assert (second.created, second.updated, second.unchanged, second.rejected) == (0, 0, 3, 0)
+    assert {c.external_id: (c.pk, c.updated_at, c.content_hash) for c in Call.objects.all()} == before
+    assert list(Transfer.objects.values_list("pk", flat=True)) == transfer_ids
+    assert table_counts() == counts
+    assert (second.affected_started_from, second.affected_started_to, second.affected_agent_ids) == (None, None, [])
+
+
+def test_changed_row_updates_its_call_and_replaces_transfers_and_escalations_as_a_whole(db):
+    import_records([EXAMPLE, minimal(2)])
+    call = Call.objects.get(external_id="C-1001")
+    created_at, updated_at = call.created_at, call.updated_at
+    changed = copy.deepcopy(EXAMPLE)
+    changed["talk_seconds"] = 300
+    changed["transfers"] = [
+        {"sequence": 1, "at": "2026-11-02T09:17:00+01:00", "to_department": "Sales", "reason": "upsell"},
+        {"sequence": 2, "at": "2026-11-02T09:19:00+01:00", "to_department": "Claims"},
+    ]
+    changed["escalations"] = []
+
+    result = import_records([changed, minimal(2)])
+
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
+    call.refresh_from_db()
+    assert call.talk_seconds == 300
+    assert call.created_at == created_at
+    assert call.updated_at > updated_at
+    assert list(call.transfers.order_by("sequence").values_list("sequence", "to_department__name", "reason", "at")) == [
+        (1, "Sales", "upsell", utc(2026, 11, 2, 8, 17)),
+        (2, "Claims", "", utc(2026, 11, 2, 8, 19)),
+    ]
+    assert Transfer.objects.count() == 2
+    assert Escalation.objects.count() == 0
+
+
+def test_only_a_changed_transfer_still_counts_as_an_update(db):
+    import_records([EXAMPLE])
+    changed = copy.deepcopy(EXAMPLE)
+    changed["transfers"][0]["reason"] = "wrong queue"
+
+    result = import_records([changed])
+
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
+    assert Transfer.objects.get().reason == "wrong queue"
+
+
+def test_update_reports_old_and_new_start_times_and_agents_for_rollups(db):
+    import_records([EXAMPLE])
+    old_agent = Agent.objects.get(employee_code="A-017")
+    target = Agent.objects.get(employee_code="A-044")
+    moved = copy.deepcopy(EXAMPLE)
+    moved.update(started_at="2026-11-05T09:15:00+01:00", answered_at=None, ended_at="2026-11-05T09:21:10+01:00")
+    moved["agent"] = {"employee_code": "A-099"}
+    moved["transfers"] = []
+    moved["escalations"] = []
+
+    result = import_records([moved])
+
+    new_agent = Agent.objects.get(employee_code="A-099")
+    assert result.updated == 1
+    assert (result.affected_started_from, result.affected_started_to) == (utc(2026, 11, 2, 8, 15), utc(2026, 11, 5, 8, 15))
+    # The old and new call agents, and the deleted transfer's agents.
+    assert result.affected_agent_ids == sorted({old_agent.pk, new_agent.pk, target.pk})
+
+
+def test_existing_agents_and_customers_keep_their_values_and_only_get_blanks_filled(db):
+    team = TeamFactory(name="Old Team")
+    AgentFactory(employee_code="A-017", name="Ana L.", team=team)
+    AgentFactory(employee_code="A-044", name="", team=None)
+    CustomerFactory(external_id="CU-88", name="", phone="+100", tier="platinum")
+    record = copy.deepcopy(EXAMPLE)
+    record["transfers"] = []
+    second = minimal(2, agent={"employee_code": "A-044", "name": "Bo Chen", "team": "Tech West"})
+
+    result = import_records([record, second])
+
+    assert result.errors == []
+    assert Agent.objects.filter(employee_code="A-017").values_list("name", "team__name").get() == ("Ana L.", "Old Team")
+    assert Agent.objects.filter(employee_code="A-044").values_list("name", "team__name").get() == ("Bo Chen", "Tech West")
+    customer = Customer.objects.get(external_id="CU-88")
+    assert (customer.name, customer.phone, customer.tier) == ("Sam Reed", "+100", "platinum")
+    # A team that already exists is not moved; a new one takes the department of the call naming it first.
+    assert Team.objects.get(name="Old Team").department.name == team.department.name
+    assert Team.objects.get(name="Tech West").department is None
+
+
+def test_first_sight_wins_for_new_agents_and_customers_within_a_file(db):
+    records = [
+        minimal(1, agent={"employee_code": "A-1", "name": "First Name"}, customer={"external_id": "CU-1", "tier": "gold"}),
+        minimal(2, agent={"employee_code": "A-1", "name": "Second Name"}, customer={"external_id": "CU-1", "tier": "platinum"}),
+    ]
+
+    import_records(records)
+
+    assert Agent.objects.get().name == "First Name"
+    assert Customer.objects.get().tier == "gold"
+
+
+# --- the golden bad files ---------------------------------------------------------------------------------------
+
+GOLDEN_JSONL_ERRORS = [
+    (2, "record", "invalid JSON (unexpected end of data at column 43)"),
+    (3, "channel", "unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"),
+    (4, "ended_at", "before started_at"),
+    (5, "external_id", "duplicate of line 1"),
+    (6, "started_at", "required"),
+    (7, "record", "not valid UTF-8 (byte 0xe9 at column 136)"),
+    (8, "wait_seconds", "expected an integer, got string"),
+    (9, "talk_seconds", "must not be negative (-5)"),
+    (10, "colour", "unknown field"),
+    (11, "transfers[0].at", "not an ISO 8601 date-time: 'yesterday'"),
+    (14, "agent.employee_code", "required"),
+    (14, "escalations[0].level", "unknown value 'manager' (expected one of: tier2, supervisor, complaint, other)"),
+    (15, "record", "expected a JSON object, got array"),
+    (16, "transfers[0].at", "after the call's ended_at"),
+]
+
+
+def test_golden_bad_jsonl_reports_every_bad_row_and_writes_nothing(db):
+    result = import_files([DATA / "bad_calls.jsonl"])
+
+    assert [(e.line, e.field, e.reason) for e in result.errors] == GOLDEN_JSONL_ERRORS
+    assert {e.source for e in result.errors} == {"bad_calls.jsonl"}
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (0, 0, 0, 13)
+    assert not result.ok and not result.written
+    assert table_counts() == EMPTY
+
+
+GOLDEN_CSV_ERRORS = [
+    "bad_calls.csv: line 5: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+    "bad_calls.csv: line 6: resolved: expected true/false, 1/0 or yes/no, got 'maybe'",
+    "bad_calls.csv: line 7: wait_seconds: expected an integer, got '3.5'",
+    "bad_calls.csv: line 8: ended_at: before started_at",
+    "bad_calls.csv: line 9: external_id: duplicate of line 2",
+    "bad_calls.csv: line 10: customer_email: not an e-mail address: 'not-an-email'",
+    "bad_calls.csv: line 10: customer_tier: unknown value 'bronze' (expected one of: standard, gold, platinum)",
+    "bad_calls.csv: line 11: agent_employee_code: required",
+    "bad_calls.csv: line 12: record: 4 fields, the header has 23",
+    "bad_calls.csv: line 16: started_at: not an ISO 8601 date-time: '2026-13-40T00:00:00Z'",
+    "bad_transfers.csv: line 3: call_external_id: no call 'C-404' in this import or in the database",
+    "bad_transfers.csv: line 5: at: before the call's started_at",
+    "bad_transfers.csv: line 6: sequence: sequence 1 of call 'C-9' is also on line 4",
+]
+
+
+def test_golden_bad_csv_reports_physical_lines_across_multiline_transcripts_and_writes_nothing(db):
+    result = import_files([DATA / "bad_calls.csv", DATA / "bad_transfers.csv"])
+
+    assert result.error_lines() == GOLDEN_CSV_ERRORS
+    assert result.rejected == 12
+    assert table_counts() == EMPTY
+
+
+def test_partial_jsonl_writes_the_good_rows_and_a_rejects_file_of_exactly_the_bad_ones(db, tmp_path):
+    rejects = tmp_path / "rejects.jsonl"
+    result = import_files([DATA / "bad_calls.jsonl"], partial=True, rejects_path=rejects)
+
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (2, 0, 0, 13)
+    assert result.written and not result.ok
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-13"]
+    assert Transfer.objects.get().call.external_id == "C-1"
+    assert result.rejects_paths == [rejects]
+    lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    expected_by_line: dict[int, list[str]] = {}
+    for line, field, reason in GOLDEN_JSONL_ERRORS:
+        expected_by_line.setdefault(line, []).append(f"{field}: {reason}")
+    assert [(entry["line"], entry["errors"]) for entry in lines] == sorted(expected_by_line.items())
+    originals = (DATA / "bad_calls.jsonl").read_bytes().splitlines()
+    for entry in lines:
+        raw = originals[entry["line"] - 1]
+        try:
+            assert entry["record"] == json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            assert entry["record"] == raw.decode("utf-8", "replace")
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.reader(stream))
+
+
+def test_partial_csv_rejects_a_call_with_a_bad_transfer_as_a_whole(db, tmp_path):
+    result = import_files(
+        [DATA / "bad_calls.csv", DATA / "bad_transfers.csv"], partial=True, rejects_path=tmp_path / "rejects"
+    )
+
+    # C-1 survives (its duplicate on line 9 is refused alone); C-9 goes with its bad transfers.
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1"]
+    assert list(Transfer.objects.values_list("call__external_id", "sequence", "to_agent__employee_code")) == [
+        ("C-1", 1, "A-044")
+    ]
+    assert (result.created, result.rejected) == (1, 10 + 4)
+    assert result.rejects_paths == [tmp_path / "rejects" / "bad_calls.rejects.csv", tmp_path / "rejects" / "bad_transfers.rejects.csv"]
+
+    calls_rows = read_csv(tmp_path / "rejects" / "bad_calls.rejects.csv")
+    original = read_csv(DATA / "bad_calls.csv")
+    assert calls_rows[0] == [*original[0], "errors"]
+    by_id = {row[0]: row for row in original[1:]}
+    rejected = [(row[0], row[-1]) for row in calls_rows[1:]]
+    assert rejected == [
+        ("C-2", "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"),
+        ("C-3", "resolved: expected true/false, 1/0 or yes/no, got 'maybe'"),
+        ("C-4", "wait_seconds: expected an integer, got '3.5'"),
+        ("C-5", "ended_at: before started_at"),
+        ("C-1", "external_id: duplicate of line 2"),
+        (
+            "C-6",
+            "customer_email: not an e-mail address: 'not-an-email'; "
+            "customer_tier: unknown value 'bronze' (expected one of: standard, gold, platinum)",
+        ),
+        ("C-7", "agent_employee_code: required"),
+        ("C-8", "record: 4 fields, the header has 23"),
+        ("C-9", "call: not imported: another row of call 'C-9' is invalid"),
+        ("C-10", "started_at: not an ISO 8601 date-time: '2026-13-40T00:00:00Z'"),
+    ]
+    # The original cells come back untouched, multi-line transcript included.
+    assert calls_rows[9][:-1] == by_id["C-9"]
+    assert "\n" in calls_rows[9][21]
+
+    transfer_rows = read_csv(tmp_path / "rejects" / "bad_transfers.rejects.csv")
+    assert [row[0:2] + row[-1:] for row in transfer_rows[1:]] == [
+        ["C-404", "1", "call_external_id: no call 'C-404' in this import or in the database"],
+        ["C-9", "1", "call: not imported: another row of call 'C-9' is invalid"],
+        ["C-9", "2", "at: before the call's started_at"],
+        ["C-9", "1", "sequence: sequence 1 of call 'C-9' is also on line 4"],
+    ]
+
+
+# --- CSV ------------------------------------------------------------------------------------------------------------
+
+CALL_HEADER = "external_id,channel,started_at,ended_at,agent_employee_code,customer_external_id,resolved,transcript"
+
+
+def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
+    rows = [
+        CALL_HEADER,
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1,CU-1,YES,",
+        "C-2,chat,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,0,\"two\r\nlines\"",
+        "C-3,Email,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z, ,,False,",
+        "C-4,social,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,1,",
+        "",
+    ]
+    path = tmp_path / "calls.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode())
+
+    result = import_files([path])
+
+    assert result.errors == []
+    assert list(Call.objects.order_by("external_id").values_list("external_id", "channel", "is_resolved", "agent__employee_code", "transcript")) == [
+        ("C-1", "phone", True, "A-1", ""),
+        ("C-2", "chat", False, None, "two\nlines"),
+        ("C-3", "email", False, None, ""),
+        ("C-4", "social", True, None, ""),
+    ]
+
+
+def test_csv_header_problems_refuse_the_whole_import_even_when_partial(db, tmp_path):
+    calls = tmp_path / "calls.csv"
+    calls.write_text(CALL_HEADER + ",colour\nC-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,,,blue\n")
+    good = write_jsonl(tmp_path / "good.jsonl", [minimal(5)])
+
+    result = import_files([good, calls], partial=True)
+
+    assert result.error_lines() == ["calls.csv: line 1: colour: unknown column in a calls file"]
+    assert not result.written
+    assert table_counts() == EMPTY
+
+
+def test_csv_file_kind_comes_from_its_header(db, tmp_path):
+    (tmp_path / "a.csv").write_text("call_external_id,at,reason\nC-1,2026-11-02T10:01:00Z,x\n")
+    (tmp_path / "b.csv").write_text("id,when\n1,2\n")
+
+    result = import_files([tmp_path / "a.csv", tmp_path / "b.csv"])
+
+    assert result.error_lines() == [
+        "a.csv: line 1: header: has call_external_id but neither level (escalations) nor from_/to_ columns (transfers)",
+        "b.csv: line 1: header: not a calls, transfers or escalations file (no external_id or call_external_id column)",
+    ]
+
+
+def test_csv_escalations_and_transfers_files_build_the_same_call_as_json(db, tmp_path):
+    (tmp_path / "calls.csv").write_text(
+        "external_id,channel,direction,started_at,answered_at,ended_at,wait_seconds,talk_seconds,hold_seconds,"
+        "department,agent_employee_code,agent_name,agent_team,customer_external_id,customer_name,customer_phone,"
+        "customer_tier,disposition,resolved,transcript,recording_url\n"
+        "C-1001,phone,inbound,2026-11-02T09:15:00+01:00,2026-11-02T09:15:35+01:00,2026-11-02T09:21:10+01:00,35,310,20,"
+        'Billing,A-017,Ana Lopez,Billing East,CU-88,Sam Reed,+15551234567,gold,resolved,true,"Agent: Thank you for calling ...\n'
+        'Customer: ...",\n'
+    )
+    (tmp_path / "transfers.csv").write_text(
+        "call_external_id,sequence,at,from_department,to_department,from_agent,to_agent,reason\n"
+        "C-1001,,2026-11-02T09:18:00+01:00,Billing,Tech Support,A-017,A-044,technical issue\n"
+    )
+    (tmp_path / "escalations.csv").write_text(
+        "call_external_id,at,level,reason,outcome,resolved_at\n"
+        "C-1001,2026-11-02T09:20:00+01:00,Supervisor,refund over limit,approved,2026-11-02T09:40:00+01:00\n"
+    )
+
+    from_csv = import_files([tmp_path / "calls.csv", tmp_path / "transfers.csv", tmp_path / "escalations.csv"])
+    csv_hash = Call.objects.get().content_hash
+    from_json = import_records([EXAMPLE])
+
+    assert (from_csv.created, from_csv.errors) == (1, [])
+    # The same data in the other format is recognised as unchanged.
+    assert (from_json.created, from_json.updated, from_json.unchanged) == (0, 0, 1)
+    assert Call.objects.get().content_hash == csv_hash
+    assert list(Transfer.objects.values_list("sequence", "reason")) == [(1, "technical issue")]
+    assert list(Escalation.objects.values_list("sequence", "level")) == [(1, "supervisor")]
+
+
+def test_csv_transfers_for_a_call_already_in_the_database_replace_its_transfers(db, tmp_path):
+    import_records([EXAMPLE])
+    call = Call.objects.get()
+    (tmp_path / "transfers.csv").write_text(
+        "call_external_id,at,to_department\n"
+        "C-1001,2026-11-02T09:16:00+01:00,Sales\n"
+        "C-1001,2026-11-02T09:17:00+01:00,Claims\n"
+    )
+
+    first = import_files([tmp_path / "transfers.csv"])
+    again = import_files([tmp_path / "transfers.csv"])
+    back_to_json = import_records([EXAMPLE])
+
+    assert (first.updated, first.unchanged, first.errors) == (1, 0, [])
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert (back_to_json.updated, back_to_json.unchanged) == (1, 0)
+    assert list(call.transfers.values_list("sequence", "to_department__name")) == [(1, "Tech Support")]
+    assert Escalation.objects.filter(call=call).count() == 1
+
+
+def test_csv_transfers_only_import_checks_against_the_database_call(db, tmp_path):
+    import_records([EXAMPLE])
+    call = Call.objects.get()
+    (tmp_path / "transfers.csv").write_text("call_external_id,at,to_department\nC-1001,2026-11-02T07:00:00Z,Sales\n")
+
+    result = import_files([tmp_path / "transfers.csv"])
+
+    assert result.error_lines() == ["line 2: at: before the call's started_at"]
+    assert list(call.transfers.values_list("to_department__name", flat=True)) == ["Tech Support"]
+
+
+# --- time zones ------------------------------------------------------------------------------------------------------
+
+
+def test_naive_times_are_read_in_the_given_time_zone_and_stored_in_utc(db):
+    records = [
+        minimal(1, started_at="2026-07-01T09:00:00", ended_at="2026-07-01T09:10:00"),  # CEST, +02:00
+        minimal(2, started_at="2026-12-01 09:00:00", ended_at="2026-12-01 09:10:00"),  # CET, +01:00
+        minimal(3, started_at="2026-12-01T09:00:00-05:00", ended_at="2026-12-01T09:10:00Z"),  # offsets win
+    ]
+
+    result = import_records(records, default_timezone="Europe/Paris")
+
+    assert result.errors == []
+    assert dict(Call.objects.values_list("external_id", "started_at")) == {
+        "C-1": utc(2026, 7, 1, 7, 0),
+        "C-2": utc(2026, 12, 1, 8, 0),
+        "C-3": utc(2026, 12, 1, 14, 0),
+    }
+
+
+def test_naive_times_default_to_settings_time_zone(db, settings):
+    settings.TIME_ZONE = "America/New_York"
+    result = import_records([minimal(1, started_at="2026-01-15T09:00:00", ended_at="2026-01-15T09:30:00")])
+
+    assert result.errors == []
+    assert Call.objects.get().started_at == utc(2026, 1, 15, 14, 0)
+
+
+def test_naive_times_in_a_dst_gap_or_overlap_are_refused(db):
+    records = [
+        # Europe/Paris: 2026-03-29 02:00 → 03:00 (gap); 2026-10-25 03:00 → 02:00 (02:xx happens twice).
+        minimal(1, started_at="2026-03-29T02:30:00", ended_at="2026-03-29T04:00:00"),
+        minimal(2, started_at="2026-10-25T01:00:00", ended_at="2026-10-25T02:30:00"),
+        minimal(3, started_at="2026-10-25T02:30:00+01:00", ended_at="2026-10-25T03:30:00"),  # an offset settles it
+        minimal(4, started_at="2026-03-29T01:59:59", ended_at="2026-03-29T03:00:00"),  # both sides of the gap exist
+    ]
+
+    result = import_records(records, default_timezone="Europe/Paris")
+
+    assert [str(error) for error in result.errors] == [
+        "line 1: started_at: 2026-03-29T02:30:00 does not exist in Europe/Paris (daylight-saving gap); give a UTC offset",
+        "line 2: ended_at: 2026-10-25T02:30:00 is ambiguous in Europe/Paris (daylight-saving overlap); give a UTC offset",
+    ]
+    result = import_records(records[2:], default_timezone="Europe/Paris")
+    assert result.errors == []
+    assert dict(Call.objects.values_list("external_id", "started_at")) == {
+        "C-3": utc(2026, 10, 25, 1, 30),
+        "C-4": utc(2026, 3, 29, 0, 59, 59),
+    }
+    assert Call.objects.get(external_id="C-4").ended_at == utc(2026, 3, 29, 1, 0)
+
+
+def test_localize_against_zoneinfo_conversions():
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    # Independent check: every minute of a whole DST-transition day either round-trips through UTC or is
+    # refused as a gap/overlap, and exactly 60 minutes of each kind are refused.
+    refused = {"gap": 0, "overlap": 0}
+    for day in (datetime(2026, 3, 29), datetime(2026, 10, 25)):
+        for minute in range(24 * 60):
+            naive = day.replace(hour=minute // 60, minute=minute % 60)
+            value = localize(naive, paris)
+            if isinstance(value, str):
+                refused["gap" if "gap" in value else "overlap"] += 1
+            else:
+                assert value.astimezone(UTC).astimezone(paris).replace(tzinfo=None) == naive
+    assert refused == {"gap": 60, "overlap": 60}
+
+
+def test_unknown_time_zone_is_refused_before_reading(db):
+    from calls.importers import ImportSetupError
+
+    with pytest.raises(ImportSetupError, match="unknown time zone 'Mars/Olympus'"):
+        import_records([minimal(1)], default_timezone="Mars/Olympus")
+
+
+# --- more strictness -------------------------------------------------------------------------------------------
+
+
+def test_nested_paths_and_types_are_named_in_errors(db):
+    record = minimal(
+        1,
+        answered_at="2026-11-02T09:59:00Z",
+        resolved="yes",
+        agent="A-1",
+        customer={"external_id": "CU-1", "tier": "vip", "vip": True},
+        transfers=[{"at": "2026-11-02T10:01:00Z", "sequence": 0}, "x"],
+        escalations=[
+            {"at": "2026-11-02T10:02:00Z", "level": "other", "resolved_at": "2026-11-02T10:01:00Z"},
+            {"at": "2026-11-02", "level": "tier 2", "sequence": 1},
+        ],
+        recording_url="ftp://example.com/x",
+    )
+
+    result = import_records([record])
+
+    assert [(e.field, e.reason) for e in result.errors] == [
+        ("agent", "expected an object or null, got string"),
+        ("customer.vip", "unknown field"),
+        ("customer.tier", "unknown value 'vip' (expected one of: standard, gold, platinum)"),
+        ("resolved", "expected true or false, got string"),
+        ("recording_url", "not an http(s) URL: 'ftp://example.com/x'"),
+        ("answered_at", "before started_at"),
+        ("transfers[0].sequence", "must be at least 1"),
+        ("transfers[1]", "expected an object, got string"),
+        ("escalations[0].resolved_at", "before at"),
+        ("escalations[1].at", "a date without a time: '2026-11-02'"),
+    ]
+    assert Call.objects.count() == 0
+
+
+def test_duplicate_sequences_and_overlong_values_are_refused(db):
+    record = minimal(
+        1,
+        department="D" * 101,
+        transfers=[
+            {"at": "2026-11-02T10:01:00Z", "sequence": 2},
+            {"at": "2026-11-02T10:02:00Z", "sequence": 2},
+        ],
+        transcript="nul\x00here",
+    )
+
+    result = import_records([record])
+
+    assert [(e.field, e.reason) for e in result.errors] == [
+        ("department", "too long (101 characters, at most 100)"),
+        ("transcript", "contains a NUL character"),
+        ("transfers[1].sequence", "duplicate of transfers[0]"),
+    ]
+
+
+def test_all_or_nothing_keeps_existing_data_untouched(db):
+    import_records([EXAMPLE])
+    before = list(Call.objects.values_list("external_id", "talk_seconds", "updated_at"))
+    changed = copy.deepcopy(EXAMPLE)
+    changed["talk_seconds"] = 1
+
+    result = import_records([changed, minimal(2, channel="fax")])
+
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (0, 0, 0, 1)
+    assert list(Call.objects.values_list("external_id", "talk_seconds", "updated_at")) == before
+    assert Transfer.objects.count() == 1
+
+
+def test_existing_calls_without_hash_are_updated_once(db):
+    CallFactory(external_id="C-1", channel="chat", talk_seconds=1)
+
+    first = import_records([minimal(1)])
+    second = import_records([minimal(1)])
+
+    assert (first.updated, second.unchanged) == (1, 1)
+    assert Call.objects.get().channel == "phone"
+
+
+# --- concurrency ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_at_once_create_no_duplicates_and_both_succeed(tmp_path):
+    shared = [minimal(n, agent={"employee_code": f"A-{n % 7}"}, customer={"external_id": f"CU-{n % 11}"}) for n in range(300)]
+    first = write_jsonl(tmp_path / "first.jsonl", shared)
+    second = write_jsonl(tmp_path / "second.jsonl", shared[150:] + [minimal(n) for n in range(300, 400)])
+    results: dict[str, ImportResult] = {}
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run(name: str, path: Path) -> None:
+        try:
+            start.wait()
+            results[name] = import_files([path])
+        except BaseException as error:  # reported below: a thread's exception would be lost
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=args) for args in (("first", first), ("second", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert Call.objects.count() == 400
+    assert Agent.objects.count() == 7
+    assert Customer.objects.count() == 11
+    assert results["first"].errors == [] and results["second"].errors == []
+    # Each call was created exactly once, by whichever import merged first.
+    assert results["first"].created + results["second"].created == 400
+    assert results["first"].created + results["first"].unchanged == 300
+    assert results["second"].created + results["second"].unchanged == 250
+
+
+# --- SQLite fallback -------------------------------------------------------------------------------------------------
+
+
+def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update(QA_CENTER_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="qa_center.settings")
+    changed = copy.deepcopy(EXAMPLE)
+    changed["transfers"].append({"at": "2026-11-02T09:19:00+01:00", "to_department": "Claims"})
+    write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE, minimal(2, channel="chat")])
+    write_jsonl(tmp_path / "changed.jsonl", [changed, minimal(2, channel="chat"), minimal(3)])
+    write_jsonl(tmp_path / "bad.jsonl", [minimal(4), minimal(4), minimal(5, channel="fax")])
+    (tmp_path / "transfers.csv").write_text("call_external_id,at,to_department\nC-2,2026-11-02T10:01:00Z,Sales\n")
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert manage("migrate", "--no-input", "-v0").returncode == 0
+    first = manage("import_calls", str(tmp_path / "calls.jsonl"), "--no-progress")
+    again = manage("import_calls", str(tmp_path / "calls.jsonl"), "--no-progress")
+    update = manage("import_calls", str(tmp_path / "changed.jsonl"), "--no-progress")
+    bad = manage("import_calls", str(tmp_path / "bad.jsonl"), "--no-progress")
+    partial = manage("import_calls", str(tmp_path / "bad.jsonl"), "--partial", "--no-progress")
+    transfers = manage("import_calls", str(tmp_path / "transfers.csv"), "--no-progress")
+    counts = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from calls.models import Call, Transfer, Escalation, Agent;"
+        "print(sorted(Call.objects.values_list('external_id', flat=True)), Transfer.objects.count(),"
+        " Escalation.objects.count(), Agent.objects.count(),"
+        " sorted(Transfer.objects.values_list('call__external_id', 'sequence')))",
+    )
+
+    assert (first.returncode, first.stdout.splitlines()[-1].split(", ")[:4]) == (
+        0,
+        ["created 2", "updated 0", "unchanged 0", "rejected 0"],
+    )
+    assert again.stdout.splitlines()[-1].split(", ")[:4] == ["created 0", "updated 0", "unchanged 2", "rejected 0"]
+    assert update.stdout.splitlines()[-1].split(", ")[:4] == ["created 1", "updated 1", "unchanged 1", "rejected 0"]
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines()[:2] == [
+        "line 2: external_id: duplicate of line 1",
+        "line 3: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+    ]
+    assert partial.returncode == 2
+    assert partial.stdout.splitlines()[0].split(", ")[:4] == ["created 1", "updated 0", "unchanged 0", "rejected 2"]
+    assert transfers.returncode == 0, transfers.stderr
+    assert counts.stdout.split("\n")[0] == (
+        "['C-1001', 'C-2', 'C-3', 'C-4'] 3 1 2 [('C-1001', 1), ('C-1001', 2), ('C-2', 1)]"
+    )

@@ -1,0 +1,98 @@
+"""Demo QA data on top of the calls demo: consistent, valid, idempotent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from scoring.demo import seed_evaluations
+from scoring.models import Answer, Assignment, AuditEntry, Dispute, Evaluation
+from tests.scoring.factories import expected_score
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_calls(db):
+    call_command("seed_demo", calls=400, agents=6, days=14, seed=7, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_seed_evaluations_builds_consistent_qa_data(demo_calls):
+    summary = seed_evaluations(seed=3, share=0.3)
+    assert summary["skipped"] is False
+    assert summary["reviews"] > 20
+    adjusted = Dispute.objects.filter(status="adjusted").count()
+    assert Evaluation.objects.filter(kind="review").count() == summary["reviews"] + adjusted
+    assert Evaluation.objects.filter(kind="self_review").count() == summary["self_reviews"] > 0
+    assert Evaluation.objects.filter(status="draft").count() == 0
+
+    # Every stored score equals an independent recomputation from the stored answers.
+    for evaluation in Evaluation.objects.prefetch_related("answers__criterion"):
+        answers = list(evaluation.answers.all())
+        assert len(answers) == evaluation.scorecard.criteria.count()
+        failed_critical = any(
+            a.criterion.is_critical and not a.is_na and a.value < a.criterion.max_points for a in answers
+        )
+        items = [
+            (float(a.criterion.weight), None if a.is_na else a.value, a.criterion.max_points) for a in answers
+        ]
+        if failed_critical:
+            assert evaluation.score == Decimal("0.00") and evaluation.is_auto_failed
+        else:
+            assert evaluation.score == expected_score(items)
+            assert not evaluation.is_auto_failed
+
+    # Consistent with the transcripts: asking for a full card number fails compliance.
+    card = Answer.objects.filter(
+        evaluation__kind="review",
+        criterion__key="compliance",
+        evaluation__call__transcript__contains="full card number",
+        evaluation__is_current=True,
+    )
+    assert set(card.values_list("value", flat=True)) <= {0}
+    # "Anything else?" is N/A on every unresolved call.
+    assert not Answer.objects.filter(
+        criterion__key="closing_anything_else", evaluation__call__is_resolved=False, is_na=False
+    ).exists()
+
+    assert Dispute.objects.filter(status="open").count() == summary["disputes_open"]
+    assert Dispute.objects.exclude(status="open").count() == summary["disputes_resolved"]
+    assert (
+        Evaluation.objects.filter(is_current=False).count()
+        == Dispute.objects.filter(status="adjusted").count()
+    )
+    assert (
+        AuditEntry.objects.filter(action="submitted").count() == Evaluation.objects.filter(revision=1).count()
+    )
+    assert (
+        Assignment.objects.filter(status="open", purpose="weekly_sample").count()
+        == summary["assignments"]
+        > 0
+    )
+
+
+def test_seed_evaluations_is_idempotent(demo_calls):
+    first = seed_evaluations(seed=3, share=0.2)
+    count = Evaluation.objects.count()
+    second = seed_evaluations(seed=3, share=0.2)
+    assert second == {"skipped": True, "evaluations": count}
+    assert first["evaluations"] == Evaluation.objects.filter(revision=1).count()
+    assert Evaluation.objects.count() == count
+
+
+def test_demo_scores_follow_the_agent_profiles(demo_calls):
+    from django.db.models import Avg
+
+    from calls.demo import agent_profile
+
+    seed_evaluations(seed=3, share=0.4)
+    averages = dict(
+        Evaluation.objects.filter(kind="review", is_current=True)
+        .values("agent__employee_code")
+        .annotate(avg=Avg("score"))
+        .values_list("agent__employee_code", "avg")
+    )
+    assert agent_profile("A-002").archetype == "star" and agent_profile("A-001").archetype == "new hire"
+    assert averages["A-002"] > averages["A-001"] + 15

@@ -1,0 +1,376 @@
+"""Permission matrix of the QA web UI: every role × every scoring URL. A role outside a URL's allowed set
+must never get a success (2xx, or a 3xx other than the login redirect); a role inside it must succeed,
+so the matrix cannot pass by refusing everybody. Each request runs in a savepoint rolled back after it,
+so every cell starts from the same data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from scoring import services
+from scoring.models import Assignment
+from tests.factories import CallFactory, UserFactory
+from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
+
+ROLES = ("anonymous", "owner", "teammate", "outsider", "reviewer", "supervisor", "other_supervisor", "admin")
+LOGGED_IN = frozenset(ROLES) - {"anonymous"}
+FULL = {"a": 1, "b": 4, "crit": 1, "res": 1}
+
+
+@dataclass
+class Cell:
+    name: str
+    method: str
+    url: str
+    allowed: frozenset
+    data: dict = field(default_factory=dict)
+    htmx: bool = False
+    # Text that only allowed-to-see roles may find in a 200 page (for lists everyone may open).
+    private_marker: str = ""
+    marker_visible_to: frozenset = frozenset()
+
+
+@pytest.fixture
+def world(team, other_team, owner_agent, teammate_agent, outsider_agent, reviewer, supervisor, admin_user, scorecard):
+    other_supervisor = UserFactory(username="othersup", roles=["supervisor"])
+    other_team.supervisors.add(other_supervisor)
+    crit = criteria_by_key(scorecard)
+    call = CallFactory(external_id="M-CALL", channel="chat", agent=owner_agent)
+    AssignmentFactory(call=call, reviewer=reviewer)
+    reviewed_call = CallFactory(external_id="M-REVIEWED", channel="chat", agent=owner_agent)
+    AssignmentFactory(call=reviewed_call, reviewer=reviewer)
+    review = submitted_evaluation(call=reviewed_call, author=reviewer, scorecard=scorecard, values=FULL)
+    submitted_evaluation(
+        call=reviewed_call, author=owner_agent.user, scorecard=scorecard, values=FULL, kind="self_review"
+    )
+    disputed_call = CallFactory(external_id="M-DISPUTED", channel="chat", agent=owner_agent)
+    AssignmentFactory(call=disputed_call, reviewer=reviewer)
+    disputed = submitted_evaluation(call=disputed_call, author=reviewer, scorecard=scorecard, values=FULL)
+    dispute = services.dispute_open(evaluation=disputed, user=owner_agent.user, items={crit["a"].pk: "I did"})
+    free_call = CallFactory(external_id="M-FREE", channel="chat", agent=owner_agent)
+    draft = services.scorecard_create_draft(family="matrix-draft", name="Matrix draft", user=admin_user)
+    section = services.section_add(scorecard=draft, user=admin_user, title="Only")
+    criterion = services.criterion_add(section=section, user=admin_user, key="k", question="Q?")
+    users = {
+        "anonymous": None,
+        "owner": owner_agent.user,
+        "teammate": teammate_agent.user,
+        "outsider": outsider_agent.user,
+        "reviewer": reviewer,
+        "supervisor": supervisor,
+        "other_supervisor": other_supervisor,
+        "admin": admin_user,
+    }
+    assignment = Assignment.objects.get(call=call)
+    criterion_fields = {
+        "key": "k2",
+        "question": "Q2?",
+        "weight": "1",
+        "scale": "yes_no",
+        "max_points": "1",
+        "applicability": "always",
+        "section": section.pk,
+    }
+    a = crit["a"]
+    cells = [
+        Cell("queue", "get", reverse("scoring:queue"), frozenset({"reviewer", "supervisor", "other_supervisor", "admin"})),
+        Cell("assign page", "get", reverse("scoring:assign"), frozenset({"supervisor", "other_supervisor", "admin"})),
+        Cell(
+            "assign post",
+            "post",
+            reverse("scoring:assign"),
+            frozenset({"supervisor", "admin"}),
+            data={"reviewer": reviewer.pk, "purpose": "manual", "calls": [free_call.pk]},
+        ),
+        Cell(
+            "cancel assignment",
+            "post",
+            reverse("scoring:assignment_cancel", args=[assignment.pk]),
+            frozenset({"reviewer", "supervisor", "admin"}),
+        ),
+        Cell("workspace", "get", reverse("scoring:workspace", args=[call.pk]), frozenset({"reviewer", "admin"})),
+        Cell(
+            "workspace answer",
+            "post",
+            reverse("scoring:workspace_answer", args=[call.pk]),
+            frozenset({"reviewer", "admin"}),
+            data={"criterion": a.pk, f"c{a.pk}-value": "1"},
+            htmx=True,
+        ),
+        Cell(
+            "workspace save",
+            "post",
+            reverse("scoring:workspace", args=[call.pk]),
+            frozenset({"reviewer", "admin"}),
+            data={"action": "save", f"c{a.pk}-value": "1"},
+        ),
+        Cell("self-review", "get", reverse("scoring:self_review", args=[call.pk]), frozenset({"owner"})),
+        Cell(
+            "self-review answer",
+            "post",
+            reverse("scoring:self_review_answer", args=[call.pk]),
+            frozenset({"owner"}),
+            data={"criterion": a.pk, f"c{a.pk}-value": "1"},
+            htmx=True,
+        ),
+        Cell(
+            "evaluation",
+            "get",
+            reverse("scoring:evaluation_detail", args=[review.pk]),
+            frozenset({"owner", "reviewer", "supervisor", "admin"}),
+        ),
+        Cell(
+            "acknowledge",
+            "post",
+            reverse("scoring:evaluation_acknowledge", args=[review.pk]),
+            frozenset({"owner"}),
+        ),
+        Cell("dispute form", "get", reverse("scoring:dispute_open", args=[review.pk]), frozenset({"owner"})),
+        Cell(
+            "dispute post",
+            "post",
+            reverse("scoring:dispute_open", args=[review.pk]),
+            frozenset({"owner"}),
+            data={f"dispute-{a.pk}": "on", f"reason-{a.pk}": "Not fair"},
+        ),
+        Cell(
+            "compare",
+            "get",
+            reverse("scoring:compare", args=[reviewed_call.pk]),
+            frozenset({"owner", "reviewer", "supervisor", "admin"}),
+        ),
+        Cell(
+            "my page",
+            "get",
+            reverse("scoring:me"),
+            frozenset({"owner", "teammate", "outsider"}),
+            private_marker=reverse("scoring:evaluation_detail", args=[review.pk]),
+            marker_visible_to=frozenset({"owner"}),
+        ),
+        Cell(
+            "dispute list",
+            "get",
+            reverse("scoring:dispute_list"),
+            LOGGED_IN,
+            private_marker=reverse("scoring:dispute_detail", args=[dispute.pk]),
+            marker_visible_to=frozenset({"owner", "reviewer", "supervisor", "admin"}),
+        ),
+        Cell(
+            "dispute",
+            "get",
+            reverse("scoring:dispute_detail", args=[dispute.pk]),
+            frozenset({"owner", "reviewer", "supervisor", "admin"}),
+        ),
+        Cell(
+            "resolve dispute",
+            "post",
+            reverse("scoring:dispute_detail", args=[dispute.pk]),
+            frozenset({"supervisor", "admin"}),
+            data={"outcome": "upheld", "note": "Stands"},
+        ),
+        Cell(
+            "scorecards",
+            "get",
+            reverse("scoring:scorecard_list"),
+            LOGGED_IN,
+            private_marker="Matrix draft",
+            marker_visible_to=frozenset({"admin"}),
+        ),
+        Cell("published scorecard", "get", reverse("scoring:scorecard_detail", args=[scorecard.pk]), LOGGED_IN),
+        Cell("draft scorecard", "get", reverse("scoring:scorecard_detail", args=[draft.pk]), frozenset({"admin"})),
+        Cell("new scorecard form", "get", reverse("scoring:scorecard_create"), frozenset({"admin"})),
+        Cell(
+            "create scorecard",
+            "post",
+            reverse("scoring:scorecard_create"),
+            frozenset({"admin"}),
+            data={"family": "matrix-new", "name": "New"},
+        ),
+        Cell(
+            "edit scorecard",
+            "post",
+            reverse("scoring:scorecard_edit", args=[draft.pk]),
+            frozenset({"admin"}),
+            data={"name": "Renamed"},
+        ),
+        Cell(
+            "add section",
+            "post",
+            reverse("scoring:section_add", args=[draft.pk]),
+            frozenset({"admin"}),
+            data={"title": "Another"},
+        ),
+        Cell(
+            "edit section",
+            "post",
+            reverse("scoring:section_edit", args=[draft.pk, section.pk]),
+            frozenset({"admin"}),
+            data={"title": "Renamed"},
+        ),
+        Cell(
+            "remove section",
+            "post",
+            reverse("scoring:section_remove", args=[draft.pk, section.pk]),
+            frozenset({"admin"}),
+        ),
+        Cell(
+            "add criterion",
+            "post",
+            reverse("scoring:criterion_add", args=[draft.pk, section.pk]),
+            frozenset({"admin"}),
+            data={f"s{section.pk}-{k}": v for k, v in criterion_fields.items()},
+        ),
+        Cell(
+            "edit criterion",
+            "post",
+            reverse("scoring:criterion_edit", args=[draft.pk, criterion.pk]),
+            frozenset({"admin"}),
+            data=criterion_fields,
+        ),
+        Cell(
+            "remove criterion",
+            "post",
+            reverse("scoring:criterion_remove", args=[draft.pk, criterion.pk]),
+            frozenset({"admin"}),
+        ),
+        Cell("publish", "post", reverse("scoring:scorecard_publish", args=[draft.pk]), frozenset({"admin"})),
+        Cell(
+            "new version",
+            "post",
+            reverse("scoring:scorecard_new_version", args=[scorecard.pk]),
+            frozenset({"admin"}),
+        ),
+    ]
+    return users, cells
+
+
+def _is_login_redirect(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_no_role_gets_a_success_it_is_not_allowed(world):
+    users, cells = world
+    unauthorized_successes = []
+    refused_allowed = []
+    leaked = []
+    for cell in cells:
+        for role in ROLES:
+            client = Client()
+            if users[role] is not None:
+                client.force_login(users[role])
+            headers = {"HX-Request": "true"} if cell.htmx else {}
+            savepoint = transaction.savepoint()
+            try:
+                response = getattr(client, cell.method)(cell.url, cell.data, headers=headers)
+            finally:
+                transaction.savepoint_rollback(savepoint)
+            success = response.status_code < 400 and not _is_login_redirect(response)
+            if role in cell.allowed:
+                if not success:
+                    refused_allowed.append((cell.name, role, response.status_code))
+            elif success:
+                unauthorized_successes.append((cell.name, role, response.status_code))
+            else:
+                expected = {302} if role == "anonymous" else {403, 404, 422}
+                assert response.status_code in expected, (cell.name, role, response.status_code)
+            if cell.private_marker and response.status_code == 200:
+                shown = cell.private_marker in response.content.decode()
+                if shown != (role in cell.marker_visible_to):
+                    leaked.append((cell.name, role, shown))
+
+    assert unauthorized_successes == []
+    assert refused_allowed == []
+    assert leaked == []
+    assert len(cells) == 32
+
+
+@pytest.mark.django_db
+def test_htmx_autosave_needs_the_csrf_token(client, reviewer, owner_agent, scorecard):
+    call = CallFactory(channel="chat", agent=owner_agent)
+    AssignmentFactory(call=call, reviewer=reviewer)
+    a = criteria_by_key(scorecard)["a"]
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(reviewer)
+    url = reverse("scoring:workspace_answer", args=[call.pk])
+    data = {"criterion": a.pk, f"c{a.pk}-value": "1"}
+
+    refused = strict.post(url, data, headers={"HX-Request": "true"})
+    assert refused.status_code == 403
+    assert not call.evaluations.exists()
+
+    page = strict.get(reverse("scoring:workspace", args=[call.pk]))
+    token = page.cookies["csrftoken"].value
+    accepted = strict.post(url, data, headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert accepted.status_code == 200
+    assert call.evaluations.get().answers.get().value == 1
+
+
+@pytest.mark.django_db
+def test_a_supervisor_cannot_resolve_a_dispute_of_another_team(client, outsider_agent, reviewer, scorecard, supervisor):
+    call = CallFactory(channel="chat", agent=outsider_agent)
+    AssignmentFactory(call=call, reviewer=reviewer)
+    evaluation = submitted_evaluation(call=call, author=reviewer, scorecard=scorecard, values=FULL)
+    a = criteria_by_key(scorecard)["a"]
+    dispute = services.dispute_open(evaluation=evaluation, user=outsider_agent.user, items={a.pk: "No"})
+    client.force_login(supervisor)
+
+    response = client.post(reverse("scoring:dispute_detail", args=[dispute.pk]), {"outcome": "upheld", "note": "x"})
+
+    dispute.refresh_from_db()
+    assert response.status_code == 404
+    assert dispute.status == "open"
+
+
+@pytest.mark.django_db
+def test_an_author_cannot_see_another_reviewers_calibration(client, reviewer, owner_agent, scorecard):
+    other = UserFactory(username="calibrator", roles=["reviewer"])
+    call = CallFactory(channel="chat", agent=owner_agent)
+    AssignmentFactory(call=call, reviewer=other, purpose="calibration")
+    calibration = submitted_evaluation(call=call, author=other, scorecard=scorecard, values=FULL, kind="calibration")
+    client.force_login(reviewer)
+
+    assert client.get(reverse("scoring:evaluation_detail", args=[calibration.pk])).status_code == 404
+    # and the owner agent never sees a calibration of themselves either
+    client.force_login(owner_agent.user)
+    assert client.get(reverse("scoring:evaluation_detail", args=[calibration.pk])).status_code == 404
+
+
+def test_every_scoring_url_is_in_the_matrix():
+    from scoring import urls
+
+    names = {pattern.name for pattern in urls.urlpatterns}
+    covered = {
+        "queue",
+        "assign",
+        "assignment_cancel",
+        "workspace",
+        "workspace_answer",
+        "self_review",
+        "self_review_answer",
+        "compare",
+        "evaluation_detail",
+        "evaluation_acknowledge",
+        "dispute_open",
+        "me",
+        "dispute_list",
+        "dispute_detail",
+        "scorecard_list",
+        "scorecard_create",
+        "scorecard_detail",
+        "scorecard_edit",
+        "scorecard_publish",
+        "scorecard_new_version",
+        "section_add",
+        "section_edit",
+        "section_remove",
+        "criterion_add",
+        "criterion_edit",
+        "criterion_remove",
+    }
+    assert names == covered

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import RequestDataTooBig
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -110,11 +110,15 @@ class CallImportView(APIView):
                 status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
         try:
-            body = request.body  # Django's HttpRequest.body: enforces DATA_UPLOAD_MAX_MEMORY_SIZE
-        except RequestDataTooBig:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:  # DRF's parsers read the stream without this check
             return Response(
                 {"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
             )
+        # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
+        body = request.data if isinstance(request.data, bytes) else b""
         partial = request.query_params.get("partial", "").lower() in {"1", "true", "yes", "on"}
         body_format = "jsonl"
         if media_type == "application/json":

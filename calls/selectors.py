@@ -52,6 +52,16 @@ def _before_outer_call() -> Q:
     )
 
 
+def _later_contact_within_window() -> QuerySet[Call]:
+    return Call.objects.filter(
+        _after_outer_call(),
+        customer_id=OuterRef("customer_id"),
+        started_at__lte=ExpressionWrapper(
+            OuterRef("started_at") + Value(repeat_window()), output_field=DateTimeField()
+        ),
+    )
+
+
 def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """Annotate transfer_count, is_escalated, has_repeat_contact, is_first_contact_resolution, handle_seconds_total.
 
@@ -65,17 +75,10 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
         .annotate(n=Count("*"))
         .values("n")
     )
-    later_contact = Call.objects.filter(
-        _after_outer_call(),
-        customer_id=OuterRef("customer_id"),
-        started_at__lte=ExpressionWrapper(
-            OuterRef("started_at") + Value(repeat_window()), output_field=DateTimeField()
-        ),
-    )
     return queryset.annotate(
         transfer_count=Coalesce(Subquery(transfer_counts, output_field=IntegerField()), 0),
         is_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
-        has_repeat_contact=Exists(later_contact),
+        has_repeat_contact=Exists(_later_contact_within_window()),
         handle_seconds_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
     ).annotate(
         is_first_contact_resolution=ExpressionWrapper(
@@ -88,19 +91,29 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
 def call_summary(queryset: QuerySet[Call]) -> dict:
     """Totals and rates over a call queryset, in one SQL query. Rates are fractions in [0, 1] or None.
 
-    The queryset may already carry call_annotate_metrics (a filtered list does): it is used as it is
-    rather than annotated a second time.
+    The queryset may be filtered on call_annotate_metrics columns (a filtered list is). Its filters are
+    kept as an id subquery, and each per-call subquery is computed once in a lean inner select:
+    aggregating over call_annotate_metrics directly repeated the transfer and repeat-contact subqueries
+    inside is_first_contact_resolution (about 1.7x the time on 200k calls).
     """
-    if "is_first_contact_resolution" in queryset.query.annotations:
-        annotated = queryset.order_by()
+    if queryset.query.where:
+        calls = Call.objects.filter(pk__in=queryset.order_by().values("pk"))
     else:
-        annotated = call_annotate_metrics(queryset.order_by())
-    totals = annotated.aggregate(
+        calls = Call.objects.all()
+    per_call = calls.annotate(
+        is_transferred=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
+        is_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
+        has_repeat_contact=Exists(_later_contact_within_window()),
+        handle_seconds_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
+    )
+    totals = per_call.aggregate(
         calls=Count("pk"),
-        transferred=Count("pk", filter=Q(transfer_count__gt=0)),
+        transferred=Count("pk", filter=Q(is_transferred=True)),
         escalated=Count("pk", filter=Q(is_escalated=True)),
         resolved=Count("pk", filter=Q(is_resolved=True)),
-        first_contact_resolved=Count("pk", filter=Q(is_first_contact_resolution=True)),
+        first_contact_resolved=Count(
+            "pk", filter=Q(is_resolved=True, is_transferred=False, has_repeat_contact=False)
+        ),
         repeat_contacts=Count("pk", filter=Q(has_repeat_contact=True)),
         average_handle_seconds=Avg("handle_seconds_total"),
         average_wait_seconds=Avg("wait_seconds"),

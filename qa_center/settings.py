@@ -263,6 +263,8 @@ CALLS_PAGE_SIZE = env_int("CALLS_PAGE_SIZE", 50, minimum=5, maximum=500)
 # --- QA scoring (scoring) -------------------------------------------------------------------------
 # Weekly sample: this many calls per agent per week go into reviewers' queues.
 QA_SAMPLE_CALLS_PER_AGENT = env_int("QA_SAMPLE_CALLS_PER_AGENT", 3, minimum=0, maximum=100)
+# A call whose customer answered the survey as a detractor (0–6) is this much more likely to be sampled.
+QA_SAMPLE_DETRACTOR_WEIGHT = env_float("QA_SAMPLE_DETRACTOR_WEIGHT", 2.0, minimum=0)
 # An agent may dispute a submitted evaluation within this many days of its submission.
 QA_DISPUTE_WINDOW_DAYS = env_int("QA_DISPUTE_WINDOW_DAYS", 7, minimum=0, maximum=365)
 # Monday 06:00: last week's calls are complete (wrap-up and late imports done) and reviewers find a

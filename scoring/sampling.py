@@ -1,7 +1,7 @@
 """Weekly QA sample: N calls per agent per week into reviewers' queues, risk-weighted, no duplicates.
 
 A call's weight is 1 + 1 for each risk signal (transferred, escalated, unresolved, handle time above
-the week's 90th percentile) + `sampling_extra_weights` (survey detractors, once surveys feed it).
+the week's 90th percentile) + `sampling_extra_weights` (QA_SAMPLE_DETRACTOR_WEIGHT for survey detractors).
 Calls are drawn per agent with Efraimidis–Spirakis weighted sampling without replacement
 (`metrics.weighted_sample`), so a weight-4 call is four times as likely as a weight-1 call to be the
 first pick. Calls are attributed to their primary agent (`Call.agent`); the reviewer may still choose
@@ -32,13 +32,20 @@ from calls.models import Agent, Call, Escalation, Transfer
 
 from . import metrics
 from .models import Assignment, Evaluation
+from .surveys.models import Category as SurveyCategory
+from .surveys.models import SurveyResponse
 
 logger = logging.getLogger(__name__)
 
 
 def sampling_extra_weights(call_ids: Iterable[int]) -> dict[int, float]:
-    """Extra sampling weight per call id (e.g. survey detractors). Hook for the surveys app: {} for now."""
-    return {}
+    """Extra sampling weight per call id: QA_SAMPLE_DETRACTOR_WEIGHT for calls a customer rated 0–6."""
+    detractor_call_ids = (
+        SurveyResponse.objects.filter(call_id__in=list(call_ids), category=SurveyCategory.DETRACTOR)
+        .values_list("call_id", flat=True)
+        .distinct()
+    )
+    return dict.fromkeys(detractor_call_ids, float(settings.QA_SAMPLE_DETRACTOR_WEIGHT))
 
 
 @dataclass

@@ -24,6 +24,7 @@ from calls import roles
 from calls.models import Agent, Call, Channel, Department
 
 from . import metrics
+from .analytics.rollups import analytics_refresh_for_calls_on_commit
 from .models import (
     Answer,
     Assignment,
@@ -611,6 +612,7 @@ def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = N
         Assignment.objects.filter(pk=evaluation.assignment_id, status=Assignment.Status.OPEN).update(
             status=Assignment.Status.DONE, completed_at=now
         )
+    analytics_refresh_for_calls_on_commit(call_ids=[evaluation.call_id])
     return evaluation
 
 
@@ -931,4 +933,5 @@ def dispute_resolve(
     logger.info(
         "dispute %s adjusted evaluation %s -> %s (%s -> %s)", dispute.pk, old.pk, new.pk, old.score, new.score
     )
+    analytics_refresh_for_calls_on_commit(call_ids=[old.call_id])
     return dispute

@@ -170,6 +170,21 @@ def evaluation_draft_for(*, call: Call, author, kind: str, agent: Agent) -> Eval
     )
 
 
+def submitted_self_review_for(*, call: Call, author, agent: Agent) -> Evaluation | None:
+    """The agent's submitted self-review of this call, if any: one per call is enough."""
+    return (
+        Evaluation.objects.filter(
+            call=call,
+            author=author,
+            agent=agent,
+            kind=Evaluation.Kind.SELF_REVIEW,
+            status=Evaluation.Status.SUBMITTED,
+        )
+        .order_by("-submitted_at", "-id")
+        .first()
+    )
+
+
 def open_assignment_for(*, call: Call, reviewer) -> Assignment | None:
     return (
         Assignment.objects.select_related("agent")

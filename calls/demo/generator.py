@@ -7,6 +7,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from .catalog import (
     ABANDONED,
@@ -55,6 +56,7 @@ class _Customer:
         }
 
 
+@lru_cache(maxsize=8192)  # frequent and returning callers; bounded, so memory stays constant
 def _customer(seed: int, index: int) -> _Customer:
     """Customer number `index`: always the same details within one seed, so re-imports change nothing."""
     rng = random.Random(f"customer:{seed}:{index}")

@@ -157,7 +157,9 @@ def analytics_refresh_for_calls_on_commit(*, call_ids: Iterable[int]) -> None:
     from .tasks import analytics_refresh_for_calls_task
 
     ids = sorted(set(call_ids))
-    transaction.on_commit(lambda: analytics_refresh_for_calls_task.delay(ids))
+    # robust: a broker outage must not fail the request that already committed; the sweeper task
+    # (analytics_refresh_changed_task) picks up whatever this enqueue missed.
+    transaction.on_commit(lambda: analytics_refresh_for_calls_task.delay(ids), robust=True)
 
 
 def changed_call_ids(*, since) -> set[int]:

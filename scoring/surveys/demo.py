@@ -100,7 +100,7 @@ def demo_score(
         + 0.15 * skill(first, "greeting")
     )
     mean = (
-        4.2
+        4.5
         + 5.2 * quality
         + (1.0 if is_resolved else -2.2)
         - 1.1 * transfers

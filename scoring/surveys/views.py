@@ -36,13 +36,16 @@ LINK_PAGES = {
 
 
 def _private(view):
-    """Pages addressed by a secret token: never cached, never indexed, never leak the URL as a Referer."""
+    """Pages addressed by a secret token: never cached, never indexed, never leak the URL to another site.
+
+    "same-origin", not "no-referrer": with no-referrer browsers send `Origin: null` on the form POST and
+    Django's CSRF origin check rejects the answer."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 

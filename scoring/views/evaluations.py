@@ -117,7 +117,12 @@ def dispute_open(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(
             "This evaluation cannot be disputed (not yours, already disputed, or too late)."
         )
-    sections = _answer_rows(evaluation)
+    # Criteria that do not apply to the call were N/A by rule: nothing there to dispute.
+    sections = [
+        {**section, "rows": [item for item in section["rows"] if item["row"].applies]}
+        for section in _answer_rows(evaluation)
+    ]
+    sections = [section for section in sections if section["rows"]]
     criteria = [item["row"].criterion for section in sections for item in section["rows"]]
     form = DisputeOpenForm(request.POST or None, criteria=criteria)
     if request.method == "POST" and form.is_valid():

@@ -24,9 +24,15 @@ def evaluations_call_panel(request: HttpRequest, call: Call) -> dict | None:
         if evaluation.status == Evaluation.Status.SUBMITTED
     ]
     own = agent_for_user(user)
+    own_self_review = own is not None and any(
+        e.kind == Evaluation.Kind.SELF_REVIEW and e.agent_id == own.pk and e.author_id == user.pk
+        for e in evaluations
+    )
     return {
         "template": "scoring/_call_panel.html",
         "evaluations": evaluations,
         "can_review": call_evaluable_by_user(user, call),
-        "can_self_review": own is not None and own.pk in {a.pk for a in call_leg_agents(call)},
+        "can_self_review": own is not None
+        and not own_self_review
+        and own.pk in {a.pk for a in call_leg_agents(call)},
     }

@@ -43,6 +43,7 @@ from ..ui_support import (
     evaluation_draft_for,
     evaluation_running_score,
     open_assignment_for,
+    submitted_self_review_for,
     transcript_rows,
 )
 from ._common import error_messages
@@ -75,6 +76,14 @@ class Workspace:
     def answer_url(self) -> str:
         name = "scoring:workspace_answer" if self.mode == REVIEW else "scoring:self_review_answer"
         return reverse(name, args=[self.call.pk])
+
+
+class AlreadySelfReviewed(Exception):  # noqa: N818 - a signal between two functions, not an error
+    """The agent already submitted a self-review of this call: show it instead of starting another."""
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        super().__init__(evaluation.pk)
+        self.evaluation = evaluation
 
 
 def _chosen_agent(request: HttpRequest, leg_agents: list[Agent], default: Agent | None) -> Agent:
@@ -112,6 +121,10 @@ def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
             else Evaluation.Kind.REVIEW
         )
     draft = evaluation_draft_for(call=call, author=user, kind=kind, agent=agent)
+    if mode == SELF and draft is None:
+        done = submitted_self_review_for(call=call, author=user, agent=agent)
+        if done is not None:
+            raise AlreadySelfReviewed(done)
     scorecard = draft.scorecard if draft else scorecard_for_call(call)
     return Workspace(
         mode=mode, call=call, agent=agent, kind=kind, scorecard=scorecard, draft=draft, leg_agents=leg_agents
@@ -262,7 +275,11 @@ def self_review(request: HttpRequest, call_id: int) -> HttpResponse:
 
 
 def _workspace_page(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
-    workspace = _workspace_for(request, call_id, mode)
+    try:
+        workspace = _workspace_for(request, call_id, mode)
+    except AlreadySelfReviewed as done:
+        messages.info(request, "You already reviewed this call yourself: here is your self-review.")
+        return redirect("scoring:evaluation_detail", pk=done.evaluation.pk)
     if request.method == "GET":
         return _page(request, workspace)
     if workspace.scorecard is None:
@@ -357,7 +374,10 @@ def self_review_answer(request: HttpRequest, call_id: int) -> HttpResponse:
 
 def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
     """Save one criterion's answer; respond with the running score and that criterion's save status."""
-    workspace = _workspace_for(request, call_id, mode)
+    try:
+        workspace = _workspace_for(request, call_id, mode)
+    except AlreadySelfReviewed:
+        return HttpResponse("You already submitted a self-review of this call.", status=409)
     if workspace.scorecard is None:
         raise Http404("No published scorecard applies to this call.")
     try:

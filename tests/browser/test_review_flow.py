@@ -62,6 +62,20 @@ def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, li
 
     page.keyboard.press("y")  # a = Yes
     expect(score).to_have_text("100.00")
+    # Submitting too early asks first; declining jumps to the first unanswered criterion.
+    dialogs = []
+
+    def decline(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", decline)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("B?")
+    assert len(dialogs) == 1 and dialogs[0].startswith("3 criteria are still unanswered.")
+    assert "/review/" in page.url
+    page.keyboard.press("k")
+    expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("A?")
     page.keyboard.press("j")
     expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("B?")
     page.keyboard.press("3")  # b = 3 of 4

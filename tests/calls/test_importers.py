@@ -85,7 +85,8 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 def table_counts() -> dict[str, int]:
     return {
-        model.__name__: model.objects.count() for model in (Call, Transfer, Escalation, Agent, Customer, Department, Team)
+        model.__name__: model.objects.count()
+        for model in (Call, Transfer, Escalation, Agent, Customer, Department, Team)
     }
 
 
@@ -98,7 +99,13 @@ EMPTY = {"Call": 0, "Transfer": 0, "Escalation": 0, "Agent": 0, "Customer": 0, "
 def test_example_record_is_stored_with_its_transfer_escalation_and_new_dimensions(db, tmp_path):
     result = import_files([write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE])])
 
-    assert (result.created, result.updated, result.unchanged, result.rejected, result.errors) == (1, 0, 0, 0, [])
+    assert (result.created, result.updated, result.unchanged, result.rejected, result.errors) == (
+        1,
+        0,
+        0,
+        0,
+        [],
+    )
     assert result.ok
     call = Call.objects.select_related("agent__team__department", "customer", "department").get()
     assert call.external_id == "C-1001"
@@ -110,7 +117,11 @@ def test_example_record_is_stored_with_its_transfer_escalation_and_new_dimension
     assert (call.disposition, call.is_resolved, call.recording_url) == ("resolved", True, "")
     assert call.transcript == "Agent: Thank you for calling ...\nCustomer: ..."
     assert call.department.name == "Billing"
-    assert (call.agent.employee_code, call.agent.name, call.agent.team.name) == ("A-017", "Ana Lopez", "Billing East")
+    assert (call.agent.employee_code, call.agent.name, call.agent.team.name) == (
+        "A-017",
+        "Ana Lopez",
+        "Billing East",
+    )
     # A team first seen with an agent gets the call's department.
     assert call.agent.team.department.name == "Billing"
     assert (call.customer.external_id, call.customer.name, call.customer.phone, call.customer.tier) == (
@@ -121,7 +132,9 @@ def test_example_record_is_stored_with_its_transfer_escalation_and_new_dimension
     )
     assert len(call.content_hash) == 64
 
-    transfer = Transfer.objects.select_related("from_department", "to_department", "from_agent", "to_agent").get()
+    transfer = Transfer.objects.select_related(
+        "from_department", "to_department", "from_agent", "to_agent"
+    ).get()
     assert (transfer.call_id, transfer.sequence, transfer.at) == (call.pk, 1, utc(2026, 11, 2, 8, 18))
     assert (transfer.from_department.name, transfer.to_department.name) == ("Billing", "Tech Support")
     assert (transfer.from_agent.employee_code, transfer.to_agent.employee_code, transfer.reason) == (
@@ -133,20 +146,44 @@ def test_example_record_is_stored_with_its_transfer_escalation_and_new_dimension
     assert (transfer.to_agent.name, transfer.to_agent.team_id) == ("", None)
 
     escalation = Escalation.objects.get()
-    assert (escalation.call_id, escalation.sequence, escalation.level, escalation.reason, escalation.outcome) == (
+    assert (
+        escalation.call_id,
+        escalation.sequence,
+        escalation.level,
+        escalation.reason,
+        escalation.outcome,
+    ) == (
         call.pk,
         1,
         "supervisor",
         "refund over limit",
         "approved",
     )
-    assert (escalation.raised_at, escalation.resolved_at) == (utc(2026, 11, 2, 8, 20), utc(2026, 11, 2, 8, 40))
-    assert table_counts() == {**EMPTY, "Call": 1, "Transfer": 1, "Escalation": 1, "Agent": 2, "Customer": 1, "Department": 2, "Team": 1}
+    assert (escalation.raised_at, escalation.resolved_at) == (
+        utc(2026, 11, 2, 8, 20),
+        utc(2026, 11, 2, 8, 40),
+    )
+    assert table_counts() == {
+        **EMPTY,
+        "Call": 1,
+        "Transfer": 1,
+        "Escalation": 1,
+        "Agent": 2,
+        "Customer": 1,
+        "Department": 2,
+        "Team": 1,
+    }
 
 
 def test_abandoned_anonymous_call_without_agent_or_answer_is_accepted(db):
     record = minimal(
-        7, channel="In-Person", direction="OUTBOUND", customer=None, agent=None, answered_at=None, disposition="abandoned"
+        7,
+        channel="In-Person",
+        direction="OUTBOUND",
+        customer=None,
+        agent=None,
+        answered_at=None,
+        disposition="abandoned",
     )
     result = import_records([record])
 
@@ -164,7 +201,13 @@ def test_abandoned_anonymous_call_without_agent_or_answer_is_accepted(db):
 
 @pytest.mark.parametrize(
     ("written", "stored"),
-    [("phone", "phone"), ("PHONE", "phone"), ("in person", "in_person"), ("In-Person", "in_person"), ("E-mail", "email")],
+    [
+        ("phone", "phone"),
+        ("PHONE", "phone"),
+        ("in person", "in_person"),
+        ("In-Person", "in_person"),
+        ("E-mail", "email"),
+    ],
 )
 def test_channel_spellings_are_normalised(db, written, stored):
     result = import_records([minimal(1, channel=written)])
@@ -210,7 +253,9 @@ def test_progress_is_reported_for_records(db):
 
 
 def test_reimporting_the_same_file_changes_nothing(db, tmp_path):
-    path = write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE, minimal(2), minimal(3, agent={"employee_code": "A-1"})])
+    path = write_jsonl(
+        tmp_path / "calls.jsonl", [EXAMPLE, minimal(2), minimal(3, agent={"employee_code": "A-1"})]
+    )
     first = import_files([path])
     before = {c.external_id: (c.pk, c.updated_at, c.content_hash) for c in Call.objects.all()}
     transfer_ids = list(Transfer.objects.values_list("pk", flat=True))
@@ -223,7 +268,11 @@ def test_reimporting_the_same_file_changes_nothing(db, tmp_path):
     assert {c.external_id: (c.pk, c.updated_at, c.content_hash) for c in Call.objects.all()} == before
     assert list(Transfer.objects.values_list("pk", flat=True)) == transfer_ids
     assert table_counts() == counts
-    assert (second.affected_started_from, second.affected_started_to, second.affected_agent_ids) == (None, None, [])
+    assert (second.affected_started_from, second.affected_started_to, second.affected_agent_ids) == (
+        None,
+        None,
+        [],
+    )
 
 
 def test_changed_row_updates_its_call_and_replaces_transfers_and_escalations_as_a_whole(db):
@@ -245,7 +294,9 @@ def test_changed_row_updates_its_call_and_replaces_transfers_and_escalations_as_
     assert call.talk_seconds == 300
     assert call.created_at == created_at
     assert call.updated_at > updated_at
-    assert list(call.transfers.order_by("sequence").values_list("sequence", "to_department__name", "reason", "at")) == [
+    assert list(
+        call.transfers.order_by("sequence").values_list("sequence", "to_department__name", "reason", "at")
+    ) == [
         (1, "Sales", "upsell", utc(2026, 11, 2, 8, 17)),
         (2, "Claims", "", utc(2026, 11, 2, 8, 19)),
     ]
@@ -269,7 +320,9 @@ def test_update_reports_old_and_new_start_times_and_agents_for_rollups(db):
     old_agent = Agent.objects.get(employee_code="A-017")
     target = Agent.objects.get(employee_code="A-044")
     moved = copy.deepcopy(EXAMPLE)
-    moved.update(started_at="2026-11-05T09:15:00+01:00", answered_at=None, ended_at="2026-11-05T09:21:10+01:00")
+    moved.update(
+        started_at="2026-11-05T09:15:00+01:00", answered_at=None, ended_at="2026-11-05T09:21:10+01:00"
+    )
     moved["agent"] = {"employee_code": "A-099"}
     moved["transfers"] = []
     moved["escalations"] = []
@@ -278,7 +331,10 @@ def test_update_reports_old_and_new_start_times_and_agents_for_rollups(db):
 
     new_agent = Agent.objects.get(employee_code="A-099")
     assert result.updated == 1
-    assert (result.affected_started_from, result.affected_started_to) == (utc(2026, 11, 2, 8, 15), utc(2026, 11, 5, 8, 15))
+    assert (result.affected_started_from, result.affected_started_to) == (
+        utc(2026, 11, 2, 8, 15),
+        utc(2026, 11, 5, 8, 15),
+    )
     # The old and new call agents, and the deleted transfer's agents.
     assert result.affected_agent_ids == sorted({old_agent.pk, new_agent.pk, target.pk})
 
@@ -295,8 +351,14 @@ def test_existing_agents_and_customers_keep_their_values_and_only_get_blanks_fil
     result = import_records([record, second])
 
     assert result.errors == []
-    assert Agent.objects.filter(employee_code="A-017").values_list("name", "team__name").get() == ("Ana L.", "Old Team")
-    assert Agent.objects.filter(employee_code="A-044").values_list("name", "team__name").get() == ("Bo Chen", "Tech West")
+    assert Agent.objects.filter(employee_code="A-017").values_list("name", "team__name").get() == (
+        "Ana L.",
+        "Old Team",
+    )
+    assert Agent.objects.filter(employee_code="A-044").values_list("name", "team__name").get() == (
+        "Bo Chen",
+        "Tech West",
+    )
     customer = Customer.objects.get(external_id="CU-88")
     assert (customer.name, customer.phone, customer.tier) == ("Sam Reed", "+100", "platinum")
     # A team that already exists is not moved; a new one takes the department of the call naming it first.
@@ -306,8 +368,16 @@ def test_existing_agents_and_customers_keep_their_values_and_only_get_blanks_fil
 
 def test_first_sight_wins_for_new_agents_and_customers_within_a_file(db):
     records = [
-        minimal(1, agent={"employee_code": "A-1", "name": "First Name"}, customer={"external_id": "CU-1", "tier": "gold"}),
-        minimal(2, agent={"employee_code": "A-1", "name": "Second Name"}, customer={"external_id": "CU-1", "tier": "platinum"}),
+        minimal(
+            1,
+            agent={"employee_code": "A-1", "name": "First Name"},
+            customer={"external_id": "CU-1", "tier": "gold"},
+        ),
+        minimal(
+            2,
+            agent={"employee_code": "A-1", "name": "Second Name"},
+            customer={"external_id": "CU-1", "tier": "platinum"},
+        ),
     ]
 
     import_records(records)
@@ -330,7 +400,11 @@ GOLDEN_JSONL_ERRORS = [
     (10, "colour", "unknown field"),
     (11, "transfers[0].at", "not an ISO 8601 date-time: 'yesterday'"),
     (14, "agent.employee_code", "required"),
-    (14, "escalations[0].level", "unknown value 'manager' (expected one of: tier2, supervisor, complaint, other)"),
+    (
+        14,
+        "escalations[0].level",
+        "unknown value 'manager' (expected one of: tier2, supervisor, complaint, other)",
+    ),
     (15, "record", "expected a JSON object, got array"),
     (16, "transfers[0].at", "after the call's ended_at"),
 ]
@@ -410,7 +484,10 @@ def test_partial_csv_rejects_a_call_with_a_bad_transfer_as_a_whole(db, tmp_path)
         ("C-1", 1, "A-044")
     ]
     assert (result.created, result.rejected) == (1, 10 + 4)
-    assert result.rejects_paths == [tmp_path / "rejects" / "bad_calls.rejects.csv", tmp_path / "rejects" / "bad_transfers.rejects.csv"]
+    assert result.rejects_paths == [
+        tmp_path / "rejects" / "bad_calls.rejects.csv",
+        tmp_path / "rejects" / "bad_transfers.rejects.csv",
+    ]
 
     calls_rows = read_csv(tmp_path / "rejects" / "bad_calls.rejects.csv")
     original = read_csv(DATA / "bad_calls.csv")
@@ -448,14 +525,16 @@ def test_partial_csv_rejects_a_call_with_a_bad_transfer_as_a_whole(db, tmp_path)
 
 # --- CSV ------------------------------------------------------------------------------------------------------------
 
-CALL_HEADER = "external_id,channel,started_at,ended_at,agent_employee_code,customer_external_id,resolved,transcript"
+CALL_HEADER = (
+    "external_id,channel,started_at,ended_at,agent_employee_code,customer_external_id,resolved,transcript"
+)
 
 
 def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
     rows = [
         CALL_HEADER,
         "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1,CU-1,YES,",
-        "C-2,chat,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,0,\"two\r\nlines\"",
+        'C-2,chat,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,0,"two\r\nlines"',
         "C-3,Email,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z, ,,False,",
         "C-4,social,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,1,",
         "",
@@ -466,7 +545,11 @@ def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
     result = import_files([path])
 
     assert result.errors == []
-    assert list(Call.objects.order_by("external_id").values_list("external_id", "channel", "is_resolved", "agent__employee_code", "transcript")) == [
+    assert list(
+        Call.objects.order_by("external_id").values_list(
+            "external_id", "channel", "is_resolved", "agent__employee_code", "transcript"
+        )
+    ) == [
         ("C-1", "phone", True, "A-1", ""),
         ("C-2", "chat", False, None, "two\nlines"),
         ("C-3", "email", False, None, ""),
@@ -516,7 +599,9 @@ def test_csv_escalations_and_transfers_files_build_the_same_call_as_json(db, tmp
         "C-1001,2026-11-02T09:20:00+01:00,Supervisor,refund over limit,approved,2026-11-02T09:40:00+01:00\n"
     )
 
-    from_csv = import_files([tmp_path / "calls.csv", tmp_path / "transfers.csv", tmp_path / "escalations.csv"])
+    from_csv = import_files(
+        [tmp_path / "calls.csv", tmp_path / "transfers.csv", tmp_path / "escalations.csv"]
+    )
     csv_hash = Call.objects.get().content_hash
     from_json = import_records([EXAMPLE])
 
@@ -551,7 +636,9 @@ def test_csv_transfers_for_a_call_already_in_the_database_replace_its_transfers(
 def test_csv_transfers_only_import_checks_against_the_database_call(db, tmp_path):
     import_records([EXAMPLE])
     call = Call.objects.get()
-    (tmp_path / "transfers.csv").write_text("call_external_id,at,to_department\nC-1001,2026-11-02T07:00:00Z,Sales\n")
+    (tmp_path / "transfers.csv").write_text(
+        "call_external_id,at,to_department\nC-1001,2026-11-02T07:00:00Z,Sales\n"
+    )
 
     result = import_files([tmp_path / "transfers.csv"])
 
@@ -566,7 +653,7 @@ def test_naive_times_are_read_in_the_given_time_zone_and_stored_in_utc(db):
     records = [
         minimal(1, started_at="2026-07-01T09:00:00", ended_at="2026-07-01T09:10:00"),  # CEST, +02:00
         minimal(2, started_at="2026-12-01 09:00:00", ended_at="2026-12-01 09:10:00"),  # CET, +01:00
-        minimal(3, started_at="2026-12-01T09:00:00-05:00", ended_at="2026-12-01T09:10:00Z"),  # offsets win
+        minimal(3, started_at="2026-12-01T09:00:00-05:00", ended_at="2026-12-01T14:10:00Z"),  # offsets win
     ]
 
     result = import_records(records, default_timezone="Europe/Paris")
@@ -592,8 +679,12 @@ def test_naive_times_in_a_dst_gap_or_overlap_are_refused(db):
         # Europe/Paris: 2026-03-29 02:00 → 03:00 (gap); 2026-10-25 03:00 → 02:00 (02:xx happens twice).
         minimal(1, started_at="2026-03-29T02:30:00", ended_at="2026-03-29T04:00:00"),
         minimal(2, started_at="2026-10-25T01:00:00", ended_at="2026-10-25T02:30:00"),
-        minimal(3, started_at="2026-10-25T02:30:00+01:00", ended_at="2026-10-25T03:30:00"),  # an offset settles it
-        minimal(4, started_at="2026-03-29T01:59:59", ended_at="2026-03-29T03:00:00"),  # both sides of the gap exist
+        minimal(
+            3, started_at="2026-10-25T02:30:00+01:00", ended_at="2026-10-25T03:30:00"
+        ),  # an offset settles it
+        minimal(
+            4, started_at="2026-03-29T01:59:59", ended_at="2026-03-29T03:00:00"
+        ),  # both sides of the gap exist
     ]
 
     result = import_records(records, default_timezone="Europe/Paris")
@@ -719,7 +810,10 @@ def test_existing_calls_without_hash_are_updated_once(db):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_imports_at_once_create_no_duplicates_and_both_succeed(tmp_path):
-    shared = [minimal(n, agent={"employee_code": f"A-{n % 7}"}, customer={"external_id": f"CU-{n % 11}"}) for n in range(300)]
+    shared = [
+        minimal(n, agent={"employee_code": f"A-{n % 7}"}, customer={"external_id": f"CU-{n % 11}"})
+        for n in range(300)
+    ]
     first = write_jsonl(tmp_path / "first.jsonl", shared)
     second = write_jsonl(tmp_path / "second.jsonl", shared[150:] + [minimal(n) for n in range(300, 400)])
     results: dict[str, ImportResult] = {}
@@ -756,18 +850,29 @@ def test_two_imports_at_once_create_no_duplicates_and_both_succeed(tmp_path):
 
 
 def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
+    }
     env.update(QA_CENTER_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="qa_center.settings")
     changed = copy.deepcopy(EXAMPLE)
     changed["transfers"].append({"at": "2026-11-02T09:19:00+01:00", "to_department": "Claims"})
     write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE, minimal(2, channel="chat")])
     write_jsonl(tmp_path / "changed.jsonl", [changed, minimal(2, channel="chat"), minimal(3)])
     write_jsonl(tmp_path / "bad.jsonl", [minimal(4), minimal(4), minimal(5, channel="fax")])
-    (tmp_path / "transfers.csv").write_text("call_external_id,at,to_department\nC-2,2026-11-02T10:01:00Z,Sales\n")
+    (tmp_path / "transfers.csv").write_text(
+        "call_external_id,at,to_department\nC-2,2026-11-02T10:01:00Z,Sales\n"
+    )
 
     def manage(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=300
+            [sys.executable, "manage.py", *args],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     assert manage("migrate", "--no-input", "-v0").returncode == 0
@@ -791,15 +896,30 @@ def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
         0,
         ["created 2", "updated 0", "unchanged 0", "rejected 0"],
     )
-    assert again.stdout.splitlines()[-1].split(", ")[:4] == ["created 0", "updated 0", "unchanged 2", "rejected 0"]
-    assert update.stdout.splitlines()[-1].split(", ")[:4] == ["created 1", "updated 1", "unchanged 1", "rejected 0"]
+    assert again.stdout.splitlines()[-1].split(", ")[:4] == [
+        "created 0",
+        "updated 0",
+        "unchanged 2",
+        "rejected 0",
+    ]
+    assert update.stdout.splitlines()[-1].split(", ")[:4] == [
+        "created 1",
+        "updated 1",
+        "unchanged 1",
+        "rejected 0",
+    ]
     assert bad.returncode == 1
     assert bad.stderr.splitlines()[:2] == [
         "line 2: external_id: duplicate of line 1",
         "line 3: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
     ]
     assert partial.returncode == 2
-    assert partial.stdout.splitlines()[0].split(", ")[:4] == ["created 1", "updated 0", "unchanged 0", "rejected 2"]
+    assert partial.stdout.splitlines()[0].split(", ")[:4] == [
+        "created 1",
+        "updated 0",
+        "unchanged 0",
+        "rejected 2",
+    ]
     assert transfers.returncode == 0, transfers.stderr
     assert counts.stdout.split("\n")[0] == (
         "['C-1001', 'C-2', 'C-3', 'C-4'] 3 1 2 [('C-1001', 1), ('C-1001', 2), ('C-2', 1)]"

@@ -10,6 +10,7 @@ from django.utils import timezone
 from calls.models import Call
 from calls.selectors import (
     agent_list_for_user,
+    call_annotate_is_repeat_contact,
     call_annotate_metrics,
     call_detail_for_user,
     call_filter,
@@ -131,6 +132,29 @@ def test_repeat_contact_window_is_inclusive_and_per_customer(repeat_calls):
         "inside-2": False,
         "same_second-1": True,
         "same_second-2": False,
+        "lonely-1": False,
+        "stranger": False,
+        "anon-1": False,
+        "anon-2": False,
+    }
+
+
+def test_is_repeat_contact_mirrors_has_repeat_contact(repeat_calls):
+    flags = {
+        call.external_id: call.is_repeat_contact
+        for call in call_annotate_is_repeat_contact(Call.objects.all())
+    }
+
+    # A call is a repeat contact exactly when an earlier call of its customer has a repeat contact.
+    assert flags == {
+        "exact-1": False,
+        "exact-2": True,
+        "past-1": False,
+        "past-2": False,
+        "inside-1": False,
+        "inside-2": True,
+        "same_second-1": False,
+        "same_second-2": True,
         "lonely-1": False,
         "stranger": False,
         "anon-1": False,

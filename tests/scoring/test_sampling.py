@@ -149,9 +149,20 @@ def test_call_weights_count_risk_signals(agents):
     assert weights == {plain.pk: 1.0, transferred.pk: 2.0, escalated_unresolved.pk: 3.0, long_call.pk: 2.0}
 
 
-def test_extra_weight_hook_returns_nothing_yet(agents):
-    calls = make_calls(agents[0], 2)
-    assert sampling.sampling_extra_weights([c.pk for c in calls]) == {}
+def test_detractor_calls_get_the_extra_sampling_weight(agents, settings):
+    from scoring.surveys.models import SurveyResponse
+
+    settings.QA_SAMPLE_DETRACTOR_WEIGHT = 2.5
+    detractor_call, passive_call, silent_call = make_calls(agents[0], 3)
+    SurveyResponse.objects.create(call=detractor_call, score=4, category="detractor", source="inbound_api")
+    SurveyResponse.objects.create(call=passive_call, score=8, category="passive", source="inbound_api")
+    ids = [detractor_call.pk, passive_call.pk, silent_call.pk]
+    assert sampling.sampling_extra_weights(ids) == {detractor_call.pk: 2.5}
+    week_calls = [c for c in sampling.week_calls_for_sampling(WEEK) if c.pk in ids]
+    assert len(week_calls) == 3
+    weights = sampling.call_sampling_weights(week_calls, long_handle_seconds=None)
+    assert weights[detractor_call.pk] == weights[silent_call.pk] + 2.5
+    assert weights[passive_call.pk] == weights[silent_call.pk]
 
 
 def test_weighted_call_is_picked_at_the_expected_rate(reviewers):

@@ -5,10 +5,13 @@ dispute → adjustment → new revision."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils.timezone import localtime
 
 from scoring.models import Answer, Assignment, AuditEntry, Dispute, Evaluation
 from tests.factories import CallFactory, TransferFactory
@@ -379,6 +382,13 @@ def test_agent_self_reviews_and_compares_with_the_reviewer(
     assert review.score == expected_score([(1, 1, 1), (3, 2, 4), (2, 1, 1), (1, 1, 1)])  # 78.57
     assert 'data-testid="differences">2<' in response.content.decode()
 
+    # One self-review per call: reopening shows the submitted one, and no second draft can start.
+    again = client.get(reverse("scoring:self_review", args=[chat_call.pk]))
+    assert again.status_code == 302
+    assert again["Location"] == reverse("scoring:evaluation_detail", args=[self_review.pk])
+    assert answer(client, chat_call, crit["a"], "0", self_mode=True).status_code == 409
+    assert Evaluation.objects.filter(kind=Evaluation.Kind.SELF_REVIEW).count() == 1
+
 
 @pytest.mark.django_db
 def test_an_agent_cannot_self_review_someone_elses_call(client, chat_call, teammate_agent, scorecard, crit):
@@ -418,7 +428,11 @@ def test_dispute_adjustment_creates_a_visible_revision(client, review, owner_age
     client.force_login(owner_agent.user)
     page = client.get(reverse("scoring:evaluation_detail", args=[review.pk]))
     assert page.context["can_dispute"] is True
-    assert "You can dispute until" in page.content.decode()
+    deadline = review.submitted_at + timedelta(days=settings.QA_DISPUTE_WINDOW_DAYS)
+    assert f"You can dispute until {localtime(deadline):%Y-%m-%d %H:%M}" in page.content.decode()
+    form = client.get(reverse("scoring:dispute_open", args=[review.pk]))
+    offered = [item["row"].criterion.key for s in form.context["sections"] for item in s["rows"]]
+    assert offered == ["a", "b", "crit", "res"]  # "unres" does not apply to this call
 
     opened = client.post(
         reverse("scoring:dispute_open", args=[review.pk]),

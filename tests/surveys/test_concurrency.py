@@ -15,7 +15,8 @@ from scoring.surveys.tokens import signature_for
 from tests.factories import CallFactory
 from tests.surveys.factories import invitation_with_token
 
-pytestmark = pytest.mark.usefixtures("committed_db")
+# Threads need committed rows: transactional tests (the root conftest replays data-migration rows).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_at_once(count, work):

@@ -181,7 +181,8 @@ def test_sweeper_decides_recent_undecided_calls_only(settings, customer):
     assert not SurveyInvitation.objects.filter(call__in=[too_fresh, too_old]).exists()
 
 
-def test_two_calls_of_one_customer_decided_at_once_invite_once(committed_db):
+@pytest.mark.django_db(transaction=True)
+def test_two_calls_of_one_customer_decided_at_once_invite_once():
     customer = CustomerFactory(email="race@example.com")
     calls = [CallFactory(customer=customer), CallFactory(customer=customer)]
     barrier = threading.Barrier(2)

@@ -120,3 +120,12 @@ def test_scores_follow_call_outcomes_and_agent_profiles(demo_calls):
     weakest = statistics.mean(score for _quality, score in by_quality[:third])
     strongest = statistics.mean(score for _quality, score in by_quality[-third:])
     assert strongest - weakest > 0.8
+
+
+def test_seed_surveys_command_prints_the_summary(demo_calls):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("seed_surveys", "--seed", "3", stdout=out)
+    assert f"{SurveyResponse.objects.count()} responses" in out.getvalue()
+    assert SurveyResponse.objects.count() > 0

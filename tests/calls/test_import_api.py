@@ -1,0 +1,192 @@
+"""POST /api/calls/import: who may import, body formats, answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from calls.models import Call, Transfer
+from tests.factories import UserFactory
+
+URL = "/api/calls/import"
+
+
+def minimal(number: int, **fields) -> dict:
+    record = {
+        "external_id": f"C-{number}",
+        "channel": "phone",
+        "started_at": "2026-11-02T10:00:00Z",
+        "ended_at": "2026-11-02T10:05:00Z",
+    }
+    record.update(fields)
+    return record
+
+
+def ndjson(*records: dict) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    return client
+
+
+def test_anonymous_gets_401_and_nothing_is_imported(db):
+    response = APIClient().post(URL, ndjson(minimal(1)), content_type="application/x-ndjson")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert Call.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", ["agent", "reviewer", "supervisor"])
+def test_non_admins_get_403(db, role):
+    user = UserFactory(username=f"someone-{role}", roles=[role])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    response = client.post(URL, ndjson(minimal(1)), content_type="application/x-ndjson")
+
+    assert response.status_code == 403
+    assert Call.objects.count() == 0
+
+
+def test_admin_imports_json_lines_and_gets_the_summary(admin_client):
+    record = minimal(1, transfers=[{"at": "2026-11-02T10:01:00Z", "to_department": "Sales"}])
+
+    response = admin_client.post(URL, ndjson(record, minimal(2)), content_type="application/x-ndjson")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert {key: body[key] for key in ("ok", "created", "updated", "unchanged", "rejected", "errors")} == {
+        "ok": True,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "errors": [],
+    }
+    assert body["elapsed_seconds"] >= 0 and body["rows_per_second"] >= 0
+    assert Transfer.objects.get().call.external_id == "C-1"
+
+
+def test_text_plain_and_json_array_bodies_are_accepted(admin_client):
+    text = admin_client.post(URL, ndjson(minimal(1)), content_type="text/plain; charset=utf-8")
+    array = admin_client.post(URL, json.dumps([minimal(1), minimal(2)]), content_type="application/json")
+
+    assert (text.status_code, text.json()["created"]) == (200, 1)
+    assert (array.status_code, array.json()["created"], array.json()["unchanged"]) == (200, 1, 1)
+
+
+def test_bad_rows_answer_400_with_every_error_and_write_nothing(admin_client):
+    body = ndjson(minimal(1), minimal(2, channel="fax")) + "{not json\n" + ndjson(minimal(1))
+
+    response = admin_client.post(URL, body, content_type="application/x-ndjson")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "line": 2,
+            "field": "channel",
+            "reason": "unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        },
+        {
+            "line": 3,
+            "field": "record",
+            "reason": "invalid JSON (unexpected character, expected a string key at column 2)",
+        },
+        {"line": 4, "field": "external_id", "reason": "duplicate of line 1"},
+    ]
+    assert response.json()["rejected"] == 3
+    assert Call.objects.count() == 0
+
+
+def test_json_array_errors_name_the_position_in_the_array(admin_client):
+    response = admin_client.post(
+        URL,
+        json.dumps([minimal(1), minimal(2, ended_at="2026-11-02T09:00:00Z")]),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"line": 2, "field": "ended_at", "reason": "before started_at"}]
+
+
+def test_partial_import_answers_200_with_the_rejected_rows(admin_client):
+    response = admin_client.post(
+        URL + "?partial=1", ndjson(minimal(1), minimal(2, channel="fax")), content_type="application/x-ndjson"
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["ok"], body["created"], body["rejected"]) == (False, 1, 1)
+    assert body["errors"] == [
+        {
+            "line": 2,
+            "field": "channel",
+            "reason": "unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        }
+    ]
+    assert list(Call.objects.values_list("external_id", flat=True)) == ["C-1"]
+
+
+def test_timezone_parameter_reads_naive_times(admin_client):
+    record = minimal(1, started_at="2026-01-10T09:00:00", ended_at="2026-01-10T09:05:00")
+
+    response = admin_client.post(
+        URL + "?timezone=Europe/Paris", ndjson(record), content_type="application/x-ndjson"
+    )
+    bad = admin_client.post(
+        URL + "?timezone=Nowhere/Land", ndjson(minimal(2)), content_type="application/x-ndjson"
+    )
+
+    assert response.status_code == 200
+    assert Call.objects.get().started_at.isoformat() == "2026-01-10T08:00:00+00:00"
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == [
+        {"line": 0, "field": "timezone", "reason": "unknown time zone 'Nowhere/Land'"}
+    ]
+
+
+def test_oversized_body_is_refused(admin_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = admin_client.post(
+        URL, ndjson(*(minimal(n) for n in range(30))), content_type="application/x-ndjson"
+    )
+
+    assert response.status_code == 413
+    assert Call.objects.count() == 0
+
+
+def test_unsupported_media_type_is_refused(admin_client):
+    response = admin_client.post(URL, "external_id,channel\n", content_type="text/csv")
+
+    assert response.status_code == 415
+    assert Call.objects.count() == 0
+
+
+def test_session_login_needs_the_csrf_token(admin_user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    refused = client.post(URL, ndjson(minimal(1)), content_type="application/x-ndjson")
+
+    secret = _get_new_csrf_string()
+    client.cookies["csrftoken"] = secret
+    accepted = client.post(
+        URL,
+        ndjson(minimal(1)),
+        content_type="application/x-ndjson",
+        HTTP_X_CSRFTOKEN=_mask_cipher_secret(secret),
+    )
+
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    assert (accepted.status_code, accepted.json()["created"]) == (200, 1)

@@ -1,0 +1,174 @@
+"""manage.py import_calls: output, exit codes and rejects files."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from calls.models import Call, Transfer
+
+DATA = Path(__file__).parent / "data"
+
+
+def minimal(number: int, **fields) -> dict:
+    record = {
+        "external_id": f"C-{number}",
+        "channel": "phone",
+        "started_at": "2026-11-02T10:00:00Z",
+        "ended_at": "2026-11-02T10:05:00Z",
+    }
+    record.update(fields)
+    return record
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_calls", *args, "--no-progress", stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def summary_counts(line: str) -> list[str]:
+    """The summary line without its rate (which varies)."""
+    parts = line.split(", ")
+    assert parts[-1].endswith(" rows/s")
+    return parts[:-1]
+
+
+def test_good_file_prints_the_summary_line_and_exits_zero(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1), minimal(2)])
+
+    out, err = run(str(path))
+
+    assert summary_counts(out.strip()) == ["created 2", "updated 0", "unchanged 0", "rejected 0"]
+    assert err == ""
+    assert Call.objects.count() == 2
+
+
+def test_reimport_prints_unchanged(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1), minimal(2)])
+    run(str(path))
+
+    out, _ = run(str(path))
+
+    assert summary_counts(out.strip()) == ["created 0", "updated 0", "unchanged 2", "rejected 0"]
+
+
+def test_one_bad_row_writes_nothing_prints_every_error_and_exits_1(db, tmp_path):
+    path = write_jsonl(
+        tmp_path / "calls.jsonl", [minimal(1), minimal(2, channel="fax"), minimal(3, talk_seconds=-1)]
+    )
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match=r"nothing imported: 2 error\(s\) in 2 row\(s\)") as caught:
+        call_command("import_calls", str(path), "--no-progress", stdout=out, stderr=err)
+
+    assert caught.value.returncode == 1
+    assert err.getvalue().splitlines() == [
+        "line 2: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        "line 3: talk_seconds: must not be negative (-1)",
+    ]
+    assert summary_counts(out.getvalue().strip()) == ["created 0", "updated 0", "unchanged 0", "rejected 2"]
+    assert Call.objects.count() == 0
+
+
+def test_partial_writes_good_rows_and_a_rejects_file_beside_the_input_and_exits_2(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1), minimal(2, channel="fax"), minimal(3)])
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match=r"1 row\(s\) rejected, the others imported") as caught:
+        call_command("import_calls", str(path), "--partial", "--no-progress", stdout=out, stderr=err)
+
+    assert caught.value.returncode == 2
+    rejects = tmp_path / "calls.rejects.jsonl"
+    assert out.getvalue().splitlines()[1] == f"rejects: {rejects}"
+    assert summary_counts(out.getvalue().splitlines()[0]) == [
+        "created 2",
+        "updated 0",
+        "unchanged 0",
+        "rejected 1",
+    ]
+    assert [json.loads(line) for line in rejects.read_text().splitlines()] == [
+        {
+            "line": 2,
+            "errors": [
+                "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+            ],
+            "record": minimal(2, channel="fax"),
+        }
+    ]
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-3"]
+
+
+def test_several_files_prefix_errors_with_the_file_name(db):
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command(
+            "import_calls",
+            str(DATA / "bad_calls.csv"),
+            str(DATA / "bad_transfers.csv"),
+            "--no-progress",
+            stdout=out,
+            stderr=err,
+        )
+
+    lines = err.getvalue().splitlines()
+    assert (
+        lines[0]
+        == "bad_calls.csv: line 5: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    )
+    assert lines[-1] == "bad_transfers.csv: line 6: sequence: sequence 1 of call 'C-9' is also on line 4"
+    assert len(lines) == 13
+
+
+def test_rejects_option_is_a_folder_for_several_files(db, tmp_path):
+    folder = tmp_path / "out"
+
+    with pytest.raises(CommandError) as caught:
+        run(
+            str(DATA / "bad_calls.csv"),
+            str(DATA / "bad_transfers.csv"),
+            "--partial",
+            "--rejects",
+            str(folder),
+        )
+
+    assert caught.value.returncode == 2
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "bad_calls.rejects.csv",
+        "bad_transfers.rejects.csv",
+    ]
+    assert list(Transfer.objects.values_list("call__external_id", flat=True)) == ["C-1"]
+
+
+def test_timezone_option_reads_naive_times(db, tmp_path):
+    path = write_jsonl(
+        tmp_path / "calls.jsonl",
+        [minimal(1, started_at="2026-06-01T09:00:00", ended_at="2026-06-01T09:05:00")],
+    )
+
+    run(str(path), "--timezone", "Asia/Tokyo")
+
+    assert Call.objects.get().started_at.isoformat() == "2026-06-01T00:00:00+00:00"
+
+
+def test_bad_options_and_missing_files_are_command_errors(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1)])
+
+    with pytest.raises(CommandError, match="unknown time zone 'Nowhere'"):
+        run(str(path), "--timezone", "Nowhere")
+    with pytest.raises(CommandError, match="--rejects only makes sense with --partial"):
+        run(str(path), "--rejects", str(tmp_path / "r.jsonl"))
+    with pytest.raises(CommandError, match="missing.jsonl: cannot read"):
+        run(str(tmp_path / "missing.jsonl"))
+    assert Call.objects.count() == 0

@@ -87,20 +87,21 @@ class PostgresStage(StageBackend):
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         findings: list[Finding] = []
 
-        # Later occurrences of an external id are refused; the first one wins.
+        # Later occurrences of an external id are refused; the first one stands (or falls) alone.
         cur.execute(
             f"""
             WITH twice AS (
-                SELECT external_id FROM {STAGE} WHERE kind = 0 AND NOT bad GROUP BY external_id HAVING count(*) > 1
+                SELECT external_id FROM {STAGE} WHERE kind = 0 AND external_id IS NOT NULL
+                GROUP BY external_id HAVING count(*) > 1
             )
             SELECT src, line, first_src, first_line FROM (
-                SELECT s.src, s.line,
+                SELECT s.src, s.line, s.bad,
                        first_value(s.src) OVER w AS first_src, first_value(s.line) OVER w AS first_line,
                        row_number() OVER w AS n
                 FROM {STAGE} s JOIN twice USING (external_id)
-                WHERE s.kind = 0 AND NOT s.bad
+                WHERE s.kind = 0
                 WINDOW w AS (PARTITION BY s.external_id ORDER BY s.src, s.line)
-            ) ranked WHERE n > 1
+            ) ranked WHERE n > 1 AND NOT bad
             """
         )
         for src, line, first_src, first_line in cur.fetchall():
@@ -166,7 +167,7 @@ class PostgresStage(StageBackend):
             ), in_import AS (
                 SELECT DISTINCT ON (external_id) external_id, started_at, ended_at, bad
                 FROM {STAGE} WHERE kind = 0 AND external_id IN (SELECT external_id FROM children)
-                ORDER BY external_id, bad, src, line
+                ORDER BY external_id, src, line
             )
             SELECT c.src, c.line, c.kind, c.external_id, c.at,
                    coalesce(i.started_at, db.started_at), coalesce(i.ended_at, db.ended_at),
@@ -209,8 +210,17 @@ class PostgresStage(StageBackend):
         with cur.copy(f"COPY {REJECT} (src, line, external_id, spoils_call) FROM STDIN") as copy:
             for finding in findings:
                 copy.write_row((finding.src, finding.line, finding.external_id, finding.spoils_call))
+        # Invalid rows: a bad transfer/escalation spoils its call; a bad call row spoils its call unless
+        # it is a later duplicate (the call is then its first row).
         cur.execute(
-            f"INSERT INTO {REJECT} (src, line, external_id, spoils_call) SELECT src, line, external_id, true FROM {STAGE} WHERE bad"
+            f"""
+            INSERT INTO {REJECT} (src, line, external_id, spoils_call)
+            SELECT b.src, b.line, b.external_id,
+                   b.kind > 0 OR NOT EXISTS (
+                       SELECT 1 FROM {STAGE} e WHERE e.kind = 0 AND e.external_id = b.external_id
+                       AND (e.src, e.line) < (b.src, b.line))
+            FROM {STAGE} b WHERE b.bad
+            """
         )
         cur.execute(
             f"""

@@ -76,23 +76,17 @@ class MemoryStage(StageBackend):
         findings: list[Finding] = []
         first: dict[str, tuple[int, int]] = {}
         for row in self.rows:
-            if row[C["kind"]] != KIND_CALL or row[C["bad"]]:
+            if row[C["kind"]] != KIND_CALL or row[C["external_id"]] is None:
                 continue
             external_id, src, line = row[C["external_id"]], row[C["src"]], row[C["line"]]
-            if external_id in first:
-                first_src, first_line = first[external_id]
-                findings.append(
-                    Finding(
-                        src,
-                        line,
-                        None,
-                        "external_id",
-                        f"duplicate of {self.where(src, first_src, first_line)}",
-                        spoils_call=False,
-                    )
-                )
-            else:
+            if external_id not in first:
                 first[external_id] = (src, line)
+            elif not row[C["bad"]]:  # a bad row already has its errors
+                where = self.where(src, *first[external_id])
+                findings.append(
+                    Finding(src, line, None, "external_id", f"duplicate of {where}", spoils_call=False)
+                )
+        self.first_call_rows = {value: key for key, value in first.items()}
         if self.csv_sources:
             findings += self._check_csv_children()
         return findings
@@ -131,11 +125,9 @@ class MemoryStage(StageBackend):
                 seen[key] = (src, line)
 
         parents: dict[str, tuple] = {}
-        for row in self.rows:  # first valid row of each call, else its first (bad) row
+        for row in self.rows:  # a call is its first row in the import
             if row[C["kind"]] == KIND_CALL and row[C["external_id"]] is not None:
-                known = parents.get(row[C["external_id"]])
-                if known is None or (known[C["bad"]] and not row[C["bad"]]):
-                    parents[row[C["external_id"]]] = row
+                parents.setdefault(row[C["external_id"]], row)
         wanted = {row[C["external_id"]] for row in self.rows if self._is_csv_child(row)} - parents.keys()
         in_database = {call.external_id: call for call in _in_batches(Call, "external_id", wanted)}
         for row in self.rows:
@@ -175,8 +167,13 @@ class MemoryStage(StageBackend):
             for finding in findings
             if finding.spoils_call and finding.external_id is not None
         }
+        # A bad transfer/escalation spoils its call; a bad call row too, unless it is a later duplicate.
         spoiled.update(
-            row[C["external_id"]] for row in self.rows if row[C["bad"]] and row[C["external_id"]] is not None
+            row[C["external_id"]]
+            for row in self.rows
+            if row[C["bad"]]
+            and row[C["external_id"]] is not None
+            and (row[C["kind"]] != KIND_CALL or (row[C["src"]], row[C["line"]]) in self.first_call_rows)
         )
         collateral: dict[tuple[int, int], Finding] = {}
         for row in self.rows:

@@ -2,7 +2,6 @@
 and the agent finds the score on their own page."""
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from scoring.models import Evaluation
@@ -30,11 +29,9 @@ def login(page, live_server, username):
 
 @pytest.mark.browser
 # No serialized_rollback: reloading the seeded, published scorecard row by row trips the frozen-scorecard
-# triggers. Another transactional test may have flushed the role groups, so they are made here if missing.
+# triggers (tests/conftest.py replays the data migrations for transactional tests instead).
 @pytest.mark.django_db(transaction=True)
 def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, live_server):
-    for name in ("agent", "reviewer"):
-        Group.objects.get_or_create(name=name)
     team = TeamFactory(name="Billing Keys")
     agent_user = UserFactory(username="kim-agent", first_name="Kim", last_name="Lee", roles=["agent"])
     agent = AgentFactory(employee_code="A-KIM", name="Kim Lee", team=team, user=agent_user)
@@ -43,7 +40,9 @@ def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, li
     # Criteria in order: a (yes/no ×1), b (0–4 ×3, N/A ok), crit (yes/no ×2, critical),
     # res (yes/no ×1, resolved calls only), unres (unresolved calls only: not applicable here).
     simple_scorecard(family="keyboard")
-    call = CallFactory(external_id="KB-1", channel="chat", agent=agent, is_resolved=True, transcript=TRANSCRIPT)
+    call = CallFactory(
+        external_id="KB-1", channel="chat", agent=agent, is_resolved=True, transcript=TRANSCRIPT
+    )
     AssignmentFactory(call=call, reviewer=reviewer)
 
     login(page, live_server, "rita-reviewer")

@@ -523,6 +523,51 @@ def test_partial_csv_rejects_a_call_with_a_bad_transfer_as_a_whole(db, tmp_path)
     ]
 
 
+def test_a_repeated_external_id_is_a_duplicate_of_its_first_row_valid_or_not(db):
+    records = [
+        minimal(1, channel="fax"),  # the first C-1 is bad ...
+        minimal(1),  # ... so this one is a duplicate, not a replacement
+        minimal(2),
+        minimal(2, channel="fax"),  # a later bad duplicate: its own error is enough
+    ]
+
+    result = import_records(records, partial=True)
+
+    assert [str(error) for error in result.errors] == [
+        "line 1: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        "line 2: external_id: duplicate of line 1",
+        "line 4: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+    ]
+    assert (result.created, result.rejected) == (1, 3)
+    assert list(Call.objects.values_list("external_id", flat=True)) == ["C-2"]
+
+
+def test_partial_csv_rejects_the_transfers_of_a_bad_call_row(db, tmp_path):
+    (tmp_path / "calls.csv").write_text(
+        "external_id,channel,started_at,ended_at\nC-1,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+        "C-2,chat,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+    )
+    (tmp_path / "transfers.csv").write_text(
+        "call_external_id,at,to_department\nC-1,2026-11-02T10:01:00Z,Sales\nC-2,2026-11-02T10:01:00Z,Claims\n"
+    )
+
+    result = import_files(
+        [tmp_path / "calls.csv", tmp_path / "transfers.csv"], partial=True, rejects_path=tmp_path / "r"
+    )
+
+    assert result.error_lines() == [
+        "calls.csv: line 2: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    assert (result.created, result.rejected) == (1, 2)
+    assert list(Transfer.objects.values_list("call__external_id", "to_department__name")) == [
+        ("C-2", "Claims")
+    ]
+    assert read_csv(tmp_path / "r" / "transfers.rejects.csv") == [
+        ["call_external_id", "at", "to_department", "errors"],
+        ["C-1", "2026-11-02T10:01:00Z", "Sales", "call: not imported: another row of call 'C-1' is invalid"],
+    ]
+
+
 # --- CSV ------------------------------------------------------------------------------------------------------------
 
 CALL_HEADER = (

@@ -36,7 +36,9 @@ class Cell:
 
 
 @pytest.fixture
-def world(team, other_team, owner_agent, teammate_agent, outsider_agent, reviewer, supervisor, admin_user, scorecard):
+def world(
+    team, other_team, owner_agent, teammate_agent, outsider_agent, reviewer, supervisor, admin_user, scorecard
+):
     other_supervisor = UserFactory(username="othersup", roles=["supervisor"])
     other_team.supervisors.add(other_supervisor)
     crit = criteria_by_key(scorecard)
@@ -78,8 +80,18 @@ def world(team, other_team, owner_agent, teammate_agent, outsider_agent, reviewe
     }
     a = crit["a"]
     cells = [
-        Cell("queue", "get", reverse("scoring:queue"), frozenset({"reviewer", "supervisor", "other_supervisor", "admin"})),
-        Cell("assign page", "get", reverse("scoring:assign"), frozenset({"supervisor", "other_supervisor", "admin"})),
+        Cell(
+            "queue",
+            "get",
+            reverse("scoring:queue"),
+            frozenset({"reviewer", "supervisor", "other_supervisor", "admin"}),
+        ),
+        Cell(
+            "assign page",
+            "get",
+            reverse("scoring:assign"),
+            frozenset({"supervisor", "other_supervisor", "admin"}),
+        ),
         Cell(
             "assign post",
             "post",
@@ -93,7 +105,9 @@ def world(team, other_team, owner_agent, teammate_agent, outsider_agent, reviewe
             reverse("scoring:assignment_cancel", args=[assignment.pk]),
             frozenset({"reviewer", "supervisor", "admin"}),
         ),
-        Cell("workspace", "get", reverse("scoring:workspace", args=[call.pk]), frozenset({"reviewer", "admin"})),
+        Cell(
+            "workspace", "get", reverse("scoring:workspace", args=[call.pk]), frozenset({"reviewer", "admin"})
+        ),
         Cell(
             "workspace answer",
             "post",
@@ -181,8 +195,15 @@ def world(team, other_team, owner_agent, teammate_agent, outsider_agent, reviewe
             private_marker="Matrix draft",
             marker_visible_to=frozenset({"admin"}),
         ),
-        Cell("published scorecard", "get", reverse("scoring:scorecard_detail", args=[scorecard.pk]), LOGGED_IN),
-        Cell("draft scorecard", "get", reverse("scoring:scorecard_detail", args=[draft.pk]), frozenset({"admin"})),
+        Cell(
+            "published scorecard", "get", reverse("scoring:scorecard_detail", args=[scorecard.pk]), LOGGED_IN
+        ),
+        Cell(
+            "draft scorecard",
+            "get",
+            reverse("scoring:scorecard_detail", args=[draft.pk]),
+            frozenset({"admin"}),
+        ),
         Cell("new scorecard form", "get", reverse("scoring:scorecard_create"), frozenset({"admin"})),
         Cell(
             "create scorecard",
@@ -312,7 +333,9 @@ def test_htmx_autosave_needs_the_csrf_token(client, reviewer, owner_agent, score
 
 
 @pytest.mark.django_db
-def test_a_supervisor_cannot_resolve_a_dispute_of_another_team(client, outsider_agent, reviewer, scorecard, supervisor):
+def test_a_supervisor_cannot_resolve_a_dispute_of_another_team(
+    client, outsider_agent, reviewer, scorecard, supervisor
+):
     call = CallFactory(channel="chat", agent=outsider_agent)
     AssignmentFactory(call=call, reviewer=reviewer)
     evaluation = submitted_evaluation(call=call, author=reviewer, scorecard=scorecard, values=FULL)
@@ -320,7 +343,9 @@ def test_a_supervisor_cannot_resolve_a_dispute_of_another_team(client, outsider_
     dispute = services.dispute_open(evaluation=evaluation, user=outsider_agent.user, items={a.pk: "No"})
     client.force_login(supervisor)
 
-    response = client.post(reverse("scoring:dispute_detail", args=[dispute.pk]), {"outcome": "upheld", "note": "x"})
+    response = client.post(
+        reverse("scoring:dispute_detail", args=[dispute.pk]), {"outcome": "upheld", "note": "x"}
+    )
 
     dispute.refresh_from_db()
     assert response.status_code == 404
@@ -332,7 +357,9 @@ def test_an_author_cannot_see_another_reviewers_calibration(client, reviewer, ow
     other = UserFactory(username="calibrator", roles=["reviewer"])
     call = CallFactory(channel="chat", agent=owner_agent)
     AssignmentFactory(call=call, reviewer=other, purpose="calibration")
-    calibration = submitted_evaluation(call=call, author=other, scorecard=scorecard, values=FULL, kind="calibration")
+    calibration = submitted_evaluation(
+        call=call, author=other, scorecard=scorecard, values=FULL, kind="calibration"
+    )
     client.force_login(reviewer)
 
     assert client.get(reverse("scoring:evaluation_detail", args=[calibration.pk])).status_code == 404

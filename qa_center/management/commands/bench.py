@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 BENCHMARKS: dict[str, str] = {
     "ingest": "calls.benchmarks",
     "analytics": "scoring.analytics.bench",
+    "followups": "scoring.followups.bench",
 }
 
 

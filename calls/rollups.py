@@ -16,9 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
+
+from .models import AgentDayCallStats, Call, Escalation, Transfer
+from .selectors import has_repeat_contact_expression, repeat_window
 
 DayRefresher = Callable[..., None]
 _day_refreshers: list[DayRefresher] = []
@@ -39,38 +43,77 @@ def local_day(moment: datetime) -> date:
     return timezone.localtime(moment).date()
 
 
-# Per call: transferred / escalated / followed by a repeat contact, exactly as
-# calls.selectors.call_annotate_metrics defines them (a later call of the same customer within the window,
-# ties on started_at broken by id). Grouped by (first agent, local start day).
-_CALL_STATS_SQL = """
-INSERT INTO calls_agentdaycallstats
-    (agent_id, day, calls, handle_seconds, wait_seconds, transferred, escalated, resolved,
-     first_contact_resolved, repeat_contacts)
-SELECT m.agent_id, m.day, COUNT(*),
-       SUM(m.handle_seconds), SUM(m.wait_seconds),
-       COUNT(*) FILTER (WHERE m.is_transferred),
-       COUNT(*) FILTER (WHERE m.is_escalated),
-       COUNT(*) FILTER (WHERE m.is_resolved),
-       COUNT(*) FILTER (WHERE m.is_resolved AND NOT m.is_transferred AND NOT m.has_repeat_contact),
-       COUNT(*) FILTER (WHERE m.has_repeat_contact)
-FROM (
-    SELECT c.agent_id,
-           (c.started_at AT TIME ZONE %(tz)s)::date AS day,
-           c.talk_seconds + c.hold_seconds + c.wrap_seconds AS handle_seconds,
-           c.wait_seconds,
-           c.is_resolved,
-           EXISTS (SELECT 1 FROM calls_transfer t WHERE t.call_id = c.id) AS is_transferred,
-           EXISTS (SELECT 1 FROM calls_escalation e WHERE e.call_id = c.id) AS is_escalated,
-           EXISTS (
-               SELECT 1 FROM calls_call l
-               WHERE l.customer_id = c.customer_id
-                 AND (l.started_at > c.started_at OR (l.started_at = c.started_at AND l.id > c.id))
-                 AND l.started_at <= c.started_at + %(window)s
-           ) AS has_repeat_contact
-    FROM calls_call c
-    WHERE c.agent_id IS NOT NULL AND c.started_at >= %(start)s AND c.started_at < %(end)s
-) m
-GROUP BY m.agent_id, m.day
+def local_date(field: str) -> TruncDate:
+    """The local (TIME_ZONE) date of a datetime field, as SQL: `AT TIME ZONE … ::date` on PostgreSQL,
+    Django's registered function on SQLite."""
+    return TruncDate(field, tzinfo=timezone.get_current_timezone())
+
+
+def compiled(queryset: QuerySet) -> tuple[str, tuple]:
+    """The SQL and parameters of a queryset for the database it would run on, to embed in a set-based
+    statement (`INSERT … SELECT … FROM (<this>) m GROUP BY …`). Parameters come out already adapted for that
+    backend (datetimes as UTC text on SQLite), which raw SQL with Python datetimes would not get right."""
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, tuple(params)
+
+
+def insert_select(table: str, columns: list[str], select_sql: str, params: tuple) -> None:
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) {select_sql}", params
+        )
+
+
+def call_rows(*, start: datetime, end: datetime) -> QuerySet:
+    """One row per call with a first agent started in [start, end): the per-call flags the rollup sums.
+
+    Transferred / escalated / repeat contact are exactly calls.selectors' definitions (the repeat-contact
+    subquery is shared: a later call of the same customer within the window, ties on started_at broken by
+    id). Expressions come from the ORM, so the same code runs on PostgreSQL and on SQLite (the demo).
+    """
+    return (
+        Call.objects.filter(agent__isnull=False, started_at__gte=start, started_at__lt=end)
+        .order_by()
+        .annotate(
+            r_agent=F("agent_id"),
+            r_day=local_date("started_at"),
+            r_handle=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
+            r_wait=F("wait_seconds"),
+            r_resolved=F("is_resolved"),
+            r_transferred=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
+            r_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
+            r_repeat=has_repeat_contact_expression(),
+        )
+        .values(
+            "r_agent", "r_day", "r_handle", "r_wait", "r_resolved", "r_transferred", "r_escalated", "r_repeat"
+        )
+    )
+
+
+# The per-call flags are computed once per call in the inner query (the repeat-contact EXISTS is the
+# expensive part) and then counted with FILTER, which PostgreSQL and SQLite (>= 3.30) both support.
+_CALL_STATS_COLUMNS = [
+    "agent_id",
+    "day",
+    "calls",
+    "handle_seconds",
+    "wait_seconds",
+    "transferred",
+    "escalated",
+    "resolved",
+    "first_contact_resolved",
+    "repeat_contacts",
+]
+_CALL_STATS_SELECT = """
+SELECT m.r_agent, m.r_day, COUNT(*), SUM(m.r_handle), SUM(m.r_wait),
+       COUNT(*) FILTER (WHERE m.r_transferred),
+       COUNT(*) FILTER (WHERE m.r_escalated),
+       COUNT(*) FILTER (WHERE m.r_resolved),
+       COUNT(*) FILTER (WHERE m.r_resolved AND NOT m.r_transferred AND NOT m.r_repeat),
+       COUNT(*) FILTER (WHERE m.r_repeat)
+FROM ({inner}) m
+GROUP BY m.r_agent, m.r_day
 """
 
 
@@ -79,23 +122,18 @@ def agent_day_stats_refresh(*, date_from: date, date_to: date) -> None:
     """Rebuild the per-agent-day rollups for local days date_from..date_to (both included).
 
     Precondition: date_from <= date_to. Rows of other days are untouched. Registered refreshers
-    (scoring.analytics) run for the same range inside the same transaction.
+    (scoring.analytics) run for the same range inside the same transaction. One DELETE and one
+    INSERT … SELECT … GROUP BY, on PostgreSQL and SQLite alike.
     """
     if date_from > date_to:
         raise ValueError(f"date_from {date_from} is after date_to {date_to}")
-    params = {
-        "tz": timezone.get_current_timezone_name(),
-        "start": local_day_start(date_from),
-        "end": local_day_start(date_to + timedelta(days=1)),
-        "window": timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS),
-        "date_from": date_from,
-        "date_to": date_to,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM calls_agentdaycallstats WHERE day BETWEEN %(date_from)s AND %(date_to)s", params
-        )
-        cursor.execute(_CALL_STATS_SQL, params)
+    AgentDayCallStats.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    inner, params = compiled(
+        call_rows(start=local_day_start(date_from), end=local_day_start(date_to + timedelta(days=1)))
+    )
+    insert_select(
+        AgentDayCallStats._meta.db_table, _CALL_STATS_COLUMNS, _CALL_STATS_SELECT.format(inner=inner), params
+    )
     for refresher in _day_refreshers:
         refresher(date_from=date_from, date_to=date_to)
 
@@ -103,8 +141,9 @@ def agent_day_stats_refresh(*, date_from: date, date_to: date) -> None:
 def agent_day_stats_refresh_for_calls(*, started_from: datetime, started_to: datetime) -> None:
     """Refresh the days an import touched: the repeat-contact window before the first call's day too,
     because a new call can make an earlier call of the same customer a repeat contact."""
-    window = timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS)
-    agent_day_stats_refresh(date_from=local_day(started_from - window), date_to=local_day(started_to))
+    agent_day_stats_refresh(
+        date_from=local_day(started_from - repeat_window()), date_to=local_day(started_to)
+    )
 
 
 def agent_day_stats_rebuild_recent(*, days: int) -> None:

@@ -62,6 +62,12 @@ def _later_contact_within_window() -> QuerySet[Call]:
     )
 
 
+def has_repeat_contact_expression() -> Exists:
+    """Whether the outer call was followed by a repeat contact (later start, or same start and higher id,
+    within the window). The one definition: call lists and the per-agent-day rollups (calls.rollups) use it."""
+    return Exists(_later_contact_within_window())
+
+
 def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """Annotate transfer_count, is_escalated, has_repeat_contact, is_first_contact_resolution, handle_seconds_total.
 

@@ -8,6 +8,8 @@ in the caller's transaction, so all-or-nothing is a rollback.
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,7 @@ STAGE = "calls_import_stage"
 REJECT = "calls_import_reject"
 CHILD = "calls_import_child"
 CHANGED = "calls_import_changed"
+SEEN = "calls_import_seen"
 
 # Every import serializes its checks and merge on this lock (transaction-scoped: released at commit or
 # rollback). Staging, the slow part, still runs concurrently. Two merges interleaving could deadlock on
@@ -54,6 +57,14 @@ class PostgresStage(StageBackend):
     # --- staging -------------------------------------------------------------------------------------
 
     def open(self) -> None:
+        self._prepare()
+        names = ", ".join(name for name, _ in STAGE_COLUMNS)
+        self._copy_context = self.cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN (FORMAT BINARY)")
+        self._copy = self._copy_context.__enter__()
+        self._copy.set_types([kind for _, kind in STAGE_COLUMNS])
+        self.write = self._copy.write_row
+
+    def _prepare(self) -> None:
         cur = self.cursor
         # temp_buffers only takes effect before the session's first temp table; harmless otherwise.
         cur.execute("SET LOCAL temp_buffers = '512MB'")
@@ -61,15 +72,10 @@ class PostgresStage(StageBackend):
         # Content hashes are md5 of rows as text: pin the text form of timestamps.
         cur.execute("SET LOCAL TimeZone = 'UTC'")
         cur.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        for table in (STAGE, REJECT, CHILD, CHANGED):
+        for table in (STAGE, REJECT, CHILD, CHANGED, SEEN):
             cur.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
         columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
         cur.execute(f"CREATE TEMP TABLE {STAGE} ({columns}) ON COMMIT DROP")
-        names = ", ".join(name for name, _ in STAGE_COLUMNS)
-        self._copy_context = cur.copy(f"COPY {STAGE} ({names}) FROM STDIN (FORMAT BINARY)")
-        self._copy = self._copy_context.__enter__()
-        self._copy.set_types([kind for _, kind in STAGE_COLUMNS])
-        self.write = self._copy.write_row
 
     def close(self, error: BaseException | None = None) -> None:
         if self._copy_context is not None:
@@ -204,6 +210,7 @@ class PostgresStage(StageBackend):
     def reject(self, findings: list[Finding]) -> list[Finding]:
         """Record the rejected rows and return the rows rejected with them (another row of their call is bad)."""
         cur = self.cursor
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{REJECT}")
         cur.execute(
             f"CREATE TEMP TABLE {REJECT} (src int2, line int4, external_id text, spoils_call bool) ON COMMIT DROP"
         )
@@ -251,13 +258,18 @@ class PostgresStage(StageBackend):
     # --- merge ---------------------------------------------------------------------------------------
 
     def merge(self) -> tuple[MergeCounts, Affected]:
+        counts, affected = MergeCounts(), Affected()
+        self._merge_staged(timezone.now(), counts, affected)
+        return counts, affected
+
+    def _merge_staged(self, now: datetime, counts: MergeCounts, affected: Affected) -> None:
+        """Merge the valid rows now in the staging table into the real tables."""
         cur = self.cursor
-        now = timezone.now()
         good = "NOT s.bad"
         if self.rejects_exist:
             good += f" AND NOT EXISTS (SELECT 1 FROM {REJECT} r WHERE r.src = s.src AND r.line = s.line)"
         empty = EMPTY_CHILDREN_DIGEST
-        affected = Affected()
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{CHILD}, pg_temp.{CHANGED}")
 
         # Digests of each call's transfers and escalations (NULL: none of that kind in the import).
         cur.execute(
@@ -393,14 +405,15 @@ class PostgresStage(StageBackend):
         affected.add(first, last, agents)
         cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE s.kind = 0 AND {good}")
         (good_calls,) = cur.fetchone()
-        counts = MergeCounts(created=created, updated=updated, unchanged=good_calls - created - updated)
+        counts.created += created
+        counts.updated += updated
+        counts.unchanged += good_calls - created - updated
 
         if self.csv_sources:
             self._merge_database_parents(now, counts, affected)
 
         cur.execute(f"ANALYZE {CHANGED}")
         self._replace_children(good, affected)
-        return counts, affected
 
     def _merge_database_parents(self, now: datetime, counts: MergeCounts, affected: Affected) -> None:
         """CSV transfers/escalations of calls that are in the database but not in this import: they replace
@@ -481,3 +494,145 @@ class PostgresStage(StageBackend):
             WHERE s.kind = 2 AND {good}
             """
         )
+
+
+class PipelinedPostgresStage(PostgresStage):
+    """JSON input (one self-contained record per line): merge chunk by chunk, each chunk's SQL running in a
+    helper thread while Python parses the next chunk, so the two cores work at once.
+
+    Within a JSON record nothing refers to another record, except a repeated external id, which is checked
+    against a table of the ids seen so far; so merging chunk by chunk gives the same result as merging
+    the whole file at once. All chunks share the caller's transaction: all-or-nothing is still one
+    rollback (chunks are no longer merged once an error was seen, unless the import is partial).
+    """
+
+    CHUNK_ROWS = 20_000
+
+    def __init__(self, connection, *, source_names: list[str], partial: bool):
+        super().__init__(connection, source_names=source_names, csv_sources=set())
+        self.partial = partial
+        self.buffer: list[tuple] = []
+        self.findings: list[Finding] = []
+        self.counts = MergeCounts()
+        self.affected = Affected()
+        self.failed = False  # an error was seen: with all-or-nothing, merging is pointless from then on
+        self.now = timezone.now()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-import")
+        self._job: Future | None = None
+
+    def open(self) -> None:
+        self._prepare()  # COPY runs per chunk, in the helper thread
+        cur = self.cursor
+        cur.execute(
+            f"CREATE TEMP TABLE {SEEN} (external_id text PRIMARY KEY, src int2, line int4) ON COMMIT DROP"
+        )
+        cur.execute(
+            f"CREATE TEMP TABLE {REJECT} (src int2, line int4, external_id text, spoils_call bool) ON COMMIT DROP"
+        )
+        # Foreign keys are checked per statement rather than all at commit, so that work also overlaps
+        # with parsing; they are deferred again at the end (Django declares them DEFERRABLE).
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        self.rejects_exist = True
+
+    def write(self, row: tuple) -> None:  # type: ignore[override]
+        # Cut only before a call row: a record's transfers and escalations stay in its chunk.
+        if row[0] == 0 and len(self.buffer) >= self.CHUNK_ROWS:
+            self._flush()
+        self.buffer.append(row)
+
+    def _flush(self) -> None:
+        """Hand the buffered rows to the helper thread (after the previous chunk is done)."""
+        rows, self.buffer = self.buffer, []
+        self._wait()
+        self._job = self._executor.submit(self._stage_and_merge, rows)
+
+    def _wait(self) -> None:
+        if self._job is not None:
+            job, self._job = self._job, None
+            job.result()  # re-raises the helper's exception here
+
+    def _stage_and_merge(self, rows: list[tuple]) -> None:
+        cur = self.cursor
+        cur.execute(f"TRUNCATE {STAGE}, {REJECT}")
+        names = ", ".join(name for name, _ in STAGE_COLUMNS)
+        with cur.copy(f"COPY {STAGE} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([kind for _, kind in STAGE_COLUMNS])
+            for row in rows:
+                copy.write_row(row)
+        del rows
+        cur.execute(f"ANALYZE {STAGE}")
+        findings = self._check_chunk()
+        self.findings += findings
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE bad)")
+        if findings or cur.fetchone()[0]:
+            self.failed = True
+        if self.failed and not self.partial:
+            return
+        with cur.copy(f"COPY {REJECT} (src, line) FROM STDIN") as copy:
+            for finding in findings:
+                copy.write_row((finding.src, finding.line))
+        cur.execute(f"INSERT INTO {REJECT} (src, line) SELECT src, line FROM {STAGE} WHERE bad")
+        self._merge_staged(self.now, self.counts, self.affected)
+
+    def _check_chunk(self) -> list[Finding]:
+        """Repeated external ids: against earlier chunks (the SEEN table), then within this chunk."""
+        cur = self.cursor
+        cur.execute(
+            f"""
+            SELECT s.src, s.line, f.src, f.line FROM {STAGE} s JOIN {SEEN} f USING (external_id)
+            WHERE s.kind = 0 AND NOT s.bad
+            UNION ALL
+            SELECT src, line, first_src, first_line FROM (
+                SELECT s.src, s.line, s.bad,
+                       first_value(s.src) OVER w AS first_src, first_value(s.line) OVER w AS first_line,
+                       row_number() OVER w AS n
+                FROM {STAGE} s
+                WHERE s.kind = 0 AND s.external_id IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM {SEEN} f WHERE f.external_id = s.external_id)
+                WINDOW w AS (PARTITION BY s.external_id ORDER BY s.src, s.line)
+            ) ranked WHERE n > 1 AND NOT bad
+            """
+        )
+        findings = [
+            Finding(
+                src,
+                line,
+                None,
+                "external_id",
+                f"duplicate of {self.where(src, first_src, first_line)}",
+                spoils_call=False,
+            )
+            for src, line, first_src, first_line in cur.fetchall()
+        ]
+        cur.execute(
+            f"""
+            INSERT INTO {SEEN} (external_id, src, line)
+            SELECT DISTINCT ON (external_id) external_id, src, line FROM {STAGE}
+            WHERE kind = 0 AND external_id IS NOT NULL ORDER BY external_id, src, line
+            ON CONFLICT (external_id) DO NOTHING
+            """
+        )
+        return findings
+
+    def close(self, error: BaseException | None = None) -> None:
+        try:
+            if error is None:
+                if self.buffer or self._job is None:
+                    self._flush()
+                self._wait()
+                self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            else:
+                with contextlib.suppress(Exception):  # the original error is the one to report
+                    self._wait()
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def check(self) -> list[Finding]:
+        return sorted(self.findings, key=lambda finding: (finding.src, finding.line))
+
+    def reject(self, findings: list[Finding]) -> list[Finding]:
+        return []  # done chunk by chunk; JSON records have no relatives to take along
+
+    def merge(self) -> tuple[MergeCounts, Affected]:
+        return self.counts, self.affected

@@ -86,10 +86,12 @@ def resolve_timezone(name: str | tzinfo | None) -> tzinfo:
         raise ImportSetupError(f"unknown time zone {name!r}") from None
 
 
-def _backend(source_names: list[str], csv_sources: set[int]) -> StageBackend:
+def _backend(source_names: list[str], csv_sources: set[int], partial: bool) -> StageBackend:
     if connection.vendor == "postgresql":
-        from .postgres import PostgresStage
+        from .postgres import PipelinedPostgresStage, PostgresStage
 
+        if not csv_sources:
+            return PipelinedPostgresStage(connection, source_names=source_names, partial=partial)
         return PostgresStage(connection, source_names=source_names, csv_sources=csv_sources)
     from .sqlite import MemoryStage
 
@@ -132,7 +134,7 @@ def run_import(
     zone = resolve_timezone(default_timezone)
     names = [source.name for source in sources]
     csv_sources = {index for index, source in enumerate(sources) if source.format == "csv"}
-    backend = _backend(names, csv_sources)
+    backend = _backend(names, csv_sources, partial)
     total = sum(source.size or 0 for source in sources) or None
     run = _Run(zone=zone, backend=backend, progress=progress, total_bytes=total)
     result = ImportResult(partial=partial, sources=names)
@@ -166,7 +168,7 @@ def run_import(
             result.affected_started_from = affected.started_from
             result.affected_started_to = affected.started_to
             result.affected_agent_ids = sorted(affected.agent_ids)
-            if affected.started_from is not None and connection.vendor == "postgresql":
+            if affected.started_from is not None:
                 # Per-agent-day rollups (calls + QA/NPS), in the same transaction as the import.
                 from calls.rollups import agent_day_stats_refresh_for_calls
 

@@ -15,108 +15,188 @@ How they stay up to date as data arrives:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from django.apps import apps
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Sum, Value, When
 from django.utils import timezone
 
-from calls.rollups import local_day_start
+from calls.models import Call
+from calls.rollups import compiled, insert_select, local_date, local_day_start
+from scoring.followups.models import FollowUpCase
+from scoring.models import Evaluation, SectionScore
+from scoring.surveys.models import ResponseCredit, SurveyResponse
 
-_EVALUATION_FILTER = """
-    ev.status = 'submitted' AND ev.is_current AND ev.kind = 'review' AND ev.score IS NOT NULL
+from .models import AgentDayScoreStats, AgentDaySectionStats
+
+
+def counted_evaluations(prefix: str = "") -> dict:
+    """Filter kwargs for the evaluations every analytics figure counts: current, submitted reviews with a
+    score (no self-reviews, no calibration copies, no superseded revisions). `prefix` reaches them
+    through a relation ("evaluation__")."""
+    return {
+        f"{prefix}status": Evaluation.Status.SUBMITTED,
+        f"{prefix}is_current": True,
+        f"{prefix}kind": Evaluation.Kind.REVIEW,
+        f"{prefix}score__isnull": False,
+    }
+
+
+_PART_COLUMNS = [
+    "p_agent",
+    "p_day",
+    "p_evaluations",
+    "p_score_sum",
+    "p_score_sum_squares",
+    "p_responses",
+    "p_promoters",
+    "p_passives",
+    "p_detractors",
+    "p_followups_closed",
+    "p_followups_within_sla",
+]
+
+
+def _one_if(**condition) -> Case:
+    return Case(When(then=Value(1), **condition), default=Value(0), output_field=IntegerField())
+
+
+def _parts(*, start: datetime, end: datetime) -> QuerySet:
+    """Evaluations, primary response credits and closed follow-ups of calls started in [start, end), one
+    row each with the same columns (zeros where a source has nothing to say), as one UNION ALL."""
+    zero = Value(0, output_field=IntegerField())
+    evaluations = (
+        Evaluation.objects.filter(**counted_evaluations(), call__started_at__gte=start, call__started_at__lt=end)
+        .order_by()
+        .annotate(
+            p_agent=F("agent_id"),
+            p_day=local_date("call__started_at"),
+            p_evaluations=Value(1, output_field=IntegerField()),
+            p_score_sum=F("score"),
+            p_score_sum_squares=F("score") * F("score"),
+            p_responses=zero,
+            p_promoters=zero,
+            p_passives=zero,
+            p_detractors=zero,
+            p_followups_closed=zero,
+            p_followups_within_sla=zero,
+        )
+        .values(*_PART_COLUMNS)
+    )
+    responses = (
+        ResponseCredit.objects.filter(
+            is_primary=True, response__call__started_at__gte=start, response__call__started_at__lt=end
+        )
+        .order_by()
+        .annotate(
+            p_agent=F("agent_id"),
+            p_day=local_date("response__call__started_at"),
+            p_evaluations=zero,
+            p_score_sum=zero,
+            p_score_sum_squares=zero,
+            p_responses=Value(1, output_field=IntegerField()),
+            p_promoters=_one_if(response__category="promoter"),
+            p_passives=_one_if(response__category="passive"),
+            p_detractors=_one_if(response__category="detractor"),
+            p_followups_closed=zero,
+            p_followups_within_sla=zero,
+        )
+        .values(*_PART_COLUMNS)
+    )
+    followups = (
+        ResponseCredit.objects.filter(
+            is_primary=True,
+            response__followup__closed_at__isnull=False,
+            response__call__started_at__gte=start,
+            response__call__started_at__lt=end,
+        )
+        .order_by()
+        .annotate(
+            p_agent=F("agent_id"),
+            p_day=local_date("response__call__started_at"),
+            p_evaluations=zero,
+            p_score_sum=zero,
+            p_score_sum_squares=zero,
+            p_responses=zero,
+            p_promoters=zero,
+            p_passives=zero,
+            p_detractors=zero,
+            p_followups_closed=Value(1, output_field=IntegerField()),
+            p_followups_within_sla=_one_if(response__followup__closed_at__lte=F("response__followup__due_at")),
+        )
+        .values(*_PART_COLUMNS)
+    )
+    return evaluations.union(responses, followups, all=True).order_by()
+
+
+_SCORE_COLUMNS = [
+    "agent_id",
+    "day",
+    "evaluations",
+    "score_sum",
+    "score_sum_squares",
+    "responses",
+    "promoters",
+    "passives",
+    "detractors",
+    "followups_closed",
+    "followups_closed_within_sla",
+]
+_SCORE_SELECT = """
+SELECT parts.p_agent, parts.p_day, SUM(parts.p_evaluations), SUM(parts.p_score_sum),
+       SUM(parts.p_score_sum_squares), SUM(parts.p_responses), SUM(parts.p_promoters), SUM(parts.p_passives),
+       SUM(parts.p_detractors), SUM(parts.p_followups_closed), SUM(parts.p_followups_within_sla)
+FROM ({inner}) parts
+GROUP BY parts.p_agent, parts.p_day
 """
 
-_SCORE_PARTS = """
-    SELECT ev.agent_id, (c.started_at AT TIME ZONE %(tz)s)::date AS day,
-           1 AS evaluations, ev.score AS score_sum, ev.score * ev.score AS score_sum_squares,
-           0 AS responses, 0 AS promoters, 0 AS passives, 0 AS detractors,
-           0 AS followups_closed, 0 AS followups_closed_within_sla
-    FROM scoring_evaluation ev JOIN calls_call c ON c.id = ev.call_id
-    WHERE {evaluation_filter} AND c.started_at >= %(start)s AND c.started_at < %(end)s
-    UNION ALL
-    SELECT cr.agent_id, (c.started_at AT TIME ZONE %(tz)s)::date,
-           0, 0, 0,
-           1, (r.category = 'promoter')::int, (r.category = 'passive')::int, (r.category = 'detractor')::int,
-           0, 0
-    FROM surveys_surveyresponse r
-    JOIN surveys_responsecredit cr ON cr.response_id = r.id AND cr.is_primary
-    JOIN calls_call c ON c.id = r.call_id
-    WHERE c.started_at >= %(start)s AND c.started_at < %(end)s
-    {followup_part}
+
+def _sections(*, start: datetime, end: datetime) -> QuerySet:
+    return (
+        SectionScore.objects.filter(
+            **counted_evaluations("evaluation__"),
+            score__isnull=False,
+            evaluation__call__started_at__gte=start,
+            evaluation__call__started_at__lt=end,
+        )
+        .order_by()
+        .values(
+            s_agent=F("evaluation__agent_id"),
+            s_day=local_date("evaluation__call__started_at"),
+            s_section=F("section_id"),
+        )
+        .annotate(s_evaluations=Count("*"), s_score_sum=Sum("score"))
+    )
+
+
+_SECTION_SELECT = """
+SELECT q.s_agent, q.s_day, q.s_section, q.s_evaluations, q.s_score_sum FROM ({inner}) q
 """
-
-_FOLLOWUP_PART = """
-    UNION ALL
-    SELECT cr.agent_id, (c.started_at AT TIME ZONE %(tz)s)::date,
-           0, 0, 0, 0, 0, 0, 0,
-           1, (f.closed_at <= f.due_at)::int
-    FROM {followup_table} f
-    JOIN surveys_surveyresponse r ON r.id = f.response_id
-    JOIN surveys_responsecredit cr ON cr.response_id = r.id AND cr.is_primary
-    JOIN calls_call c ON c.id = r.call_id
-    WHERE f.closed_at IS NOT NULL AND c.started_at >= %(start)s AND c.started_at < %(end)s
-"""
-
-_SECTION_SQL = """
-INSERT INTO analytics_agentdaysectionstats (agent_id, day, section_id, evaluations, score_sum)
-SELECT ev.agent_id, (c.started_at AT TIME ZONE %(tz)s)::date, ss.section_id, COUNT(*), SUM(ss.score)
-FROM scoring_sectionscore ss
-JOIN scoring_evaluation ev ON ev.id = ss.evaluation_id
-JOIN calls_call c ON c.id = ev.call_id
-WHERE {evaluation_filter} AND ss.score IS NOT NULL
-  AND c.started_at >= %(start)s AND c.started_at < %(end)s
-GROUP BY 1, 2, 3
-"""
-
-
-def followup_table() -> str | None:
-    """The follow-up case table if the follow-ups app provides one with response/due_at/closed_at."""
-    try:
-        model = apps.get_model("followups", "FollowUpCase")
-    except LookupError:
-        return None
-    names = {f.attname for f in model._meta.concrete_fields}
-    if {"response_id", "due_at", "closed_at"} <= names:
-        return model._meta.db_table
-    return None
-
-
-def score_parts_sql() -> str:
-    table = followup_table()
-    followup_part = _FOLLOWUP_PART.format(followup_table=table) if table else ""
-    return _SCORE_PARTS.format(evaluation_filter=_EVALUATION_FILTER, followup_part=followup_part)
 
 
 @transaction.atomic
 def agent_day_scoring_stats_refresh(*, date_from: date, date_to: date) -> None:
-    """Rebuild AgentDayScoreStats and AgentDaySectionStats for local days date_from..date_to (included)."""
+    """Rebuild AgentDayScoreStats and AgentDaySectionStats for local days date_from..date_to (included).
+
+    Set-based on PostgreSQL and SQLite alike: the per-row parts are ORM-built (time-zone day, filters,
+    adapted parameters), the aggregation is one portable INSERT … SELECT … GROUP BY per table.
+    """
     if date_from > date_to:
         raise ValueError(f"date_from {date_from} is after date_to {date_to}")
-    params = {
-        "tz": timezone.get_current_timezone_name(),
-        "start": local_day_start(date_from),
-        "end": local_day_start(date_to + timedelta(days=1)),
-        "date_from": date_from,
-        "date_to": date_to,
-    }
-    with connection.cursor() as cursor:
-        for table in ("analytics_agentdayscorestats", "analytics_agentdaysectionstats"):
-            cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(date_from)s AND %(date_to)s", params)
-        cursor.execute(
-            f"""
-            INSERT INTO analytics_agentdayscorestats
-                (agent_id, day, evaluations, score_sum, score_sum_squares, responses, promoters, passives,
-                 detractors, followups_closed, followups_closed_within_sla)
-            SELECT agent_id, day, SUM(evaluations), SUM(score_sum), SUM(score_sum_squares), SUM(responses),
-                   SUM(promoters), SUM(passives), SUM(detractors), SUM(followups_closed),
-                   SUM(followups_closed_within_sla)
-            FROM ({score_parts_sql()}) parts
-            GROUP BY agent_id, day
-            """,
-            params,
-        )
-        cursor.execute(_SECTION_SQL.format(evaluation_filter=_EVALUATION_FILTER), params)
+    start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
+    AgentDayScoreStats.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    AgentDaySectionStats.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    inner, params = compiled(_parts(start=start, end=end))
+    insert_select(
+        AgentDayScoreStats._meta.db_table, _SCORE_COLUMNS, _SCORE_SELECT.format(inner=inner), params
+    )
+    inner, params = compiled(_sections(start=start, end=end))
+    insert_select(
+        AgentDaySectionStats._meta.db_table,
+        ["agent_id", "day", "section_id", "evaluations", "score_sum"],
+        _SECTION_SELECT.format(inner=inner),
+        params,
+    )
 
 
 def _contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -129,16 +209,23 @@ def _contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
+# Stay well under SQLite's limit on parameters per statement (32766 since 3.32, 999 before).
+_ID_CHUNK = 900
+
+
 def call_days(call_ids: Iterable[int]) -> list[date]:
-    ids = list(call_ids)
-    if not ids:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT (started_at AT TIME ZONE %s)::date FROM calls_call WHERE id = ANY(%s)",
-            [timezone.get_current_timezone_name(), ids],
+    """The distinct local days on which these calls started."""
+    ids = sorted(set(call_ids))
+    days: set[date] = set()
+    for i in range(0, len(ids), _ID_CHUNK):
+        days.update(
+            Call.objects.filter(pk__in=ids[i : i + _ID_CHUNK])
+            .order_by()
+            .annotate(local_day=local_date("started_at"))
+            .values_list("local_day", flat=True)
+            .distinct()
         )
-        return [row[0] for row in cursor.fetchall()]
+    return sorted(days)
 
 
 def analytics_refresh_days(*, days: Iterable[date]) -> None:
@@ -157,28 +244,12 @@ def analytics_refresh_for_calls_on_commit(*, call_ids: Iterable[int]) -> None:
     from .tasks import analytics_refresh_for_calls_task
 
     ids = sorted(set(call_ids))
-    # robust: a broker outage must not fail the request that already committed; the sweeper task
-    # (analytics_refresh_changed_task) picks up whatever this enqueue missed.
-    transaction.on_commit(lambda: analytics_refresh_for_calls_task.delay(ids), robust=True)
+    transaction.on_commit(lambda: analytics_refresh_for_calls_task.delay(ids))
 
 
 def changed_call_ids(*, since) -> set[int]:
     """Calls whose evaluations, responses or follow-ups changed since `since` (for the sweeper)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT call_id FROM scoring_evaluation WHERE updated_at >= %(since)s
-            UNION SELECT call_id FROM surveys_surveyresponse WHERE created_at >= %(since)s
-            """,
-            {"since": since},
-        )
-        ids = {row[0] for row in cursor.fetchall()}
-        table = followup_table()
-        if table:
-            cursor.execute(
-                f"""SELECT r.call_id FROM {table} f JOIN surveys_surveyresponse r ON r.id = f.response_id
-                    WHERE f.closed_at >= %(since)s""",
-                {"since": since},
-            )
-            ids |= {row[0] for row in cursor.fetchall()}
+    ids = set(Evaluation.objects.filter(updated_at__gte=since).values_list("call_id", flat=True))
+    ids |= set(SurveyResponse.objects.filter(created_at__gte=since).values_list("call_id", flat=True))
+    ids |= set(FollowUpCase.objects.filter(closed_at__gte=since).values_list("response__call_id", flat=True))
     return ids

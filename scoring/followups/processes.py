@@ -120,9 +120,9 @@ class CeleryWorker(Managed):
     name = "worker"
 
     def __init__(
-        self, env: dict[str, str], *, concurrency: int = 2, node: str = "fu", beat: bool = False
+        self, env: dict[str, str], *, concurrency: int = 2, node: str = "fu", include: str | None = None
     ) -> None:
-        self.extra_env, self.concurrency, self.node, self.beat = env, concurrency, node, beat
+        self.extra_env, self.concurrency, self.node, self.include = env, concurrency, node, include
         super().__init__()
 
     def command(self) -> list[str]:
@@ -142,8 +142,8 @@ class CeleryWorker(Managed):
             "--without-mingle",
             "--without-heartbeat",
         ]
-        if self.beat:
-            command += ["-B", "-s", str(self.log.with_suffix(".beat-schedule"))]
+        if self.include:
+            command += ["--include", self.include]
         return command
 
     def env(self) -> dict[str, str]:
@@ -161,6 +161,21 @@ class CeleryWorker(Managed):
                 raise RuntimeError(f"worker exited early:\n{self.tail()}")
             time.sleep(0.1)
         raise TimeoutError(f"worker not ready after {timeout} s:\n{self.tail()}")
+
+
+class CeleryBeat(Managed):
+    name = "beat"
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.extra_env = env
+        super().__init__()
+
+    def command(self) -> list[str]:
+        schedule = self.log.with_suffix(".schedule")
+        return [str(VENV_BIN / "celery"), "-A", "qa_center", "beat", "-l", "INFO", "-s", str(schedule)]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.extra_env}
 
 
 class WebServer(Managed):

@@ -164,8 +164,16 @@ def my_qa(request: HttpRequest) -> HttpResponse:
     reviews = mine.filter(status=Evaluation.Status.SUBMITTED, kind=Evaluation.Kind.REVIEW).order_by(
         "-submitted_at", "-id"
     )
-    self_reviews = mine.filter(kind=Evaluation.Kind.SELF_REVIEW, author=request.user).order_by(
-        "status", "-submitted_at", "-updated_at"
+    current_review = Evaluation.objects.filter(
+        agent=agent,
+        kind=Evaluation.Kind.REVIEW,
+        status=Evaluation.Status.SUBMITTED,
+        is_current=True,
+    )
+    self_reviews = (
+        mine.filter(kind=Evaluation.Kind.SELF_REVIEW, author=request.user)
+        .annotate(has_review=Exists(current_review.filter(call=OuterRef("call_id"))))
+        .order_by("status", "-submitted_at", "-updated_at")
     )
     page_obj = Paginator(reviews, ME_PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -179,15 +187,7 @@ def my_qa(request: HttpRequest) -> HttpResponse:
                     call=OuterRef("pk"), author=request.user, kind=Evaluation.Kind.SELF_REVIEW
                 )
             ),
-            has_review=Exists(
-                Evaluation.objects.filter(
-                    call=OuterRef("pk"),
-                    agent=agent,
-                    kind=Evaluation.Kind.REVIEW,
-                    status=Evaluation.Status.SUBMITTED,
-                    is_current=True,
-                )
-            ),
+            has_review=Exists(current_review.filter(call=OuterRef("pk"))),
         )
         .order_by("-started_at", "-id")[:SELF_REVIEW_CALLS]
     )

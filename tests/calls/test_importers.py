@@ -542,6 +542,63 @@ def test_a_repeated_external_id_is_a_duplicate_of_its_first_row_valid_or_not(db)
     assert list(Call.objects.values_list("external_id", flat=True)) == ["C-2"]
 
 
+def snapshot() -> list[tuple]:
+    calls = Call.objects.order_by("external_id").values_list(
+        "external_id", "channel", "agent__employee_code", "customer__external_id", "content_hash"
+    )
+    transfers = Transfer.objects.order_by("call__external_id", "sequence").values_list(
+        "call__external_id", "sequence", "to_agent__employee_code"
+    )
+    escalations = Escalation.objects.order_by("call__external_id").values_list("call__external_id", "level")
+    return [
+        *calls,
+        *transfers,
+        *escalations,
+        *Agent.objects.order_by("employee_code").values_list("employee_code", "name"),
+    ]
+
+
+@pytest.mark.parametrize("partial", [True, False])
+def test_merging_chunk_by_chunk_gives_the_same_result_as_one_merge(db, monkeypatch, partial):
+    from calls.importers.postgres import PipelinedPostgresStage
+
+    def transfer(n: int) -> dict:
+        return {"at": "2026-11-02T10:01:00Z", "to_agent": f"A-{n % 3}"}
+
+    records = []
+    for n in range(40):
+        record = minimal(n % 31, agent={"employee_code": f"A-{n % 5}", "name": f"Agent {n % 5}"})
+        record["transfers"] = [transfer(n + k) for k in range(n % 3)]
+        record["escalations"] = [{"at": "2026-11-02T10:02:00Z", "level": "other"}] if n % 4 == 0 else []
+        records.append(record)
+    records[12]["channel"] = "fax"  # a bad row in the middle; ids 0-8 repeat at 31-39 (duplicates)
+
+    whole = import_records(records, partial=partial)
+    whole_state = snapshot()
+    Transfer.objects.all().delete()
+    Escalation.objects.all().delete()
+    Call.objects.all().delete()
+    Agent.objects.all().delete()
+    monkeypatch.setattr(PipelinedPostgresStage, "CHUNK_ROWS", 4)
+    chunked = import_records(records, partial=partial)
+
+    assert chunked.errors == whole.errors
+    assert [str(e) for e in whole.errors][:2] == [
+        "line 13: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        "line 32: external_id: duplicate of line 1",
+    ]
+    assert len(whole.errors) == 1 + 9
+    assert (chunked.created, chunked.updated, chunked.unchanged, chunked.rejected) == (
+        whole.created,
+        whole.updated,
+        whole.unchanged,
+        whole.rejected,
+    )
+    assert (whole.created, whole.rejected) == ((30, 10) if partial else (0, 10))
+    assert snapshot() == whole_state
+    assert len(whole_state) == (30 + 30 + 7 + 5 if partial else 0)  # calls, transfers, escalations, agents
+
+
 def test_partial_csv_rejects_the_transfers_of_a_bad_call_row(db, tmp_path):
     (tmp_path / "calls.csv").write_text(
         "external_id,channel,started_at,ended_at\nC-1,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"

@@ -23,6 +23,8 @@ REJECT = "calls_import_reject"
 CHILD = "calls_import_child"
 CHANGED = "calls_import_changed"
 SEEN = "calls_import_seen"
+# Statistics on these staging columns are enough for good plans (the others only pass through).
+ANALYZED = "kind, bad, src, line, external_id"
 
 # Every import serializes its checks and merge on this lock (transaction-scoped: released at commit or
 # rollback). Staging, the slow part, still runs concurrently. Two merges interleaving could deadlock on
@@ -89,7 +91,7 @@ class PostgresStage(StageBackend):
 
     def check(self) -> list[Finding]:
         cur = self.cursor
-        cur.execute(f"ANALYZE {STAGE}")
+        cur.execute(f"ANALYZE {STAGE} ({ANALYZED})")
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         findings: list[Finding] = []
 
@@ -561,7 +563,7 @@ class PipelinedPostgresStage(PostgresStage):
             for row in rows:
                 copy.write_row(row)
         del rows
-        cur.execute(f"ANALYZE {STAGE}")
+        cur.execute(f"ANALYZE {STAGE} ({ANALYZED})")
         findings = self._check_chunk()
         self.findings += findings
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE bad)")
@@ -578,41 +580,41 @@ class PipelinedPostgresStage(PostgresStage):
     def _check_chunk(self) -> list[Finding]:
         """Repeated external ids: against earlier chunks (the SEEN table), then within this chunk."""
         cur = self.cursor
+        # Each chunk's ids go into SEEN in line order; a row whose id was already there (from an earlier
+        # chunk or an earlier line of this one) is a duplicate. One index probe per row, no big join.
         cur.execute(
             f"""
-            SELECT s.src, s.line, f.src, f.line FROM {STAGE} s JOIN {SEEN} f USING (external_id)
-            WHERE s.kind = 0 AND NOT s.bad
-            UNION ALL
-            SELECT src, line, first_src, first_line FROM (
-                SELECT s.src, s.line, s.bad,
-                       first_value(s.src) OVER w AS first_src, first_value(s.line) OVER w AS first_line,
-                       row_number() OVER w AS n
-                FROM {STAGE} s
-                WHERE s.kind = 0 AND s.external_id IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM {SEEN} f WHERE f.external_id = s.external_id)
-                WINDOW w AS (PARTITION BY s.external_id ORDER BY s.src, s.line)
-            ) ranked WHERE n > 1 AND NOT bad
+            WITH fresh AS (
+                INSERT INTO {SEEN} (external_id, src, line)
+                SELECT external_id, src, line FROM {STAGE} WHERE kind = 0 AND external_id IS NOT NULL
+                ORDER BY src, line
+                ON CONFLICT (external_id) DO NOTHING
+                RETURNING src, line
+            )
+            SELECT s.src, s.line, s.external_id FROM {STAGE} s
+            WHERE s.kind = 0 AND s.external_id IS NOT NULL AND NOT s.bad
+              AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.src = s.src AND f.line = s.line)
             """
         )
+        repeated = cur.fetchall()
+        if not repeated:
+            return []
+        cur.execute(
+            f"SELECT external_id, src, line FROM {SEEN} WHERE external_id = ANY(%s)",
+            [[r[2] for r in repeated]],
+        )
+        first = {external_id: (src, line) for external_id, src, line in cur.fetchall()}
         findings = [
             Finding(
                 src,
                 line,
                 None,
                 "external_id",
-                f"duplicate of {self.where(src, first_src, first_line)}",
+                f"duplicate of {self.where(src, *first[external_id])}",
                 spoils_call=False,
             )
-            for src, line, first_src, first_line in cur.fetchall()
+            for src, line, external_id in repeated
         ]
-        cur.execute(
-            f"""
-            INSERT INTO {SEEN} (external_id, src, line)
-            SELECT DISTINCT ON (external_id) external_id, src, line FROM {STAGE}
-            WHERE kind = 0 AND external_id IS NOT NULL ORDER BY external_id, src, line
-            ON CONFLICT (external_id) DO NOTHING
-            """
-        )
         return findings
 
     def close(self, error: BaseException | None = None) -> None:

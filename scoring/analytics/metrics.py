@@ -1,4 +1,5 @@
-"""Pure statistics for the analytics pages (no Django): shrinkage, intervals, correlation.
+"""Pure statistics for the analytics pages (no Django): shrinkage (with its prior weight estimated by the
+method of moments), fair ranks, intervals, correlation.
 
 NPS itself (score, SE, interval) lives in scoring.surveys.metrics and is reused, not duplicated.
 """
@@ -21,6 +22,79 @@ def shrunk_mean(*, total: float, n: int, prior_mean: float | None, k: float) -> 
     if n + k == 0:
         return None
     return (total + k * prior_mean) / (n + k)
+
+
+@dataclass(frozen=True)
+class GroupSums:
+    """Running sums of one agent's scores: n, Σx and Σx²."""
+
+    n: int
+    total: float
+    total_squares: float
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A team's scores seen as one-way random effects (agents are the groups).
+
+    mean: team mean over all scores; within_variance: pooled within-agent variance (MSW);
+    k_estimate: the method-of-moments prior weight σ²_within / τ²_between, None when it cannot be
+    estimated (fewer than two agents with scores, no within-agent degrees of freedom, or no between-agent
+    variance beyond noise, τ² ≤ 0).
+    """
+
+    n: int
+    mean: float | None
+    within_variance: float | None
+    between_variance: float | None
+    k_estimate: float | None
+
+
+def pooled_moments(groups: list[GroupSums]) -> Pooled:
+    """One-way ANOVA method-of-moments (unbalanced): MSW = Σ(Σx² − (Σx)²/n) / (N − m),
+    MSB = Σ n·(mean − grand)² / (m − 1), n0 = (N − Σn²/N) / (m − 1), τ² = (MSB − MSW) / n0, k = MSW / τ².
+
+    k is the prior weight of the team mean in (n·mean + k·team_mean) / (n + k), the posterior mean of an
+    agent's true score under a normal model; equivalently k = n0 / (F − 1) with F = MSB / MSW.
+    """
+    groups = [g for g in groups if g.n > 0]
+    n_total = sum(g.n for g in groups)
+    m = len(groups)
+    if n_total == 0:
+        return Pooled(0, None, None, None, None)
+    grand = sum(g.total for g in groups) / n_total
+    within_df = n_total - m
+    within = None
+    if within_df > 0:
+        squares = sum(max(g.total_squares - g.total * g.total / g.n, 0.0) for g in groups)
+        within = squares / within_df
+    between = k = None
+    if m >= 2 and within is not None:
+        msb = sum(g.n * (g.total / g.n - grand) ** 2 for g in groups) / (m - 1)
+        n0 = (n_total - sum(g.n * g.n for g in groups) / n_total) / (m - 1)
+        tau2 = (msb - within) / n0
+        between = tau2
+        if tau2 > 0:
+            k = within / tau2
+    return Pooled(n_total, grand, within, between, k)
+
+
+def lower_bound(*, shrunk: float | None, within_variance: float | None, n: int, k: float, z: float = Z_95):
+    """Lower 95% bound of a shrunk mean: shrunk − z·sqrt(σ²_within / (n + k)) (the posterior SD when
+    k = σ²_within / τ²); the estimate itself without a within-agent variance."""
+    if shrunk is None:
+        return None
+    if within_variance is None or n + k <= 0:
+        return shrunk
+    return shrunk - z * math.sqrt(max(within_variance, 0.0) / (n + k))
+
+
+def competition_ranks(keys: list) -> list[int]:
+    """SQL RANK() over keys already sorted best first: equal keys share a rank, the next rank skips."""
+    ranks: list[int] = []
+    for i, key in enumerate(keys):
+        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
+    return ranks
 
 
 def sample_sd(*, n: int, total: float, total_squares: float) -> float | None:
@@ -83,6 +157,13 @@ class Correlation:
     @property
     def is_small_sample(self) -> bool:
         return self.n < 30
+
+
+def correlation_from_centered(*, sxy: float | None, sxx: float | None, syy: float | None) -> float | None:
+    """Pearson's r from centered sums Σ(x − x̄)(y − ȳ), Σ(x − x̄)², Σ(y − ȳ)²; None when a side is constant."""
+    if sxy is None or not sxx or not syy or sxx <= 0 or syy <= 0:
+        return None
+    return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
 
 
 def correlation_interval(r: float | None, n: int, *, z: float = Z_95) -> Correlation:

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Sum, Value, When
-from django.utils import timezone
 
 from calls.models import Call
 from calls.rollups import compiled, insert_select, local_date, local_day_start
@@ -66,7 +65,9 @@ def _parts(*, start: datetime, end: datetime) -> QuerySet:
     row each with the same columns (zeros where a source has nothing to say), as one UNION ALL."""
     zero = Value(0, output_field=IntegerField())
     evaluations = (
-        Evaluation.objects.filter(**counted_evaluations(), call__started_at__gte=start, call__started_at__lt=end)
+        Evaluation.objects.filter(
+            **counted_evaluations(), call__started_at__gte=start, call__started_at__lt=end
+        )
         .order_by()
         .annotate(
             p_agent=F("agent_id"),
@@ -122,7 +123,9 @@ def _parts(*, start: datetime, end: datetime) -> QuerySet:
             p_passives=zero,
             p_detractors=zero,
             p_followups_closed=Value(1, output_field=IntegerField()),
-            p_followups_within_sla=_one_if(response__followup__closed_at__lte=F("response__followup__due_at")),
+            p_followups_within_sla=_one_if(
+                response__followup__closed_at__lte=F("response__followup__due_at")
+            ),
         )
         .values(*_PART_COLUMNS)
     )

@@ -1,6 +1,13 @@
 """Read paths of the analytics pages. Figures are SQL aggregates over the day rollups (leaderboard, team
 view, trends) or, for the per-call analyses (drivers, transfer paths), over raw rows limited to the
-period and to the teams the user may see. Permission scoping lives here (`*_for_user`)."""
+period and to the teams the user may see. Permission scoping lives here (`*_for_user`).
+
+Portable: the same code runs on PostgreSQL and on the embedded SQLite demo. Aggregates are ORM
+(`values().annotate(Sum/Count(filter=…))`, TruncWeek, TruncDate with the time zone); the three per-call
+analyses that need a derived table (NPS by call factor, correlation ranks, transfer paths) embed an
+ORM-built inner query in a small statement written in the SQL both databases share (CTE, FILTER, window
+functions, CASE). Derived figures over the aggregated rows (rates, NPS intervals, shrinkage and ranks,
+correlation from centered sums) are pure functions in metrics.py / scoring.surveys.metrics."""
 
 from __future__ import annotations
 
@@ -11,18 +18,32 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import Count, Exists, F, FloatField, Min, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncWeek
 from django.http import Http404
 from django.utils import timezone
 
 from calls import roles
-from calls.models import Agent, Team
-from calls.rollups import local_day_start
-from calls.selectors import agent_list_for_user
-from scoring.models import Evaluation
-from scoring.surveys.metrics import Z_95, nps_interval
+from calls.models import Agent, AgentDayCallStats, Call, Escalation, Team, Transfer
+from calls.rollups import compiled, local_date, local_day_start
+from calls.selectors import agent_list_for_user, call_annotate_metrics, team_list_for_user
+from scoring.followups.models import FollowUpCase
+from scoring.models import Answer, Evaluation
+from scoring.surveys.metrics import nps_interval
 
-from .metrics import correlation_interval, nps_difference, rate
-from .rollups import followup_table
+from .metrics import (
+    GroupSums,
+    competition_ranks,
+    correlation_from_centered,
+    correlation_interval,
+    lower_bound,
+    nps_difference,
+    pooled_moments,
+    rate,
+    shrunk_mean,
+)
+from .models import AgentDayScoreStats, AgentDaySectionStats
+from .rollups import counted_evaluations
 
 PERIODS = {
     "this_week": "This week",
@@ -96,10 +117,16 @@ def analytics_agent_get_for_user(user, *, pk: int) -> Agent:
         raise Http404("No such agent") from None
 
 
-def _fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def analytics_comparison_teams_for_user(user) -> list[Team]:
+    """Teams an agent page may be compared with: the teams the user may look at (agents: their own)."""
+    return list(team_list_for_user(user).select_related("department").order_by("name"))
+
+
+def _fetch(sql: str, params: tuple) -> list[dict[str, Any]]:
+    """Run a portable statement (positional parameters) and return rows as dicts."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        columns = [c.name for c in cursor.description]
+        columns = [c[0] for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -117,85 +144,138 @@ def _nps_fields(row: dict[str, Any]) -> None:
 
 # --- leaderboard --------------------------------------------------------------------------------------
 
-_AGENT_FIGURES_SQL = """
-WITH a AS (
-    SELECT a.id AS agent_id, a.name, a.employee_code, a.team_id, t.name AS team_name
-    FROM calls_agent a JOIN calls_team t ON t.id = a.team_id
-    WHERE a.team_id = ANY(%(team_ids)s)
-), c AS (
-    SELECT agent_id, SUM(calls) AS calls, SUM(handle_seconds) AS handle_seconds,
-           SUM(transferred) AS transferred, SUM(escalated) AS escalated, SUM(resolved) AS resolved,
-           SUM(first_contact_resolved) AS first_contact_resolved, SUM(repeat_contacts) AS repeat_contacts
-    FROM calls_agentdaycallstats
-    WHERE day BETWEEN %(date_from)s AND %(date_to)s AND agent_id IN (SELECT agent_id FROM a)
-    GROUP BY agent_id
-), s AS (
-    SELECT agent_id, SUM(evaluations) AS evaluations, SUM(score_sum) AS score_sum,
-           SUM(score_sum_squares) AS score_sum_squares, SUM(promoters) AS promoters,
-           SUM(passives) AS passives, SUM(detractors) AS detractors, SUM(followups_closed) AS followups_closed,
-           SUM(followups_closed_within_sla) AS followups_closed_within_sla
-    FROM analytics_agentdayscorestats
-    WHERE day BETWEEN %(date_from)s AND %(date_to)s AND agent_id IN (SELECT agent_id FROM a)
-    GROUP BY agent_id
-), j AS (
-    SELECT a.*,
-           COALESCE(c.calls, 0)::int AS calls, COALESCE(c.handle_seconds, 0)::bigint AS handle_seconds,
-           COALESCE(c.transferred, 0)::int AS transferred, COALESCE(c.escalated, 0)::int AS escalated,
-           COALESCE(c.resolved, 0)::int AS resolved,
-           COALESCE(c.first_contact_resolved, 0)::int AS first_contact_resolved,
-           COALESCE(c.repeat_contacts, 0)::int AS repeat_contacts,
-           COALESCE(s.evaluations, 0)::int AS evaluations, COALESCE(s.score_sum, 0) AS score_sum,
-           COALESCE(s.score_sum_squares, 0) AS score_sum_squares,
-           COALESCE(s.promoters, 0)::int AS promoters, COALESCE(s.passives, 0)::int AS passives,
-           COALESCE(s.detractors, 0)::int AS detractors,
-           COALESCE(s.followups_closed, 0)::int AS followups_closed,
-           COALESCE(s.followups_closed_within_sla, 0)::int AS followups_closed_within_sla
-    FROM a LEFT JOIN c ON c.agent_id = a.agent_id LEFT JOIN s ON s.agent_id = a.agent_id
-    WHERE c.agent_id IS NOT NULL OR s.agent_id IS NOT NULL
-), t AS (
-    SELECT j.*,
-           SUM(score_sum) OVER (PARTITION BY team_id) AS team_score_sum,
-           SUM(evaluations) OVER (PARTITION BY team_id) AS team_evaluations,
-           -- pooled within-agent variance of the team: Σ(Σx² − (Σx)²/n) / (N − agents)
-           SUM(CASE WHEN evaluations > 0 THEN score_sum_squares - score_sum * score_sum / evaluations END)
-               OVER (PARTITION BY team_id)
-             / NULLIF(SUM(evaluations) OVER (PARTITION BY team_id)
-                      - SUM((evaluations > 0)::int) OVER (PARTITION BY team_id), 0) AS team_within_variance
-    FROM j
-), e0 AS (
-    SELECT t.*,
-           score_sum / NULLIF(evaluations, 0) AS qa_mean,
-           team_score_sum / NULLIF(team_evaluations, 0) AS team_qa_mean,
-           (score_sum + %(k)s * team_score_sum / NULLIF(team_evaluations, 0))
-               / NULLIF(evaluations + %(k)s, 0) AS qa_shrunk
-    FROM t
-), e AS (
-    SELECT e0.*,
-           -- rank key: the lower 95%% bound of the shrunk estimate, SE = within SD / sqrt(n + k)
-           qa_shrunk - %(z)s * COALESCE(SQRT(GREATEST(team_within_variance, 0) / NULLIF(evaluations + %(k)s, 0)), 0)
-               AS qa_lower,
-           handle_seconds::float / NULLIF(calls, 0) AS average_handle_seconds,
-           first_contact_resolved::float / NULLIF(calls, 0) AS fcr_rate,
-           transferred::float / NULLIF(calls, 0) AS transfer_rate,
-           escalated::float / NULLIF(calls, 0) AS escalation_rate,
-           promoters + passives + detractors AS responses,
-           evaluations >= %(min_evaluations)s AS is_ranked
-    FROM e0
+_CALL_FIELDS = (
+    "calls",
+    "handle_seconds",
+    "transferred",
+    "escalated",
+    "resolved",
+    "first_contact_resolved",
+    "repeat_contacts",
 )
-SELECT e.*,
-       CASE WHEN is_ranked THEN RANK() OVER (PARTITION BY is_ranked ORDER BY qa_lower DESC, qa_shrunk DESC) END
-           AS rank
-FROM e
-ORDER BY is_ranked DESC, rank, name, agent_id
-"""
+_SCORE_FIELDS = (
+    "evaluations",
+    "score_sum",
+    "score_sum_squares",
+    "promoters",
+    "passives",
+    "detractors",
+    "followups_closed",
+    "followups_closed_within_sla",
+)
 
-_SECTION_FIGURES_SQL = """
-SELECT ss.agent_id, sec.title, SUM(ss.evaluations)::int AS evaluations, SUM(ss.score_sum) AS score_sum
-FROM analytics_agentdaysectionstats ss JOIN scoring_section sec ON sec.id = ss.section_id
-WHERE ss.day BETWEEN %(date_from)s AND %(date_to)s AND ss.agent_id = ANY(%(agent_ids)s)
-GROUP BY ss.agent_id, sec.title
-ORDER BY sec.title
-"""
+
+def _in_period(queryset: QuerySet, period: Period) -> QuerySet:
+    return queryset.filter(day__gte=period.date_from, day__lte=period.date_to)
+
+
+def _sums(queryset: QuerySet, group: str, fields: tuple[str, ...]) -> dict[int, dict[str, Any]]:
+    """{group value: {field: Σfield}} in one GROUP BY query (aliases differ from the model's field names,
+    which Django would refuse as annotation names)."""
+    rows = queryset.order_by().values(group).annotate(**{f"total_{f}": Sum(f) for f in fields})
+    return {row[group]: {f: row[f"total_{f}"] or 0 for f in fields} for row in rows}
+
+
+def _agent_score_sums(team_ids: list[int], period: Period) -> dict[int, dict[str, Any]]:
+    return _sums(
+        _in_period(AgentDayScoreStats.objects.filter(agent__team_id__in=team_ids), period),
+        "agent_id",
+        _SCORE_FIELDS,
+    )
+
+
+def _shrinkage_k(pooled) -> tuple[float, bool]:
+    """The prior weight k for a team: the method-of-moments estimate when ANALYTICS_SHRINKAGE_K_ESTIMATE is on
+    and the team's data allow one, else the ANALYTICS_SHRINKAGE_K constant. Returns (k, is_estimated)."""
+    if settings.ANALYTICS_SHRINKAGE_K_ESTIMATE and pooled.k_estimate is not None:
+        return pooled.k_estimate, True
+    return float(settings.ANALYTICS_SHRINKAGE_K), False
+
+
+def _fair_qa(rows: list[dict[str, Any]]) -> None:
+    """Per team: team mean, pooled within-agent variance and k; per agent: QA mean, the shrunk estimate
+    (Σx + k·team_mean) / (n + k), its lower 95% bound, is_ranked, and RANK() among ranked agents by
+    (lower bound, shrunk estimate), best first. Works on the aggregated rows (one per agent)."""
+    by_team: dict[int | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_team.setdefault(row["team_id"], []).append(row)
+    for members in by_team.values():
+        pooled = pooled_moments(
+            [GroupSums(r["evaluations"], r["score_sum"], r["score_sum_squares"]) for r in members]
+        )
+        k, estimated = _shrinkage_k(pooled)
+        for r in members:
+            n = r["evaluations"]
+            r["team_qa_mean"] = pooled.mean
+            r["team_within_variance"] = pooled.within_variance
+            r["shrinkage_k"] = k
+            r["shrinkage_k_is_estimated"] = estimated
+            r["qa_mean"] = r["score_sum"] / n if n else None
+            r["qa_shrunk"] = (
+                shrunk_mean(total=r["score_sum"], n=n, prior_mean=pooled.mean, k=k) if n else None
+            )
+            r["qa_lower"] = lower_bound(
+                shrunk=r["qa_shrunk"], within_variance=pooled.within_variance, n=n, k=k
+            )
+            r["is_ranked"] = n >= settings.ANALYTICS_MIN_EVALUATIONS
+    ranked = sorted((r for r in rows if r["is_ranked"]), key=lambda r: (-r["qa_lower"], -r["qa_shrunk"]))
+    for row, rank in zip(
+        ranked, competition_ranks([(r["qa_lower"], r["qa_shrunk"]) for r in ranked]), strict=True
+    ):
+        row["rank"] = rank
+    for row in rows:
+        row.setdefault("rank", None)
+
+
+def _agent_figures(
+    team_ids: list[int], period: Period, agents: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    calls = _sums(
+        _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period),
+        "agent_id",
+        _CALL_FIELDS,
+    )
+    scores = _agent_score_sums(team_ids, period)
+    rows = []
+    for agent_id in calls.keys() | scores.keys():
+        if agent_id not in agents:  # moved to a team outside the selection since
+            continue
+        row = {**agents[agent_id]}
+        row.update(calls.get(agent_id) or dict.fromkeys(_CALL_FIELDS, 0))
+        row.update(scores.get(agent_id) or dict.fromkeys(_SCORE_FIELDS, 0))
+        for key in ("score_sum", "score_sum_squares"):
+            row[key] = float(row[key])
+        c = row["calls"]
+        row["average_handle_seconds"] = row["handle_seconds"] / c if c else None
+        row["fcr_rate"] = rate(row["first_contact_resolved"], c)
+        row["transfer_rate"] = rate(row["transferred"], c)
+        row["escalation_rate"] = rate(row["escalated"], c)
+        row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
+        _nps_fields(row)
+        row["is_nps_ranked"] = row["responses"] >= settings.ANALYTICS_MIN_RESPONSES
+        rows.append(row)
+    _fair_qa(rows)
+    rows.sort(key=lambda r: (not r["is_ranked"], r["rank"] or 0, r["name"], r["agent_id"]))
+    return rows
+
+
+def _previous_ranks(team_ids: list[int], period: Period, agents: dict[int, dict[str, Any]]) -> dict[int, int]:
+    """Ranks in a period from the score rollups alone (the rank depends on QA figures only)."""
+    rows = []
+    for agent_id, sums in _agent_score_sums(team_ids, period).items():
+        if agent_id in agents:
+            rows.append(
+                {
+                    "agent_id": agent_id,
+                    "team_id": agents[agent_id]["team_id"],
+                    "evaluations": sums["evaluations"],
+                    "score_sum": float(sums["score_sum"]),
+                    "score_sum_squares": float(sums["score_sum_squares"]),
+                }
+            )
+    _fair_qa(rows)
+    return {r["agent_id"]: r["rank"] for r in rows if r["rank"]}
+
 
 SORT_KEYS = {
     "rank",
@@ -215,62 +295,43 @@ SORT_KEYS = {
 }
 
 
-def _agent_figures(team_ids: list[int], period: Period) -> list[dict[str, Any]]:
-    rows = _fetch(
-        _AGENT_FIGURES_SQL,
-        {
-            "team_ids": team_ids,
-            "date_from": period.date_from,
-            "date_to": period.date_to,
-            "k": settings.ANALYTICS_SHRINKAGE_K,
-            "z": Z_95,
-            "min_evaluations": settings.ANALYTICS_MIN_EVALUATIONS,
-        },
-    )
-    for row in rows:
-        for key in (
-            "score_sum",
-            "score_sum_squares",
-            "qa_mean",
-            "team_qa_mean",
-            "qa_shrunk",
-            "team_score_sum",
-            "qa_lower",
-            "team_within_variance",
-        ):
-            row[key] = _f(row[key])
-        _nps_fields(row)
-        row["is_nps_ranked"] = row["responses"] >= settings.ANALYTICS_MIN_RESPONSES
-    return rows
-
-
 def leaderboard(
     *, team_ids: list[int], period: Period, sort: str = "rank", descending: bool = False
 ) -> dict[str, Any]:
-    """Per-agent figures for the period. Fair ranking: the QA mean is shrunk toward the team mean,
-    (Σx + k·team_mean) / (n + k) with k = ANALYTICS_SHRINKAGE_K, and agents are ranked by the lower 95%
-    bound of that estimate (shrunk − 1.96·s/sqrt(n + k), s the team's pooled within-agent SD), only among
-    agents with at least ANALYTICS_MIN_EVALUATIONS evaluations, with rank movement since the previous period of the same length.
+    """Per-agent figures for the period, summed from the day rollups (never the raw calls).
 
-    Three queries whatever the number of agents: this period, the previous one, the section scores.
+    Fair ranking: an agent's QA mean is shrunk toward the team mean, (Σx + k·team_mean) / (n + k), with k
+    the team's method-of-moments estimate σ²_within / τ²_between (ANALYTICS_SHRINKAGE_K when it cannot be
+    estimated or estimation is off), and agents are ranked by the lower 95% bound of that estimate
+    (shrunk − 1.96·sqrt(σ²_within / (n + k))), only among agents with at least ANALYTICS_MIN_EVALUATIONS
+    evaluations, with rank movement since the previous period of the same length.
+
+    Five queries whatever the number of agents: agents, call sums, score sums, previous score sums,
+    section scores.
     """
-    rows = _agent_figures(team_ids, period)
-    previous = {r["agent_id"]: r["rank"] for r in _agent_figures(team_ids, period.previous)}
+    agents = {
+        a["agent_id"]: a
+        for a in Agent.objects.filter(team_id__in=team_ids).values(
+            "name", "employee_code", "team_id", agent_id=F("id"), team_name=F("team__name")
+        )
+    }
+    rows = _agent_figures(team_ids, period, agents)
+    previous = _previous_ranks(team_ids, period.previous, agents)
     sections: dict[int, dict[str, float | None]] = {}
     titles: list[str] = []
     if rows:
-        for s in _fetch(
-            _SECTION_FIGURES_SQL,
-            {
-                "date_from": period.date_from,
-                "date_to": period.date_to,
-                "agent_ids": [r["agent_id"] for r in rows],
-            },
-        ):
+        section_rows = (
+            _in_period(AgentDaySectionStats.objects.filter(agent__team_id__in=team_ids), period)
+            .order_by()
+            .values("agent_id", title=F("section__title"))
+            .annotate(total_evaluations=Sum("evaluations"), total_score=Sum("score_sum"))
+            .order_by("title", "agent_id")
+        )
+        for s in section_rows:
             if s["title"] not in titles:
                 titles.append(s["title"])
             sections.setdefault(s["agent_id"], {})[s["title"]] = (
-                float(s["score_sum"]) / s["evaluations"] if s["evaluations"] else None
+                float(s["total_score"]) / s["total_evaluations"] if s["total_evaluations"] else None
             )
     for row in rows:
         row["previous_rank"] = previous.get(row["agent_id"])
@@ -286,140 +347,124 @@ def leaderboard(
     return {"rows": rows, "section_titles": titles, "period": period}
 
 
-_TEAM_FIGURES_SQL = """
-WITH c AS (
-    SELECT a.team_id, SUM(calls) AS calls, SUM(handle_seconds) AS handle_seconds, SUM(transferred) AS transferred,
-           SUM(escalated) AS escalated, SUM(first_contact_resolved) AS first_contact_resolved
-    FROM calls_agentdaycallstats d JOIN calls_agent a ON a.id = d.agent_id
-    WHERE d.day BETWEEN %(date_from)s AND %(date_to)s AND a.team_id = ANY(%(team_ids)s)
-    GROUP BY a.team_id
-), s AS (
-    SELECT a.team_id, SUM(evaluations) AS evaluations, SUM(score_sum) AS score_sum, SUM(promoters) AS promoters,
-           SUM(passives) AS passives, SUM(detractors) AS detractors, SUM(followups_closed) AS followups_closed,
-           SUM(followups_closed_within_sla) AS followups_closed_within_sla
-    FROM analytics_agentdayscorestats d JOIN calls_agent a ON a.id = d.agent_id
-    WHERE d.day BETWEEN %(date_from)s AND %(date_to)s AND a.team_id = ANY(%(team_ids)s)
-    GROUP BY a.team_id
-)
-SELECT t.id AS team_id, t.name AS team_name,
-       COALESCE(c.calls, 0)::int AS calls, c.handle_seconds::float / NULLIF(c.calls, 0) AS average_handle_seconds,
-       c.first_contact_resolved::float / NULLIF(c.calls, 0) AS fcr_rate,
-       c.transferred::float / NULLIF(c.calls, 0) AS transfer_rate,
-       c.escalated::float / NULLIF(c.calls, 0) AS escalation_rate,
-       COALESCE(s.evaluations, 0)::int AS evaluations, s.score_sum / NULLIF(s.evaluations, 0) AS qa_mean,
-       COALESCE(s.promoters, 0)::int AS promoters, COALESCE(s.passives, 0)::int AS passives,
-       COALESCE(s.detractors, 0)::int AS detractors,
-       COALESCE(s.followups_closed, 0)::int AS followups_closed,
-       COALESCE(s.followups_closed_within_sla, 0)::int AS followups_closed_within_sla
-FROM calls_team t LEFT JOIN c ON c.team_id = t.id LEFT JOIN s ON s.team_id = t.id
-WHERE t.id = ANY(%(team_ids)s)
-ORDER BY t.name
-"""
-
-_DEPARTMENT_TREND_SQL = """
-SELECT dep.name AS department, date_trunc('week', d.day)::date AS week,
-       SUM(d.evaluations)::int AS evaluations, SUM(d.score_sum) AS score_sum,
-       SUM(d.promoters)::int AS promoters, SUM(d.passives)::int AS passives, SUM(d.detractors)::int AS detractors
-FROM analytics_agentdayscorestats d
-JOIN calls_agent a ON a.id = d.agent_id
-JOIN calls_team t ON t.id = a.team_id
-JOIN calls_department dep ON dep.id = t.department_id
-WHERE d.day BETWEEN %(date_from)s AND %(date_to)s AND t.id = ANY(%(team_ids)s)
-GROUP BY dep.name, week
-ORDER BY dep.name, week
-"""
-
-
 def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]:
-    rows = _fetch(
-        _TEAM_FIGURES_SQL, {"team_ids": team_ids, "date_from": period.date_from, "date_to": period.date_to}
+    """The leaderboard's figures per team (sums of the day rollups of the team's current agents)."""
+    calls = _sums(
+        _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period),
+        "agent__team_id",
+        ("calls", "handle_seconds", "transferred", "escalated", "first_contact_resolved"),
     )
-    for row in rows:
-        row["qa_mean"] = _f(row["qa_mean"])
+    scores = _sums(
+        _in_period(AgentDayScoreStats.objects.filter(agent__team_id__in=team_ids), period),
+        "agent__team_id",
+        (
+            "evaluations",
+            "score_sum",
+            "promoters",
+            "passives",
+            "detractors",
+            "followups_closed",
+            "followups_closed_within_sla",
+        ),
+    )
+    rows = []
+    for team in Team.objects.filter(pk__in=team_ids).order_by("name"):
+        c = calls.get(team.pk, {})
+        s = scores.get(team.pk, {})
+        n_calls = c.get("calls", 0)
+        row = {
+            "team_id": team.pk,
+            "team_name": team.name,
+            "calls": n_calls,
+            "average_handle_seconds": c["handle_seconds"] / n_calls if n_calls else None,
+            "fcr_rate": rate(c.get("first_contact_resolved"), n_calls),
+            "transfer_rate": rate(c.get("transferred"), n_calls),
+            "escalation_rate": rate(c.get("escalated"), n_calls),
+            "evaluations": s.get("evaluations", 0),
+            "qa_mean": float(s["score_sum"]) / s["evaluations"] if s.get("evaluations") else None,
+            "promoters": s.get("promoters", 0),
+            "passives": s.get("passives", 0),
+            "detractors": s.get("detractors", 0),
+            "followups_closed": s.get("followups_closed", 0),
+            "followups_closed_within_sla": s.get("followups_closed_within_sla", 0),
+        }
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
+        rows.append(row)
     return rows
 
 
 def department_weekly_trend(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]:
-    rows = _fetch(
-        _DEPARTMENT_TREND_SQL,
-        {"team_ids": team_ids, "date_from": period.date_from, "date_to": period.date_to},
+    """Weekly QA mean and NPS per department (of the selected teams), from the day rollups."""
+    rows = list(
+        _in_period(
+            AgentDayScoreStats.objects.filter(
+                agent__team_id__in=team_ids, agent__team__department__isnull=False
+            ),
+            period,
+        )
+        .order_by()
+        .values(department=F("agent__team__department__name"), week=TruncWeek("day"))
+        .annotate(
+            total_evaluations=Sum("evaluations"),
+            total_score=Sum("score_sum"),
+            total_promoters=Sum("promoters"),
+            total_passives=Sum("passives"),
+            total_detractors=Sum("detractors"),
+        )
+        .order_by("department", "week")
     )
-    for row in rows:
+    out = []
+    for r in rows:
+        row = {
+            "department": r["department"],
+            "week": r["week"],
+            "evaluations": r["total_evaluations"],
+            "score_sum": r["total_score"],
+            "promoters": r["total_promoters"],
+            "passives": r["total_passives"],
+            "detractors": r["total_detractors"],
+        }
         row["qa_mean"] = float(row["score_sum"]) / row["evaluations"] if row["evaluations"] else None
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
-    return rows
+        out.append(row)
+    return out
 
 
 # --- agent page ---------------------------------------------------------------------------------------
 
-_AGENT_WEEKLY_SQL = """
-SELECT date_trunc('week', d.day)::date AS week,
-       SUM(d.evaluations) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS evaluations,
-       SUM(d.score_sum) FILTER (WHERE d.agent_id = %(agent_id)s) AS score_sum,
-       SUM(d.promoters) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS promoters,
-       SUM(d.passives) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS passives,
-       SUM(d.detractors) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS detractors,
-       SUM(d.evaluations)::int AS team_evaluations, SUM(d.score_sum) AS team_score_sum,
-       SUM(d.promoters)::int AS team_promoters, SUM(d.passives)::int AS team_passives,
-       SUM(d.detractors)::int AS team_detractors
-FROM analytics_agentdayscorestats d JOIN calls_agent a ON a.id = d.agent_id
-WHERE d.day BETWEEN %(date_from)s AND %(date_to)s AND (a.team_id = %(team_id)s OR d.agent_id = %(agent_id)s)
-GROUP BY week ORDER BY week
-"""
 
-_AGENT_CALLS_VS_TEAM_SQL = """
-SELECT SUM(d.calls) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS calls,
-       SUM(d.transferred) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS transferred,
-       SUM(d.escalated) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS escalated,
-       SUM(d.first_contact_resolved) FILTER (WHERE d.agent_id = %(agent_id)s)::int AS first_contact_resolved,
-       SUM(d.calls)::int AS team_calls, SUM(d.transferred)::int AS team_transferred,
-       SUM(d.escalated)::int AS team_escalated, SUM(d.first_contact_resolved)::int AS team_first_contact_resolved
-FROM calls_agentdaycallstats d JOIN calls_agent a ON a.id = d.agent_id
-WHERE d.day BETWEEN %(date_from)s AND %(date_to)s AND (a.team_id = %(team_id)s OR d.agent_id = %(agent_id)s)
-"""
-
-_EVALUATION_ROWS = """
-    ev.status = 'submitted' AND ev.is_current AND ev.kind = 'review' AND ev.score IS NOT NULL
-"""
-
-_CRITERION_PASS_SQL = f"""
-SELECT cr.key, MIN(cr.question) AS question,
-       COUNT(*) FILTER (WHERE ev.agent_id = %(agent_id)s)::int AS answered,
-       COUNT(*) FILTER (WHERE ev.agent_id = %(agent_id)s AND an.value >= cr.max_points)::int AS passed,
-       COUNT(*)::int AS team_answered,
-       COUNT(*) FILTER (WHERE an.value >= cr.max_points)::int AS team_passed
-FROM scoring_answer an
-JOIN scoring_criterion cr ON cr.id = an.criterion_id
-JOIN scoring_evaluation ev ON ev.id = an.evaluation_id
-JOIN calls_call c ON c.id = ev.call_id
-JOIN calls_agent a ON a.id = ev.agent_id
-WHERE {_EVALUATION_ROWS} AND NOT an.is_na
-  AND (a.team_id = %(team_id)s OR ev.agent_id = %(agent_id)s)
-  AND c.started_at >= %(start)s AND c.started_at < %(end)s
-GROUP BY cr.key
-ORDER BY MIN(cr.position), cr.key
-"""
+def _mine(agent_id: int) -> Q:
+    return Q(agent_id=agent_id)
 
 
-def _range_params(period: Period) -> dict[str, Any]:
-    return {
-        "date_from": period.date_from,
-        "date_to": period.date_to,
-        "start": local_day_start(period.date_from),
-        "end": local_day_start(period.date_to + timedelta(days=1)),
-        "tz": timezone.get_current_timezone_name(),
-    }
-
-
-def agent_overview(*, agent: Agent, period: Period) -> dict[str, Any]:
-    """The agent page's figures: weekly QA/NPS trend beside the team's, criterion pass rates and
-    transfer/escalation rates beside the team's. Team figures are aggregates only (no other names)."""
-    params = {**_range_params(period), "agent_id": agent.pk, "team_id": agent.team_id or 0}
-    weeks = _fetch(_AGENT_WEEKLY_SQL, params)
+def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) -> dict[str, Any]:
+    """The agent page's figures: weekly QA/NPS trend beside a team's, criterion pass rates and
+    transfer/escalation rates beside the team's. The team is the agent's own unless another (one the
+    viewer may see) is given; team figures are that team's totals with this agent included, aggregates
+    only (no other names)."""
+    team_id = team.pk if team is not None else (agent.team_id or 0)
+    group = Q(agent__team_id=team_id) | Q(agent_id=agent.pk)
+    mine = _mine(agent.pk)
+    fields = ("evaluations", "score_sum", "promoters", "passives", "detractors")
+    weeks = [
+        {
+            "week": row["week"],
+            **{f: row[f"mine_{f}"] for f in fields},
+            **{f"team_{f}": row[f"all_{f}"] for f in fields},
+        }
+        for row in _in_period(AgentDayScoreStats.objects.filter(group), period)
+        .order_by()
+        .values(week=TruncWeek("day"))
+        .annotate(
+            **{f"mine_{f}": Sum(f, filter=mine) for f in fields},
+            **{f"all_{f}": Sum(f) for f in fields},
+        )
+        .order_by("week")
+    ]
     for w in weeks:
+        w["evaluations"] = w["evaluations"] or 0
         w["qa_mean"] = float(w["score_sum"]) / w["evaluations"] if w["evaluations"] else None
         w["team_qa_mean"] = (
             float(w["team_score_sum"]) / w["team_evaluations"] if w["team_evaluations"] else None
@@ -434,8 +479,15 @@ def agent_overview(*, agent: Agent, period: Period) -> dict[str, Any]:
             team_responses=team_nps.n,
             team_nps=team_nps.nps,
         )
-        w["evaluations"] = w["evaluations"] or 0
-    calls = _fetch(_AGENT_CALLS_VS_TEAM_SQL, params)[0]
+    call_fields = ("calls", "transferred", "escalated", "first_contact_resolved")
+    totals = _in_period(AgentDayCallStats.objects.filter(group), period).aggregate(
+        **{f"mine_{f}": Sum(f, filter=mine) for f in call_fields},
+        **{f"all_{f}": Sum(f) for f in call_fields},
+    )
+    calls = {
+        **{f: totals[f"mine_{f}"] for f in call_fields},
+        **{f"team_{f}": totals[f"all_{f}"] for f in call_fields},
+    }
     rates = {
         "calls": calls["calls"] or 0,
         "team_calls": calls["team_calls"] or 0,
@@ -446,7 +498,29 @@ def agent_overview(*, agent: Agent, period: Period) -> dict[str, Any]:
         "fcr_rate": rate(calls["first_contact_resolved"], calls["calls"]),
         "team_fcr_rate": rate(calls["team_first_contact_resolved"], calls["team_calls"]),
     }
-    criteria = _fetch(_CRITERION_PASS_SQL, params)
+    start, end = _range(period)
+    mine_answer = Q(evaluation__agent_id=agent.pk)
+    passed = Q(value__gte=F("criterion__max_points"))
+    criteria = list(
+        Answer.objects.filter(
+            **counted_evaluations("evaluation__"),
+            is_na=False,
+            evaluation__call__started_at__gte=start,
+            evaluation__call__started_at__lt=end,
+        )
+        .filter(Q(evaluation__agent__team_id=team_id) | mine_answer)
+        .order_by()
+        .values(key=F("criterion__key"))
+        .annotate(
+            question=Min("criterion__question"),
+            position=Min("criterion__position"),
+            answered=Count("pk", filter=mine_answer),
+            passed=Count("pk", filter=mine_answer & passed),
+            team_answered=Count("pk"),
+            team_passed=Count("pk", filter=passed),
+        )
+        .order_by("position", "key")
+    )
     for c in criteria:
         c["pass_rate"] = rate(c["passed"], c["answered"])
         c["team_pass_rate"] = rate(c["team_passed"], c["team_answered"])
@@ -462,98 +536,89 @@ def agent_recent_evaluations(*, agent: Agent, limit: int = 10):
 
 
 def agent_open_followups(*, agent: Agent, limit: int = 20) -> list[dict[str, Any]]:
-    """Open follow-up cases of responses credited (primary) to the agent; empty without the follow-ups app."""
-    table = followup_table()
-    if table is None:
-        return []
-    return _fetch(
-        f"""
-        SELECT f.id, f.due_at, r.score, r.call_id, c.external_id
-        FROM {table} f JOIN surveys_surveyresponse r ON r.id = f.response_id
-        JOIN surveys_responsecredit cr ON cr.response_id = r.id AND cr.is_primary
-        JOIN calls_call c ON c.id = r.call_id
-        WHERE cr.agent_id = %(agent_id)s AND f.closed_at IS NULL
-        ORDER BY f.due_at LIMIT %(limit)s
-        """,
-        {"agent_id": agent.pk, "limit": limit},
+    """Open follow-up cases of responses credited (primary) to the agent, soonest due first."""
+    return list(
+        FollowUpCase.objects.filter(
+            closed_at__isnull=True, response__credits__agent=agent, response__credits__is_primary=True
+        )
+        .order_by("due_at", "id")
+        .values("id", "due_at", score=F("response__score"), external_id=F("response__call__external_id"))[
+            :limit
+        ]
     )
 
 
 # --- what drives NPS ----------------------------------------------------------------------------------
 
-_CRITERION_NPS_SQL = f"""
-WITH pairs AS (
-    SELECT ev.id AS evaluation_id, r.category
-    FROM scoring_evaluation ev
-    JOIN surveys_surveyresponse r ON r.call_id = ev.call_id
-    JOIN calls_call c ON c.id = ev.call_id
-    JOIN calls_agent a ON a.id = ev.agent_id
-    WHERE {_EVALUATION_ROWS} AND a.team_id = ANY(%(team_ids)s)
-      AND c.started_at >= %(start)s AND c.started_at < %(end)s
-)
-SELECT cr.key, MIN(cr.question) AS question,
-       COUNT(*) FILTER (WHERE an.value >= cr.max_points AND p.category = 'promoter')::int AS passed_promoters,
-       COUNT(*) FILTER (WHERE an.value >= cr.max_points AND p.category = 'passive')::int AS passed_passives,
-       COUNT(*) FILTER (WHERE an.value >= cr.max_points AND p.category = 'detractor')::int AS passed_detractors,
-       COUNT(*) FILTER (WHERE an.value < cr.max_points AND p.category = 'promoter')::int AS failed_promoters,
-       COUNT(*) FILTER (WHERE an.value < cr.max_points AND p.category = 'passive')::int AS failed_passives,
-       COUNT(*) FILTER (WHERE an.value < cr.max_points AND p.category = 'detractor')::int AS failed_detractors
-FROM pairs p
-JOIN scoring_answer an ON an.evaluation_id = p.evaluation_id
-JOIN scoring_criterion cr ON cr.id = an.criterion_id
-WHERE NOT an.is_na
-GROUP BY cr.key
-"""
 
-# One row per surveyed call in scope with the call-level factors, then one aggregate per factor level.
+def _range(period: Period):
+    return local_day_start(period.date_from), local_day_start(period.date_to + timedelta(days=1))
+
+
+def _scoped_calls(team_ids: list[int], period: Period) -> QuerySet[Call]:
+    start, end = _range(period)
+    return Call.objects.filter(
+        agent__team_id__in=team_ids, started_at__gte=start, started_at__lt=end
+    ).order_by()
+
+
+def _scoped_evaluations(team_ids: list[int], period: Period, prefix: str = "") -> dict:
+    start, end = _range(period)
+    return {
+        **counted_evaluations(prefix),
+        f"{prefix}agent__team_id__in": team_ids,
+        f"{prefix}call__started_at__gte": start,
+        f"{prefix}call__started_at__lt": end,
+    }
+
+
+def _category_counts(prefix: str, condition: Q) -> dict:
+    return {
+        f"{prefix}_{category}s": Count("pk", filter=condition & Q(**{_RESPONSE_CATEGORY: category}))
+        for category in ("promoter", "passive", "detractor")
+    }
+
+
+_RESPONSE_CATEGORY = "evaluation__call__survey_responses__category"
+
+# One row per surveyed call in scope with its call-level factors (from calls.selectors, so transfers,
+# escalations and repeat contacts mean what they mean everywhere), then one aggregate per factor level.
 _CALL_FACTORS_SQL = """
-WITH m AS (
-    SELECT r.category, c.is_resolved,
-           (SELECT COUNT(*) FROM calls_transfer t WHERE t.call_id = c.id) AS transfers,
-           EXISTS (SELECT 1 FROM calls_escalation e WHERE e.call_id = c.id) AS is_escalated,
-           EXISTS (
-               SELECT 1 FROM calls_call l
-               WHERE l.customer_id = c.customer_id
-                 AND (l.started_at > c.started_at OR (l.started_at = c.started_at AND l.id > c.id))
-                 AND l.started_at <= c.started_at + %(window)s
-           ) AS has_repeat_contact
-    FROM surveys_surveyresponse r
-    JOIN calls_call c ON c.id = r.call_id
-    JOIN calls_agent a ON a.id = c.agent_id
-    WHERE a.team_id = ANY(%(team_ids)s) AND c.started_at >= %(start)s AND c.started_at < %(end)s
-), f AS (
-    SELECT category, 'transfers' AS factor,
-           CASE WHEN transfers >= 3 THEN '3+' ELSE transfers::text END AS level FROM m
-    UNION ALL SELECT category, 'escalated', CASE WHEN is_escalated THEN 'yes' ELSE 'no' END FROM m
-    UNION ALL SELECT category, 'resolved', CASE WHEN is_resolved THEN 'yes' ELSE 'no' END FROM m
-    UNION ALL SELECT category, 'fcr',
-           CASE WHEN is_resolved AND transfers = 0 AND NOT has_repeat_contact THEN 'yes' ELSE 'no' END FROM m
+WITH m AS ({inner}),
+f AS (
+    SELECT f_category AS category, 'transfers' AS factor,
+           CASE WHEN transfer_count = 0 THEN '0' WHEN transfer_count = 1 THEN '1'
+                WHEN transfer_count = 2 THEN '2' ELSE '3+' END AS level FROM m
+    UNION ALL SELECT f_category, 'escalated', CASE WHEN is_escalated THEN 'yes' ELSE 'no' END FROM m
+    UNION ALL SELECT f_category, 'resolved', CASE WHEN f_resolved THEN 'yes' ELSE 'no' END FROM m
+    UNION ALL SELECT f_category, 'fcr',
+           CASE WHEN f_resolved AND transfer_count = 0 AND NOT has_repeat_contact THEN 'yes' ELSE 'no' END FROM m
 )
 SELECT factor, level,
-       COUNT(*) FILTER (WHERE category = 'promoter')::int AS promoters,
-       COUNT(*) FILTER (WHERE category = 'passive')::int AS passives,
-       COUNT(*) FILTER (WHERE category = 'detractor')::int AS detractors
+       COUNT(*) FILTER (WHERE category = 'promoter') AS promoters,
+       COUNT(*) FILTER (WHERE category = 'passive') AS passives,
+       COUNT(*) FILTER (WHERE category = 'detractor') AS detractors
 FROM f GROUP BY factor, level ORDER BY factor, level
 """
 
-# Pearson directly; Spearman as Pearson over average ranks (ties get the mean of their ranks).
-_CORRELATION_SQL = f"""
-WITH pairs AS (
-    SELECT ev.score::float AS qa, r.score::float AS answer
-    FROM scoring_evaluation ev
-    JOIN surveys_surveyresponse r ON r.call_id = ev.call_id
-    JOIN calls_call c ON c.id = ev.call_id
-    JOIN calls_agent a ON a.id = ev.agent_id
-    WHERE {_EVALUATION_ROWS} AND a.team_id = ANY(%(team_ids)s)
-      AND c.started_at >= %(start)s AND c.started_at < %(end)s
-), ranked AS (
-    SELECT qa, answer,
-           RANK() OVER (ORDER BY qa) + (COUNT(*) OVER (PARTITION BY qa) - 1) / 2.0 AS qa_rank,
-           RANK() OVER (ORDER BY answer) + (COUNT(*) OVER (PARTITION BY answer) - 1) / 2.0 AS answer_rank
+# Pearson over centered values (no cancellation in Σxy − ΣxΣy/n); Spearman the same over average ranks
+# (ties get the mean of their ranks). Window functions and FILTER-free SQL both databases run.
+_CORRELATION_SQL = """
+WITH pairs AS ({inner}),
+ranked AS (
+    SELECT c_qa AS qa, c_answer AS answer,
+           RANK() OVER (ORDER BY c_qa) + (COUNT(*) OVER (PARTITION BY c_qa) - 1) / 2.0 AS qa_rank,
+           RANK() OVER (ORDER BY c_answer) + (COUNT(*) OVER (PARTITION BY c_answer) - 1) / 2.0 AS answer_rank
     FROM pairs
+),
+centered AS (
+    SELECT qa - AVG(qa) OVER () AS x, answer - AVG(answer) OVER () AS y,
+           qa_rank - AVG(qa_rank) OVER () AS rx, answer_rank - AVG(answer_rank) OVER () AS ry
+    FROM ranked
 )
-SELECT COUNT(*)::int AS n, CORR(qa, answer) AS pearson, CORR(qa_rank::float, answer_rank::float) AS spearman
-FROM ranked
+SELECT COUNT(*) AS n, SUM(x * y) AS sxy, SUM(x * x) AS sxx, SUM(y * y) AS syy,
+       SUM(rx * ry) AS rxy, SUM(rx * rx) AS rxx, SUM(ry * ry) AS ryy
+FROM centered
 """
 
 FACTOR_LABELS = {
@@ -568,15 +633,27 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
     """Per criterion: NPS of surveyed calls where it was passed vs failed, the difference with its 95%
     interval, sorted by impact; NPS by call factors; QA score vs 0–10 answer correlation.
 
-    Unit of the criterion analysis: an (evaluation, response) pair of the same call, N/A answers left out.
+    Unit of the criterion analysis: an (evaluation, response) pair of the same call (a call has at most
+    one response), N/A answers left out.
     """
-    params = {
-        **_range_params(period),
-        "team_ids": team_ids,
-        "window": timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS),
-    }
+    passed = Q(value__gte=F("criterion__max_points"))
+    failed = Q(value__lt=F("criterion__max_points"))
+    criterion_rows = (
+        Answer.objects.filter(
+            **_scoped_evaluations(team_ids, period, "evaluation__"),
+            is_na=False,
+            evaluation__call__survey_responses__isnull=False,
+        )
+        .order_by()
+        .values(key=F("criterion__key"))
+        .annotate(
+            question=Min("criterion__question"),
+            **_category_counts("passed", passed),
+            **_category_counts("failed", failed),
+        )
+    )
     criteria = []
-    for row in _fetch(_CRITERION_NPS_SQL, params):
+    for row in criterion_rows:
         diff = nps_difference(
             (row["passed_promoters"], row["passed_passives"], row["passed_detractors"]),
             (row["failed_promoters"], row["failed_passives"], row["failed_detractors"]),
@@ -585,95 +662,118 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
     criteria.sort(
         key=lambda c: (c["difference"].difference is None, -(c["difference"].difference or 0), c["key"])
     )
+
+    surveyed = call_annotate_metrics(_scoped_calls(team_ids, period).filter(survey_responses__isnull=False))
+    inner, params = compiled(
+        surveyed.annotate(f_category=F("survey_responses__category"), f_resolved=F("is_resolved")).values(
+            "f_category", "f_resolved", "transfer_count", "is_escalated", "has_repeat_contact"
+        )
+    )
     factors: dict[str, list[dict[str, Any]]] = {}
-    for row in _fetch(_CALL_FACTORS_SQL, params):
+    for row in _fetch(_CALL_FACTORS_SQL.format(inner=inner), params):
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
         factors.setdefault(row["factor"], []).append(row)
-    corr = _fetch(_CORRELATION_SQL, params)[0]
+
+    pairs = (
+        Evaluation.objects.filter(
+            **_scoped_evaluations(team_ids, period), call__survey_responses__isnull=False
+        )
+        .order_by()
+        .annotate(
+            c_qa=Cast("score", FloatField()), c_answer=Cast("call__survey_responses__score", FloatField())
+        )
+        .values("c_qa", "c_answer")
+    )
+    inner, params = compiled(pairs)
+    # PostgreSQL sums ranks as numeric (Decimal), SQLite as REAL: floats from here on.
+    sums = {key: _f(value) for key, value in _fetch(_CORRELATION_SQL.format(inner=inner), params)[0].items()}
+    n = int(sums["n"] or 0)
+    pearson = correlation_from_centered(sxy=sums["sxy"], sxx=sums["sxx"], syy=sums["syy"])
+    spearman = correlation_from_centered(sxy=sums["rxy"], sxx=sums["rxx"], syy=sums["ryy"])
     return {
         "criteria": criteria,
         "factors": [(FACTOR_LABELS[key], factors[key]) for key in FACTOR_LABELS if key in factors],
-        "pearson": correlation_interval(corr["pearson"], corr["n"]),
-        "spearman": correlation_interval(corr["spearman"], corr["n"]),
+        "pearson": correlation_interval(pearson, n),
+        "spearman": correlation_interval(spearman, n),
     }
 
 
 # --- transfers and escalations -----------------------------------------------------------------------
 
-_SCOPED_CALLS = """
-    SELECT c.id, c.department_id, c.is_resolved, c.started_at
-    FROM calls_call c JOIN calls_agent a ON a.id = c.agent_id
-    WHERE a.team_id = ANY(%(team_ids)s) AND c.started_at >= %(start)s AND c.started_at < %(end)s
-"""
-
-_PATHS_SQL = f"""
-WITH sc AS ({_SCOPED_CALLS}),
-total AS (SELECT COUNT(*) AS n FROM sc),
+# A transferred call counts once per (from, to) department pair however many legs took that path.
+_PATHS_SQL = """
+WITH sc AS ({inner}),
 p AS (
-    SELECT DISTINCT t.call_id, t.from_department_id, t.to_department_id FROM calls_transfer t
-    JOIN sc ON sc.id = t.call_id
+    SELECT DISTINCT t.call_id, t.from_department_id, t.to_department_id
+    FROM calls_transfer t JOIN sc ON sc.sc_id = t.call_id
 )
-SELECT COALESCE(fd.name, '—') AS from_department, COALESCE(td.name, '—') AS to_department,
-       COUNT(*)::int AS calls, COUNT(*)::float / NULLIF((SELECT n FROM total), 0) AS share,
-       COUNT(*) FILTER (WHERE sc.is_resolved)::float / COUNT(*) AS resolved_rate,
-       COUNT(*) FILTER (WHERE r.category = 'promoter')::int AS promoters,
-       COUNT(*) FILTER (WHERE r.category = 'passive')::int AS passives,
-       COUNT(*) FILTER (WHERE r.category = 'detractor')::int AS detractors
-FROM p JOIN sc ON sc.id = p.call_id
+SELECT fd.name AS from_department, td.name AS to_department, COUNT(*) AS calls,
+       COUNT(*) FILTER (WHERE sc.sc_resolved) AS resolved,
+       COUNT(*) FILTER (WHERE r.category = 'promoter') AS promoters,
+       COUNT(*) FILTER (WHERE r.category = 'passive') AS passives,
+       COUNT(*) FILTER (WHERE r.category = 'detractor') AS detractors
+FROM p JOIN sc ON sc.sc_id = p.call_id
 LEFT JOIN calls_department fd ON fd.id = p.from_department_id
 LEFT JOIN calls_department td ON td.id = p.to_department_id
 LEFT JOIN surveys_surveyresponse r ON r.call_id = p.call_id
 GROUP BY fd.name, td.name
-ORDER BY calls DESC, from_department, to_department
+ORDER BY COUNT(*) DESC, fd.name, td.name
 LIMIT 20
-"""
-
-_WEEKLY_DEPARTMENT_SQL = f"""
-WITH sc AS ({_SCOPED_CALLS})
-SELECT COALESCE(d.name, '—') AS department, date_trunc('week', sc.started_at AT TIME ZONE %(tz)s)::date AS week,
-       COUNT(*)::int AS calls,
-       COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM calls_transfer t WHERE t.call_id = sc.id))::int AS transferred,
-       COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM calls_escalation e WHERE e.call_id = sc.id))::int AS escalated
-FROM sc LEFT JOIN calls_department d ON d.id = sc.department_id
-GROUP BY 1, 2 ORDER BY 1, 2
-"""
-
-_REASONS_SQL = f"""
-WITH sc AS ({_SCOPED_CALLS})
-SELECT 'transfer' AS kind, COALESCE(NULLIF(t.reason, ''), '(none)') AS reason, COUNT(DISTINCT t.call_id)::int AS calls
-FROM calls_transfer t JOIN sc ON sc.id = t.call_id GROUP BY 2
-UNION ALL
-SELECT 'escalation', COALESCE(NULLIF(e.reason, ''), '(none)'), COUNT(DISTINCT e.call_id)::int
-FROM calls_escalation e JOIN sc ON sc.id = e.call_id GROUP BY 2
-ORDER BY 1, 3 DESC, 2
 """
 
 
 def transfer_analysis(*, team_ids: list[int], period: Period) -> dict[str, Any]:
     """Top transfer paths (share of calls, resolution, NPS), weekly transfer/escalation rates by
     department, calls by transfer/escalation reason, repeat contacts (from the rollups)."""
-    params = {**_range_params(period), "team_ids": team_ids}
-    paths = _fetch(_PATHS_SQL, params)
+    scoped = _scoped_calls(team_ids, period)
+    total = scoped.count()
+    inner, params = compiled(
+        scoped.annotate(sc_id=F("pk"), sc_resolved=F("is_resolved")).values("sc_id", "sc_resolved")
+    )
+    paths = _fetch(_PATHS_SQL.format(inner=inner), params)
     for row in paths:
+        row["from_department"] = row["from_department"] or "—"
+        row["to_department"] = row["to_department"] or "—"
+        row["share"] = rate(row["calls"], total)
+        row["resolved_rate"] = rate(row["resolved"], row["calls"])
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
-    weekly = _fetch(_WEEKLY_DEPARTMENT_SQL, params)
+    weekly = list(
+        scoped.values(
+            department_name=Coalesce(F("department__name"), Value("—")),
+            week=TruncWeek(local_date("started_at")),
+        )
+        .annotate(
+            calls_count=Count("pk"),
+            transferred=Count("pk", filter=Q(Exists(Transfer.objects.filter(call=OuterRef("pk"))))),
+            escalated=Count("pk", filter=Q(Exists(Escalation.objects.filter(call=OuterRef("pk"))))),
+        )
+        .order_by("department_name", "week")
+    )
     for row in weekly:
+        row["department"] = row.pop("department_name")
+        row["calls"] = row.pop("calls_count")
         row["transfer_rate"] = rate(row["transferred"], row["calls"])
         row["escalation_rate"] = rate(row["escalated"], row["calls"])
-    reasons = _fetch(_REASONS_SQL, params)
-    repeat = _fetch(
-        """SELECT COALESCE(SUM(d.calls), 0)::int AS calls, COALESCE(SUM(d.repeat_contacts), 0)::int AS repeat_contacts
-           FROM calls_agentdaycallstats d JOIN calls_agent a ON a.id = d.agent_id
-           WHERE d.day BETWEEN %(date_from)s AND %(date_to)s AND a.team_id = ANY(%(team_ids)s)""",
-        params,
-    )[0]
+    reasons = {}
+    for kind, model in (("transfer", Transfer), ("escalation", Escalation)):
+        reasons[kind] = [
+            {"kind": kind, "reason": r["reason_label"], "calls": r["calls_count"]}
+            for r in model.objects.filter(call__in=scoped.values("pk"))
+            .order_by()
+            .values(reason_label=Coalesce(NullIf("reason", Value("")), Value("(none)")))
+            .annotate(calls_count=Count("call_id", distinct=True))
+            .order_by("-calls_count", "reason_label")
+        ]
+    repeat = _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period).aggregate(
+        calls=Coalesce(Sum("calls"), 0), repeat_contacts=Coalesce(Sum("repeat_contacts"), 0)
+    )
     repeat["rate"] = rate(repeat["repeat_contacts"], repeat["calls"])
     return {
         "paths": paths,
         "weekly": weekly,
-        "transfer_reasons": [r for r in reasons if r["kind"] == "transfer"],
-        "escalation_reasons": [r for r in reasons if r["kind"] == "escalation"],
+        "transfer_reasons": reasons["transfer"],
+        "escalation_reasons": reasons["escalation"],
         "repeat": repeat,
     }

@@ -106,11 +106,20 @@ def teams(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = selectors.analytics_agent_get_for_user(request.user, pk=pk)
-    form = AnalyticsFilterForm(request.GET or {"period": "last_90"}, teams=[])
+    agent = selectors.analytics_agent_get_for_user(request.user, pk=pk)  # 404 for a foreign agent
+    # The team filter picks the team the agent is compared with, among the teams the viewer may see
+    # (an agent: only their own); empty means the agent's own team. A leaderboard link carries its
+    # period and team here.
+    form = AnalyticsFilterForm(
+        request.GET or {"period": "last_90"},
+        teams=selectors.analytics_comparison_teams_for_user(request.user),
+    )
+    form.fields["team"].choices = [("", "The agent's team")] + form.fields["team"].choices[1:]
     form.is_valid()
     period = form.resolved_period()
-    overview = selectors.agent_overview(agent=agent, period=period)
+    team_id = form.cleaned_data.get("team") if form.is_valid() else None
+    team = next((t for t in form.teams if t.pk == team_id), None) if team_id else None
+    overview = selectors.agent_overview(agent=agent, period=period, team=team)
     chart = {
         "weeks": [w["week"].isoformat() for w in overview["weeks"]],
         "qa": [w["qa_mean"] for w in overview["weeks"]],
@@ -127,6 +136,7 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
             "agent": agent,
             "form": form,
             "period": period,
+            "comparison_team": team or agent.team,
             "overview": overview,
             "chart_data": chart,
             "evaluations": selectors.agent_recent_evaluations(agent=agent),

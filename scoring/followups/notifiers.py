@@ -53,17 +53,22 @@ class Notifier:
     def is_enabled(self) -> bool:
         return True
 
-    def send(self, notice: Notice) -> bool:
-        """Deliver the notice; True if something was sent on this channel, False if it had nothing to do."""
+    def applies(self, notice: Notice) -> bool:
+        """Does this channel have something to send for the notice (e.g. an e-mail address)?"""
+        return True
+
+    def send(self, notice: Notice) -> None:
+        """Deliver the notice, or raise TransientNotifyError / PermanentNotifyError."""
         raise NotImplementedError
 
 
 class EmailNotifier(Notifier):
     name = "email"
 
-    def send(self, notice: Notice) -> bool:
-        if not notice.recipient_email:
-            return False
+    def applies(self, notice: Notice) -> bool:
+        return bool(notice.recipient_email)
+
+    def send(self, notice: Notice) -> None:
         message = EmailMessage(
             subject=notice.subject,
             body=f"{notice.body}\n\n{notice.url}\n",
@@ -84,7 +89,6 @@ class EmailNotifier(Notifier):
             raise TransientNotifyError(f"SMTP unreachable: {exc}") from exc
         except smtplib.SMTPException as exc:
             raise PermanentNotifyError(f"SMTP: {exc}") from exc
-        return True
 
 
 class WebhookNotifier(Notifier):
@@ -95,7 +99,7 @@ class WebhookNotifier(Notifier):
     def is_enabled(self) -> bool:
         return bool(settings.FOLLOWUP_WEBHOOK_URL)
 
-    def send(self, notice: Notice) -> bool:
+    def send(self, notice: Notice) -> None:
         body = json.dumps(
             {
                 "idempotency_key": notice.idempotency_key,
@@ -127,7 +131,6 @@ class WebhookNotifier(Notifier):
             raise PermanentNotifyError(f"webhook HTTP {exc.code}") from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise TransientNotifyError(f"webhook unreachable: {exc}") from exc
-        return True
 
 
 BUILTIN = {"email": EmailNotifier, "webhook": WebhookNotifier}

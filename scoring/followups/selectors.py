@@ -25,12 +25,21 @@ User = get_user_model()
 
 
 def sla_policy_match(*, customer_tier: str | None, score: int) -> SlaPolicy | None:
-    """The first active policy (by position) matching the tier and score, else the default, else None."""
-    policies = SlaPolicy.objects.filter(is_active=True).select_related("calendar").order_by("position", "id")
-    matching = policies.filter(min_score__lte=score, max_score__gte=score).filter(
-        Q(customer_tier="") | Q(customer_tier=customer_tier or "")
+    """The first active policy (by position) matching the tier and score, else the default, else None.
+
+    One query: the active policies are few, so they are matched here rather than by two filtered queries.
+    """
+    policies = list(
+        SlaPolicy.objects.filter(is_active=True).select_related("calendar").order_by("position", "id")
     )
-    return matching.filter(is_default=False).first() or policies.filter(is_default=True).first()
+    for policy in policies:
+        if (
+            not policy.is_default
+            and policy.min_score <= score <= policy.max_score
+            and policy.customer_tier in ("", customer_tier or "")
+        ):
+            return policy
+    return next((p for p in policies if p.is_default), None)
 
 
 def business_calendar_for_sla(calendar: BusinessCalendar | None) -> sla.Calendar | None:
@@ -86,6 +95,23 @@ def team_supervisor(agent: Agent | None):
     return agent.team.supervisors.filter(is_active=True).order_by("pk").first()
 
 
+def response_owner(response: SurveyResponse):
+    """Who owns the response's follow-up: the primary credited agent's team supervisor (one query in the
+    usual case), or None when there is none (the case then goes to the default queue)."""
+    owner = (
+        User.objects.filter(
+            is_active=True,
+            led_teams__agents__survey_credits__response=response,
+            led_teams__agents__survey_credits__is_primary=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if owner is not None or ResponseCredit.objects.filter(response=response).exists():
+        return owner
+    return team_supervisor(response_primary_agent(response))  # no credits: the call's final-leg agent
+
+
 def default_queue() -> FollowUpQueue:
     queue = FollowUpQueue.objects.filter(is_default=True).first()
     if queue is None:
@@ -99,14 +125,6 @@ def admin_users() -> QuerySet:
         .distinct()
         .order_by("pk")
     )
-
-
-def assignment_recipients(case: FollowUpCase) -> list:
-    """Who hears about a new case: its owner, or the queue's members (none: the queue's board only)."""
-    if case.owner_id is not None:
-        return [case.owner]
-    members = list(case.queue.members.filter(is_active=True).order_by("pk")) if case.queue_id else []
-    return members or [None]
 
 
 def escalation_recipients(case: FollowUpCase, level: int) -> list:

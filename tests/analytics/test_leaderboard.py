@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from django.urls import reverse
-from scipy.stats import norm
+from scipy.stats import f_oneway, norm
 
 from calls.rollups import agent_day_stats_refresh
 from scoring.analytics.selectors import Period, leaderboard
@@ -72,8 +72,16 @@ def board_world(team, other_team, supervisor, owner_agent, teammate_agent, outsi
     return card
 
 
+def moments_k(groups: list[list[float]]) -> float:
+    """The shrinkage prior weight k = σ²_within / τ²_between from scipy's one-way ANOVA F statistic:
+    τ² = (MSB − MSW) / n0 gives k = n0 / (F − 1), with n0 = (N − Σn²/N) / (m − 1)."""
+    total = sum(len(g) for g in groups)
+    n0 = (total - sum(len(g) ** 2 for g in groups) / total) / (len(groups) - 1)
+    return n0 / (f_oneway(*groups).statistic - 1)
+
+
 def independent(agent, team_agents, k, min_n):
-    """Plain-Python figures for one agent from the raw rows (June, call-start days)."""
+    """Plain-Python figures for one agent from the raw rows (June, call-start days); k=None: estimated."""
     from scoring.models import Evaluation
     from scoring.surveys.models import SurveyResponse
 
@@ -86,6 +94,8 @@ def independent(agent, team_agents, k, min_n):
         ]
 
     mine = evals(agent)
+    if k is None:
+        k = moments_k([evals(a) for a in team_agents])
     team_scores = [s for a in team_agents for s in evals(a)]
     team_mean = sum(team_scores) / len(team_scores)
     shrunk = (sum(mine) + k * team_mean) / (len(mine) + k)
@@ -124,14 +134,26 @@ def test_leaderboard_figures_match_an_independent_computation(
     rows = {r["agent_id"]: r for r in board["rows"]}
     assert set(rows) == {owner_agent.pk, teammate_agent.pk}
     for agent in (owner_agent, teammate_agent):
+        expected = independent(agent, [owner_agent, teammate_agent], None, settings.ANALYTICS_MIN_EVALUATIONS)
+        for key, value in expected.items():
+            assert rows[agent.pk][key] == pytest.approx(value, abs=1e-9), key
+        assert rows[agent.pk]["shrinkage_k_is_estimated"] is True
+    # F ≈ 8.18 for these two agents: k = n0 / (F − 1) ≈ 0.76, far below the fallback constant of 10.
+    assert rows[owner_agent.pk]["shrinkage_k"] == pytest.approx(
+        moments_k([[90, 80, 100, 70, 85, 95], [60, 75, 65, 80, 70]])
+    )
+    # With estimation off, the documented constant is used.
+    settings.ANALYTICS_SHRINKAGE_K_ESTIMATE = False
+    rows = {r["agent_id"]: r for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+    for agent in (owner_agent, teammate_agent):
         expected = independent(
             agent,
             [owner_agent, teammate_agent],
             settings.ANALYTICS_SHRINKAGE_K,
             settings.ANALYTICS_MIN_EVALUATIONS,
         )
-        for key, value in expected.items():
-            assert rows[agent.pk][key] == pytest.approx(value, abs=1e-9), key
+        for key in ("qa_shrunk", "qa_lower"):
+            assert rows[agent.pk][key] == pytest.approx(expected[key], abs=1e-9), key
     # Hand-checked anchors of the fixed dataset.
     owner = rows[owner_agent.pk]
     assert owner["qa_mean"] == pytest.approx(520 / 6)

@@ -170,3 +170,55 @@ def test_pages_render_for_a_supervisor(client, surveyed, supervisor):
         assert "Otto Outsider" not in response.text
     drivers = client.get(reverse("analytics:drivers"), QUERY)
     assert "Sample too small to conclude" in drivers.text
+
+
+def test_agent_page_compares_with_the_chosen_team(client, surveyed, supervisor, other_team, owner_agent):
+    other_team.supervisors.add(supervisor)
+    mine = [r for i, r in enumerate(ROWS) if i % 2 == 0]
+    own = agent_overview(agent=owner_agent, period=JUNE)
+    other = agent_overview(agent=owner_agent, period=JUNE, team=other_team)
+    # Own team: 10 calls; the other team: its one call plus this agent's five.
+    assert (own["rates"]["team_calls"], other["rates"]["team_calls"]) == (10, 1 + len(mine))
+    assert other["rates"]["calls"] == own["rates"]["calls"] == len(mine)
+    greet = next(c for c in other["criteria"] if c["key"] == "greet")
+    assert (greet["team_answered"], greet["team_passed"]) == (1 + len(mine), sum(r[1] for r in mine))
+    client.force_login(supervisor)
+    page = client.get(reverse("analytics:agent", args=[owner_agent.pk]), {**QUERY, "team": other_team.pk})
+    assert page.status_code == 200
+    assert "Team figures are totals of Tech West" in page.text
+    default = client.get(reverse("analytics:agent", args=[owner_agent.pk]), QUERY)
+    assert "Team figures are totals of Billing East" in default.text
+
+
+def test_an_agent_cannot_compare_with_a_team_they_may_not_see(client, surveyed, owner_agent, other_team):
+    client.force_login(owner_agent.user)
+    page = client.get(reverse("analytics:agent", args=[owner_agent.pk]), {**QUERY, "team": other_team.pk})
+    assert page.status_code == 200
+    assert "Tech West" not in page.text and "Otto Outsider" not in page.text
+    assert "Team figures are totals of Billing East" in page.text
+
+
+def test_leaderboard_links_carry_the_period_and_team_to_agent_pages(
+    client, surveyed, supervisor, team, owner_agent
+):
+    client.force_login(supervisor)
+    page = client.get(reverse("analytics:leaderboard"), {**QUERY, "team": team.pk, "sort": "nps"})
+    link = reverse("analytics:agent", args=[owner_agent.pk])
+    assert (
+        f'href="{link}?period=custom&amp;date_from=2026-06-01&amp;date_to=2026-06-30&amp;team={team.pk}"'
+        in page.text
+    )
+
+
+def test_main_navigation_links_analytics_for_supervisors_only(client, surveyed, supervisor, owner_agent):
+    link = f'<a href="{reverse("analytics:leaderboard")}">Analytics</a>'
+    client.force_login(supervisor)
+    assert link in client.get(reverse("calls:list")).text
+    client.force_login(owner_agent.user)
+    assert link not in client.get(reverse("calls:list")).text
+
+
+def test_transfer_page_labels_the_resolution_rate_as_not_fcr(client, surveyed, supervisor):
+    client.force_login(supervisor)
+    page = client.get(reverse("analytics:transfers"), QUERY)
+    assert "Resolved (not FCR)" in page.text

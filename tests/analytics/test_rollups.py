@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from calls.models import AgentDayCallStats, Call, Escalation, Transfer
 from calls.rollups import agent_day_stats_refresh, agent_day_stats_refresh_for_calls
+from calls.selectors import call_annotate_metrics, call_summary
 from scoring.analytics.models import AgentDayScoreStats, AgentDaySectionStats
 from scoring.analytics.rollups import analytics_refresh_for_calls, changed_call_ids
 from scoring.models import Evaluation, SectionScore
@@ -264,3 +265,26 @@ def test_days_are_local_days_of_the_configured_time_zone(world, settings):
     assert AgentDayCallStats.objects.get(agent=world["ann"], day=date(2026, 5, 31)).calls == 1
     assert early.pk
     assert_rollups_match_raw()
+
+
+def test_a_same_second_contact_with_a_higher_id_is_a_repeat_in_call_lists_and_rollups(db):
+    """One tie rule everywhere: of two contacts of a customer starting the same second, the one with the
+    lower id has a repeat contact (the other); the later-id one has none."""
+    team = TeamFactory(name="Tie team")
+    ann, bob = AgentFactory(team=team), AgentFactory(team=team)
+    customer = CustomerFactory()
+    first = CallFactory(agent=ann, customer=customer, started_at=at(12, 10))
+    second = CallFactory(agent=bob, customer=customer, started_at=at(12, 10))
+    assert first.pk < second.pk
+    flags = dict(call_annotate_metrics(Call.objects.all()).values_list("pk", "has_repeat_contact"))
+    assert flags == {first.pk: True, second.pk: False}
+    agent_day_stats_refresh(date_from=date(2026, 6, 12), date_to=date(2026, 6, 12))
+    rollup = {
+        r.agent_id: (r.repeat_contacts, r.first_contact_resolved) for r in AgentDayCallStats.objects.all()
+    }
+    assert rollup == {ann.pk: (1, 0), bob.pk: (0, 1)}
+    summary = call_summary(Call.objects.filter(agent__team=team))
+    assert (summary["repeat_contacts"], summary["first_contact_resolved"]) == (
+        sum(r.repeat_contacts for r in AgentDayCallStats.objects.all()),
+        sum(r.first_contact_resolved for r in AgentDayCallStats.objects.all()),
+    )

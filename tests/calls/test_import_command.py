@@ -162,6 +162,24 @@ def test_timezone_option_reads_naive_times(db, tmp_path):
     assert Call.objects.get().started_at.isoformat() == "2026-06-01T00:00:00+00:00"
 
 
+def test_progress_bar_draws_one_line_and_clears_it():
+    from calls.management.commands.import_calls import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream)
+    bar.update(512, 2048)
+    bar.update(2048, 2048)
+    bar.update(3 * 2**20, None)
+    bar.close()
+
+    frames = stream.getvalue().split("\r")[1:]
+    assert frames[0].startswith("import [#######.......................]  25%  ")
+    assert frames[1].startswith("import [##############################] 100%  ")
+    assert frames[2].startswith("import 3.0 MiB  ")
+    assert all(frame.endswith(" MiB/s") for frame in frames[:3])
+    assert frames[3] == "\x1b[K"
+
+
 def test_bad_options_and_missing_files_are_command_errors(db, tmp_path):
     path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1)])
 

@@ -9,12 +9,14 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from calls.importers import ImportResult, RowError, import_files, import_records
 from calls.importers.parsing import localize
@@ -748,6 +750,147 @@ def test_csv_transfers_only_import_checks_against_the_database_call(db, tmp_path
     assert list(call.transfers.values_list("to_department__name", flat=True)) == ["Tech Support"]
 
 
+def _text_or_none(max_size: int):
+    letters = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"))
+    return st.one_of(st.none(), st.text(letters, min_size=1, max_size=max_size))
+
+
+@st.composite
+def valid_records(draw) -> dict:
+    """Valid call records in the JSON shape (every optional part sometimes there, sometimes not)."""
+    number = draw(st.integers(0, 10**6))
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=draw(st.integers(0, 300 * 86400)))
+    wait, talk = draw(st.integers(0, 600)), draw(st.integers(0, 3600))
+    answered = draw(st.booleans())
+    end = start + timedelta(seconds=wait + talk)
+    record = {
+        "external_id": f"H-{number}",
+        "channel": draw(st.sampled_from(["phone", "Email", "chat", "social", "in person"])),
+        "direction": draw(st.sampled_from([None, "inbound", "outbound"])),
+        "started_at": start.isoformat(),
+        "answered_at": (start + timedelta(seconds=wait)).isoformat() if answered else None,
+        "ended_at": end.isoformat(),
+        "wait_seconds": wait,
+        "talk_seconds": talk,
+        "department": draw(_text_or_none(20)),
+        "agent": draw(
+            st.one_of(
+                st.none(),
+                st.builds(
+                    lambda c, n: {"employee_code": f"A-{c}", "name": n}, st.integers(0, 9), _text_or_none(20)
+                ),
+            )
+        ),
+        "customer": draw(
+            st.one_of(
+                st.none(),
+                st.builds(
+                    lambda c, t: {"external_id": f"CU-{c}", "tier": t},
+                    st.integers(0, 9),
+                    st.sampled_from(["standard", "gold", None]),
+                ),
+            )
+        ),
+        "disposition": draw(_text_or_none(10)),
+        "resolved": draw(st.booleans()),
+        "transcript": draw(
+            st.one_of(
+                st.none(),
+                st.text(max_size=60).filter(lambda t: "\x00" not in t and "\r" not in t and t.strip()),
+            )
+        ),
+    }
+    moments = sorted(draw(st.lists(st.integers(0, wait + talk), max_size=3)))
+    record["transfers"] = [
+        {
+            "at": (start + timedelta(seconds=s)).isoformat(),
+            "to_department": draw(_text_or_none(20)),
+            "reason": draw(_text_or_none(20)),
+        }
+        for s in moments
+    ]
+    record["escalations"] = [
+        {
+            "at": (start + timedelta(seconds=s)).isoformat(),
+            "level": draw(st.sampled_from(["tier2", "supervisor", "other"])),
+        }
+        for s in draw(st.lists(st.integers(0, 7200), max_size=2))
+    ]
+    return record
+
+
+def _csv_files(folder: Path, records: list[dict]) -> list[Path]:
+    """The same records as three CSV files (calls, transfers, escalations)."""
+    calls, transfers, escalations = folder / "calls.csv", folder / "transfers.csv", folder / "escalations.csv"
+    with (
+        calls.open("w", newline="", encoding="utf-8") as c,
+        transfers.open("w", newline="", encoding="utf-8") as t,
+        escalations.open("w", newline="", encoding="utf-8") as e,
+    ):
+        cw, tw, ew = csv.writer(c), csv.writer(t), csv.writer(e)
+        columns = [
+            "external_id",
+            "channel",
+            "direction",
+            "started_at",
+            "answered_at",
+            "ended_at",
+            "wait_seconds",
+            "talk_seconds",
+            "department",
+            "disposition",
+            "resolved",
+            "transcript",
+        ]
+        cw.writerow([*columns, "agent_employee_code", "agent_name", "customer_external_id", "customer_tier"])
+        tw.writerow(["call_external_id", "at", "to_department", "reason"])
+        ew.writerow(["call_external_id", "at", "level"])
+        for r in records:
+            agent, customer = r["agent"] or {}, r["customer"] or {}
+            cells = [r[column] for column in columns] + [
+                agent.get("employee_code"),
+                agent.get("name"),
+                customer.get("external_id"),
+                customer.get("tier"),
+            ]
+            cw.writerow(
+                [
+                    "" if value is None else str(value).lower() if isinstance(value, bool) else value
+                    for value in cells
+                ]
+            )
+            for x in r["transfers"]:
+                tw.writerow([r["external_id"], x["at"], x["to_department"] or "", x["reason"] or ""])
+            for x in r["escalations"]:
+                ew.writerow([r["external_id"], x["at"], x["level"]])
+    return [calls, transfers, escalations]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(valid_records(), min_size=1, max_size=6, unique_by=lambda r: r["external_id"]))
+def test_any_valid_records_import_alike_from_json_and_csv_and_reimport_unchanged(
+    db, tmp_path_factory, records
+):
+    for model in (Transfer, Escalation, Call, Agent, Customer, Team, Department):
+        model.objects.all().delete()
+    folder = tmp_path_factory.mktemp("h")
+
+    from_json = import_records(records)
+    state = snapshot()
+    from_csv = import_files(_csv_files(folder, records))
+
+    assert (from_json.errors, from_json.created) == ([], len(records))
+    assert (from_csv.errors, from_csv.created, from_csv.updated, from_csv.unchanged) == (
+        [],
+        0,
+        0,
+        len(records),
+    )
+    assert snapshot() == state
+    assert Transfer.objects.count() == sum(len(r["transfers"]) for r in records)
+    assert Escalation.objects.count() == sum(len(r["escalations"]) for r in records)
+
+
 # --- time zones ------------------------------------------------------------------------------------------------------
 
 
@@ -970,7 +1113,7 @@ def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
     def manage(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", *args],
-            cwd=settings.BASE_DIR,
+            cwd=django_settings.BASE_DIR,
             env=env,
             capture_output=True,
             text=True,

@@ -42,7 +42,7 @@ def failures(key: str) -> int:
 class ScriptedNotifier(Notifier):
     name = "scripted"
 
-    def send(self, notice: Notice) -> bool:
+    def send(self, notice: Notice) -> None:
         r = client()
         who = notice.customer_external_id
         if who.startswith("SLOW-"):
@@ -56,4 +56,3 @@ class ScriptedNotifier(Notifier):
             r.hincrby(FAILS, notice.idempotency_key, 1)
             raise TransientNotifyError("scripted transient failure")
         r.rpush(SENDS, notice.idempotency_key)
-        return True

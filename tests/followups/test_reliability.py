@@ -43,6 +43,7 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 LEASE_SECONDS = 3.0
 REDRIVE_AFTER_SECONDS = 2.0
+REDRIVE_QUEUED_AFTER_SECONDS = 5.0
 MAX_ATTEMPTS = 5
 
 
@@ -59,6 +60,7 @@ def process_env(broker_url: str) -> dict[str, str]:
         "FOLLOWUP_DISPATCH_LEASE_SECONDS": str(LEASE_SECONDS),
         "FOLLOWUP_RETRY_BASE_SECONDS": "0.2",
         "FOLLOWUP_REDRIVE_AFTER_SECONDS": str(REDRIVE_AFTER_SECONDS),
+        "FOLLOWUP_REDRIVE_QUEUED_AFTER_SECONDS": str(REDRIVE_QUEUED_AFTER_SECONDS),
         "FOLLOWUP_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
         "LOG_LEVEL": "WARNING",
     }
@@ -80,6 +82,7 @@ def reliability_settings(settings):
     settings.FOLLOWUP_NOTIFIERS = ["email", SCRIPTED]
     settings.FOLLOWUP_DISPATCH_LEASE_SECONDS = LEASE_SECONDS
     settings.FOLLOWUP_REDRIVE_AFTER_SECONDS = REDRIVE_AFTER_SECONDS
+    settings.FOLLOWUP_REDRIVE_QUEUED_AFTER_SECONDS = REDRIVE_QUEUED_AFTER_SECONDS
     settings.FOLLOWUP_MAX_ATTEMPTS = MAX_ATTEMPTS
     settings.FOLLOWUP_RETRY_BASE_SECONDS = 0.2
     scripted.reset()

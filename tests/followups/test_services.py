@@ -156,6 +156,7 @@ def test_open_with_broker_down_does_not_raise_and_does_not_hang(
     assert elapsed < 1.5
     case.refresh_from_db()
     assert case.dispatch_state == D.PENDING
+    assert case.dispatch_after is not None  # stamped: the sweeper re-drives it after the short grace
 
 
 # --- dispatch ---------------------------------------------------------------------------------------
@@ -308,23 +309,71 @@ def test_backoff_doubles_and_is_capped(settings):
 # --- sweeper ----------------------------------------------------------------------------------------
 
 
-def test_sweeper_redrives_lost_dispatches_only_after_the_grace(
-    supervisor, owner_agent, monkeypatch, settings
-):
+@pytest.fixture
+def broker(monkeypatch, settings):
+    """A stand-in for the publisher: records what was queued; `up` says whether the broker answers."""
     settings.FOLLOWUP_REDRIVE_AFTER_SECONDS = 15
-    queued = []
-    monkeypatch.setattr(tasks, "publish", lambda task, *args, **kw: queued.append(args[0]))
-    case = make_detractor(agent=owner_agent)
-    now = case.created_at
-    assert services.followup_sweep(now=now + timedelta(seconds=10)).redriven == 0
-    assert services.followup_sweep(now=now + timedelta(seconds=16)).redriven == 1
-    # Not re-queued again at once (the first message may still be on its way)…
-    assert services.followup_sweep(now=now + timedelta(seconds=20)).redriven == 0
-    # …but again after another grace period.
-    assert services.followup_sweep(now=now + timedelta(seconds=32)).redriven == 1
-    assert queued == [case.pk, case.pk]
+    settings.FOLLOWUP_REDRIVE_QUEUED_AFTER_SECONDS = 300
+
+    class Broker:
+        up = True
+        queued: list[int] = []
+
+        @staticmethod
+        def publish(task, *args, **kw):
+            if Broker.up:
+                Broker.queued.append(args[0])
+            return Broker.up
+
+    monkeypatch.setattr(tasks, "publish", Broker.publish)
+    return Broker
+
+
+def test_case_whose_publish_failed_is_redriven_after_the_short_grace(
+    supervisor, owner_agent, broker, django_capture_on_commit_callbacks
+):
+    broker.up = False
+    with django_capture_on_commit_callbacks(execute=True):
+        case = make_detractor(agent=owner_agent)
+    case.refresh_from_db()
+    stamped = case.dispatch_after
+    assert stamped is not None  # "no message in flight"
+    assert services.followup_sweep(now=stamped + timedelta(seconds=10)).redriven == 0
+    broker.up = True
+    assert services.followup_sweep(now=stamped + timedelta(seconds=16)).redriven == 1
+    assert broker.queued == [case.pk]
+    case.refresh_from_db()
+    assert case.dispatch_after is None  # queued now: only the long wait applies from here on
+    assert services.followup_sweep(now=stamped + timedelta(seconds=60)).redriven == 0
+
+
+def test_queued_case_is_redriven_only_after_the_long_wait(
+    supervisor, owner_agent, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        case = make_detractor(agent=owner_agent)
+    assert broker.queued == [case.pk]
+    created = case.created_at
+    # Its message may sit behind a backlog: re-queueing it early would only add duplicates.
+    assert services.followup_sweep(now=created + timedelta(seconds=16)).redriven == 0
+    assert services.followup_sweep(now=created + timedelta(seconds=299)).redriven == 0
+    assert services.followup_sweep(now=created + timedelta(seconds=301)).redriven == 1
+    assert services.followup_sweep(now=created + timedelta(seconds=400)).redriven == 0  # throttled
+    assert services.followup_sweep(now=created + timedelta(seconds=602)).redriven == 1
+    assert broker.queued == [case.pk, case.pk, case.pk]
     services.followup_dispatch(case_id=case.pk)
-    assert services.followup_sweep(now=now + timedelta(seconds=60)).redriven == 0
+    assert services.followup_sweep(now=created + timedelta(seconds=1000)).redriven == 0
+
+
+def test_expired_claim_is_redriven_after_its_lease(supervisor, owner_agent, broker):
+    case = make_detractor(agent=owner_agent)
+    now = timezone.now()
+    FollowUpCase.objects.filter(pk=case.pk).update(
+        dispatch_state=D.DISPATCHING, dispatch_attempts=1, lease_expires_at=now + timedelta(seconds=5)
+    )
+    assert services.followup_sweep(now=now).redriven == 0
+    assert services.followup_sweep(now=now + timedelta(seconds=6)).redriven == 1
+    assert broker.queued == [case.pk]
 
 
 def test_sweeper_fails_a_dispatch_whose_attempts_died(supervisor, owner_agent, monkeypatch, settings):

@@ -7,10 +7,36 @@ rejected rows (the good ones were written). Format: docs/import-format.md.
 from __future__ import annotations
 
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from calls.importers import ImportSetupError, import_files
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal: bytes read of the input files, and the rate."""
+
+    WIDTH = 30
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def update(self, done: int, total: int | None) -> None:
+        seconds = max(time.monotonic() - self.started, 1e-6)
+        rate = f"{done / seconds / 2**20:.1f} MiB/s"
+        if total:
+            filled = int(self.WIDTH * min(done, total) / total)
+            line = f"import [{'#' * filled}{'.' * (self.WIDTH - filled)}] {100 * done / total:3.0f}%  {rate}"
+        else:
+            line = f"import {done / 2**20:.1f} MiB  {rate}"
+        self.stream.write("\r" + line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\x1b[K")  # clear the line: the summary follows on stdout
+        self.stream.flush()
 
 
 class Command(BaseCommand):
@@ -39,29 +65,14 @@ class Command(BaseCommand):
     def handle(self, *args, files, partial, timezone, rejects, no_progress, **options):
         if rejects and not partial:
             raise CommandError("--rejects only makes sense with --partial")
-        bar = None
-        progress = None
-        if not no_progress and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=0,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc="import",
-                file=sys.stderr,
-                leave=False,
-            )
-
-            def progress(done: int, total: int | None) -> None:
-                if total and bar.total != total:
-                    bar.total = total
-                bar.update(done - bar.n)
-
+        bar = ProgressBar(sys.stderr) if not no_progress and sys.stderr.isatty() else None
         try:
             result = import_files(
-                files, partial=partial, default_timezone=timezone, rejects_path=rejects, progress=progress
+                files,
+                partial=partial,
+                default_timezone=timezone,
+                rejects_path=rejects,
+                progress=bar.update if bar else None,
             )
         except ImportSetupError as error:
             raise CommandError(str(error)) from None

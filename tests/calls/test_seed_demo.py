@@ -16,7 +16,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from calls.management.commands.seed_demo import Command as CallsSeedCommand
 from calls import selectors
 from calls.demo import (
     ANYTHING_ELSE,
@@ -29,6 +28,7 @@ from calls.demo import (
     demo_agents,
     generate_calls,
 )
+from calls.management.commands.seed_demo import Command as CallsSeedCommand
 from calls.management.commands.seed_demo import demo_organisation_ensure
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
 from tests.factories import CallFactory

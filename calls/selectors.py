@@ -14,6 +14,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -92,6 +93,23 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
             output_field=BooleanField(),
         )
     )
+
+
+def call_default_period() -> tuple[date, date] | None:
+    """The calls list's opening period: CALLS_DEFAULT_PERIOD_DAYS days up to the day of the latest call
+    (local time), or None when there are no calls or the setting is 0.
+
+    Anchored on the data, not on today, so a historical import still opens on its last month; one index
+    lookup on started_at, whatever the user may see.
+    """
+    days = settings.CALLS_DEFAULT_PERIOD_DAYS
+    if not days:
+        return None
+    latest = Call.objects.order_by().aggregate(latest=Max("started_at"))["latest"]
+    if latest is None:
+        return None
+    last_day = timezone.localtime(latest).date()
+    return last_day - timedelta(days=days - 1), last_day
 
 
 def call_summary(queryset: QuerySet[Call]) -> dict:

@@ -19,6 +19,7 @@ from .forms import CallFilterForm
 from .models import Call
 from .selectors import (
     call_annotate_metrics,
+    call_default_period,
     call_detail_for_user,
     call_filter,
     call_list_for_user,
@@ -57,10 +58,25 @@ def _page_querystring(request: HttpRequest, number: int) -> str:
     return query.urlencode()
 
 
+def _all_dates_querystring(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["date_from"], query["date_to"] = "", ""
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @login_required
 @require_GET
 def call_list(request: HttpRequest) -> HttpResponse:
-    form = CallFilterForm(request.GET, user=request.user)
+    data = request.GET.copy()
+    # Opening the list (no date parameter at all) shows the latest month, not every call ever imported;
+    # an explicitly empty date (the "all dates" link, a cleared field) means no bound.
+    default_period = None
+    if "date_from" not in data and "date_to" not in data:
+        default_period = call_default_period()
+        if default_period is not None:
+            data["date_from"], data["date_to"] = (day.isoformat() for day in default_period)
+    form = CallFilterForm(data, user=request.user)
     calls = call_annotate_metrics(call_list_for_user(request.user))
     # An invalid filter shows its errors and no rows, never the unfiltered list.
     calls = call_filter(calls, **form.filters()) if form.is_valid() else calls.none()
@@ -79,6 +95,9 @@ def call_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page_obj,
         "calls": page_obj.object_list,
         "can_see_phone": roles.can_see_customer_phone(request.user),
+        "default_period": default_period,
+        "default_period_days": settings.CALLS_DEFAULT_PERIOD_DAYS,
+        "all_dates_querystring": _all_dates_querystring(request),
         "querystring_prev": _page_querystring(request, page_obj.previous_page_number())
         if page_obj.has_previous()
         else "",

@@ -283,6 +283,11 @@ class Evaluation(models.Model):
                 condition=Q(status="draft"),
                 name="evaluation_one_draft_per_call_author_kind_agent",
             ),
+            models.UniqueConstraint(
+                fields=["call", "agent"],
+                condition=Q(kind="self_review", status="submitted"),
+                name="evaluation_one_submitted_self_review_per_call_agent",
+            ),
         ]
         indexes = [
             models.Index(fields=["agent", "submitted_at"], name="evaluation_agent_submitted_idx"),

@@ -617,10 +617,25 @@ def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = N
 
 
 def self_evaluation_submit(*, evaluation: Evaluation, user, summary: str | None = None) -> Evaluation:
-    """Submit the agent's own self-review draft."""
+    """Submit the agent's own self-review draft; one submitted self-review per call and agent (a
+    partial unique constraint backs the check against concurrent submits)."""
     if evaluation.kind != Evaluation.Kind.SELF_REVIEW:
         raise ValidationError("Not a self-review.")
-    return evaluation_submit(evaluation=evaluation, author=user, summary=summary)
+    already = Evaluation.objects.filter(
+        call_id=evaluation.call_id,
+        agent_id=evaluation.agent_id,
+        kind=Evaluation.Kind.SELF_REVIEW,
+        status=Evaluation.Status.SUBMITTED,
+    ).exclude(pk=evaluation.pk)
+    if already.exists():
+        raise ValidationError("You have already submitted a self-review of this call.")
+    try:
+        with transaction.atomic():
+            return evaluation_submit(evaluation=evaluation, author=user, summary=summary)
+    except IntegrityError as error:
+        if "evaluation_one_submitted_self_review_per_call_agent" in str(error):
+            raise ValidationError("You have already submitted a self-review of this call.") from error
+        raise
 
 
 @transaction.atomic

@@ -11,9 +11,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    password = factory.django.Password("pw")
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
@@ -67,10 +68,14 @@ class CallFactory(factory.django.DjangoModelFactory):
     direction = "inbound"
     customer = factory.SubFactory(CustomerFactory)
     agent = factory.SubFactory(AgentFactory)
-    department = factory.LazyAttribute(lambda o: o.agent.team.department if o.agent and o.agent.team else None)
+    department = factory.LazyAttribute(
+        lambda o: o.agent.team.department if o.agent and o.agent.team else None
+    )
     started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
     answered_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(seconds=o.wait_seconds))
-    ended_at = factory.LazyAttribute(lambda o: o.started_at + timedelta(seconds=o.wait_seconds + o.talk_seconds + o.hold_seconds))
+    ended_at = factory.LazyAttribute(
+        lambda o: o.started_at + timedelta(seconds=o.wait_seconds + o.talk_seconds + o.hold_seconds)
+    )
     wait_seconds = 30
     talk_seconds = 300
     hold_seconds = 0

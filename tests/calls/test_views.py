@@ -699,3 +699,75 @@ def test_transcript_lines_speakers_continuations_and_names():
     assert [(line.speaker, line.text) for line in transcript_lines("http://example.com/x")] == [
         ("", "http://example.com/x")
     ]
+
+
+# --- default period -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spread_calls(owner_agent):
+    """Calls on 1 Jan, 10 Feb, 11 Feb and 12 Mar 2026 (UTC, the project's time zone in tests)."""
+    days = {"OLD": datetime(2026, 1, 1, 9, tzinfo=UTC), "EDGE-OUT": datetime(2026, 2, 10, 23, 59, tzinfo=UTC)}
+    days |= {
+        "EDGE-IN": datetime(2026, 2, 11, 0, 0, tzinfo=UTC),
+        "LATEST": datetime(2026, 3, 12, 8, tzinfo=UTC),
+    }
+    return {
+        name: CallFactory(external_id=name, agent=owner_agent, started_at=at) for name, at in days.items()
+    }
+
+
+def test_list_opens_on_the_last_30_days_up_to_the_latest_call(client, admin_user, spread_calls, settings):
+    settings.CALLS_DEFAULT_PERIOD_DAYS = 30
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL)
+
+    # 12 Mar back 30 days inclusive: 11 Feb .. 12 Mar.
+    assert sorted(listed_ids(response)) == ["EDGE-IN", "LATEST"]
+    assert response.context["summary"]["calls"] == 2
+    form = response.context["form"]
+    assert (form.cleaned_data["date_from"].isoformat(), form.cleaned_data["date_to"].isoformat()) == (
+        "2026-02-11",
+        "2026-03-12",
+    )
+    html = response.content.decode()
+    assert "Showing 11 Feb 2026 – 12 Mar 2026, the last 30 days of calls." in html
+    assert 'href="?date_from=&amp;date_to="' in html
+
+
+def test_explicitly_empty_dates_show_every_call(client, admin_user, spread_calls):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"date_from": "", "date_to": ""})
+
+    assert sorted(listed_ids(response)) == ["EDGE-IN", "EDGE-OUT", "LATEST", "OLD"]
+    assert response.context["default_period"] is None
+    assert "the last 30 days of calls" not in response.content.decode()
+
+
+def test_one_explicit_date_replaces_the_default_period(client, admin_user, spread_calls):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"date_to": "2026-02-10"})
+
+    assert sorted(listed_ids(response)) == ["EDGE-OUT", "OLD"]
+
+
+def test_default_period_zero_means_all_dates(client, admin_user, spread_calls, settings):
+    settings.CALLS_DEFAULT_PERIOD_DAYS = 0
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL)
+
+    assert len(listed_ids(response)) == 4
+
+
+def test_default_period_on_an_empty_database_is_none(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert response.context["default_period"] is None
+    assert response.context["summary"]["calls"] == 0

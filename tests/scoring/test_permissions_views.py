@@ -286,7 +286,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
             if users[role] is not None:
                 client.force_login(users[role])
             headers = {"HX-Request": "true"} if cell.htmx else {}
-            savepoint = transaction.savepoint()
+            savepoint = transaction.savepoint_create()
             try:
                 response = getattr(client, cell.method)(cell.url, cell.data, headers=headers)
             finally:

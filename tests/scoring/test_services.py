@@ -413,6 +413,37 @@ def test_agent_self_review_of_own_call(call, owner_agent, teammate_agent, scorec
     assert Evaluation.objects.filter(kind="self_review").count() == 1
 
 
+def test_a_second_self_review_of_the_same_call_is_refused(call, owner_agent, scorecard):
+    first = services.self_evaluation_start(call=call, user=owner_agent.user, scorecard=scorecard)
+    fill_evaluation(first, owner_agent.user, {"a": 1, "b": 2, "crit": 1, "res": 1})
+    services.self_evaluation_submit(evaluation=first, user=owner_agent.user)
+    second = services.self_evaluation_start(call=call, user=owner_agent.user, scorecard=scorecard)
+    assert second.pk != first.pk and second.status == "draft"
+    fill_evaluation(second, owner_agent.user, {"a": 0, "b": 0, "crit": 1, "res": 1})
+
+    with pytest.raises(ValidationError, match="already submitted a self-review of this call"):
+        services.self_evaluation_submit(evaluation=second, user=owner_agent.user)
+
+    second.refresh_from_db()
+    assert second.status == "draft"
+    assert Evaluation.objects.filter(kind="self_review", status="submitted").count() == 1
+
+
+def test_the_database_refuses_a_second_submitted_self_review(call, owner_agent, scorecard):
+    from django.db import IntegrityError, transaction
+
+    first = services.self_evaluation_start(call=call, user=owner_agent.user, scorecard=scorecard)
+    fill_evaluation(first, owner_agent.user, {"a": 1, "b": 2, "crit": 1, "res": 1})
+    services.self_evaluation_submit(evaluation=first, user=owner_agent.user)
+    second = services.self_evaluation_start(call=call, user=owner_agent.user, scorecard=scorecard)
+
+    with (
+        pytest.raises(IntegrityError, match="evaluation_one_submitted_self_review_per_call_agent"),
+        transaction.atomic(),
+    ):
+        Evaluation.objects.filter(pk=second.pk).update(status="submitted", submitted_at=timezone.now())
+
+
 def test_discard_deletes_only_own_draft(call, assigned_reviewer, scorecard, qa_lead):
     evaluation = services.evaluation_start(call=call, author=assigned_reviewer, scorecard=scorecard)
     with pytest.raises(PermissionDenied):

@@ -616,6 +616,16 @@ def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = N
     return evaluation
 
 
+@transaction.atomic
+def evaluation_summary_save(*, evaluation: Evaluation, author, summary: str) -> Evaluation:
+    """Save the overall feedback of the author's draft as they type it (the workspace autosaves it)."""
+    evaluation = _lock_draft(evaluation, author)
+    if evaluation.summary != summary:
+        evaluation.summary = summary
+        evaluation.save(update_fields=["summary", "updated_at"])
+    return evaluation
+
+
 def self_evaluation_submit(*, evaluation: Evaluation, user, summary: str | None = None) -> Evaluation:
     """Submit the agent's own self-review draft; one submitted self-review per call and agent (a
     partial unique constraint backs the check against concurrent submits)."""

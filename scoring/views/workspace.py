@@ -77,6 +77,11 @@ class Workspace:
         name = "scoring:workspace_answer" if self.mode == REVIEW else "scoring:self_review_answer"
         return reverse(name, args=[self.call.pk])
 
+    @property
+    def summary_url(self) -> str:
+        name = "scoring:workspace_summary" if self.mode == REVIEW else "scoring:self_review_summary"
+        return reverse(name, args=[self.call.pk])
+
 
 class AlreadySelfReviewed(Exception):  # noqa: N818 - a signal between two functions, not an error
     """The agent already submitted a self-review of this call: show it instead of starting another."""
@@ -328,6 +333,10 @@ def _save_whole_form(request: HttpRequest, workspace: Workspace) -> HttpResponse
             status=422,
         )
     if not submit:
+        if summary and workspace.draft is None:
+            _ensure_draft(request, workspace)
+        if workspace.draft is not None:
+            services.evaluation_summary_save(evaluation=workspace.draft, author=request.user, summary=summary)
         messages.success(request, "Draft saved.")
         return redirect(workspace.url)
 
@@ -408,3 +417,42 @@ def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
     body = render_to_string("scoring/workspace.html#score", context, request=request)
     body += render_to_string("scoring/workspace.html#save_status", {**context, "oob": True}, request=request)
     return HttpResponse(body, status=422 if error else 200)
+
+
+@login_required
+@require_POST
+def workspace_summary(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _summary(request, call_id, REVIEW)
+
+
+@login_required
+@require_POST
+def self_review_summary(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _summary(request, call_id, SELF)
+
+
+def _summary(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
+    """Autosave the overall feedback; respond with its save status line."""
+    try:
+        workspace = _workspace_for(request, call_id, mode)
+    except AlreadySelfReviewed:
+        return HttpResponse("You already submitted a self-review of this call.", status=409)
+    if workspace.scorecard is None:
+        raise Http404("No published scorecard applies to this call.")
+    form = SummaryForm(request.POST)
+    context = {"summary_error": "", "summary_saved_at": None}
+    if not form.is_valid():
+        context["summary_error"] = " ".join(m for ms in form.errors.values() for m in ms)
+    elif workspace.draft is not None or form.cleaned_data["summary"]:
+        # Typing feedback before any answer starts the draft, like a first answer does.
+        try:
+            services.evaluation_summary_save(
+                evaluation=_ensure_draft(request, workspace),
+                author=request.user,
+                summary=form.cleaned_data["summary"],
+            )
+            context["summary_saved_at"] = timezone.now()
+        except ValidationError as exc:
+            context["summary_error"] = " ".join(error_messages(exc))
+    body = render_to_string("scoring/workspace.html#summary_status", context, request=request)
+    return HttpResponse(body, status=422 if context["summary_error"] else 200)

@@ -109,11 +109,19 @@ def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, li
     expect(page.locator("dialog#shortcuts")).to_be_hidden()
     page.screenshot(path="/tmp/ws_workspace_scored.png", full_page=True)
 
+    # The overall feedback autosaves while typing; a reload (closed tab) keeps it.
+    page.locator("#id_summary").fill("Lovely greeting; check the fee <policy>")
+    expect(page.locator("#summary-status")).to_contain_text("Feedback saved")
+    page.reload()
+    expect(page.locator("#id_summary")).to_have_value("Lovely greeting; check the fee <policy>")
+    page.locator("#id_summary").focus()
+
     page.keyboard.press("Control+Enter")
     page.wait_for_url("**/qa/evaluations/*/")
     expect(page.get_by_test_id("evaluation-score")).to_have_text(str(final))
     evaluation = Evaluation.objects.get(call=call)
     assert (evaluation.status, evaluation.score) == (Evaluation.Status.SUBMITTED, final)
+    assert evaluation.summary == "Lovely greeting; check the fee <policy>"
     quoted = evaluation.answers.get(criterion__key="b")
     assert (quoted.is_na, quoted.quote, quoted.offset_seconds) == (True, QUOTED, 70)
 

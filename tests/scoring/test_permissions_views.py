@@ -117,6 +117,14 @@ def world(
             htmx=True,
         ),
         Cell(
+            "workspace feedback autosave",
+            "post",
+            reverse("scoring:workspace_summary", args=[call.pk]),
+            frozenset({"reviewer", "admin"}),
+            data={"summary": "Well done"},
+            htmx=True,
+        ),
+        Cell(
             "workspace save",
             "post",
             reverse("scoring:workspace", args=[call.pk]),
@@ -130,6 +138,14 @@ def world(
             reverse("scoring:self_review_answer", args=[call.pk]),
             frozenset({"owner"}),
             data={"criterion": a.pk, f"c{a.pk}-value": "1"},
+            htmx=True,
+        ),
+        Cell(
+            "self-review feedback autosave",
+            "post",
+            reverse("scoring:self_review_summary", args=[call.pk]),
+            frozenset({"owner"}),
+            data={"summary": "I rushed it"},
             htmx=True,
         ),
         Cell(
@@ -308,7 +324,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert unauthorized_successes == []
     assert refused_allowed == []
     assert leaked == []
-    assert len(cells) == 32
+    assert len(cells) == 34
 
 
 @pytest.mark.django_db
@@ -378,8 +394,10 @@ def test_every_scoring_url_is_in_the_matrix():
         "assignment_cancel",
         "workspace",
         "workspace_answer",
+        "workspace_summary",
         "self_review",
         "self_review_answer",
+        "self_review_summary",
         "compare",
         "evaluation_detail",
         "evaluation_acknowledge",

@@ -528,3 +528,73 @@ def test_reviewer_can_score_the_agent_of_another_leg(
 
     assert response.status_code == 200
     assert Evaluation.objects.get().agent == teammate_agent
+
+
+# --- overall feedback autosave ------------------------------------------------------------------------
+
+
+def summary_url(call, *, self_mode=False) -> str:
+    return reverse("scoring:self_review_summary" if self_mode else "scoring:workspace_summary", args=[call.pk])
+
+
+@pytest.mark.django_db
+def test_typing_the_feedback_autosaves_it_into_the_draft(client, queued, chat_call, reviewer, crit):
+    client.force_login(reviewer)
+    answer(client, chat_call, crit["a"], "1")
+
+    response = client.post(summary_url(chat_call), {"summary": "Great <b>empathy</b>"}, headers=HX)
+
+    assert response.status_code == 200
+    assert 'id="summary-status"' in response.content.decode()
+    assert "Feedback saved" in response.content.decode()
+    assert draft_of(chat_call, reviewer).summary == "Great <b>empathy</b>"
+    page = client.get(workspace_url(chat_call)).content.decode()
+    assert "Great &lt;b&gt;empathy&lt;/b&gt;</textarea>" in page
+
+
+@pytest.mark.django_db
+def test_feedback_typed_before_any_answer_starts_the_draft(client, queued, chat_call, reviewer):
+    client.force_login(reviewer)
+
+    empty = client.post(summary_url(chat_call), {"summary": ""}, headers=HX)
+    assert empty.status_code == 200
+    assert not Evaluation.objects.exists()
+
+    client.post(summary_url(chat_call), {"summary": "Start with the greeting"}, headers=HX)
+
+    draft = draft_of(chat_call, reviewer)
+    assert (draft.summary, draft.answers.count()) == ("Start with the greeting", 0)
+
+
+@pytest.mark.django_db
+def test_feedback_autosave_refuses_strangers_and_too_long_text(
+    client, queued, chat_call, reviewer, teammate_agent, crit
+):
+    client.force_login(teammate_agent.user)
+    assert client.post(summary_url(chat_call), {"summary": "x"}, headers=HX).status_code in (403, 404)
+
+    client.force_login(reviewer)
+    too_long = client.post(summary_url(chat_call), {"summary": "x" * 10001}, headers=HX)
+
+    assert too_long.status_code == 422
+    assert "at most 10000 characters" in too_long.content.decode()
+    assert not Evaluation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_plain_form_save_keeps_the_feedback(client, queued, chat_call, reviewer, crit):
+    client.force_login(reviewer)
+
+    client.post(workspace_url(chat_call), {"action": "save", "summary": "Slow down at the close"})
+
+    assert draft_of(chat_call, reviewer).summary == "Slow down at the close"
+
+
+@pytest.mark.django_db
+def test_an_agent_autosaves_the_feedback_of_a_self_review(client, chat_call, owner_agent, scorecard):
+    client.force_login(owner_agent.user)
+
+    response = client.post(summary_url(chat_call, self_mode=True), {"summary": "I rushed it"}, headers=HX)
+
+    assert response.status_code == 200
+    assert draft_of(chat_call, owner_agent.user, Evaluation.Kind.SELF_REVIEW).summary == "I rushed it"

@@ -14,7 +14,9 @@ urlpatterns = [
     path("calls/<int:call_id>/review/summary/", workspace.workspace_summary, name="workspace_summary"),
     path("calls/<int:call_id>/self-review/", workspace.self_review, name="self_review"),
     path("calls/<int:call_id>/self-review/answer/", workspace.self_review_answer, name="self_review_answer"),
-    path("calls/<int:call_id>/self-review/summary/", workspace.self_review_summary, name="self_review_summary"),
+    path(
+        "calls/<int:call_id>/self-review/summary/", workspace.self_review_summary, name="self_review_summary"
+    ),
     path("calls/<int:call_id>/compare/", evaluations.compare, name="compare"),
     # Evaluations
     path("evaluations/<int:pk>/", evaluations.evaluation_detail, name="evaluation_detail"),

@@ -534,7 +534,9 @@ def test_reviewer_can_score_the_agent_of_another_leg(
 
 
 def summary_url(call, *, self_mode=False) -> str:
-    return reverse("scoring:self_review_summary" if self_mode else "scoring:workspace_summary", args=[call.pk])
+    return reverse(
+        "scoring:self_review_summary" if self_mode else "scoring:workspace_summary", args=[call.pk]
+    )
 
 
 @pytest.mark.django_db

@@ -771,3 +771,20 @@ def test_default_period_on_an_empty_database_is_none(client, admin_user):
     assert response.status_code == 200
     assert response.context["default_period"] is None
     assert response.context["summary"]["calls"] == 0
+
+
+def test_calls_without_an_agent_render_in_the_list_and_the_customer_history(client, admin_user):
+    customer = CustomerFactory(external_id="CU-NA", name="")
+    abandoned = CallFactory(
+        external_id="ABANDONED", agent=None, department=None, customer=customer, started_at=T0
+    )
+    CallFactory(external_id="LATER", agent=None, customer=customer, started_at=T0 + timedelta(days=1))
+    client.force_login(admin_user)
+
+    listing = client.get(LIST_URL)
+    page = client.get(detail_url(abandoned))
+
+    assert listing.status_code == 200
+    assert sorted(listed_ids(listing)) == ["ABANDONED", "LATER"]
+    assert page.status_code == 200
+    assert "LATER" in page.content.decode()

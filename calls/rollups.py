@@ -112,9 +112,16 @@ SELECT m.r_agent, m.r_day, COUNT(*), SUM(m.r_handle), SUM(m.r_wait),
        COUNT(*) FILTER (WHERE m.r_resolved),
        COUNT(*) FILTER (WHERE m.r_resolved AND NOT m.r_transferred AND NOT m.r_repeat),
        COUNT(*) FILTER (WHERE m.r_repeat)
-FROM ({inner}) m
+FROM ({inner}{fence}) m
 GROUP BY m.r_agent, m.r_day
 """
+
+
+def _fence() -> str:
+    """`OFFSET 0` on PostgreSQL: keeps the inner query a subquery, so each per-call EXISTS runs once per call.
+    Flattened, the planner repeats an EXISTS in every FILTER that names it (the repeat-contact probe ran
+    about 1.5 times per call)."""
+    return " OFFSET 0" if connection.vendor == "postgresql" else ""
 
 
 @transaction.atomic
@@ -132,7 +139,10 @@ def agent_day_stats_refresh(*, date_from: date, date_to: date) -> None:
         call_rows(start=local_day_start(date_from), end=local_day_start(date_to + timedelta(days=1)))
     )
     insert_select(
-        AgentDayCallStats._meta.db_table, _CALL_STATS_COLUMNS, _CALL_STATS_SELECT.format(inner=inner), params
+        AgentDayCallStats._meta.db_table,
+        _CALL_STATS_COLUMNS,
+        _CALL_STATS_SELECT.format(inner=inner, fence=_fence()),
+        params,
     )
     for refresher in _day_refreshers:
         refresher(date_from=date_from, date_to=date_to)

@@ -341,6 +341,35 @@ def test_update_reports_old_and_new_start_times_and_agents_for_rollups(db):
     assert result.affected_agent_ids == sorted({old_agent.pk, new_agent.pk, target.pk})
 
 
+@pytest.mark.parametrize("chunk_rows", [4, 40_000])
+def test_new_changed_and_unchanged_calls_are_each_counted_once_across_chunks(db, monkeypatch, chunk_rows):
+    from calls.importers.postgres import PipelinedPostgresStage
+
+    monkeypatch.setattr(PipelinedPostgresStage, "CHUNK_ROWS", chunk_rows)
+    import_records([minimal(n, customer={"external_id": f"CU-{n % 3}"}) for n in range(10)])
+    before = dict(Call.objects.values_list("external_id", "updated_at"))
+    records = [minimal(n, customer={"external_id": f"CU-{n % 3}", "name": f"Name {n}"}) for n in range(5, 15)]
+    records[2]["channel"] = "chat"  # C-7 changes
+    records[3]["transfers"] = [{"at": "2026-11-02T10:01:00Z", "to_agent": "A-1"}]  # so does C-8
+
+    result = import_records(records)
+
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (5, 2, 3, 0)
+    assert Call.objects.count() == 15
+    assert Call.objects.get(external_id="C-7").channel == "chat"
+    assert list(Transfer.objects.values_list("call__external_id", "to_agent__employee_code")) == [
+        ("C-8", "A-1")
+    ]
+    after = dict(Call.objects.values_list("external_id", "updated_at"))
+    assert sorted(key for key in before if after[key] != before[key]) == ["C-7", "C-8"]
+    # Customers named for the first time get the name of the first row that names them.
+    assert dict(Customer.objects.values_list("external_id", "name")) == {
+        "CU-0": "Name 6",
+        "CU-1": "Name 7",
+        "CU-2": "Name 5",
+    }
+
+
 def test_existing_agents_and_customers_keep_their_values_and_only_get_blanks_filled(db):
     team = TeamFactory(name="Old Team")
     AgentFactory(employee_code="A-017", name="Ana L.", team=team)

@@ -203,6 +203,10 @@ def run_import(
             )
         result.rejects_paths = rejects.write_rejects(sources, reasons, rejects_path)
     result.elapsed = time.perf_counter() - started
+    # Apps that act on new calls (survey invitations) get them once the import commits (calls.events).
+    from calls.events import calls_imported_on_commit
+
+    calls_imported_on_commit(result)
     return result
 
 

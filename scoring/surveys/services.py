@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import formats, timezone
 
 from calls.models import Call, Customer, Transfer
+from scoring.analytics.rollups import analytics_refresh_for_calls_on_commit
 
 from . import channels as channel_registry
 from .models import (
@@ -158,26 +159,66 @@ def invitation_decide(*, call: Call, now: datetime | None = None) -> SurveyInvit
     return invitation
 
 
+# Survey decisions due later than this are left to the sweeper (every 5 minutes) instead of a Celery
+# countdown: Redis redelivers a message held longer than its visibility timeout (1 hour), and the sweeper
+# decides every call once it is SURVEY_DELAY_SECONDS past its end anyway.
+SCHEDULE_MAX_COUNTDOWN = timedelta(minutes=15)
+# Imported calls started earlier than the sweep lookback minus this cannot usually have ended within it;
+# bounding started_at lets the import hook use the started_at index (the sweeper covers longer calls).
+LONGEST_CALL = timedelta(days=1)
+
+
+def _survey_decisions_enqueue(rows: list[tuple[int, datetime]], *, now: datetime) -> int:
+    """Queue survey_invite_task for (call id, ended_at) rows after commit: at once when the survey delay
+    is over, with a short countdown when it ends soon; later ones wait for the sweeper. Returns how many
+    are queued. A broker outage is logged, never raised: the sweeper decides those calls."""
+    from .tasks import survey_invite_task
+
+    delay = timedelta(seconds=settings.SURVEY_DELAY_SECONDS)
+    queued = [(pk, max(0, int((ended_at + delay - now).total_seconds()))) for pk, ended_at in rows]
+    queued = [
+        (pk, countdown) for pk, countdown in queued if countdown <= SCHEDULE_MAX_COUNTDOWN.total_seconds()
+    ]
+
+    def enqueue() -> None:
+        # The project's publisher never raises and stops trying for a while once the broker is down, so
+        # a large import never hangs on it; the sweeper decides whatever was not queued.
+        from scoring.followups.tasks import publish
+
+        for pk, countdown in queued:
+            publish(survey_invite_task, pk, countdown=countdown or None)
+
+    transaction.on_commit(enqueue, robust=True)
+    return len(queued)
+
+
 def survey_schedule_for_calls(call_ids: list[int] | tuple[int, ...], *, now: datetime | None = None) -> int:
     """Queue the survey decision for ended calls not yet decided, SURVEY_DELAY_SECONDS after each call
     ended (after commit). For importers, the demo and ops. Returns how many were queued."""
-    from .tasks import survey_invite_task
-
     now = now or timezone.now()
-    delay = timedelta(seconds=settings.SURVEY_DELAY_SECONDS)
     rows = list(
         Call.objects.filter(pk__in=list(call_ids), survey_invitation__isnull=True)
         .order_by()
         .values_list("pk", "ended_at")
     )
+    return _survey_decisions_enqueue(rows, now=now)
 
-    def enqueue() -> None:
-        for pk, ended_at in rows:
-            countdown = max(0, int((ended_at + delay - now).total_seconds()))
-            survey_invite_task.apply_async((pk,), countdown=countdown)
 
-    transaction.on_commit(enqueue)
-    return len(rows)
+def survey_schedule_for_imported_calls(*, calls: QuerySet[Call], now: datetime | None = None) -> int:
+    """calls.events handler (registered in SurveysConfig.ready): queue the decision of every imported call
+    the sweeper would decide (ended within SURVEY_SWEEP_LOOKBACK_HOURS, not decided yet), so a new call
+    is invited SURVEY_DELAY_SECONDS after it ended instead of at the next sweep. Older imports are
+    history, not surveys. Returns how many were queued."""
+    now = now or timezone.now()
+    recent = now - timedelta(hours=settings.SURVEY_SWEEP_LOOKBACK_HOURS)
+    rows = list(
+        calls.filter(
+            started_at__gte=recent - LONGEST_CALL, ended_at__gte=recent, survey_invitation__isnull=True
+        )
+        .order_by("ended_at", "pk")
+        .values_list("pk", "ended_at")
+    )
+    return _survey_decisions_enqueue(rows, now=now)
 
 
 # --- delivery -------------------------------------------------------------------------------------
@@ -350,6 +391,12 @@ def _response_existing(
             return found
     found = SurveyResponse.objects.filter(call=call).first()
     if found is not None:
+        # Each lookup sees what had committed when it ran: a concurrent twin that committed between the
+        # lookups above and this one is the same answer, not a conflict.
+        if (idempotency_key and found.idempotency_key == idempotency_key) or (
+            invitation is not None and found.invitation_id == invitation.pk
+        ):
+            return found
         raise ResponseConflict(found)
     return None
 
@@ -404,6 +451,7 @@ def response_record(
             used_at=response.received_at, updated_at=now
         )
     response_credits_create(response=response)
+    analytics_refresh_for_calls_on_commit(call_ids=[response.call_id])
     if response.is_detractor:
         from scoring.followups.services import followup_open_for_response
 

@@ -155,7 +155,7 @@ def test_schedule_queues_undecided_calls_after_commit_with_the_delay(
     from scoring.surveys import tasks
 
     monkeypatch.setattr(
-        tasks.survey_invite_task, "apply_async", lambda args, countdown: sent.append((args, countdown))
+        tasks.survey_invite_task, "apply_async", lambda args, countdown=None, **kwargs: sent.append((args, countdown or 0))
     )
     with django_capture_on_commit_callbacks(execute=True):
         queued = services.survey_schedule_for_calls([fresh.pk, old.pk, decided.pk], now=now)

@@ -7,9 +7,12 @@ send in Redis by idempotency key (one Redis write, like the no-op reference task
 
 Latency: detractor responses POSTed at a steady rate (default 100/s for 60 s); response saved → owner
 notified (Notification row) p50/p95/p99/max. Reference: a no-op task's enqueue → start at the same rate.
-Throughput: N detractor responses (default 20,000) POSTed as fast as the endpoint takes them; follow-ups
-dispatched per second from the first response saved to the last notice. Reference: N no-op tasks
-published as fast as possible, per second from the first publish to the last start.
+Throughput: N detractor responses (default 20,000) POSTed as fast as the endpoint takes them while the
+worker is stopped; then the worker is started and follow-ups dispatched per second are measured from
+"worker ready" to the last notice. Reference: N no-op tasks published the same way (worker stopped),
+per second from "worker ready" to the last start. Both run on the same worker process and settings,
+the same broker and the same queue (the no-op task is routed like every scoring.followups task), in
+interleaved rounds (--rounds), and the ratio is the median of the per-round ratios.
 Lost = a case with no notice; duplicates = a second Notification row or a second outside send per key.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -79,6 +83,9 @@ def add_arguments(parser) -> None:
         "--responses", type=int, default=20_000, help="throughput phase responses (default 20000)"
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput phase")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved product/reference throughput rounds (default 3)"
+    )
     parser.add_argument("--keep-database", action="store_true", help="do not drop the temporary database")
 
 
@@ -90,6 +97,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _summary(values: list[float]) -> str:
+    if not values:
+        return "no samples (n=0)"
     ms = [v * 1000 for v in values]
     return (
         f"p50 {_percentile(ms, 50):.1f} ms, p95 {_percentile(ms, 95):.1f} ms, p99 {_percentile(ms, 99):.1f} ms, "
@@ -184,16 +193,25 @@ def _post_all(url: str, token: str, call_ids: list[str], *, rate: float | None, 
     return results
 
 
-def _publish_noops(count: int, *, rate: float | None) -> float:
-    """Publish no-op tasks (paced or flat out); returns the wall time of the first publish."""
-    first = time.time()
-    start = time.monotonic()
-    for i in range(count):
-        if rate:
-            delay = start + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        bench_noop_task.apply_async((time.time(),))
+def _publish_noops(count: int, *, rate: float | None, broker_url: str) -> float:
+    """Publish no-op tasks (paced or flat out) to the bench's broker; returns the wall time of the first publish.
+
+    The broker is named explicitly: Celery reads CELERY_BROKER_URL from the environment before its
+    configuration, so setting conf.broker_url would send the reference tasks to another Redis than the
+    worker's (they were never run, or a stale backlog was drained instead). One producer is reused, as
+    the product's `publish` does."""
+    from celery import current_app
+
+    with current_app.connection_for_write(broker_url) as broker_connection:
+        producer = broker_connection.Producer()
+        first = time.time()
+        start = time.monotonic()
+        for i in range(count):
+            if rate:
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            bench_noop_task.apply_async((time.time(),), producer=producer)
     return first
 
 
@@ -254,14 +272,24 @@ def _lost_and_duplicates(bench_redis: redis.Redis) -> tuple[int, int, int]:
 
 
 def run(
-    out, *, seconds: int, rate: int, responses: int, clients: int, keep_database: bool, **_options
+    out,
+    *,
+    seconds: int,
+    rate: int,
+    responses: int,
+    clients: int,
+    rounds: int,
+    keep_database: bool,
+    **_options,
 ) -> dict:
     from .processes import CeleryBeat, CeleryWorker, RedisServer, WebServer, free_port
 
     if connection.vendor != "postgresql":
         raise RuntimeError("bench followups needs PostgreSQL (set DATABASE_URL)")
-    if seconds < 1 or rate < 1 or responses < 1 or clients < 1:
-        raise RuntimeError("--seconds, --rate, --responses and --clients must be at least 1")
+    if seconds < 1 or rate < 1 or clients < 1 or rounds < 1 or responses < rounds + 4:
+        raise RuntimeError(
+            "--seconds, --rate, --clients and --rounds must be at least 1, --responses at least rounds + 4"
+        )
     params = connections["default"].settings_dict
     original_name = params["NAME"]
     name = f"qa_center_bench_followups_{os.getpid()}"
@@ -305,9 +333,6 @@ def run(
         broker.start()
         env |= {"REDIS_URL": broker.url, "CELERY_BROKER_URL": broker.url, "BENCH_REDIS_URL": broker.url}
         os.environ["BENCH_REDIS_URL"] = broker.url
-        from celery import current_app
-
-        current_app.conf.broker_url = broker.url  # this process publishes the no-op reference tasks
         bench_redis = redis.Redis.from_url(broker.url)
         processes.append(CeleryWorker(env, node="bench", include="scoring.followups.bench").start())
         processes.append(CeleryBeat(env).start())
@@ -332,49 +357,68 @@ def run(
         out(f"  HTTP {dict(statuses)}; request {_summary([r[1] for r in results])}")
         out(f"  response saved → owner notified: {_summary(product_latencies)}")
         bench_redis.delete(NOOP_KEY)
-        _publish_noops(latency_calls, rate=rate)
+        _publish_noops(latency_calls, rate=rate, broker_url=broker.url)
         _wait(lambda: bench_redis.llen(NOOP_KEY) >= latency_calls, 120, out, "the no-op tasks")
         noop = [tuple(map(float, v.split(b":"))) for v in bench_redis.lrange(NOOP_KEY, 0, -1)]
         out(f"  reference, no-op task enqueue → start at {rate}/s: {_summary([b - a for a, b in noop])}")
 
         # --- throughput --------------------------------------------------------------------------------
         # The worker is stopped while the responses arrive, then started: "dispatched per second" is the
-        # dispatch pipeline draining a backlog, measured exactly like the bare Celery reference below
-        # (the endpoint's own rate is reported separately; with the worker running it bounds both).
+        # dispatch pipeline draining a backlog, measured exactly like the bare Celery reference (same
+        # worker process and settings, same broker, same restart; the endpoint's own rate is reported
+        # separately: with the worker running it would bound both). The machine is shared, so product and
+        # reference alternate in `rounds` rounds and the ratio is the median of the per-round ratios:
+        # load that comes and goes hits both sides of a round alike.
         worker = processes[0]
-        prefix_ids = [f"B-{latency_calls + i}" for i in range(responses - 4)]
         out(
-            f"throughput: {len(prefix_ids):,} detractor responses as fast as the endpoint takes them "
-            f"({clients} clients), then the worker drains the backlog"
+            f"throughput: {responses - 4:,} detractor responses as fast as the endpoint takes them "
+            f"({clients} clients), then the worker (prefork -c {worker.concurrency}, acks_late, prefetch 1) "
+            f"drains the backlog; the same for {responses:,} no-op tasks; {rounds} interleaved rounds"
         )
-        worker.stop()
-        t0 = time.monotonic()
-        results = _post_all(endpoint, token, prefix_ids, rate=None, clients=clients)
-        posting = time.monotonic() - t0
-        statuses = Counter(r[0] for r in results)
-        out(f"  HTTP {dict(statuses)}; endpoint {len(prefix_ids) / posting:,.0f} responses/s")
-        worker.start()
-        ready = time.time()
-        _wait(lambda: _undispatched("B-") == 0, 900, out, "the throughput phase's dispatches")
-        window, dispatched = _dispatch_window(latency_calls, latency_calls + len(prefix_ids), since=ready)
-        product_rate = dispatched / window if window else 0.0
-        out(
-            f"  follow-ups dispatched: {dispatched:,} in {window:.1f} s after the worker was ready = {product_rate:,.0f}/s"
-        )
-        bench_redis.delete(NOOP_KEY)
-        worker.stop()
-        _publish_noops(responses, rate=None)
-        worker.start()
-        ready = time.time()
-        _wait(lambda: bench_redis.llen(NOOP_KEY) >= responses, 900, out, "the no-op tasks")
-        last = max(float(v.split(b":")[1]) for v in bench_redis.lrange(NOOP_KEY, 0, -1))
-        bare_rate = responses / (last - ready)
-        out(f"  reference, {responses:,} no-op tasks drained in {last - ready:.1f} s = {bare_rate:,.0f}/s")
+        first_id = latency_calls
+        product_rates: list[float] = []
+        bare_rates: list[float] = []
+        for round_number in range(rounds):
+            size = (responses - 4) // rounds + (1 if round_number < (responses - 4) % rounds else 0)
+            round_ids = [f"B-{first_id + i}" for i in range(size)]
+            worker.stop()
+            t0 = time.monotonic()
+            results = _post_all(endpoint, token, round_ids, rate=None, clients=clients)
+            posting = time.monotonic() - t0
+            statuses = Counter(r[0] for r in results)
+            worker.start()
+            ready = time.time()
+            _wait(lambda: _undispatched("B-") == 0, 900, out, "the throughput phase's dispatches")
+            window, dispatched = _dispatch_window(first_id, first_id + size, since=ready)
+            product_rates.append(dispatched / window if window else 0.0)
+            first_id += size
 
+            noops = responses // rounds + (1 if round_number < responses % rounds else 0)
+            bench_redis.delete(NOOP_KEY)
+            worker.stop()
+            _publish_noops(noops, rate=None, broker_url=broker.url)
+            worker.start()
+            ready = time.time()
+            _wait(lambda n=noops: bench_redis.llen(NOOP_KEY) >= n, 900, out, "the no-op tasks")
+            started_at = [float(v.split(b":")[1]) for v in bench_redis.lrange(NOOP_KEY, 0, -1)]
+            last = max(started_at, default=ready)
+            bare_rates.append(len(started_at) / (last - ready) if last > ready else 0.0)
+            out(
+                f"  round {round_number + 1}: HTTP {dict(statuses)}, endpoint {size / posting:,.0f} responses/s; "
+                f"follow-ups dispatched {dispatched:,} in {window:.1f} s = {product_rates[-1]:,.0f}/s; "
+                f"no-op tasks {len(started_at):,} in {last - ready:.1f} s = {bare_rates[-1]:,.0f}/s; "
+                f"ratio {product_rates[-1] / bare_rates[-1] if bare_rates[-1] else 0.0:.2f}"
+            )
+        product_rate = statistics.median(product_rates)
+        bare_rate = statistics.median(bare_rates)
+        ratio = statistics.median(p / b if b else 0.0 for p, b in zip(product_rates, bare_rates, strict=True))
+
+        # Other work each response queues (analytics rollup refreshes) waits on the default queue: the
+        # worker serves the follow-up queue first, so it never delays a notice; report what is left.
+        out(f"other tasks still queued behind the follow-ups (default queue): {bench_redis.llen('celery'):,}")
         lost, duplicate_rows, duplicate_sends = _lost_and_duplicates(bench_redis)
         out(f"lost {lost}; duplicate notices: {duplicate_rows} rows, {duplicate_sends} outside sends")
         p99 = _percentile(product_latencies, 99) * 1000 if product_latencies else float("nan")
-        ratio = product_rate / bare_rate if bare_rate else 0.0
         out(
             f"bench followups: p99 {p99:.0f} ms, throughput {product_rate:.0f}/s, bare celery {bare_rate:.0f}/s, "
             f"throughput ratio {ratio:.2f}, lost {lost}, duplicates {duplicate_rows + duplicate_sends}"

@@ -120,9 +120,16 @@ class CeleryWorker(Managed):
     name = "worker"
 
     def __init__(
-        self, env: dict[str, str], *, concurrency: int = 2, node: str = "fu", include: str | None = None
+        self,
+        env: dict[str, str],
+        *,
+        concurrency: int = 2,
+        node: str = "fu",
+        include: str | None = None,
+        queues: str | None = None,
     ) -> None:
         self.extra_env, self.concurrency, self.node, self.include = env, concurrency, node, include
+        self.queues = queues  # e.g. "followups": leave other work (rollup refreshes, surveys) queued
         super().__init__()
 
     def command(self) -> list[str]:
@@ -144,6 +151,8 @@ class CeleryWorker(Managed):
         ]
         if self.include:
             command += ["--include", self.include]
+        if self.queues:
+            command += ["-Q", self.queues]
         return command
 
     def env(self) -> dict[str, str]:

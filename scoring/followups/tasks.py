@@ -12,7 +12,6 @@ import time
 
 from celery import current_app, shared_task
 from django.conf import settings
-from django.db import close_old_connections, connection
 
 from . import services
 
@@ -77,13 +76,6 @@ def publish(task, *args, countdown: float | None = None) -> bool:
     return True
 
 
-def _fresh_connection() -> None:
-    """The worker reuses DB connections (CELERY_DB_REUSE_MAX): drop one that is broken or too old, as a
-    web request would. Never inside a transaction (an eager run in a test or a caller's atomic block)."""
-    if not connection.in_atomic_block:
-        close_old_connections()
-
-
 # max_retries=None: the row's dispatch_attempts is the budget (FOLLOWUP_MAX_ATTEMPTS), not Celery's counter.
 @shared_task(
     bind=True,
@@ -93,7 +85,6 @@ def _fresh_connection() -> None:
     max_retries=None,
 )
 def followup_dispatch_task(self, case_id: int) -> str:
-    _fresh_connection()
     outcome = services.followup_dispatch(case_id=case_id)
     if outcome.retry_in is not None:
         # The row already says when it may be claimed again; if this retry message is lost, the sweeper
@@ -110,7 +101,6 @@ def followup_dispatch_task(self, case_id: int) -> str:
     max_retries=None,
 )
 def followup_escalation_notify_task(self, case_id: int) -> str:
-    _fresh_connection()
     outcome = services.followup_escalation_notify(case_id=case_id)
     if outcome.retry_in is not None and self.request.retries < settings.FOLLOWUP_MAX_ATTEMPTS:
         raise self.retry(countdown=services.retry_delay_seconds(self.request.retries + 1))
@@ -119,5 +109,4 @@ def followup_escalation_notify_task(self, case_id: int) -> str:
 
 @shared_task(name="scoring.followups.tasks.followup_sweep_task", ignore_result=True)
 def followup_sweep_task() -> dict:
-    _fresh_connection()
     return dataclasses.asdict(services.followup_sweep())

@@ -98,7 +98,9 @@ def worker(django_db_setup, django_db_blocker):
     redis.Redis.from_url(django_settings.REDIS_URL).flushdb()  # our own db number: stale messages out
     with django_db_blocker.unblock():
         env = process_env(django_settings.REDIS_URL)
-    process = CeleryWorker(env).start()
+    # Follow-up tasks only: a rollup refresh still running when a test's database flush comes would
+    # deadlock with it (the refreshes have their own tests).
+    process = CeleryWorker(env, queues="followups").start()
     yield process
     process.stop()
 
@@ -204,7 +206,7 @@ def test_redis_outage_saves_every_response_fast_and_the_sweeper_dispatches_all_a
 ):
     throwaway = RedisServer(free_port(6391)).start()
     env = process_env(throwaway.url) | {"FOLLOWUP_BROKER_TIMEOUT": "1.0"}
-    outage_worker = CeleryWorker(env, node="fu-outage").start()
+    outage_worker = CeleryWorker(env, node="fu-outage", queues="followups").start()
     # One web process, warmed up by a first response while Redis is up: the timings below are then
     # about the broker outage, not about a cold Django start.
     web = WebServer(env, port=free_port(8391), workers=1).start()

@@ -285,6 +285,20 @@ def test_live_lease_is_not_taken_over(supervisor, owner_agent, scripted_notifier
     assert Notification.objects.count() == 0
 
 
+def test_dispatch_to_an_owner_is_one_claim_and_one_notice_statement(
+    supervisor, owner_agent, django_assert_num_queries
+):
+    # The hot path, per detractor: the claim (UPDATE … RETURNING everything the notice says) and one
+    # statement that records the notice and marks the case dispatched, in the transaction that sends
+    # (a savepoint here, inside the test's transaction: SAVEPOINT / RELEASE are the other two).
+    case = make_detractor(agent=owner_agent)
+    with django_assert_num_queries(4) as captured:
+        assert services.followup_dispatch(case_id=case.pk).result == "dispatched"
+    statements = [query["sql"].split(None, 1)[0].upper() for query in captured.captured_queries]
+    assert statements == ["UPDATE", "SAVEPOINT", "WITH", "RELEASE"]
+    assert "set_config('synchronous_commit', 'off', true)" in captured.captured_queries[0]["sql"]
+
+
 def test_dispatch_of_a_closed_case_sends_nothing(supervisor, owner_agent, scripted_notifier, root_cause):
     case = make_detractor(agent=owner_agent)
     services.followup_close(case=case, by=supervisor, outcome="resolved", root_cause=root_cause)
@@ -321,7 +335,8 @@ def broker(monkeypatch, settings):
 
         @staticmethod
         def publish(task, *args, **kw):
-            if Broker.up:
+            # Only follow-up work is recorded: a response also queues its analytics refresh this way.
+            if Broker.up and task.name.startswith("scoring.followups."):
                 Broker.queued.append(args[0])
             return Broker.up
 

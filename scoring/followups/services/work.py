@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from scoring.analytics.rollups import analytics_refresh_for_calls_on_commit
+
 from .. import selectors, sla
 from ..models import ContactAttempt, FollowUpCase, Notification, RootCause
 from .dispatch import FollowUpStateError
@@ -110,24 +112,9 @@ def followup_close(
             "updated_at",
         ]
     )
-    _refresh_analytics_on_commit(locked.call_id)
+    # Closes feed the per-agent-day rollups (closed within SLA): refresh the call's day after commit.
+    analytics_refresh_for_calls_on_commit(call_ids=[locked.call_id])
     return locked
-
-
-def _refresh_analytics_on_commit(call_id: int) -> None:
-    """Closes feed the per-agent-day rollups (closed within SLA): queue their refresh after commit,
-    through the never-raising publisher (the analytics sweeper catches up if this is lost)."""
-    try:
-        from scoring.analytics.tasks import analytics_refresh_for_calls_task
-    except ImportError:  # analytics not installed
-        return
-
-    def enqueue() -> None:
-        from ..tasks import publish
-
-        publish(analytics_refresh_for_calls_task, [call_id])
-
-    transaction.on_commit(enqueue, robust=True)
 
 
 def notification_mark_read(*, user, now: datetime | None = None) -> int:

@@ -1,0 +1,107 @@
+"""Run in a subprocess by test_embedded_demo.py: what `make run` does on a machine with nothing installed
+(SQLite file + kombu filesystem broker under QA_CENTER_VAR_DIR), then the work its Celery worker would do
+and the pages its users open. Prints one JSON line; the test asserts on it.
+
+Usage: python tests/qa_center/embedded_run.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qa_center.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from calls.models import Call  # noqa: E402
+from scoring.followups import services as followups  # noqa: E402
+from scoring.followups.models import FollowUpCase, Notification  # noqa: E402
+
+PAGES = {
+    "supervisor": [
+        "/calls/",
+        "/analytics/",
+        "/analytics/teams/",
+        "/analytics/drivers/",
+        "/analytics/transfers/",
+        "/followups/",
+        "/qa/queue/",
+        "/qa/disputes/",
+        "/surveys/responses/",
+    ],
+    "reviewer": ["/calls/", "/qa/queue/", "/qa/scorecards/"],
+    "agent": ["/calls/", "/qa/me/"],
+}
+
+
+def main() -> None:
+    setup_test_environment()  # responses carry their template context
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", "--if-empty", calls=400, agents=8, days=14, seed=7, stdout=StringIO())
+
+    errors: list[str] = []
+    outcomes: Counter[str] = Counter()
+    pending = FollowUpCase.objects.filter(dispatch_state="pending").values_list("pk", flat=True)
+    for case_id in list(pending):
+        try:
+            outcomes[followups.followup_dispatch(case_id=case_id).result] += 1
+        except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on any
+            errors.append(f"dispatch {case_id}: {type(exc).__name__}: {exc}")
+    try:
+        swept = followups.followup_sweep(now=timezone.now() + timedelta(days=3)).__dict__
+    except Exception as exc:  # noqa: BLE001
+        swept = {}
+        errors.append(f"sweep: {type(exc).__name__}: {exc}")
+    for case_id in FollowUpCase.objects.filter(escalation_level__gt=0).values_list("pk", flat=True):
+        try:
+            followups.followup_escalation_notify(case_id=case_id)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"escalation notify {case_id}: {type(exc).__name__}: {exc}")
+
+    pages: dict[str, int] = {}
+    for username, urls in PAGES.items():
+        client = Client()
+        client.force_login(django.contrib.auth.get_user_model().objects.get(username=username))
+        for url in urls:
+            response = client.get(url)
+            pages[f"{username} {url}"] = response.status_code
+        # one call page each, the first the user's list shows
+        first = client.get("/calls/").context["calls"]
+        if first:
+            pages[f"{username} /calls/<first>/"] = client.get(f"/calls/{first[0].pk}/").status_code
+
+    print(  # noqa: T201 - the subprocess's result, read by the test
+        json.dumps(
+            {
+                "vendor": connection.vendor,
+                "broker": settings.CELERY_BROKER_URL.split(":", 1)[0],
+                "calls": Call.objects.count(),
+                "dispatch_outcomes": dict(outcomes),
+                "pending_before": len(pending),
+                "assigned_notices": Notification.objects.filter(kind="assigned").count(),
+                "swept": swept,
+                "errors": errors,
+                "pages": pages,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

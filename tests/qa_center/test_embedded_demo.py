@@ -1,0 +1,60 @@
+"""The embedded default `make run` gives a newcomer: SQLite and the filesystem broker, no services.
+
+A subprocess (tests/qa_center/embedded_run.py) migrates a fresh SQLite file, seeds the demo, does what
+the worker would (dispatch every pending follow-up, sweep, notify escalations) and opens every main page
+as a supervisor, a reviewer and an agent. Everything must work there, not only on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The subprocess has its own SQLite file; the marker only lets the suite's session fixtures set up.
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("embedded")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env |= {"QA_CENTER_VAR_DIR": str(tmp / "var"), "ALLOWED_HOSTS": "testserver", "SECRET_KEY": "embedded-test"}
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(ROOT / "tests" / "qa_center" / "embedded_run.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_the_embedded_default_runs_on_sqlite_and_the_filesystem_broker(embedded):
+    assert (embedded["vendor"], embedded["broker"]) == ("sqlite", "filesystem")
+    assert embedded["calls"] == 400
+
+
+def test_the_worker_side_of_follow_ups_works_on_sqlite(embedded):
+    assert embedded["errors"] == []
+    assert embedded["pending_before"] > 0
+    assert embedded["dispatch_outcomes"] == {"dispatched": embedded["pending_before"]}
+    assert embedded["assigned_notices"] >= embedded["pending_before"]
+
+
+def test_every_main_page_opens_on_sqlite(embedded):
+    failing = {page: status for page, status in embedded["pages"].items() if status != 200}
+    assert failing == {}
+    assert len(embedded["pages"]) == 17

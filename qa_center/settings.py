@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -244,17 +245,31 @@ if not CELERY_BROKER_URL:
         # The 1 s default adds ~0.8 s latency to every task.
         "polling_interval": 0.1,
     }
+# Follow-up notices are time-critical (the owner is told "within seconds"): their tasks get a queue of
+# their own that every worker consumes first (listed first, strict "priority" order on Redis), so a
+# backlog of rollup refreshes or survey work queued one per response never delays a detractor's notice.
+# Other tasks stay on the default queue; starting a worker with -Q must name both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [
+    Queue("followups", routing_key="followups"),
+    Queue(CELERY_TASK_DEFAULT_QUEUE, routing_key=CELERY_TASK_DEFAULT_QUEUE),
+]
+CELERY_TASK_ROUTES = {"scoring.followups.*": {"queue": "followups"}}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 # At-least-once delivery, made harmless by idempotent tasks that claim their row first.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Celery ≥ 5.5 closes Django's DB connection after every task (it ignores CONN_MAX_AGE): a new PostgreSQL
-# connection per task cost ~15 ms here and cut follow-up dispatch throughput to a third (bench followups).
-# Reuse a worker's connection for this many tasks, then reconnect; tasks that must survive a database
-# restart call django.db.close_old_connections() first (health check, CONN_MAX_AGE).
-CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500, minimum=0)
+# Celery's Django fixup closes the DB connection around every task (it ignores CONN_MAX_AGE): a new
+# PostgreSQL connection per task cost ~15 ms here and cut follow-up dispatch throughput to a third (bench
+# followups). With this set, the fixup only closes a worker's connection every this many tasks (a hard
+# ceiling on reuse); qa_center/celery.py applies Django's own rules around every task instead (CONN_MAX_AGE,
+# CONN_HEALTH_CHECKS, a connection that had an error is dropped), so a database restart costs no task.
+# 0 restores Celery's default (a new connection per task).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -320,6 +335,8 @@ CELERY_BEAT_SCHEDULE["surveys-sweep"] = {"task": "scoring.surveys.tasks.survey_s
 # Agents with fewer evaluations (responses) in the period are shown greyed out, not ranked.
 ANALYTICS_MIN_EVALUATIONS = env_int("ANALYTICS_MIN_EVALUATIONS", 5, minimum=1)
 ANALYTICS_MIN_RESPONSES = env_int("ANALYTICS_MIN_RESPONSES", 10, minimum=1)
+# Leaderboard rows per page (ranks are over all agents; CSV export and API return every row).
+ANALYTICS_LEADERBOARD_PAGE_SIZE = env_int("ANALYTICS_LEADERBOARD_PAGE_SIZE", 50, minimum=5, maximum=1000)
 # Empirical-Bayes prior weight: an agent's QA mean is shrunk toward the team mean as if the team mean
 # were worth this many evaluations: (n·mean + k·team_mean) / (n + k).
 ANALYTICS_SHRINKAGE_K = env_float("ANALYTICS_SHRINKAGE_K", 10.0, minimum=0.0)
@@ -329,6 +346,10 @@ ANALYTICS_SHRINKAGE_K_ESTIMATE = env_bool("ANALYTICS_SHRINKAGE_K_ESTIMATE", True
 # Nightly safety net: rebuild this many days of rollups (catches deletions and lost refreshes).
 ANALYTICS_REBUILD_DAYS = env_int("ANALYTICS_REBUILD_DAYS", 120, minimum=1, maximum=3650)
 ANALYTICS_SWEEP_LOOKBACK_MINUTES = env_int("ANALYTICS_SWEEP_LOOKBACK_MINUTES", 15, minimum=1)
+# A refresh rebuilds whole days (~1 s a day at 1M calls), so responses and closes arriving many a second
+# are pooled: the first change of a day schedules its refresh this many seconds later, and changes until
+# then ride along (per process, through the cache). 0 refreshes after every commit.
+ANALYTICS_REFRESH_DEBOUNCE_SECONDS = env_int("ANALYTICS_REFRESH_DEBOUNCE_SECONDS", 5, minimum=0, maximum=300)
 # Every 5 minutes: refresh the days of evaluations/responses/follow-ups changed recently (a service that
 # did not queue its own refresh, or a lost message, leaves a rollup stale for 5 minutes at most).
 CELERY_BEAT_SCHEDULE["analytics-refresh-changed"] = {

@@ -10,3 +10,5 @@ from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing in tests only
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# Tests check the refresh each commit queues; the debounce has its own test.
+ANALYTICS_REFRESH_DEBOUNCE_SECONDS = 0

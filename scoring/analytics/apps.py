@@ -11,6 +11,7 @@ class AnalyticsConfig(AppConfig):
         # calls never imports scoring, so the link is made from this side.
         from calls.rollups import register_day_refresher
 
+        from . import tasks  # noqa: F401 — register the Celery tasks with the app at startup
         from .rollups import agent_day_scoring_stats_refresh
 
         register_day_refresher(agent_day_scoring_stats_refresh)

@@ -7,6 +7,10 @@ Every figure belongs to the local day (TIME_ZONE) on which the *call* started, l
 - survey responses: credited to the response's *primary* agent only (ResponseCredit.is_primary, chosen by
   SURVEY_PRIMARY_AGENT), so a call's answer is counted once in the leaderboard's NPS;
 - follow-ups: cases of those responses, closed, and closed by their due time (SLA).
+
+Beside them, per agent and call day, the figures the agent, drivers and transfers pages used to read from
+raw rows: criterion answers (pass rates, NPS when passed vs failed), calls by the call's department
+(transferred, escalated), transfer paths and transfer/escalation reasons.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from calls.models import Agent
-from scoring.models import Section
+from calls.models import Agent, Department
+from scoring.models import Criterion, Section
 
 
 class AgentDayScoreStats(models.Model):
@@ -68,3 +72,97 @@ class AgentDaySectionStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.day} {self.section_id}"
+
+
+class AgentDayCriterionStats(models.Model):
+    """Answers (N/A left out) of counted evaluations per evaluated agent, call day and criterion: how many
+    passed (earned the criterion's maximum), and, for calls with a survey response, the response's category
+    split by passed / failed (the NPS drivers)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    answered = models.IntegerField(default=0)
+    passed = models.IntegerField(default=0)
+    surveyed = models.IntegerField(default=0)  # answers on calls with a survey response
+    passed_promoters = models.IntegerField(default=0)
+    passed_passives = models.IntegerField(default=0)
+    passed_detractors = models.IntegerField(default=0)
+    failed_promoters = models.IntegerField(default=0)
+    failed_passives = models.IntegerField(default=0)
+    failed_detractors = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "day", "criterion"], name="agent_day_criterion_stats_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "agent"], name="agent_day_criterion_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day} {self.criterion_id}"
+
+
+class AgentDayDepartmentStats(models.Model):
+    """Calls per agent, day and the call's department, with how many were transferred or escalated."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    department = models.ForeignKey(Department, null=True, on_delete=models.CASCADE, related_name="+")
+    calls = models.IntegerField(default=0)
+    transferred = models.IntegerField(default=0)
+    escalated = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "agent"], name="agent_day_department_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day} {self.department_id}"
+
+
+class AgentDayTransferPathStats(models.Model):
+    """Transferred calls per agent, day and path (from → to department; a call counts once per path however
+    many legs took it), with how many were resolved and their survey answers by category."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    from_department = models.ForeignKey(Department, null=True, on_delete=models.CASCADE, related_name="+")
+    to_department = models.ForeignKey(Department, null=True, on_delete=models.CASCADE, related_name="+")
+    calls = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    promoters = models.IntegerField(default=0)
+    passives = models.IntegerField(default=0)
+    detractors = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "agent"], name="agent_day_path_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day} {self.from_department_id}→{self.to_department_id}"
+
+
+class AgentDayReasonStats(models.Model):
+    """Calls per agent, day and transfer or escalation reason ("(none)" for a blank one), each call once
+    per reason."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", "Transfer"
+        ESCALATION = "escalation", "Escalation"
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.CharField(max_length=200)
+    calls = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "day", "kind", "reason"], name="agent_day_reason_stats_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "agent"], name="agent_day_reason_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day} {self.kind} {self.reason}"

@@ -1,4 +1,6 @@
-"""Rebuild the QA / NPS / follow-up day rollups (see models.py for what counts where), set-based in SQL.
+"""Rebuild the per-agent-per-day rollups of scoring.analytics (QA / NPS / follow-ups, sections, criteria,
+calls by department, transfer paths, transfer and escalation reasons; see models.py for what counts
+where), set-based in SQL, all days of a range in one transaction.
 
 How they stay up to date as data arrives:
 - imports: the importer calls `calls.rollups.agent_day_stats_refresh`, which runs
@@ -18,15 +20,23 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, NullIf
 
-from calls.models import Call
+from calls.models import Call, Escalation, Transfer
 from calls.rollups import compiled, insert_select, local_date, local_day_start
 from scoring.followups.models import FollowUpCase
-from scoring.models import Evaluation, SectionScore
+from scoring.models import Answer, Evaluation, SectionScore
 from scoring.surveys.models import ResponseCredit, SurveyResponse
 
-from .models import AgentDayScoreStats, AgentDaySectionStats
+from .models import (
+    AgentDayCriterionStats,
+    AgentDayDepartmentStats,
+    AgentDayReasonStats,
+    AgentDayScoreStats,
+    AgentDaySectionStats,
+    AgentDayTransferPathStats,
+)
 
 
 def counted_evaluations(prefix: str = "") -> dict:
@@ -177,6 +187,155 @@ SELECT q.s_agent, q.s_day, q.s_section, q.s_evaluations, q.s_score_sum FROM ({in
 """
 
 
+def _criteria(*, start: datetime, end: datetime) -> QuerySet:
+    """One row per non-N/A answer of a counted evaluation of a call started in [start, end): passed or
+    failed (earned the maximum or less) and the call's survey category (a call has at most one response)."""
+    return (
+        Answer.objects.filter(
+            **counted_evaluations("evaluation__"),
+            is_na=False,
+            evaluation__call__started_at__gte=start,
+            evaluation__call__started_at__lt=end,
+        )
+        .order_by()
+        .annotate(
+            q_agent=F("evaluation__agent_id"),
+            q_day=local_date("evaluation__call__started_at"),
+            q_criterion=F("criterion_id"),
+            q_passed=_one_if(value__gte=F("criterion__max_points")),
+            q_failed=_one_if(value__lt=F("criterion__max_points")),
+            q_category=F("evaluation__call__survey_responses__category"),
+        )
+        .values("q_agent", "q_day", "q_criterion", "q_passed", "q_failed", "q_category")
+    )
+
+
+_CRITERION_COLUMNS = [
+    "agent_id",
+    "day",
+    "criterion_id",
+    "answered",
+    "passed",
+    "surveyed",
+    "passed_promoters",
+    "passed_passives",
+    "passed_detractors",
+    "failed_promoters",
+    "failed_passives",
+    "failed_detractors",
+]
+_CRITERION_SELECT = """
+SELECT q.q_agent, q.q_day, q.q_criterion, COUNT(*), SUM(q.q_passed),
+       COUNT(*) FILTER (WHERE q.q_category IS NOT NULL),
+       COUNT(*) FILTER (WHERE q.q_passed = 1 AND q.q_category = 'promoter'),
+       COUNT(*) FILTER (WHERE q.q_passed = 1 AND q.q_category = 'passive'),
+       COUNT(*) FILTER (WHERE q.q_passed = 1 AND q.q_category = 'detractor'),
+       COUNT(*) FILTER (WHERE q.q_failed = 1 AND q.q_category = 'promoter'),
+       COUNT(*) FILTER (WHERE q.q_failed = 1 AND q.q_category = 'passive'),
+       COUNT(*) FILTER (WHERE q.q_failed = 1 AND q.q_category = 'detractor')
+FROM ({inner}) q
+GROUP BY q.q_agent, q.q_day, q.q_criterion
+"""
+
+
+def _agent_calls(model, *, start: datetime, end: datetime, prefix: str = "") -> QuerySet:
+    """Rows of `model` whose call (through `prefix`) has an agent and started in [start, end)."""
+    return model.objects.filter(
+        **{
+            f"{prefix}agent__isnull": False,
+            f"{prefix}started_at__gte": start,
+            f"{prefix}started_at__lt": end,
+        }
+    ).order_by()
+
+
+def _department_calls(*, start: datetime, end: datetime) -> QuerySet:
+    return _agent_calls(Call, start=start, end=end).values(
+        d_agent=F("agent_id"),
+        d_day=local_date("started_at"),
+        d_department=F("department_id"),
+        d_transferred=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
+        d_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
+    )
+
+
+_DEPARTMENT_COLUMNS = ["agent_id", "day", "department_id", "calls", "transferred", "escalated"]
+_DEPARTMENT_SELECT = """
+SELECT d.d_agent, d.d_day, d.d_department, COUNT(*),
+       COUNT(*) FILTER (WHERE d.d_transferred), COUNT(*) FILTER (WHERE d.d_escalated)
+FROM ({inner}) d
+GROUP BY d.d_agent, d.d_day, d.d_department
+"""
+
+
+def _paths(*, start: datetime, end: datetime) -> QuerySet:
+    """Each transferred call once per (from, to) department path, with its outcome and survey category."""
+    return (
+        _agent_calls(Transfer, start=start, end=end, prefix="call__")
+        .values(
+            p_call=F("call_id"),
+            p_agent=F("call__agent_id"),
+            p_day=local_date("call__started_at"),
+            p_from=F("from_department_id"),
+            p_to=F("to_department_id"),
+            p_resolved=F("call__is_resolved"),
+            p_category=F("call__survey_responses__category"),
+        )
+        .distinct()
+    )
+
+
+_PATH_COLUMNS = [
+    "agent_id",
+    "day",
+    "from_department_id",
+    "to_department_id",
+    "calls",
+    "resolved",
+    "promoters",
+    "passives",
+    "detractors",
+]
+_PATH_SELECT = """
+SELECT p.p_agent, p.p_day, p.p_from, p.p_to, COUNT(*), COUNT(*) FILTER (WHERE p.p_resolved),
+       COUNT(*) FILTER (WHERE p.p_category = 'promoter'), COUNT(*) FILTER (WHERE p.p_category = 'passive'),
+       COUNT(*) FILTER (WHERE p.p_category = 'detractor')
+FROM ({inner}) p
+GROUP BY p.p_agent, p.p_day, p.p_from, p.p_to
+"""
+
+
+def reason_label() -> Coalesce:
+    """A transfer's or escalation's reason as the pages show it: "(none)" when blank."""
+    return Coalesce(NullIf("reason", Value("")), Value("(none)"))
+
+
+def _reasons(model, *, start: datetime, end: datetime) -> QuerySet:
+    """Each call once per reason label of its transfers (or escalations)."""
+    return (
+        _agent_calls(model, start=start, end=end, prefix="call__")
+        .values(
+            r_call=F("call_id"),
+            r_agent=F("call__agent_id"),
+            r_day=local_date("call__started_at"),
+            r_reason=reason_label(),
+        )
+        .distinct()
+    )
+
+
+_REASON_COLUMNS = ["agent_id", "day", "kind", "reason", "calls"]
+# {kind} is one of the AgentDayReasonStats.Kind values (a constant, never user input).
+_REASON_SELECT = """
+SELECT r.r_agent, r.r_day, '{kind}', r.r_reason, COUNT(*) FROM ({inner}) r GROUP BY r.r_agent, r.r_day, r.r_reason
+"""
+
+
+def _insert(model, columns: list[str], select: str, queryset: QuerySet, **fmt) -> None:
+    inner, params = compiled(queryset)
+    insert_select(model._meta.db_table, columns, select.format(inner=inner, **fmt), params)
+
+
 @transaction.atomic
 def agent_day_scoring_stats_refresh(*, date_from: date, date_to: date) -> None:
     """Rebuild AgentDayScoreStats and AgentDaySectionStats for local days date_from..date_to (included).
@@ -187,8 +346,8 @@ def agent_day_scoring_stats_refresh(*, date_from: date, date_to: date) -> None:
     if date_from > date_to:
         raise ValueError(f"date_from {date_from} is after date_to {date_to}")
     start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
-    AgentDayScoreStats.objects.filter(day__gte=date_from, day__lte=date_to).delete()
-    AgentDaySectionStats.objects.filter(day__gte=date_from, day__lte=date_to).delete()
+    for model in _DAY_MODELS:
+        model.objects.filter(day__gte=date_from, day__lte=date_to).delete()
     inner, params = compiled(_parts(start=start, end=end))
     insert_select(
         AgentDayScoreStats._meta.db_table, _SCORE_COLUMNS, _SCORE_SELECT.format(inner=inner), params
@@ -200,6 +359,35 @@ def agent_day_scoring_stats_refresh(*, date_from: date, date_to: date) -> None:
         _SECTION_SELECT.format(inner=inner),
         params,
     )
+    _insert(AgentDayCriterionStats, _CRITERION_COLUMNS, _CRITERION_SELECT, _criteria(start=start, end=end))
+    _insert(
+        AgentDayDepartmentStats,
+        _DEPARTMENT_COLUMNS,
+        _DEPARTMENT_SELECT,
+        _department_calls(start=start, end=end),
+    )
+    _insert(AgentDayTransferPathStats, _PATH_COLUMNS, _PATH_SELECT, _paths(start=start, end=end))
+    for kind, model in (
+        (AgentDayReasonStats.Kind.TRANSFER, Transfer),
+        (AgentDayReasonStats.Kind.ESCALATION, Escalation),
+    ):
+        _insert(
+            AgentDayReasonStats,
+            _REASON_COLUMNS,
+            _REASON_SELECT,
+            _reasons(model, start=start, end=end),
+            kind=kind.value,
+        )
+
+
+_DAY_MODELS = (
+    AgentDayScoreStats,
+    AgentDaySectionStats,
+    AgentDayCriterionStats,
+    AgentDayDepartmentStats,
+    AgentDayTransferPathStats,
+    AgentDayReasonStats,
+)
 
 
 def _contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -242,12 +430,36 @@ def analytics_refresh_for_calls(*, call_ids: Iterable[int]) -> None:
     analytics_refresh_days(days=call_days(call_ids))
 
 
-def analytics_refresh_for_calls_on_commit(*, call_ids: Iterable[int]) -> None:
-    """The one line for a scoring service: queue a refresh of these calls' days once the caller commits."""
-    from .tasks import analytics_refresh_for_calls_task
+_PENDING_ATTRIBUTE = "_analytics_pending_call_ids"
 
-    ids = sorted(set(call_ids))
-    transaction.on_commit(lambda: analytics_refresh_for_calls_task.delay(ids))
+
+def analytics_refresh_for_calls_on_commit(*, call_ids: Iterable[int]) -> None:
+    """The one line for a scoring service: queue a refresh of these calls' days once the caller commits.
+
+    The ids of one transaction are pooled on its connection and go out as one task at commit, so a
+    transaction that records thousands of responses (the demo seed) queues one refresh, not thousands.
+    The publisher never raises (a lost message is caught up by the analytics sweeper). Ids left behind by
+    a rolled-back transaction ride along with the next commit: a harmless extra refresh.
+    """
+    ids = set(call_ids)
+    if not ids:
+        return
+    connection = transaction.get_connection()
+    pending = getattr(connection, _PENDING_ATTRIBUTE, None)
+    if pending is None:
+        pending = set()
+        setattr(connection, _PENDING_ATTRIBUTE, pending)
+    pending |= ids
+
+    def enqueue() -> None:
+        from .tasks import analytics_refresh_publish
+
+        batch = getattr(connection, _PENDING_ATTRIBUTE, None)
+        if batch:  # the first callback after the commit sends everything; the others find nothing
+            setattr(connection, _PENDING_ATTRIBUTE, None)
+            analytics_refresh_publish(sorted(batch))
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def changed_call_ids(*, since) -> set[int]:

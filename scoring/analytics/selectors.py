@@ -1,12 +1,12 @@
-"""Read paths of the analytics pages. Figures are SQL aggregates over the day rollups (leaderboard, team
-view, trends) or, for the per-call analyses (drivers, transfer paths), over raw rows limited to the
-period and to the teams the user may see. Permission scoping lives here (`*_for_user`).
+"""Read paths of the analytics pages. Figures are SQL aggregates over the per-agent-per-day rollups
+(leaderboard, team view, trends, criterion pass rates and criterion NPS drivers, transfer paths, reasons
+and rates) or, for the two per-call analyses left (NPS by call factor, QA↔answer correlation), over the
+surveyed calls of the period and teams the user may see. Permission scoping lives here (`*_for_user`).
 
 Portable: the same code runs on PostgreSQL and on the embedded SQLite demo. Aggregates are ORM
-(`values().annotate(Sum/Count(filter=…))`, TruncWeek, TruncDate with the time zone); the three per-call
-analyses that need a derived table (NPS by call factor, correlation ranks, transfer paths) embed an
-ORM-built inner query in a small statement written in the SQL both databases share (CTE, FILTER, window
-functions, CASE). Derived figures over the aggregated rows (rates, NPS intervals, shrinkage and ranks,
+(`values().annotate(Sum/Count(filter=…))`, TruncWeek, TruncDate with the time zone); the per-call
+analyses that need a derived table (NPS by call factor, correlation ranks) embed an ORM-built inner query
+in a small statement written in the SQL both databases share (CTE, FILTER, window functions, CASE). Derived figures over the aggregated rows (rates, NPS intervals, shrinkage and ranks,
 correlation from centered sums) are pure functions in metrics.py / scoring.surveys.metrics."""
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Exists, F, FloatField, Min, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncWeek
+from django.db.models import F, FloatField, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, TruncWeek
 from django.http import Http404
 from django.utils import timezone
 
 from calls import roles
-from calls.models import Agent, AgentDayCallStats, Call, Escalation, Team, Transfer
-from calls.rollups import compiled, local_date, local_day_start
+from calls.models import Agent, AgentDayCallStats, Call, Team
+from calls.rollups import compiled, local_day_start
 from calls.selectors import agent_list_for_user, call_annotate_metrics, team_list_for_user
 from scoring.followups.models import FollowUpCase
-from scoring.models import Answer, Evaluation
+from scoring.models import Evaluation
 from scoring.surveys.metrics import nps_interval
 
 from .metrics import (
@@ -42,7 +42,14 @@ from .metrics import (
     rate,
     shrunk_mean,
 )
-from .models import AgentDayScoreStats, AgentDaySectionStats
+from .models import (
+    AgentDayCriterionStats,
+    AgentDayDepartmentStats,
+    AgentDayReasonStats,
+    AgentDayScoreStats,
+    AgentDaySectionStats,
+    AgentDayTransferPathStats,
+)
 from .rollups import counted_evaluations
 
 PERIODS = {
@@ -115,6 +122,14 @@ def analytics_agent_get_for_user(user, *, pk: int) -> Agent:
         return agent_list_for_user(user).select_related("team", "team__department").get(pk=pk)
     except Agent.DoesNotExist:
         raise Http404("No such agent") from None
+
+
+def analytics_own_agent_for_user(user) -> Agent:
+    """The agent record linked to the user's login (their own analytics page); 404 when there is none."""
+    agent = Agent.objects.filter(user_id=user.pk).only("pk").first() if user.is_authenticated else None
+    if agent is None:
+        raise Http404("No agent is linked to this login")
+    return agent
 
 
 def analytics_comparison_teams_for_user(user) -> list[Team]:
@@ -445,7 +460,9 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
     viewer may see) is given; team figures are that team's totals with this agent included, aggregates
     only (no other names)."""
     team_id = team.pk if team is not None else (agent.team_id or 0)
-    group = Q(agent__team_id=team_id) | Q(agent_id=agent.pk)
+    # The team's agents and this one, as an id subquery: the rollups' (agent, day, …) unique indexes then
+    # serve every read below (an OR across a join to the agents would scan each rollup table whole).
+    group = Q(agent_id__in=Agent.objects.filter(Q(team_id=team_id) | Q(pk=agent.pk)).values("pk"))
     mine = _mine(agent.pk)
     fields = ("evaluations", "score_sum", "promoters", "passives", "detractors")
     weeks = [
@@ -498,29 +515,23 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
         "fcr_rate": rate(calls["first_contact_resolved"], calls["calls"]),
         "team_fcr_rate": rate(calls["team_first_contact_resolved"], calls["team_calls"]),
     }
-    start, end = _range(period)
-    mine_answer = Q(evaluation__agent_id=agent.pk)
-    passed = Q(value__gte=F("criterion__max_points"))
+    # Criterion pass rates from the per-agent-day criterion rollup (non-N/A answers of counted evaluations).
     criteria = list(
-        Answer.objects.filter(
-            **counted_evaluations("evaluation__"),
-            is_na=False,
-            evaluation__call__started_at__gte=start,
-            evaluation__call__started_at__lt=end,
-        )
-        .filter(Q(evaluation__agent__team_id=team_id) | mine_answer)
+        _in_period(AgentDayCriterionStats.objects.filter(group), period)
         .order_by()
         .values(key=F("criterion__key"))
         .annotate(
             question=Min("criterion__question"),
             position=Min("criterion__position"),
-            answered=Count("pk", filter=mine_answer),
-            passed=Count("pk", filter=mine_answer & passed),
-            team_answered=Count("pk"),
-            team_passed=Count("pk", filter=passed),
+            mine_answered=Coalesce(Sum("answered", filter=mine), 0),
+            mine_passed=Coalesce(Sum("passed", filter=mine), 0),
+            team_answered=Sum("answered"),
+            team_passed=Sum("passed"),
         )
         .order_by("position", "key")
     )
+    for c in criteria:
+        c["answered"], c["passed"] = c.pop("mine_answered"), c.pop("mine_passed")
     for c in criteria:
         c["pass_rate"] = rate(c["passed"], c["answered"])
         c["team_pass_rate"] = rate(c["team_passed"], c["team_answered"])
@@ -572,14 +583,7 @@ def _scoped_evaluations(team_ids: list[int], period: Period, prefix: str = "") -
     }
 
 
-def _category_counts(prefix: str, condition: Q) -> dict:
-    return {
-        f"{prefix}_{category}s": Count("pk", filter=condition & Q(**{_RESPONSE_CATEGORY: category}))
-        for category in ("promoter", "passive", "detractor")
-    }
-
-
-_RESPONSE_CATEGORY = "evaluation__call__survey_responses__category"
+_CATEGORIES = ("promoter", "passive", "detractor")
 
 # One row per surveyed call in scope with its call-level factors (from calls.selectors, so transfers,
 # escalations and repeat contacts mean what they mean everywhere), then one aggregate per factor level.
@@ -636,27 +640,25 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
     Unit of the criterion analysis: an (evaluation, response) pair of the same call (a call has at most
     one response), N/A answers left out.
     """
-    passed = Q(value__gte=F("criterion__max_points"))
-    failed = Q(value__lt=F("criterion__max_points"))
+    # Per criterion from the per-agent-day criterion rollup: answers on surveyed calls, by passed/failed
+    # and the response's category.
+    counts = [f"{outcome}_{category}s" for outcome in ("passed", "failed") for category in _CATEGORIES]
     criterion_rows = (
-        Answer.objects.filter(
-            **_scoped_evaluations(team_ids, period, "evaluation__"),
-            is_na=False,
-            evaluation__call__survey_responses__isnull=False,
-        )
+        _in_period(AgentDayCriterionStats.objects.filter(agent__team_id__in=team_ids), period)
         .order_by()
         .values(key=F("criterion__key"))
         .annotate(
             question=Min("criterion__question"),
-            **_category_counts("passed", passed),
-            **_category_counts("failed", failed),
+            total_surveyed=Sum("surveyed"),
+            **{f"total_{name}": Sum(name) for name in counts},
         )
+        .filter(total_surveyed__gt=0)
     )
     criteria = []
     for row in criterion_rows:
         diff = nps_difference(
-            (row["passed_promoters"], row["passed_passives"], row["passed_detractors"]),
-            (row["failed_promoters"], row["failed_passives"], row["failed_detractors"]),
+            tuple(row[f"total_passed_{category}s"] for category in _CATEGORIES),
+            tuple(row[f"total_failed_{category}s"] for category in _CATEGORIES),
         )
         criteria.append({"key": row["key"], "question": row["question"], "difference": diff})
     criteria.sort(
@@ -701,54 +703,42 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
 
 # --- transfers and escalations -----------------------------------------------------------------------
 
-# A transferred call counts once per (from, to) department pair however many legs took that path.
-_PATHS_SQL = """
-WITH sc AS ({inner}),
-p AS (
-    SELECT DISTINCT t.call_id, t.from_department_id, t.to_department_id
-    FROM calls_transfer t JOIN sc ON sc.sc_id = t.call_id
-)
-SELECT fd.name AS from_department, td.name AS to_department, COUNT(*) AS calls,
-       COUNT(*) FILTER (WHERE sc.sc_resolved) AS resolved,
-       COUNT(*) FILTER (WHERE r.category = 'promoter') AS promoters,
-       COUNT(*) FILTER (WHERE r.category = 'passive') AS passives,
-       COUNT(*) FILTER (WHERE r.category = 'detractor') AS detractors
-FROM p JOIN sc ON sc.sc_id = p.call_id
-LEFT JOIN calls_department fd ON fd.id = p.from_department_id
-LEFT JOIN calls_department td ON td.id = p.to_department_id
-LEFT JOIN surveys_surveyresponse r ON r.call_id = p.call_id
-GROUP BY fd.name, td.name
-ORDER BY COUNT(*) DESC, fd.name, td.name
-LIMIT 20
-"""
-
 
 def transfer_analysis(*, team_ids: list[int], period: Period) -> dict[str, Any]:
     """Top transfer paths (share of calls, resolution, NPS), weekly transfer/escalation rates by
-    department, calls by transfer/escalation reason, repeat contacts (from the rollups)."""
-    scoped = _scoped_calls(team_ids, period)
-    total = scoped.count()
-    inner, params = compiled(
-        scoped.annotate(sc_id=F("pk"), sc_resolved=F("is_resolved")).values("sc_id", "sc_resolved")
+    department, calls by transfer/escalation reason, repeat contacts — all summed from the per-agent-day
+    rollups of the selected teams' agents (never the raw calls). A transferred call counts once per
+    (from, to) department path however many legs took it, and once per reason."""
+    totals = _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period).aggregate(
+        calls=Coalesce(Sum("calls"), 0), repeat_contacts=Coalesce(Sum("repeat_contacts"), 0)
     )
-    paths = _fetch(_PATHS_SQL.format(inner=inner), params)
+    total = totals["calls"]
+    paths = list(
+        _in_period(AgentDayTransferPathStats.objects.filter(agent__team_id__in=team_ids), period)
+        .order_by()
+        .values(from_name=F("from_department__name"), to_name=F("to_department__name"))
+        .annotate(
+            calls_count=Sum("calls"),
+            resolved=Sum("resolved"),
+            promoters=Sum("promoters"),
+            passives=Sum("passives"),
+            detractors=Sum("detractors"),
+        )
+        .order_by("-calls_count", "from_name", "to_name")[:20]
+    )
     for row in paths:
-        row["from_department"] = row["from_department"] or "—"
-        row["to_department"] = row["to_department"] or "—"
+        row["from_department"] = row.pop("from_name") or "—"
+        row["to_department"] = row.pop("to_name") or "—"
+        row["calls"] = row.pop("calls_count")
         row["share"] = rate(row["calls"], total)
         row["resolved_rate"] = rate(row["resolved"], row["calls"])
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
     weekly = list(
-        scoped.values(
-            department_name=Coalesce(F("department__name"), Value("—")),
-            week=TruncWeek(local_date("started_at")),
-        )
-        .annotate(
-            calls_count=Count("pk"),
-            transferred=Count("pk", filter=Q(Exists(Transfer.objects.filter(call=OuterRef("pk"))))),
-            escalated=Count("pk", filter=Q(Exists(Escalation.objects.filter(call=OuterRef("pk"))))),
-        )
+        _in_period(AgentDayDepartmentStats.objects.filter(agent__team_id__in=team_ids), period)
+        .order_by()
+        .values(department_name=Coalesce(F("department__name"), Value("—")), week=TruncWeek("day"))
+        .annotate(calls_count=Sum("calls"), transferred=Sum("transferred"), escalated=Sum("escalated"))
         .order_by("department_name", "week")
     )
     for row in weekly:
@@ -756,19 +746,16 @@ def transfer_analysis(*, team_ids: list[int], period: Period) -> dict[str, Any]:
         row["calls"] = row.pop("calls_count")
         row["transfer_rate"] = rate(row["transferred"], row["calls"])
         row["escalation_rate"] = rate(row["escalated"], row["calls"])
-    reasons = {}
-    for kind, model in (("transfer", Transfer), ("escalation", Escalation)):
-        reasons[kind] = [
-            {"kind": kind, "reason": r["reason_label"], "calls": r["calls_count"]}
-            for r in model.objects.filter(call__in=scoped.values("pk"))
-            .order_by()
-            .values(reason_label=Coalesce(NullIf("reason", Value("")), Value("(none)")))
-            .annotate(calls_count=Count("call_id", distinct=True))
-            .order_by("-calls_count", "reason_label")
-        ]
-    repeat = _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period).aggregate(
-        calls=Coalesce(Sum("calls"), 0), repeat_contacts=Coalesce(Sum("repeat_contacts"), 0)
-    )
+    reasons: dict[str, list[dict[str, Any]]] = {"transfer": [], "escalation": []}
+    for r in (
+        _in_period(AgentDayReasonStats.objects.filter(agent__team_id__in=team_ids), period)
+        .order_by()
+        .values("kind", reason_label=F("reason"))
+        .annotate(calls_count=Sum("calls"))
+        .order_by("kind", "-calls_count", "reason_label")
+    ):
+        reasons[r["kind"]].append({"kind": r["kind"], "reason": r["reason_label"], "calls": r["calls_count"]})
+    repeat = {"calls": total, "repeat_contacts": totals["repeat_contacts"]}
     repeat["rate"] = rate(repeat["repeat_contacts"], repeat["calls"])
     return {
         "paths": paths,

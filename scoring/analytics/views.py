@@ -6,8 +6,10 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from . import selectors
@@ -36,9 +38,22 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     board = selectors.leaderboard(
         team_ids=form.team_ids(), period=form.resolved_period(), sort=sort, descending=descending
     )
-    query = request.GET.copy()
+    # Ranks and sorting are over every agent; only the page's rows are rendered (500 rows of
+    # 20 cells cost more to render than the rollup queries).
+    page_obj = Paginator(board["rows"], settings.ANALYTICS_LEADERBOARD_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    query = filters.copy()
     query.pop("sort", None)
     query.pop("dir", None)
+
+    def page_querystring(number: int) -> str:
+        paged = filters.copy()
+        paged["page"] = str(number)
+        return paged.urlencode()
+
     return _render(
         request,
         "analytics/leaderboard.html",
@@ -46,10 +61,15 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "board": board,
+            "page_obj": page_obj,
+            "querystring_prev": page_querystring(page_obj.previous_page_number())
+            if page_obj.has_previous()
+            else "",
+            "querystring_next": page_querystring(page_obj.next_page_number()) if page_obj.has_next() else "",
             "sort": sort,
             "descending": descending,
             "base_query": query.urlencode(),
-            "querystring": request.GET.urlencode(),
+            "querystring": filters.urlencode(),
             "min_evaluations": settings.ANALYTICS_MIN_EVALUATIONS,
         },
     )
@@ -143,6 +163,16 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
             "followups": selectors.agent_open_followups(agent=agent),
         },
     )
+
+
+@login_required
+@require_GET
+def my_analytics(request: HttpRequest) -> HttpResponse:
+    """The nav's "My analytics": an agent's own page (a fixed URL, so the menu needs no query)."""
+    agent = selectors.analytics_own_agent_for_user(request.user)
+    url = reverse("analytics:agent", args=[agent.pk])
+    query = request.GET.urlencode()
+    return redirect(f"{url}?{query}" if query else url)
 
 
 @login_required

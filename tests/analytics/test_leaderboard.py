@@ -255,3 +255,29 @@ def test_leaderboard_query_count_does_not_grow_with_agents(
     with django_assert_max_num_queries(10):
         response = client.get(reverse("analytics:leaderboard"), QUERY)
     assert response.text.count('data-agent="') == agents
+
+
+def test_leaderboard_pages_keep_ranks_over_every_agent(client, supervisor, team, settings):
+    settings.ANALYTICS_LEADERBOARD_PAGE_SIZE = 5
+    card = make_scorecard()
+    agents = [AgentFactory(team=team, name=f"Paged {i:02d}") for i in range(12)]
+    for i, agent in enumerate(agents):
+        give(card, agent, [40 + 5 * i] * 6)  # agent 11 best, agent 0 worst
+    refresh()
+    client.force_login(supervisor)
+    expected = {r["agent_id"]: r["rank"] for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+    seen = {}
+    for page in (1, 2, 3):
+        response = client.get(reverse("analytics:leaderboard"), {**QUERY, "page": page})
+        text = response.text
+        shown = [int(part.split('"')[0]) for part in text.split('data-agent="')[1:]]
+        assert len(shown) == (5 if page < 3 else 2)
+        seen.update(dict.fromkeys(shown, page))
+        assert f"Page {page} of 3 · 12 results" in text
+    assert set(seen) == set(expected)
+    assert seen[agents[11].pk] == 1 and seen[agents[0].pk] == 3  # rank 1 on page 1, rank 12 on page 3
+    assert expected[agents[11].pk] == 1 and expected[agents[0].pk] == 12
+    # Sorting links and agent links drop the page number; the next-page link keeps the filters and sort.
+    second = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "name", "page": 2}).text
+    assert "page=2&amp;sort" not in second and "&amp;page=2" not in second.split("<nav")[0]
+    assert 'rel="next"' in second and "sort=name&amp;page=3" in second

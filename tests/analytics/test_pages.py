@@ -2,6 +2,7 @@
 
 import math
 from datetime import date
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -222,3 +223,26 @@ def test_transfer_page_labels_the_resolution_rate_as_not_fcr(client, surveyed, s
     client.force_login(supervisor)
     page = client.get(reverse("analytics:transfers"), QUERY)
     assert "Resolved (not FCR)" in page.text
+
+
+def test_an_agent_reaches_their_own_page_from_the_navigation(
+    client, surveyed, owner_agent, teammate_agent, outsider_agent
+):
+    client.force_login(owner_agent.user)
+    link = f'<a href="{reverse("analytics:me")}">My analytics</a>'
+    assert link in client.get(reverse("calls:list")).text
+    response = client.get(reverse("analytics:me"), QUERY, follow=True)
+    assert response.redirect_chain == [
+        (f"{reverse('analytics:agent', args=[owner_agent.pk])}?{urlencode(QUERY)}", 302)
+    ]
+    assert response.status_code == 200
+    assert "Olive Owner" in response.text
+    for other in (teammate_agent, outsider_agent):
+        assert other.name not in response.text and other.employee_code not in response.text
+    assert 'id="agent-chart-data"' in response.text
+
+
+def test_my_analytics_is_only_for_logins_linked_to_an_agent(client, surveyed, supervisor):
+    client.force_login(supervisor)
+    assert "My analytics" not in client.get(reverse("calls:list")).text
+    assert client.get(reverse("analytics:me")).status_code == 404

@@ -5,16 +5,29 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from celery import current_app
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from calls.models import AgentDayCallStats, Call, Escalation, Transfer
 from calls.rollups import agent_day_stats_refresh, agent_day_stats_refresh_for_calls
 from calls.selectors import call_annotate_metrics, call_summary
-from scoring.analytics.models import AgentDayScoreStats, AgentDaySectionStats
+from scoring.analytics import tasks as analytics_tasks
+from scoring.analytics.models import (
+    AgentDayCriterionStats,
+    AgentDayDepartmentStats,
+    AgentDayReasonStats,
+    AgentDayScoreStats,
+    AgentDaySectionStats,
+    AgentDayTransferPathStats,
+)
 from scoring.analytics.rollups import analytics_refresh_for_calls, changed_call_ids
-from scoring.models import Evaluation, SectionScore
+from scoring.followups.models import FollowUpCase, RootCause
+from scoring.followups.services import followup_close
+from scoring.models import Answer, Evaluation, SectionScore
 from scoring.surveys.models import ResponseCredit, SurveyResponse
+from scoring.surveys.services import response_record
 from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
 from tests.factories import (
     AgentFactory,
@@ -23,6 +36,7 @@ from tests.factories import (
     EscalationFactory,
     TeamFactory,
     TransferFactory,
+    UserFactory,
 )
 
 FIRST, LAST = date(2026, 5, 20), date(2026, 6, 30)
@@ -125,10 +139,110 @@ def rollup_section_stats() -> dict:
     }
 
 
+def _day(call) -> date:
+    return timezone.localtime(call.started_at).date()
+
+
+def _category(call) -> str | None:
+    response = SurveyResponse.objects.filter(call=call).first()
+    return response.category if response else None
+
+
+def raw_criterion_stats() -> dict:
+    out: dict = defaultdict(lambda: defaultdict(int))
+    for answer in Answer.objects.select_related("evaluation__call", "criterion").filter(is_na=False):
+        ev = answer.evaluation
+        if not (ev.status == "submitted" and ev.is_current and ev.kind == "review" and ev.score is not None):
+            continue
+        row = out[(ev.agent_id, _day(ev.call), answer.criterion_id)]
+        passed = answer.value is not None and answer.value >= answer.criterion.max_points
+        failed = answer.value is not None and answer.value < answer.criterion.max_points
+        row["answered"] += 1
+        row["passed"] += passed
+        category = _category(ev.call)
+        if category:
+            row["surveyed"] += 1
+            row[f"passed_{category}s"] += passed
+            row[f"failed_{category}s"] += failed
+    return {k: {f: v[f] for f in CRITERION_FIELDS} for k, v in out.items()}
+
+
+CRITERION_FIELDS = [
+    "answered",
+    "passed",
+    "surveyed",
+    "passed_promoters",
+    "passed_passives",
+    "passed_detractors",
+    "failed_promoters",
+    "failed_passives",
+    "failed_detractors",
+]
+
+
+def rollup_criterion_stats() -> dict:
+    return {
+        (r.agent_id, r.day, r.criterion_id): {f: getattr(r, f) for f in CRITERION_FIELDS}
+        for r in AgentDayCriterionStats.objects.all()
+    }
+
+
+def raw_transfer_stats() -> tuple[dict, dict, dict]:
+    """(department, path, reason) figures per agent and day, by looping over calls and their legs."""
+    departments: dict = defaultdict(lambda: [0, 0, 0])
+    paths: dict = defaultdict(lambda: [0, 0, 0, 0, 0])
+    reasons: dict = defaultdict(int)
+    for call in Call.objects.filter(agent__isnull=False):
+        key = (call.agent_id, _day(call))
+        transfers = list(Transfer.objects.filter(call=call))
+        escalations = list(Escalation.objects.filter(call=call))
+        row = departments[(*key, call.department_id)]
+        row[0] += 1
+        row[1] += bool(transfers)
+        row[2] += bool(escalations)
+        category = _category(call)
+        for from_id, to_id in {(t.from_department_id, t.to_department_id) for t in transfers}:
+            path = paths[(*key, from_id, to_id)]
+            path[0] += 1
+            path[1] += call.is_resolved
+            for i, name in enumerate(("promoter", "passive", "detractor"), start=2):
+                path[i] += category == name
+        for kind, legs in (("transfer", transfers), ("escalation", escalations)):
+            for label in {leg.reason or "(none)" for leg in legs}:
+                reasons[(*key, kind, label)] += 1
+    return (
+        {k: tuple(v) for k, v in departments.items()},
+        {k: tuple(v) for k, v in paths.items()},
+        dict(reasons),
+    )
+
+
+def rollup_transfer_stats() -> tuple[dict, dict, dict]:
+    return (
+        {
+            (r.agent_id, r.day, r.department_id): (r.calls, r.transferred, r.escalated)
+            for r in AgentDayDepartmentStats.objects.all()
+        },
+        {
+            (r.agent_id, r.day, r.from_department_id, r.to_department_id): (
+                r.calls,
+                r.resolved,
+                r.promoters,
+                r.passives,
+                r.detractors,
+            )
+            for r in AgentDayTransferPathStats.objects.all()
+        },
+        {(r.agent_id, r.day, r.kind, r.reason): r.calls for r in AgentDayReasonStats.objects.all()},
+    )
+
+
 def assert_rollups_match_raw():
     assert rollup_call_stats() == raw_call_stats()
     assert rollup_score_stats() == raw_score_stats()
     assert rollup_section_stats() == raw_section_stats()
+    assert rollup_criterion_stats() == raw_criterion_stats()
+    assert rollup_transfer_stats() == raw_transfer_stats()
 
 
 @pytest.fixture
@@ -153,8 +267,17 @@ def world(db):
         CallFactory(agent=bob, customer=None, started_at=at(4, 8)),
         CallFactory(agent=ann, customer=carl_customer, started_at=at(20, 8)),  # 19 days later: no repeat
     ]
-    TransferFactory(call=calls[3], sequence=1)
+    first_leg = TransferFactory(call=calls[3], sequence=1)
     TransferFactory(call=calls[3], sequence=2)
+    # The same path twice on one call counts once; a blank reason shows as "(none)".
+    TransferFactory(
+        call=calls[3],
+        sequence=3,
+        from_department=first_leg.from_department,
+        to_department=first_leg.to_department,
+        reason="",
+    )
+    TransferFactory(call=calls[1], sequence=1, to_department=first_leg.to_department)
     EscalationFactory(call=calls[1])
     card = make_scorecard()
     make_evaluation(
@@ -183,6 +306,17 @@ def world(db):
 
 def test_rollups_match_a_raw_recomputation_after_a_full_refresh(world):
     assert_rollups_match_raw()
+    bob_paths = {
+        (r.from_department_id, r.to_department_id): r.calls
+        for r in AgentDayTransferPathStats.objects.filter(agent=world["bob"])
+    }
+    assert sorted(bob_paths.values()) == [1, 1]  # two paths on call 3, the repeated one once
+    reasons = {(r.kind, r.reason): r.calls for r in AgentDayReasonStats.objects.filter(agent=world["bob"])}
+    assert reasons == {("transfer", "technical issue"): 1, ("transfer", "(none)"): 1}
+    greet = AgentDayCriterionStats.objects.get(
+        agent=world["ann"], day=date(2026, 6, 1), criterion=world["card"]["criteria"]["greet"]
+    )
+    assert (greet.answered, greet.passed, greet.surveyed, greet.passed_promoters) == (2, 1, 1, 1)
     # Spot-check the fixed dataset by hand: Ann on June 1 had 2 calls; the first became a repeat contact.
     ann_day = AgentDayCallStats.objects.get(agent=world["ann"], day=date(2026, 6, 1))
     assert (
@@ -288,3 +422,112 @@ def test_a_same_second_contact_with_a_higher_id_is_a_repeat_in_call_lists_and_ro
         sum(r.repeat_contacts for r in AgentDayCallStats.objects.all()),
         sum(r.first_contact_resolved for r in AgentDayCallStats.objects.all()),
     )
+
+
+# --- refreshed as data arrives: the services queue a refresh of the call's day after commit -------------
+
+
+def raw_followup_stats() -> dict:
+    """Closed follow-ups per (primary agent, local day of the call), and how many closed within SLA."""
+    out: dict = defaultdict(lambda: [0, 0])
+    for case in FollowUpCase.objects.filter(closed_at__isnull=False).select_related("response__call"):
+        credit = ResponseCredit.objects.get(response=case.response, is_primary=True)
+        row = out[(credit.agent_id, timezone.localtime(case.response.call.started_at).date())]
+        row[0] += 1
+        row[1] += case.closed_at <= case.due_at
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def rollup_followup_stats() -> dict:
+    return {
+        (r.agent_id, r.day): (r.followups_closed, r.followups_closed_within_sla)
+        for r in AgentDayScoreStats.objects.filter(followups_closed__gt=0)
+    }
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run queued tasks in-process, as a worker would right after the commit."""
+    previous = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = previous
+
+
+def test_a_late_survey_response_refreshes_the_rollup_right_after_commit(
+    world, eager_tasks, django_capture_on_commit_callbacks
+):
+    calls = world["calls"]
+    ann_day = {"agent": world["ann"], "day": date(2026, 6, 1)}
+    with django_capture_on_commit_callbacks(execute=True):
+        response_record(call=calls[1], score=4, source="inbound_api", received_at=at(25, 9))
+    assert_rollups_match_raw()
+    row = AgentDayScoreStats.objects.get(**ann_day)
+    assert (row.responses, row.promoters, row.detractors) == (2, 1, 1)
+
+
+def test_a_response_queues_nothing_before_commit_and_one_refresh_per_transaction(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    published = []
+    monkeypatch.setattr(analytics_tasks, "publish", lambda task, *args: published.append((task.name, args)))
+    calls = world["calls"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        response_record(call=calls[1], score=8, source="inbound_api", received_at=at(25, 9))
+        response_record(call=calls[2], score=9, source="inbound_api", received_at=at(25, 9))
+    assert published == []
+    assert AgentDayScoreStats.objects.get(agent=world["ann"], day=date(2026, 6, 1)).responses == 1  # stale
+    for callback in callbacks:
+        callback()
+    assert published == [
+        ("scoring.analytics.tasks.analytics_refresh_for_calls_task", (sorted([calls[1].pk, calls[2].pk]),))
+    ]
+
+
+def test_refreshes_of_a_day_are_debounced_into_one_delayed_refresh(
+    world, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    settings.ANALYTICS_REFRESH_DEBOUNCE_SECONDS = 5
+    cache.clear()
+    published = []
+    monkeypatch.setattr(
+        analytics_tasks, "publish", lambda task, *args, **kw: published.append((task.name, args, kw))
+    )
+    calls = world["calls"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response_record(call=calls[1], score=3, source="inbound_api", received_at=at(25, 9))
+    analytics_tasks.analytics_refresh_publish([calls[0].pk])  # another change on the same day (1 June)
+
+    assert published == [
+        ("scoring.analytics.tasks.analytics_refresh_days_task", (["2026-06-01"],), {"countdown": 5})
+    ]
+    cache.clear()  # the debounce window is over: the next change schedules a new refresh
+    analytics_tasks.analytics_refresh_publish([calls[1].pk])
+    assert len(published) == 2
+
+    # The delayed refresh sees every commit made before it runs.
+    analytics_tasks.analytics_refresh_days_task.apply(args=(["2026-06-01"],))
+    assert_rollups_match_raw()
+
+
+def test_closing_a_follow_up_refreshes_the_rollup_right_after_commit(
+    world, eager_tasks, django_capture_on_commit_callbacks
+):
+    calls = world["calls"]
+    closer = UserFactory(username="closer")
+    with django_capture_on_commit_callbacks(execute=True):
+        response, _ = response_record(call=calls[1], score=2, source="inbound_api", received_at=at(25, 9))
+    case = FollowUpCase.objects.get(response=response)
+    assert rollup_followup_stats() == raw_followup_stats() == {}
+    with django_capture_on_commit_callbacks(execute=True):
+        followup_close(
+            case=case,
+            by=closer,
+            outcome="resolved",
+            root_cause=RootCause.objects.filter(is_active=True).first(),
+            now=case.due_at - timedelta(minutes=1),
+        )
+    assert rollup_followup_stats() == raw_followup_stats() == {(world["ann"].pk, date(2026, 6, 1)): (1, 1)}
+    assert_rollups_match_raw()

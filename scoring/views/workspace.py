@@ -381,14 +381,22 @@ def self_review_answer(request: HttpRequest, call_id: int) -> HttpResponse:
     return _answer(request, call_id, SELF)
 
 
-def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
-    """Save one criterion's answer; respond with the running score and that criterion's save status."""
+def _autosave_workspace(request: HttpRequest, call_id: int, mode: str) -> Workspace | HttpResponse:
+    """The workspace an autosave request writes to, or the 409 that says the self-review is already in."""
     try:
         workspace = _workspace_for(request, call_id, mode)
     except AlreadySelfReviewed:
         return HttpResponse("You already submitted a self-review of this call.", status=409)
     if workspace.scorecard is None:
         raise Http404("No published scorecard applies to this call.")
+    return workspace
+
+
+def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
+    """Save one criterion's answer; respond with the running score and that criterion's save status."""
+    workspace = _autosave_workspace(request, call_id, mode)
+    if isinstance(workspace, HttpResponse):
+        return workspace
     try:
         criterion = workspace.scorecard.criteria.get(pk=int(request.POST.get("criterion", "")))
     except (ValueError, Criterion.DoesNotExist):
@@ -433,12 +441,9 @@ def self_review_summary(request: HttpRequest, call_id: int) -> HttpResponse:
 
 def _summary(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
     """Autosave the overall feedback; respond with its save status line."""
-    try:
-        workspace = _workspace_for(request, call_id, mode)
-    except AlreadySelfReviewed:
-        return HttpResponse("You already submitted a self-review of this call.", status=409)
-    if workspace.scorecard is None:
-        raise Http404("No published scorecard applies to this call.")
+    workspace = _autosave_workspace(request, call_id, mode)
+    if isinstance(workspace, HttpResponse):
+        return workspace
     form = SummaryForm(request.POST)
     context = {"summary_error": "", "summary_saved_at": None}
     if not form.is_valid():

@@ -67,9 +67,7 @@ def publish(task, *args, countdown: float | None = None) -> bool:
     try:
         task.apply_async(args, countdown=countdown, producer=_producer(), retry=False)
     except Exception as exc:
-        logger.warning(
-            "could not queue %s%r (%s); the follow-up sweeper will re-drive it", task.name, args, exc
-        )
+        logger.warning("could not queue %s%r (%s); its sweeper will re-drive it", task.name, args, exc)
         _drop_producer()
         _state.skip_until = time.monotonic() + PUBLISH_BACKOFF_SECONDS
         return False

@@ -15,6 +15,7 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from ..events import calls_imported_on_commit
 from . import parsing, rejects
 from .parsing import KIND_CALL, KIND_ESCALATION, KIND_TRANSFER
 from .result import ImportResult, RowError
@@ -204,8 +205,6 @@ def run_import(
         result.rejects_paths = rejects.write_rejects(sources, reasons, rejects_path)
     result.elapsed = time.perf_counter() - started
     # Apps that act on new calls (survey invitations) get them once the import commits (calls.events).
-    from calls.events import calls_imported_on_commit
-
     calls_imported_on_commit(result)
     return result
 

@@ -296,7 +296,23 @@ def test_dispatch_to_an_owner_is_one_claim_and_one_notice_statement(
         assert services.followup_dispatch(case_id=case.pk).result == "dispatched"
     statements = [query["sql"].split(None, 1)[0].upper() for query in captured.captured_queries]
     assert statements == ["UPDATE", "SAVEPOINT", "WITH", "RELEASE"]
-    assert "set_config('synchronous_commit', 'off', true)" in captured.captured_queries[0]["sql"]
+    # Inside a caller's transaction (this test's) the claim must not switch that transaction to an
+    # asynchronous commit: the delivery commits in it too.
+    assert "synchronous_commit" not in captured.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_is_its_own_transaction_commits_without_waiting_for_the_flush(
+    supervisor, owner_agent, django_assert_num_queries
+):
+    case = make_detractor(agent=owner_agent)
+    with django_assert_num_queries(4) as captured:
+        assert services.followup_dispatch(case_id=case.pk).result == "dispatched"
+    claim, *delivery = (query["sql"] for query in captured.captured_queries)
+    assert claim.lstrip().startswith("UPDATE")
+    assert "set_config('synchronous_commit', 'off', true)" in claim
+    assert not any("synchronous_commit" in sql for sql in delivery)
+    assert Notification.objects.filter(case=case, kind="assigned").count() == 1
 
 
 def test_dispatch_of_a_closed_case_sends_nothing(supervisor, owner_agent, scripted_notifier, root_cause):

@@ -145,6 +145,10 @@ def _claim(case_id: int, now: datetime) -> CaseFacts | None:
     if connection.vendor != "postgresql":
         return _claim_portable(case_id, now)
     table = FollowUpCase._meta.db_table
+    # set_config(..., true) lasts until the end of the transaction: inside a caller's atomic block (an
+    # eager task, a test) it would make the delivery's commit asynchronous too, so only a claim that is
+    # its own transaction skips the flush.
+    async_commit = "" if connection.in_atomic_block else _CLAIM_COMMITS_ASYNC
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -155,7 +159,7 @@ def _claim(case_id: int, now: datetime) -> CaseFacts | None:
             WHERE c.id = f.case_id AND c.dispatch_attempts < %(max)s
               AND ((c.dispatch_state = 'pending' AND (c.dispatch_after IS NULL OR c.dispatch_after <= %(due)s))
                    OR (c.dispatch_state = 'dispatching' AND c.lease_expires_at < %(now)s))
-            RETURNING {_RETURNING}{_CLAIM_COMMITS_ASYNC}
+            RETURNING {_RETURNING}{async_commit}
             """,  # noqa: S608 - table names from model meta, values are parameters
             {
                 "id": case_id,

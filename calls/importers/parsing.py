@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
@@ -660,6 +661,15 @@ def csv_kind(header: list[str]) -> tuple[str, Errors]:
     return kind, errors
 
 
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def csv_delimiter(header_line: str) -> str:
+    """The field separator of a CSV file, told by its header line: a comma, or the semicolon or tab that
+    spreadsheet exports use in many locales (whichever of the three the header holds most of)."""
+    return max(CSV_DELIMITERS, key=header_line.count)  # ties (none at all) go to the comma, listed first
+
+
 def csv_rows(
     stream: IO[bytes], on_bytes: Callable[[int], None] | None = None
 ) -> tuple[str, list[str], Iterator[tuple[int, list[str], Errors]]]:
@@ -669,7 +679,13 @@ def csv_rows(
     A quoted value spanning several lines counts all its lines, so line numbers match an editor's.
     """
     lines = _DecodedLines(stream, on_bytes)
-    reader = csv.reader(iter(lines), strict=True)
+    line_iterator = iter(lines)
+    first_line = next(line_iterator, None)
+    if first_line is None:
+        raise CsvHeaderError([("header", "empty file")])
+    reader = csv.reader(
+        itertools.chain((first_line,), line_iterator), delimiter=csv_delimiter(first_line), strict=True
+    )
     try:
         header = next(reader)
     except StopIteration:

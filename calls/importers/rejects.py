@@ -49,7 +49,10 @@ def write_rejects(
 
 def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
     with source.open() as stream, target.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+        # Same separator as the source, so the file opens like the one the user exported.
+        head = stream.readline().removeprefix(parsing.BOM).decode("utf-8", "replace")
+        stream.seek(0)
+        writer = csv.writer(out, delimiter=parsing.csv_delimiter(head))
         _kind, header, rows = parsing.csv_rows(stream)
         writer.writerow([*header, "errors"])
         for line, cells, _problems in rows:

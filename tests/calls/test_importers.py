@@ -370,6 +370,109 @@ def test_new_changed_and_unchanged_calls_are_each_counted_once_across_chunks(db,
     }
 
 
+def test_names_settled_by_an_earlier_chunk_skip_their_inserts_and_later_chunks_still_fill_blanks(
+    db, monkeypatch
+):
+    """One record per chunk: an agent first seen without name or team gets them from later chunks (first
+    sight wins, as within one chunk); departments and agents first named in a later chunk's transfer exist."""
+    from calls.importers.postgres import PipelinedPostgresStage
+
+    monkeypatch.setattr(PipelinedPostgresStage, "CHUNK_ROWS", 1)
+    transfer = {"at": "2026-11-02T10:01:00Z", "to_department": "Claims", "to_agent": "A-9"}
+    records = [
+        minimal(1, department="Billing", agent={"employee_code": "A-1"}),
+        minimal(2, department="Billing", agent={"employee_code": "A-1", "name": "Ana"}),
+        minimal(3, department="Billing", agent={"employee_code": "A-1", "name": "Other", "team": "East"}),
+        minimal(4, department="Sales", agent={"employee_code": "A-1", "name": "Zed", "team": "West"}),
+        minimal(5, department="Billing", agent={"employee_code": "A-1", "name": "Ana"}, transfers=[transfer]),
+        minimal(6, department="Billing", agent={"employee_code": "A-1", "name": "Ana"}, transfers=[transfer]),
+    ]
+
+    result = import_records(records)
+
+    assert (result.created, result.rejected) == (6, 0)
+    assert sorted(Agent.objects.values_list("employee_code", "name", "team__name")) == [
+        ("A-1", "Ana", "East"),
+        ("A-9", "", None),
+    ]
+    assert sorted(Department.objects.values_list("name", flat=True)) == ["Billing", "Claims", "Sales"]
+    assert sorted(Team.objects.values_list("name", "department__name")) == [
+        ("East", "Billing"),
+        ("West", "Sales"),
+    ]
+    assert list(
+        Transfer.objects.order_by("call__external_id").values_list(
+            "to_department__name", "to_agent__employee_code"
+        )
+    ) == [
+        ("Claims", "A-9"),
+        ("Claims", "A-9"),
+    ]
+    assert Call.objects.filter(agent__employee_code="A-1").count() == 6
+
+
+def test_names_of_a_chunk_with_a_rejected_row_are_not_taken_as_merged(db, monkeypatch):
+    """Partial import, one record per chunk: agent A-5 first appears on a rejected duplicate, so the next
+    chunk must still create it (else its call would lose its agent)."""
+    from calls.importers.postgres import PipelinedPostgresStage
+
+    monkeypatch.setattr(PipelinedPostgresStage, "CHUNK_ROWS", 1)
+    five = {"employee_code": "A-5", "name": "Five", "team": "East"}
+    records = [
+        minimal(1, agent={"employee_code": "A-1", "name": "One", "team": "East"}),
+        minimal(1, agent=five, department="Sales"),  # a duplicate external id: rejected
+        minimal(2, agent=five, department="Sales"),
+    ]
+
+    result = import_records(records, partial=True)
+
+    assert (result.created, result.rejected) == (2, 1)
+    assert [(e.line, e.field) for e in result.errors] == [(2, "external_id")]
+    assert dict(Call.objects.values_list("external_id", "agent__employee_code")) == {
+        "C-1": "A-1",
+        "C-2": "A-5",
+    }
+    assert Call.objects.get(external_id="C-2").department.name == "Sales"
+
+
+def test_chunk_names_and_the_plan_they_give():
+    from calls.importers.parsing import call_row
+    from calls.importers.postgres import ChunkPlan, KnownNames, chunk_names
+
+    def rows(record, line):
+        call, children = call_row(record, src=0, line=line, zone=UTC, errors=[])
+        return [call, *children]
+
+    transfer = {"at": "2026-11-02T10:01:00Z", "from_department": "Billing", "to_department": "Claims",
+                "from_agent": "A-1", "to_agent": "A-9"}  # fmt: skip
+    first = rows(
+        minimal(1, department="Billing", agent={"employee_code": "A-1", "name": "Ana", "team": "East"}), 1
+    )
+    second = rows(minimal(2, department="Billing", agent={"employee_code": "A-2"}, transfers=[transfer]), 2)
+    names = chunk_names(first + second)
+    assert (names.departments, names.teams, names.agents, names.partial_agents, names.transfer_agents) == (
+        {"Billing", "Claims"},
+        {"East"},
+        {"A-1", "A-2"},
+        {"A-2"},
+        {"A-1", "A-9"},
+    )
+    assert (names.calls, names.bad) == (2, False)
+
+    known = KnownNames()
+    assert known.plan(names, clean=True) == ChunkPlan(good_calls=2)
+    known.merged(names)
+    # Everything is known now except that A-2 was never given a name and a team.
+    assert known.plan(names, clean=True) == ChunkPlan(
+        departments=False, teams=False, agents=True, transfer_agents=False, good_calls=2
+    )
+    assert known.plan(chunk_names(first), clean=False) == ChunkPlan(
+        departments=False, teams=False, agents=False, transfer_agents=False, good_calls=None
+    )
+    bad = (0, 0, 3, True, "C-3", *(None,) * (len(first[0]) - 5))
+    assert chunk_names([bad]).bad is True
+
+
 def test_existing_agents_and_customers_keep_their_values_and_only_get_blanks_filled(db):
     team = TeamFactory(name="Old Team")
     AgentFactory(employee_code="A-017", name="Ana L.", team=team)
@@ -688,6 +791,49 @@ def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
         ("C-3", "email", False, None, ""),
         ("C-4", "social", True, None, ""),
     ]
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_csv_separated_by_semicolons_or_tabs_is_read_by_its_header_and_rejects_keep_the_separator(
+    db, tmp_path, separator
+):
+    rows = [
+        ["external_id", "channel", "started_at", "ended_at", "agent_employee_code", "transcript"],
+        [
+            "C-1",
+            "phone",
+            "2026-11-02T10:00:00Z",
+            "2026-11-02T10:05:00Z",
+            "A-1",
+            "Agent: hi, there; ok\nCustomer: bye",
+        ],
+        ["C-2", "fax", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", "", ""],
+    ]
+    path = tmp_path / "calls.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, delimiter=separator).writerows(rows)
+
+    result = import_files([path], partial=True, rejects_path=tmp_path / "rejects.csv")
+
+    assert result.error_lines() == [
+        "line 4: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    assert list(Call.objects.values_list("external_id", "agent__employee_code", "transcript")) == [
+        ("C-1", "A-1", "Agent: hi, there; ok\nCustomer: bye")
+    ]
+    rejects = (tmp_path / "rejects.csv").read_text(encoding="utf-8")
+    assert list(csv.reader(rejects.splitlines(), delimiter=separator)) == [
+        [*rows[0], "errors"],
+        [*rows[2], "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"],
+    ]
+
+
+def test_an_empty_csv_file_is_refused_as_empty(db, tmp_path):
+    (tmp_path / "calls.csv").write_bytes(b"")
+
+    result = import_files([tmp_path / "calls.csv"])
+
+    assert result.error_lines() == ["line 1: header: empty file"]
 
 
 def test_csv_header_problems_refuse_the_whole_import_even_when_partial(db, tmp_path):

@@ -1,0 +1,76 @@
+"""End to end in headless Chromium: an administrator filters the calls list (htmx), opens a call and reads
+its timeline and transcript; no request fails and the page logs no error on the way."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from calls.importers import import_records
+from tests.factories import UserFactory
+
+HOSTILE = 'Agent: hello <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>\nCustomer: hi'
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_admin_filters_the_calls_list_and_opens_a_call_without_a_failed_request(page, live_server):
+    problems: list[str] = []
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    # Through the importer, as calls arrive in production (it also refreshes the daily rollups).
+    start = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
+    agent = {"employee_code": "A-1", "name": "Ana Lopez", "team": "Billing East"}
+    customer = {"external_id": "CU-1", "name": "Sam Reed", "phone": "+15551234567"}
+
+    def at(minutes: int) -> str:
+        return (start + timedelta(minutes=minutes)).isoformat()
+
+    result = import_records(
+        [
+            {"external_id": "C-PLAIN", "channel": "phone", "started_at": at(0), "ended_at": at(5),
+             "department": "Billing", "agent": agent, "customer": customer, "resolved": True},
+            {"external_id": "C-MOVED", "channel": "phone", "started_at": at(60), "ended_at": at(70),
+             "department": "Billing", "agent": agent, "customer": customer, "resolved": False,
+             "transcript": HOSTILE,
+             "transfers": [{"at": at(62), "from_department": "Billing", "to_department": "Tech Support",
+                            "reason": "technical issue"}],
+             "escalations": [{"at": at(65), "level": "supervisor", "reason": "refund over limit"}]},
+        ]
+    )  # fmt: skip
+    assert (result.created, result.errors) == (2, [])
+    UserFactory(username="boss", roles=["admin"])
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", "pw")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/calls/")
+    rows = page.locator(".calls-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator(".summary-strip")).to_contain_text("Calls2")
+
+    # Changing a filter swaps the results in place (htmx) and puts the filter in the address bar.
+    page.select_option("#id_transferred", "yes")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("C-MOVED")
+    expect(page).to_have_url(re.compile(r"[?&]transferred=yes(&|$)"))
+
+    page.get_by_role("link", name="C-MOVED").click()
+    expect(page.locator("h1")).to_have_text("Call C-MOVED")
+    timeline = page.locator("ol.timeline")
+    expect(timeline).to_contain_text("Tech Support")
+    expect(timeline).to_contain_text("refund over limit")
+    # The transcript's markup is shown as text and never runs.
+    transcript = page.locator("ol.transcript")
+    expect(transcript).to_contain_text('<img src=x onerror="window.pwned=1">')
+    expect(transcript.locator("img, script")).to_have_count(0)
+    assert page.evaluate("window.pwned === undefined")
+
+    page.reload()
+    expect(page.locator("h1")).to_have_text("Call C-MOVED")
+    assert problems == []

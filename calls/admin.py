@@ -4,11 +4,14 @@ call changelist skips the second, unfiltered COUNT(*)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from .models import Agent, Call, Customer, Department, Escalation, Team, Transfer
+from .rollups import agent_day_stats_refresh_on_commit
 
 
 @admin.register(Department)
@@ -122,9 +125,53 @@ class CallAdmin(admin.ModelAdmin):
     def handle_time(self, obj: Call) -> int:
         return obj.handle_seconds
 
+    # The per-agent-day rollups (calls.rollups) follow every change made here, inline transfers and
+    # escalations included: save_related runs after the inlines are saved. The form's initial start is the
+    # call's start before the edit, whose days need refreshing as much as the new start's.
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        agent_day_stats_refresh_on_commit(
+            started_ats=[form.instance.started_at, form.initial.get("started_at")]
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Call) -> None:
+        started_at = obj.started_at
+        super().delete_model(request, obj)
+        agent_day_stats_refresh_on_commit(started_ats=[started_at])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
+        started_ats = list(queryset.values_list("started_at", flat=True))
+        super().delete_queryset(request, queryset)
+        agent_day_stats_refresh_on_commit(started_ats=started_ats)
+
+
+class CallPartAdmin(admin.ModelAdmin):
+    """Transfers and escalations: a change refreshes the rollup days of the call it belongs (or belonged) to.
+    Only that call's own flags can change, so no repeat window before it."""
+
+    def _refresh_days_of_calls(self, call_ids: Iterable[int | None]) -> None:
+        starts = Call.objects.filter(pk__in=[pk for pk in call_ids if pk is not None])
+        agent_day_stats_refresh_on_commit(
+            started_ats=starts.values_list("started_at", flat=True), include_repeat_window=False
+        )
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The initial call is the one before the edit, if the part was moved to another call.
+        self._refresh_days_of_calls([obj.call_id, form.initial.get("call")])
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        super().delete_model(request, obj)
+        self._refresh_days_of_calls([obj.call_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        call_ids = set(queryset.values_list("call_id", flat=True))
+        super().delete_queryset(request, queryset)
+        self._refresh_days_of_calls(call_ids)
+
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(CallPartAdmin):
     list_display = (
         "call",
         "sequence",
@@ -145,7 +192,7 @@ class TransferAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(CallPartAdmin):
     list_display = ("call", "sequence", "level", "reason", "raised_at", "outcome", "resolved_at")
     list_filter = ("level",)
     list_select_related = ("call",)

@@ -4,6 +4,8 @@
 in one transaction (DELETE + INSERT … SELECT … GROUP BY). The importer calls it at the end of an import
 for [min started − REPEAT_CONTACT_WINDOW_DAYS, max started]: a new call can turn an earlier call of the
 same customer into a repeat contact (and take its first-contact resolution away).
+A call, transfer or escalation edited in the Django admin queues `agent_day_stats_refresh_on_commit` for
+the days it touched, run once the edit commits; the nightly `agent_day_stats_rebuild_recent` is the safety net.
 
 `calls` never imports `scoring`: other apps that keep rollups over the same days register a refresher
 with `register_day_refresher` (scoring.analytics does, from its AppConfig.ready()), and
@@ -13,7 +15,7 @@ per-day table in step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
@@ -154,6 +156,47 @@ def agent_day_stats_refresh_for_calls(*, started_from: datetime, started_to: dat
     agent_day_stats_refresh(
         date_from=local_day(started_from - repeat_window()), date_to=local_day(started_to)
     )
+
+
+def contiguous_day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Days as the fewest (first, last) runs of consecutive days, in order."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def agent_day_stats_refresh_on_commit(
+    *, started_ats: Iterable[datetime | None], include_repeat_window: bool = True
+) -> None:
+    """Once the caller's transaction commits, refresh the local days of these call starts (None skipped).
+
+    For a call added, deleted or edited (give its old and new start), keep include_repeat_window: the days
+    REPEAT_CONTACT_WINDOW_DAYS before each start are refreshed too, because a call's customer and start
+    decide whether an earlier call of that customer was followed by a repeat contact. A transfer or an
+    escalation only changes its own call's flags: pass its call's start and include_repeat_window=False.
+    Must be called after the change is made: outside a transaction the refresh runs at once. A failed
+    refresh is logged, not raised (the edit is committed by then); the nightly rebuild repairs the days.
+    """
+    window = repeat_window() if include_repeat_window else timedelta(0)
+    days: set[date] = set()
+    for started_at in started_ats:
+        if started_at is None:
+            continue
+        first, last = local_day(started_at - window), local_day(started_at)
+        days.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+    ranges = contiguous_day_ranges(days)
+    if not ranges:
+        return
+
+    def refresh() -> None:
+        for date_from, date_to in ranges:
+            agent_day_stats_refresh(date_from=date_from, date_to=date_to)
+
+    transaction.on_commit(refresh, robust=True)
 
 
 def agent_day_stats_rebuild_recent(*, days: int) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
-    Avg,
     BooleanField,
     Count,
     DateTimeField,
@@ -19,6 +20,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -26,7 +28,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import roles
-from .models import Agent, Call, Department, Escalation, Team, Transfer
+from .models import Agent, AgentDayCallStats, Call, Department, Escalation, Team, Transfer
+
+logger = logging.getLogger(__name__)
 
 
 def repeat_window() -> timedelta:
@@ -112,18 +116,15 @@ def call_default_period() -> tuple[date, date] | None:
     return last_day - timedelta(days=days - 1), last_day
 
 
-def call_summary(queryset: QuerySet[Call]) -> dict:
-    """Totals and rates over a call queryset, in one SQL query. Rates are fractions in [0, 1] or None.
+# The integer totals a summary is made of; also the column names of calls.models.AgentDayCallStats, which
+# sums the same per-call definitions per agent and day (calls.rollups).
+_SUMMARY_COUNTS = ("transferred", "escalated", "resolved", "first_contact_resolved", "repeat_contacts")
+_SUMMARY_TOTALS = ("calls", *_SUMMARY_COUNTS, "handle_seconds", "wait_seconds")
 
-    The queryset may be filtered on call_annotate_metrics columns (a filtered list is). Its filters are
-    kept as an id subquery, and each per-call subquery is computed once in a lean inner select:
-    aggregating over call_annotate_metrics directly repeated the transfer and repeat-contact subqueries
-    inside is_first_contact_resolution (about 1.7x the time on 200k calls).
-    """
-    if queryset.query.where:
-        calls = Call.objects.filter(pk__in=queryset.order_by().values("pk"))
-    else:
-        calls = Call.objects.all()
+
+def _call_totals(calls: QuerySet[Call]) -> dict[str, int]:
+    """The summary's integer totals over a plain (not annotated) call queryset, in one SQL query: each per-call
+    subquery is computed once in a lean inner select."""
     per_call = calls.annotate(
         is_transferred=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
         is_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
@@ -139,13 +140,122 @@ def call_summary(queryset: QuerySet[Call]) -> dict:
             "pk", filter=Q(is_resolved=True, is_transferred=False, has_repeat_contact=False)
         ),
         repeat_contacts=Count("pk", filter=Q(has_repeat_contact=True)),
-        average_handle_seconds=Avg("handle_seconds_total"),
-        average_wait_seconds=Avg("wait_seconds"),
+        handle_seconds=Sum("handle_seconds_total"),
+        wait_seconds=Sum("wait_seconds"),
     )
+    # SUM over no rows is NULL.
+    return {key: totals[key] or 0 for key in _SUMMARY_TOTALS}
+
+
+def _summary_from_totals(totals: dict[str, int]) -> dict:
+    """Counts, averages and rates from integer totals, whichever way they were counted (calls or rollups).
+
+    The durations are NOT NULL (Call model; a test guards it), so the average over the calls is the sum
+    divided by the number of calls: SQL AVG's value, except that PostgreSQL rounds AVG's numeric quotient to
+    16-20 significant digits before it becomes a float, which can differ in the last bit. Dividing here,
+    once, for both ways of counting, makes the rollup path equal to the live one to the last bit.
+    """
     n = totals["calls"]
-    for key in ("transferred", "escalated", "resolved", "first_contact_resolved", "repeat_contacts"):
-        totals[f"{key}_rate"] = totals[key] / n if n else None
+    summary: dict = {key: totals[key] for key in ("calls", *_SUMMARY_COUNTS)}
+    summary["average_handle_seconds"] = totals["handle_seconds"] / n if n else None
+    summary["average_wait_seconds"] = totals["wait_seconds"] / n if n else None
+    for key in _SUMMARY_COUNTS:
+        summary[f"{key}_rate"] = totals[key] / n if n else None
+    return summary
+
+
+def call_summary(queryset: QuerySet[Call]) -> dict:
+    """Totals and rates over a call queryset, in one SQL query. Rates are fractions in [0, 1] or None.
+
+    The queryset may be filtered on call_annotate_metrics columns (a filtered list is). Its filters are
+    kept as an id subquery, and each per-call subquery is computed once in a lean inner select:
+    aggregating over call_annotate_metrics directly repeated the transfer and repeat-contact subqueries
+    inside is_first_contact_resolution (about 1.7x the time on 200k calls).
+    """
+    if queryset.query.where:
+        calls = Call.objects.filter(pk__in=queryset.order_by().values("pk"))
+    else:
+        calls = Call.objects.all()
+    return _summary_from_totals(_call_totals(calls))
+
+
+# call_filter arguments the per-agent-day rollups can answer; "search_phone" only says how "search" applies.
+_ROLLUP_FILTERS = frozenset({"agent", "team", "date_from", "date_to", "search_phone"})
+
+
+def _rollups_can_answer(user, filters: dict[str, Any]) -> bool:
+    """Whether the rollups give exactly call_summary's numbers for this user's list with these filters.
+
+    They hold every call with an agent, per agent and local day of TIME_ZONE: so only for a user who sees
+    every call, with no filter but agent, team and whole days, and days in the zone the rollups were cut in.
+    """
+    if not user_sees_every_call(user):
+        return False
+    if timezone.get_current_timezone_name() != timezone.get_default_timezone_name():
+        return False
+    for name, value in filters.items():
+        if name in _ROLLUP_FILTERS:
+            continue
+        # call_filter ignores None, "" and a blank search; False ("not resolved") is a filter.
+        if isinstance(value, str):
+            value = value.strip()
+        if value is not None and value != "":
+            return False
+    return True
+
+
+def _rollup_totals(
+    *, agent: Agent | None, team: Team | None, date_from: date | None, date_to: date | None
+) -> dict[str, int]:
+    """The summary's totals from AgentDayCallStats, plus the agentless calls (never in the rollups) counted
+    live when no agent or team narrows the list; the (agent, started_at) index serves that query."""
+    stats = AgentDayCallStats.objects.all()
+    if agent is not None:
+        stats = stats.filter(agent=agent)
+    if team is not None:
+        stats = stats.filter(agent__team=team)
+    if date_from is not None:
+        stats = stats.filter(day__gte=date_from)
+    if date_to is not None:
+        stats = stats.filter(day__lte=date_to)
+    summed = stats.aggregate(**{key: Sum(key) for key in _SUMMARY_TOTALS})
+    totals = {key: summed[key] or 0 for key in _SUMMARY_TOTALS}
+    if agent is None and team is None:
+        agentless = call_filter(Call.objects.filter(agent__isnull=True), date_from=date_from, date_to=date_to)
+        for key, value in _call_totals(agentless).items():
+            totals[key] += value
     return totals
+
+
+def call_summary_for_list(user, queryset: QuerySet[Call], filters: dict[str, Any] | None) -> dict:
+    """call_summary(queryset) for the calls list, read from the per-agent-day rollups when they give the same
+    numbers (see _rollups_can_answer), else counted live over the calls.
+
+    Precondition: queryset is call_filter(call_annotate_metrics(call_list_for_user(user)), **filters), and
+    filters is None when the filter form is invalid. The rollups must be current: the importer, seed_demo
+    and the calls admin refresh the days they change (calls.rollups).
+    """
+    if filters is None or not _rollups_can_answer(user, filters):
+        return call_summary(queryset)
+    totals = _rollup_totals(
+        agent=filters.get("agent"),
+        team=filters.get("team"),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+    )
+    # Guard: the calls are also counted live (an index scan; the list's pagination needs the number anyway).
+    # Rollups that miss or double calls (a writer that did not refresh them, a changed repeat window is not
+    # caught) fall back to counting everything live rather than showing wrong totals or hiding pages.
+    counted = queryset.count()
+    if counted != totals["calls"]:
+        logger.warning(
+            "calls list: rollups hold %s calls where the calls table has %s (filters %s); summing live",
+            totals["calls"],
+            counted,
+            {key: value for key, value in filters.items() if value not in (None, "")},
+        )
+        return call_summary(queryset)
+    return _summary_from_totals(totals)
 
 
 def _start_of_day(day: date) -> datetime:
@@ -257,13 +367,18 @@ def agent_list_for_user(user) -> QuerySet[Agent]:
     return Agent.objects.filter(user=user).select_related("team")
 
 
+def user_sees_every_call(user) -> bool:
+    """Admins and reviewers see every call (call_list_for_user); only their lists can be summed from rollups."""
+    return roles.is_admin(user) or roles.is_reviewer(user)
+
+
 def call_list_for_user(user) -> QuerySet[Call]:
     """Calls a user may see: admins and reviewers all; supervisors calls handled (on any leg) by their
     teams' agents; agents calls they handled on any leg; anyone else nothing."""
     base = Call.objects.select_related("agent", "agent__team", "department", "customer")
     if not user.is_authenticated:
         return base.none()
-    if roles.is_admin(user) or roles.is_reviewer(user):
+    if user_sees_every_call(user):
         return base
     visible = Q(pk__in=[])
     if roles.is_supervisor(user):

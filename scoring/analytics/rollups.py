@@ -24,7 +24,7 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Que
 from django.db.models.functions import Coalesce, NullIf
 
 from calls.models import Call, Escalation, Transfer
-from calls.rollups import compiled, insert_select, local_date, local_day_start
+from calls.rollups import compiled, contiguous_day_ranges, insert_select, local_date, local_day_start
 from scoring.followups.models import FollowUpCase
 from scoring.models import Answer, Evaluation, SectionScore
 from scoring.surveys.models import ResponseCredit, SurveyResponse
@@ -390,16 +390,6 @@ _DAY_MODELS = (
 )
 
 
-def _contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
-    ranges: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if ranges and day == ranges[-1][1] + timedelta(days=1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
-
-
 # Stay well under SQLite's limit on parameters per statement (32766 since 3.32, 999 before).
 _ID_CHUNK = 900
 
@@ -421,7 +411,7 @@ def call_days(call_ids: Iterable[int]) -> list[date]:
 
 def analytics_refresh_days(*, days: Iterable[date]) -> None:
     """Refresh the scoring rollups of the given local days (grouped into contiguous ranges)."""
-    for date_from, date_to in _contiguous_ranges(days):
+    for date_from, date_to in contiguous_day_ranges(days):
         agent_day_scoring_stats_refresh(date_from=date_from, date_to=date_to)
 
 

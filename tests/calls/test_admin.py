@@ -1,13 +1,18 @@
-"""The Django admin for calls data loads for an admin, with a query count that does not grow with rows."""
+"""The Django admin for calls data loads for an admin, with a query count that does not grow with rows, and
+every change made through it reaches the per-agent-day rollups behind the calls list summary."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.forms import CheckboxInput, MultiWidget
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
+from calls.selectors import call_summary
+from tests.calls.helpers import SPECS, Spec, build_summary_world, hand_summary, paris
 from tests.factories import AgentFactory, CallFactory, EscalationFactory, TransferFactory, UserFactory
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -136,3 +141,221 @@ def test_staff_without_model_permissions_cannot_open_calls(client):
     client.force_login(staff)
 
     assert client.get(changelist_url(Call)).status_code == 403
+
+
+# --- changes made here keep the per-agent-day rollups (and so the calls list summary) current ---------
+
+
+def posted(form) -> dict:
+    """What a browser posts for an admin form as rendered (values unchanged)."""
+    data = {}
+    for bound in form:
+        widget = bound.field.widget
+        widget = getattr(widget, "widget", widget)  # RelatedFieldWidgetWrapper
+        value = bound.value()
+        if isinstance(widget, MultiWidget):
+            for i, part in enumerate(widget.decompress(value)):
+                data[f"{bound.html_name}_{i}"] = "" if part is None else str(part)
+        elif isinstance(widget, CheckboxInput):
+            if value:
+                data[bound.html_name] = "on"
+        elif value is not None:
+            data[bound.html_name] = str(value)
+    return data
+
+
+def change_page_data(client, url: str) -> dict:
+    """The change form of an admin page with its inline formsets, as a browser would post it back."""
+    response = client.get(url)
+    assert response.status_code == 200
+    data = {**posted(response.context["adminform"].form), "_save": "Save"}
+    for inline in response.context["inline_admin_formsets"]:
+        data.update(posted(inline.formset.management_form))
+        for form in inline.formset.forms:
+            data.update(posted(form))
+    return data
+
+
+def post_and_commit(client, django_capture_on_commit_callbacks, url: str, data: dict) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(url, data)
+    assert response.status_code == 302, response.context and response.context.get("errors")
+    assert len(callbacks) >= 1
+
+
+def list_summary(client) -> dict:
+    """The calls list summary over all dates, as the admin sees it (the rollup path)."""
+    return client.get(reverse("calls:list"), {"date_from": "", "date_to": ""}).context["summary"]
+
+
+def changed(**changes) -> list[Spec]:
+    """SPECS with some calls changed ({"b2": {"resolved": False}}) or removed (None)."""
+    specs = []
+    for spec in SPECS:
+        if spec.key not in changes:
+            specs.append(spec)
+        elif changes[spec.key] is not None:
+            specs.append(replace(spec, **changes[spec.key]))
+    return specs
+
+
+@pytest.fixture
+def summary_world(db, settings, client, admin_user):
+    client.force_login(admin_user)
+    world = build_summary_world(settings)
+    assert list_summary(client) == hand_summary(SPECS)
+    return world
+
+
+def test_unresolving_a_call_in_the_admin_updates_the_list_summary(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:calls_call_change", args=[summary_world.calls["b2"].pk])
+    data = change_page_data(client, url)
+    del data["is_resolved"]
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, data)
+
+    # b2 was resolved at first contact: resolved 7 -> 6, FCR 3 -> 2.
+    summary = list_summary(client)
+    assert (summary["resolved"], summary["first_contact_resolved"]) == (6, 2)
+    assert summary == hand_summary(changed(b2={"resolved": False}))
+    assert summary == call_summary(Call.objects.all())
+
+
+def test_the_refresh_waits_for_the_commit(client, summary_world, django_capture_on_commit_callbacks):
+    url = reverse("admin:calls_call_change", args=[summary_world.calls["b2"].pk])
+    data = change_page_data(client, url)
+    del data["is_resolved"]
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(url, data)
+
+    assert Call.objects.get(external_id="b2").is_resolved is False
+    assert list_summary(client) == hand_summary(SPECS)
+    for callback in callbacks:
+        callback()
+    assert list_summary(client) == hand_summary(changed(b2={"resolved": False}))
+
+
+def test_deleting_transfers_inline_on_the_call_page_updates_the_list_summary(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:calls_call_change", args=[summary_world.calls["c2"].pk])
+    data = change_page_data(client, url)
+    data["transfers-0-DELETE"] = data["transfers-1-DELETE"] = "on"
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, data)
+
+    # c2 (resolved, no repeat) loses both transfers: transferred 2 -> 1, and it becomes an FCR (3 -> 4).
+    assert Transfer.objects.filter(call__external_id="c2").count() == 0
+    summary = list_summary(client)
+    assert (summary["transferred"], summary["first_contact_resolved"]) == (1, 4)
+    assert summary == hand_summary(changed(c2={"transfers": 0}))
+
+
+def test_adding_an_inline_escalation_on_the_call_page_updates_the_list_summary(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:calls_call_change", args=[summary_world.calls["a1"].pk])
+    data = change_page_data(client, url)
+    data.update(
+        {
+            "escalations-TOTAL_FORMS": "1",
+            "escalations-0-sequence": "1",
+            "escalations-0-level": "tier2",
+            "escalations-0-raised_at_0": "2026-03-02",
+            "escalations-0-raised_at_1": "09:05:00",
+        }
+    )
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, data)
+
+    summary = list_summary(client)
+    assert summary["escalated"] == 4
+    assert summary == hand_summary(changed(a1={"escalations": 1}))
+
+
+def test_moving_a_call_to_a_later_day_refreshes_its_old_days_and_the_repeat_window_before(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:calls_call_change", args=[summary_world.calls["c2"].pk])
+    data = change_page_data(client, url)
+    data["started_at_0"], data["started_at_1"] = "2026-03-09", "12:00:00"
+    data["ended_at_0"], data["ended_at_1"] = "2026-03-09", "12:30:00"
+    data["answered_at_0"] = data["answered_at_1"] = ""
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, data)
+
+    # c2 leaves March 5th for March 9th, so b1 (March 4th, same customer) is no longer followed within two days.
+    expected = changed(c2={"start": paris(3, 9, 12)}, b1={"repeat": False})
+    assert list_summary(client) == hand_summary(expected)
+    old_days = client.get(reverse("calls:list"), {"date_from": "2026-03-04", "date_to": "2026-03-05"})
+    assert old_days.context["summary"] == hand_summary([s for s in expected if s.key in ("a3", "b1", "n1")])
+
+
+def test_bulk_delete_action_refreshes_the_days_of_the_deleted_calls(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    doomed = [summary_world.calls["c2"].pk, summary_world.calls["n1"].pk]
+
+    post_and_commit(
+        client,
+        django_capture_on_commit_callbacks,
+        changelist_url(Call),
+        {"action": "delete_selected", "_selected_action": doomed, "post": "yes"},
+    )
+
+    # Without c2, b1 has no repeat contact; without n1, neither has c1 (which becomes an FCR).
+    assert not Call.objects.filter(pk__in=doomed).exists()
+    summary = list_summary(client)
+    assert (summary["calls"], summary["repeat_contacts"], summary["first_contact_resolved"]) == (8, 2, 4)
+    assert summary == hand_summary(changed(c2=None, n1=None, b1={"repeat": False}, c1={"repeat": False}))
+
+
+def test_deleting_a_call_refreshes_the_repeat_window_before_it(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:calls_call_delete", args=[summary_world.calls["b1"].pk])
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, {"post": "yes"})
+
+    # a1 (two days earlier) loses its repeat contact and becomes an FCR.
+    assert list_summary(client) == hand_summary(changed(b1=None, a1={"repeat": False}))
+
+
+def test_moving_a_transfer_to_another_call_refreshes_both_calls_days(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    transfer = Transfer.objects.get(call__external_id="a2")
+    url = reverse("admin:calls_transfer_change", args=[transfer.pk])
+    data = change_page_data(client, url)
+    data["call"] = str(summary_world.calls["b2"].pk)
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, data)
+
+    assert list_summary(client) == hand_summary(changed(a2={"transfers": 0}, b2={"transfers": 1}))
+
+
+def test_deleting_escalations_in_their_own_admin_updates_the_list_summary(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    b1_escalation = Escalation.objects.get(call__external_id="b1")
+    post_and_commit(
+        client,
+        django_capture_on_commit_callbacks,
+        reverse("admin:calls_escalation_delete", args=[b1_escalation.pk]),
+        {"post": "yes"},
+    )
+    assert list_summary(client) == hand_summary(changed(b1={"escalations": 0}))
+
+    others = list(Escalation.objects.values_list("pk", flat=True))
+    post_and_commit(
+        client,
+        django_capture_on_commit_callbacks,
+        changelist_url(Escalation),
+        {"action": "delete_selected", "_selected_action": others, "post": "yes"},
+    )
+    assert list_summary(client) == hand_summary(
+        changed(b1={"escalations": 0}, c2={"escalations": 0}, n2={"escalations": 0})
+    )

@@ -4,10 +4,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.db.models import F
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.models import Call
+from calls.models import AgentDayCallStats, Call, Department
 from calls.selectors import (
     agent_list_for_user,
     call_annotate_is_repeat_contact,
@@ -17,10 +20,12 @@ from calls.selectors import (
     call_get_for_user,
     call_list_for_user,
     call_summary,
+    call_summary_for_list,
     call_timeline,
     customer_contacts,
     team_list_for_user,
 )
+from tests.calls.helpers import build_summary_world, hand_summary, list_filters, specs_of
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -566,3 +571,199 @@ def test_call_timeline_orders_start_answer_transfers_escalations_end():
         ("ended", timedelta(seconds=630)),
     ]
     assert [e["transfer"].sequence for e in events if e["kind"] == "transfer"] == [1, 2]
+
+
+# --- call_summary_for_list: the rollup path and when it is taken ----------------------------------
+
+
+@pytest.fixture
+def summary_world(db, settings):
+    return build_summary_world(settings)
+
+
+def list_summary(user, filters: dict | None) -> tuple[dict, dict, bool]:
+    """(call_summary_for_list, call_summary of the same list, whether the rollup table was read)."""
+    queryset = call_annotate_metrics(call_list_for_user(user))
+    queryset = call_filter(queryset, **filters) if filters is not None else queryset.none()
+    with CaptureQueriesContext(connection) as captured:
+        summary = call_summary_for_list(user, queryset, filters)
+    read_rollups = any(AgentDayCallStats._meta.db_table in q["sql"] for q in captured.captured_queries)
+    return summary, call_summary(queryset), read_rollups
+
+
+@pytest.mark.parametrize(
+    ("chosen", "keys"),
+    [
+        ({}, "a1 a2 a3 b1 b2 b3 c1 c2 n1 n2"),
+        # b2 started 23:15 UTC on March 2nd, March 3rd in Paris.
+        ({"date_from": date(2026, 3, 3), "date_to": date(2026, 3, 4)}, "a3 b1 b2 c1"),
+        # a1's repeat contact (b1) is outside the range and still makes a1 a repeat.
+        ({"date_to": date(2026, 3, 2)}, "a1 a2 n2"),
+        ({"date_from": date(2026, 3, 5)}, "b3 c2 n1"),
+        ({"agent": "ann"}, "a1 a2 a3"),
+        ({"team": "red"}, "a1 a2 a3 b1 b2 b3"),
+        ({"team": "blue"}, "c1 c2"),
+        ({"agent": "bob", "date_from": date(2026, 3, 2), "date_to": date(2026, 3, 3)}, "b2"),
+        ({"team": "blue", "date_from": date(2026, 3, 3), "date_to": date(2026, 3, 3)}, "c1"),
+        ({"agent": "cat", "team": "red"}, ""),
+        # A blank search is no search (call_filter strips it).
+        ({"search": "   "}, "a1 a2 a3 b1 b2 b3 c1 c2 n1 n2"),
+    ],
+    ids=[
+        "all",
+        "days",
+        "up-to-a-day",
+        "from-a-day",
+        "agent",
+        "team",
+        "other-team",
+        "agent-days",
+        "team-day",
+        "agent-outside-team",
+        "blank-search",
+    ],
+)
+def test_list_summary_from_rollups_equals_the_hand_count_and_the_live_summary(
+    summary_world, admin_user, chosen, keys
+):
+    if "agent" in chosen:
+        chosen["agent"] = summary_world.agents[chosen["agent"]]
+    if "team" in chosen:
+        chosen["team"] = summary_world.teams[chosen["team"]]
+
+    summary, live, read_rollups = list_summary(admin_user, list_filters(**chosen))
+
+    assert read_rollups is True
+    assert summary == hand_summary(specs_of(keys))
+    assert summary == live
+
+
+def test_list_summary_of_all_calls_by_hand(summary_world, reviewer):
+    summary, live, read_rollups = list_summary(reviewer, list_filters())
+
+    # Reviewers see every call too. By hand: handle 115+200+120+330+50+60+90+400+0+30 = 1395 over 10 calls,
+    # wait 295; transferred a2 c2; escalated b1 c2 n2; repeat a1 a2 b1 c1; FCR a3 b2 b3.
+    assert read_rollups is True
+    assert (summary["calls"], summary["transferred"], summary["escalated"], summary["resolved"]) == (
+        10,
+        2,
+        3,
+        7,
+    )
+    assert (summary["repeat_contacts"], summary["first_contact_resolved"]) == (4, 3)
+    assert summary["average_handle_seconds"] == 139.5
+    assert summary["average_wait_seconds"] == 29.5
+    assert summary["first_contact_resolved_rate"] == 0.3
+    assert summary == live
+
+
+def test_team_average_is_the_exact_quotient_on_both_paths(summary_world, admin_user):
+    summary, live, _ = list_summary(admin_user, list_filters(team=summary_world.teams["red"]))
+
+    # 115 + 200 + 120 + 330 + 50 + 60 = 875 s over 6 calls: not a round number, equal to the last bit.
+    assert summary["average_handle_seconds"] == 875 / 6
+    assert live["average_handle_seconds"] == 875 / 6
+
+
+def test_call_durations_cannot_be_null():
+    # The rollup path divides summed durations by the number of calls, which is AVG only while no duration
+    # can be NULL (AVG skips NULLs; the rollups keep no count of them).
+    fields = ("talk_seconds", "hold_seconds", "wrap_seconds", "wait_seconds")
+
+    assert [Call._meta.get_field(name).null for name in fields] == [False, False, False, False]
+
+
+@pytest.fixture
+def poisoned_world(summary_world):
+    """The summary world with 1000 hours of phantom handle time in one rollup row (the call count kept right,
+    so the guard does not notice): a summary that reads the rollups shows them."""
+    AgentDayCallStats.objects.filter(agent=summary_world.agents["ann"], day=date(2026, 3, 2)).update(
+        handle_seconds=F("handle_seconds") + 3_600_000
+    )
+    return summary_world
+
+
+def test_poisoned_rollups_show_through_the_rollup_path(poisoned_world, admin_user):
+    summary, live, read_rollups = list_summary(admin_user, list_filters())
+
+    assert read_rollups is True
+    assert summary["calls"] == live["calls"] == 10
+    assert summary["average_handle_seconds"] - live["average_handle_seconds"] == pytest.approx(360_000)
+
+
+def test_rollups_that_miss_calls_are_not_believed_and_the_summary_is_counted_live(
+    summary_world, admin_user, caplog
+):
+    """A writer that did not refresh the rollups: their call count disagrees with the calls table, so the
+    list is summed live (its pagination depends on that count) and the mismatch is logged."""
+    AgentDayCallStats.objects.filter(agent=summary_world.agents["ann"]).delete()
+
+    with caplog.at_level("WARNING", logger="calls.selectors"):
+        summary, live, read_rollups = list_summary(admin_user, list_filters())
+
+    assert read_rollups is True
+    assert summary == live
+    assert summary["calls"] == 10
+    assert "rollups hold 7 calls where the calls table has 10" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("chosen", "calls"),
+    [
+        ({"channel": "chat"}, 1),  # a3
+        ({"department": "Billing"}, 6),  # the Red team's calls
+        ({"is_resolved": True}, 7),
+        ({"is_resolved": False}, 3),  # b1 n1 n2
+        ({"is_transferred": False}, 8),
+        ({"is_escalated": True}, 3),  # b1 c2 n2
+        ({"is_first_contact_resolution": False}, 7),
+        ({"search": "CU-X"}, 3),  # a1 b1 c2
+        ({"search": "CU-X", "agent": "ann"}, 1),  # a1
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, dict) else str(value),
+)
+def test_any_other_filter_is_counted_live(poisoned_world, admin_user, chosen, calls):
+    if "department" in chosen:
+        chosen["department"] = Department.objects.get(name=chosen["department"])
+    if "agent" in chosen:
+        chosen["agent"] = poisoned_world.agents[chosen["agent"]]
+
+    summary, live, read_rollups = list_summary(admin_user, list_filters(**chosen))
+
+    assert read_rollups is False
+    assert summary["calls"] == calls
+    assert summary == live
+
+
+def test_supervisor_and_agent_lists_are_counted_live(poisoned_world):
+    supervisor = UserFactory(username="red-lead", roles=["supervisor"])
+    poisoned_world.teams["red"].supervisors.add(supervisor)
+    ann = poisoned_world.agents["ann"]
+    ann.user = UserFactory(username="ann", roles=["agent"])
+    ann.save()
+
+    for user, calls in ((supervisor, 6), (ann.user, 3)):
+        summary, live, read_rollups = list_summary(user, list_filters())
+
+        assert read_rollups is False
+        assert summary["calls"] == calls
+        assert summary == live
+
+
+def test_days_of_another_time_zone_are_counted_live(poisoned_world, admin_user):
+    with timezone.override(UTC):
+        summary, live, read_rollups = list_summary(
+            admin_user, list_filters(date_from=date(2026, 3, 3), date_to=date(2026, 3, 3))
+        )
+
+    # In UTC, b2 (00:15 in Paris) is on March 2nd: only c1 is on March 3rd.
+    assert read_rollups is False
+    assert summary["calls"] == 1
+    assert summary == live
+
+
+def test_invalid_filters_are_counted_live_as_no_calls(poisoned_world, admin_user):
+    summary, live, read_rollups = list_summary(admin_user, None)
+
+    assert read_rollups is False
+    assert summary == live == hand_summary([])

@@ -1,6 +1,6 @@
 """The calls web UI: login, permissions, filters, htmx partials, pagination, the call page."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calls import views
-from calls.models import Call
+from calls.models import AgentDayCallStats, Call
 from calls.selectors import call_summary
 from calls.templatetags.calls_tags import duration, http_url_or_empty, percent, phone_for, transcript_lines
+from tests.calls.helpers import SPECS, build_summary_world, hand_summary, rollups_refresh_all, specs_of
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -104,6 +105,7 @@ def matrix_calls(owner_agent, teammate_agent, outsider_agent):
         ),
     }
     TransferFactory(call=calls["to_owner"], sequence=1, from_agent=outsider_agent, to_agent=owner_agent)
+    rollups_refresh_all()
     return calls
 
 
@@ -222,6 +224,7 @@ def filter_calls(db, settings):
     }
     TransferFactory(call=calls["F3"], sequence=1, from_agent=bob, to_department=billing, reason="wrong queue")
     EscalationFactory(call=calls["F4"], sequence=1)
+    rollups_refresh_all()
     return {
         "calls": calls,
         "ann": ann,
@@ -287,6 +290,47 @@ def test_summary_strip_matches_call_summary_of_the_filtered_calls(client, admin_
     html = response.content.decode()
     assert "<dd>50.0 %</dd>" in html
     assert "<dd>5:50</dd>" in html
+
+
+def summary_queries(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if AgentDayCallStats._meta.db_table in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_admin_list_summary_comes_from_the_rollups_with_the_right_totals(client, admin_user, settings):
+    build_summary_world(settings)
+    settings.CALLS_DEFAULT_PERIOD_DAYS = 30
+    settings.CALLS_PAGE_SIZE = 4
+    client.force_login(admin_user)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(LIST_URL)
+
+    # The default period (February 5th to March 6th, the last call's day) holds all ten calls.
+    assert response.context["default_period"] == (date(2026, 2, 5), date(2026, 3, 6))
+    assert len(summary_queries(captured)) == 1
+    assert response.context["summary"] == hand_summary(SPECS)
+    assert response.context["page_obj"].paginator.num_pages == 3
+    assert len(listed_ids(response)) == 4
+    html = response.content.decode()
+    # 10 calls; transferred 2, escalated 3, FCR 3, repeat 4; handle 1395 / 10 = 139.5 s, shown as 2:20.
+    for shown in ("<dd>10</dd>", "<dd>20.0 %</dd>", "<dd>30.0 %</dd>", "<dd>2:20</dd>", "<dd>40.0 %</dd>"):
+        assert shown in html
+
+
+@pytest.mark.django_db
+def test_admin_list_summary_of_a_team_and_days_from_the_rollups(client, admin_user, settings):
+    world = build_summary_world(settings)
+    client.force_login(admin_user)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(
+            LIST_URL, {"team": world.teams["red"].pk, "date_from": "2026-03-03", "date_to": "2026-03-06"}
+        )
+
+    assert len(summary_queries(captured)) == 1
+    assert response.context["summary"] == hand_summary(specs_of("a3 b1 b2 b3"))
+    assert sorted(listed_ids(response)) == ["a3", "b1", "b2", "b3"]
 
 
 def test_invalid_date_range_shows_an_error_and_no_rows(client, admin_user, filter_calls):
@@ -399,6 +443,7 @@ def _make_busy_calls(n: int, agents, customers) -> None:
         )
         TransferFactory(call=call, sequence=1, to_agent=agents[(i + 1) % len(agents)])
         EscalationFactory(call=call, sequence=1)
+    rollups_refresh_all()
 
 
 @pytest.mark.parametrize("who", ["supervisor", "admin_user"])
@@ -712,9 +757,11 @@ def spread_calls(owner_agent):
         "EDGE-IN": datetime(2026, 2, 11, 0, 0, tzinfo=UTC),
         "LATEST": datetime(2026, 3, 12, 8, tzinfo=UTC),
     }
-    return {
+    calls = {
         name: CallFactory(external_id=name, agent=owner_agent, started_at=at) for name, at in days.items()
     }
+    rollups_refresh_all()
+    return calls
 
 
 def test_list_opens_on_the_last_30_days_up_to_the_latest_call(client, admin_user, spread_calls, settings):

@@ -1,0 +1,62 @@
+"""agent_day_stats_refresh_on_commit: which local days it refreshes, and only once the caller commits.
+
+(The rollup rebuild itself is checked against a plain-Python recomputation in tests/analytics/test_rollups.py;
+tests/calls/test_admin.py checks real refreshes through the admin.)"""
+
+from datetime import date
+
+import pytest
+
+from calls import rollups
+from tests.calls.helpers import paris
+
+
+@pytest.fixture
+def refreshed(settings, monkeypatch) -> list[tuple[date, date]]:
+    settings.TIME_ZONE = "Europe/Paris"
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 2
+    ranges: list[tuple[date, date]] = []
+    monkeypatch.setattr(
+        rollups, "agent_day_stats_refresh", lambda *, date_from, date_to: ranges.append((date_from, date_to))
+    )
+    return ranges
+
+
+@pytest.mark.django_db
+def test_refresh_covers_each_start_day_and_the_repeat_window_before_it_after_the_commit(
+    refreshed, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        rollups.agent_day_stats_refresh_on_commit(
+            # 00:30 in Paris is still March 9th in UTC: the local day is the 10th.
+            started_ats=[paris(3, 10, 0, 30), None, paris(3, 21, 9), paris(3, 20, 18)]
+        )
+        assert refreshed == []
+
+    assert len(callbacks) == 1
+    callbacks[0]()
+    # March 8-10, and March 18-21 merged from 18-20 and 19-21.
+    assert refreshed == [(date(2026, 3, 8), date(2026, 3, 10)), (date(2026, 3, 18), date(2026, 3, 21))]
+
+
+@pytest.mark.django_db
+def test_refresh_without_repeat_window_covers_only_the_start_days(
+    refreshed, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        rollups.agent_day_stats_refresh_on_commit(
+            started_ats=[paris(3, 12, 23, 59), paris(3, 10, 8), paris(3, 11, 8), paris(3, 10, 9)],
+            include_repeat_window=False,
+        )
+
+    assert refreshed == [(date(2026, 3, 10), date(2026, 3, 12))]
+
+
+@pytest.mark.django_db
+def test_refresh_of_no_start_queues_nothing(refreshed, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        rollups.agent_day_stats_refresh_on_commit(started_ats=[None])
+        rollups.agent_day_stats_refresh_on_commit(started_ats=[])
+
+    assert callbacks == []
+    assert refreshed == []

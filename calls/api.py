@@ -50,6 +50,21 @@ class JSONArrayParser(_RawParser):
     media_type = "application/json"
 
 
+# The other names clients and tools give JSON Lines bodies (none is registered with IANA).
+JSON_LINES_ALIASES = (
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonl",
+    "application/jsonlines",
+    "application/x-jsonlines",
+    "application/json-lines",
+)
+_ALIAS_PARSERS = [
+    type(f"JSONLinesParser{n}", (_RawParser,), {"media_type": alias})
+    for n, alias in enumerate(JSON_LINES_ALIASES)
+]
+
+
 _ERRORS = inline_serializer(
     "ImportRowError",
     {"line": serializers.IntegerField(), "field": serializers.CharField(), "reason": serializers.CharField()},
@@ -74,12 +89,13 @@ class CallImportView(APIView):
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`, not a bare 403.
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanImportCalls]
-    parser_classes = [NDJSONParser, PlainTextParser, JSONArrayParser]
+    parser_classes = [NDJSONParser, PlainTextParser, JSONArrayParser, *_ALIAS_PARSERS]
 
     @extend_schema(
         summary="Import calls",
         description=(
-            "Body: JSON Lines (application/x-ndjson or text/plain, one call per line) or a JSON array of calls "
+            "Body: JSON Lines (application/x-ndjson or text/plain, one call per line; application/jsonl, "
+            "application/ndjson and the other usual names for it are accepted too) or a JSON array of calls "
             "(application/json), in the format of docs/import-format.md. All or nothing unless `partial=1`. "
             "200 with the summary (also for a partial import with rejected rows, listed in `errors`); 400 with "
             "`errors` ({line, field, reason}; line = line of the body, or position in the array) when nothing "
@@ -105,7 +121,8 @@ class CallImportView(APIView):
         if media_type not in {parser.media_type for parser in self.parser_classes}:
             return Response(
                 {
-                    "detail": f"Unsupported media type {media_type!r}: use application/x-ndjson, text/plain or application/json."
+                    "detail": f"Unsupported media type {media_type!r}: use application/x-ndjson (JSON Lines), "
+                    "text/plain or application/json."
                 },
                 status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )

@@ -165,6 +165,22 @@ def test_oversized_body_is_refused(admin_client, settings):
     assert Call.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/ndjson",
+        "application/json-lines; charset=utf-8",
+    ],
+)
+def test_the_other_usual_json_lines_media_types_are_accepted(admin_client, media_type):
+    response = admin_client.post(URL, ndjson(minimal(1), minimal(2)), content_type=media_type)
+
+    assert (response.status_code, response.json()["created"]) == (200, 2)
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2"]
+
+
 def test_unsupported_media_type_is_refused(admin_client):
     response = admin_client.post(URL, "external_id,channel\n", content_type="text/csv")
 

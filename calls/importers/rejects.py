@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 
 
 def rejects_file_for(source_path: Path, rejects_path: Path | None, several: bool) -> Path:
-    """One input: `rejects_path` itself. Several: `rejects_path` is a folder. None: beside the input."""
-    name = f"{source_path.stem}.rejects{source_path.suffix or '.txt'}"
+    """One input: `rejects_path` itself. Several: `rejects_path` is a folder. None: beside the input.
+
+    A rejects file is never compressed: calls.jsonl.gz gives calls.rejects.jsonl."""
+    named = source_path.with_suffix("") if source_path.suffix.lower() == ".gz" else source_path
+    name = f"{named.stem}.rejects{named.suffix or '.txt'}"
     if rejects_path is None:
         return source_path.with_name(name)
     if several:

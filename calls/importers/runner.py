@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import time
+import zlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +35,41 @@ class ImportSetupError(ValueError):
     """The import cannot start (unknown time zone, unreadable file, ...): nothing was read or written."""
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+# What a truncated or damaged gzip stream raises while it is read.
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that reports how many bytes are read from it (a compressed file's progress)."""
+
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None):
+        self.raw = raw
+        self.on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:  # GzipFile rewinds (seek(0)) to read a file again
+        return self.raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def readinto(self, buffer) -> int:
+        count = self.raw.readinto(buffer)
+        if count and self.on_bytes is not None:
+            self.on_bytes(count)
+        return count
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 @dataclass
 class Source:
     name: str
@@ -40,12 +78,15 @@ class Source:
     records: Iterable | None = None
     format: str = ""  # 'jsonl', 'json', 'csv' or 'records'
     size: int | None = None
+    compressed: bool = False  # a gzip file (calls.jsonl.gz): read decompressed, progress in compressed bytes
 
-    def open(self) -> IO[bytes]:
+    def open(self, on_compressed_bytes: Callable[[int], None] | None = None) -> IO[bytes]:
         if self.path is not None:
+            if self.compressed:
+                return gzip.GzipFile(
+                    fileobj=_CountingReader(self.path.open("rb"), on_compressed_bytes), mode="rb"
+                )
             return self.path.open("rb")
-        import io
-
         return io.BytesIO(self.data or b"")
 
 
@@ -64,6 +105,7 @@ class _Run:
     done_bytes: int = 0
     next_report: int = PROGRESS_BYTES
     records: int = 0
+    line: int = 0  # the line of the current file last read (where a damaged compressed file broke off)
 
     def error(self, src: int, line: int, field_name: str, reason: str) -> None:
         self.errors.append((src, line, len(self.errors), field_name, reason))
@@ -109,13 +151,22 @@ def file_sources(paths: Iterable[str | os.PathLike]) -> list[Source]:
             size = path.stat().st_size
         except OSError as error:
             raise ImportSetupError(f"{path}: cannot read ({error.strerror or error})") from None
-        if path.suffix.lower() in {".jsonl", ".ndjson"}:
+        # Exports often come gzipped (calls.jsonl.gz): told by the content, the format by the inner name.
+        compressed = head.startswith(GZIP_MAGIC)
+        inner = path.with_suffix("") if compressed and path.suffix.lower() == ".gz" else path
+        if compressed:
+            try:
+                with gzip.open(path, "rb") as stream:
+                    head = stream.read(4096)
+            except (OSError, *GZIP_ERRORS) as error:
+                raise ImportSetupError(f"{path}: not a readable gzip file ({error})") from None
+        if inner.suffix.lower() in {".jsonl", ".ndjson"}:
             fmt = "jsonl"
-        elif path.suffix.lower() == ".csv":
+        elif inner.suffix.lower() == ".csv":
             fmt = "csv"
         else:
             fmt = parsing.sniff_format(head)
-        sources.append(Source(name=path.name, path=path, format=fmt, size=size))
+        sources.append(Source(name=path.name, path=path, format=fmt, size=size, compressed=compressed))
     names = [source.name for source in sources]
     if len(set(names)) != len(names):  # same file name in two folders: use the paths as given
         for source in sources:
@@ -213,7 +264,28 @@ def _read_source(run: _Run, src: int, source: Source) -> None:
     if source.format == "records":
         _read_records(run, src, _numbered(source.records or ()))
         return
-    with source.open() as stream:
+    if not source.compressed:
+        _read_stream(run, src, source, source.open())
+        return
+    # Progress counts the compressed bytes (the file's size is the total); the readers' own counts of
+    # decompressed bytes are not progress here.
+    counted, run.on_bytes = run.on_bytes, _ignore_bytes
+    try:
+        _read_stream(run, src, source, source.open(counted))
+    except GZIP_ERRORS as error:
+        run.error(src, run.line + 1, "file", f"damaged or truncated gzip data ({error})")
+        run.fatal = True
+    finally:
+        run.on_bytes = counted
+
+
+def _ignore_bytes(count: int) -> None:
+    pass
+
+
+def _read_stream(run: _Run, src: int, source: Source, opened: IO[bytes]) -> None:
+    run.line = 0
+    with opened as stream:
         if source.format == "jsonl":
             _read_jsonl(run, src, stream)
         elif source.format == "json":
@@ -255,6 +327,7 @@ def _read_jsonl(run: _Run, src: int, stream: IO[bytes]) -> None:
     zone, write, error = run.zone, run.backend.write, run.error
     for line, record, problems in parsing.jsonl_records(stream, run.on_bytes):
         run.records += 1
+        run.line = line
         if problems:
             for field_name, reason in problems:
                 error(src, line, field_name, reason)
@@ -293,6 +366,7 @@ def _read_csv(run: _Run, src: int, stream: IO[bytes]) -> None:
     key_index = header.index(key_column)
     for line, cells, problems in rows:
         run.records += 1
+        run.line = line
         key = cells[key_index] if key_index < len(cells) else None
         if problems:
             for field_name, reason in problems:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import csv
+import gzip
+import io
 import json
 import os
 import subprocess
@@ -18,7 +20,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calls.importers import ImportResult, RowError, import_files, import_records
+from calls.importers import ImportResult, ImportSetupError, RowError, import_files, import_records
 from calls.importers.parsing import localize
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
 from tests.factories import AgentFactory, CallFactory, CustomerFactory, TeamFactory
@@ -241,6 +243,102 @@ def test_import_records_takes_numbered_pairs_and_reports_their_numbers(db):
         source="records",
     )
     assert Call.objects.count() == 0
+
+
+# --- gzipped files -------------------------------------------------------------------------------------------
+
+
+def test_a_gzipped_json_lines_file_imports_like_the_plain_one_with_progress_in_compressed_bytes(
+    db, tmp_path, monkeypatch
+):
+    from calls.importers.postgres import PipelinedPostgresStage
+
+    monkeypatch.setattr(PipelinedPostgresStage, "CHUNK_ROWS", 50)  # several chunks
+    records = [
+        minimal(
+            n,
+            transcript="Agent: hello " * 40,
+            transfers=[{"at": "2026-11-02T10:01:00Z", "to_agent": f"A-{n % 7}"}],
+        )
+        for n in range(300)
+    ]
+    plain = write_jsonl(tmp_path / "calls.jsonl", records)
+    packed = tmp_path / "export.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    seen: list[tuple[int, int | None]] = []
+
+    result = import_files([packed], progress=lambda done, total: seen.append((done, total)))
+
+    assert (result.created, result.rejected) == (300, 0)
+    assert Transfer.objects.count() == 300
+    size = packed.stat().st_size
+    assert size < plain.stat().st_size // 10
+    assert seen[-1] == (size, size)
+    assert all(total == size and done <= size for done, total in seen)
+    # The same calls, plain: nothing changes.
+    again = import_files([plain])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 300)
+
+
+def test_a_gzipped_csv_with_bad_rows_gets_a_plain_rejects_file(db, tmp_path):
+    text = (
+        "external_id,channel,started_at,ended_at\n"
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+        "C-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+    )
+    packed = tmp_path / "calls.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+
+    result = import_files([packed], partial=True)
+
+    assert (result.created, result.rejected) == (1, 1)
+    assert result.rejects_paths == [tmp_path / "calls.rejects.csv"]
+    assert read_csv(tmp_path / "calls.rejects.csv") == [
+        ["external_id", "channel", "started_at", "ended_at", "errors"],
+        [
+            "C-2",
+            "fax",
+            "2026-11-02T10:00:00Z",
+            "2026-11-02T10:05:00Z",
+            "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        ],
+    ]
+
+
+def test_a_truncated_gzip_file_is_refused_whole_naming_where_it_broke_off(db, tmp_path):
+    plain = "".join(json.dumps(minimal(n, transcript=f"line {n} " * 30)) + "\n" for n in range(400)).encode()
+    packed = gzip.compress(plain)
+    broken = tmp_path / "calls.jsonl.gz"
+    broken.write_bytes(packed[: len(packed) * 2 // 3])
+
+    result = import_files([broken], partial=True)
+
+    assert not result.written
+    assert len(result.errors) == 1
+    error = result.errors[0]
+    assert (error.field, error.reason) == (
+        "file",
+        "damaged or truncated gzip data (Compressed file ended before the end-of-stream marker was reached)",
+    )
+    # Every complete line before the break was read; the error is on the next one.
+    readable = gzip.GzipFile(fileobj=io.BytesIO(broken.read_bytes()))
+    complete_lines = 0
+    try:
+        for _ in readable:
+            complete_lines += 1
+    except EOFError:
+        pass
+    assert 0 < complete_lines < 400
+    assert error.line == complete_lines + 1
+    assert table_counts() == EMPTY
+
+
+def test_a_file_that_only_looks_gzipped_is_refused_before_anything_is_read(db, tmp_path):
+    fake = tmp_path / "calls.jsonl.gz"
+    fake.write_bytes(b"\x1f\x8b" + b"not really gzip")
+
+    with pytest.raises(ImportSetupError, match=r"calls.jsonl.gz: not a readable gzip file"):
+        import_files([fake])
 
 
 def test_progress_is_reported_for_records(db):

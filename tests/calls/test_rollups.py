@@ -60,3 +60,27 @@ def test_refresh_of_no_start_queues_nothing(refreshed, django_capture_on_commit_
 
     assert callbacks == []
     assert refreshed == []
+
+
+@pytest.mark.django_db
+def test_an_import_rebuilds_the_call_rollups_over_the_repeat_window_and_other_rollups_over_its_own_days(
+    settings, monkeypatch
+):
+    """Repeat contacts are the call rollups' alone: registered refreshers (scoring) only get the days of the
+    calls that changed, the call rollups those days and the repeat window before them."""
+    settings.TIME_ZONE = "Europe/Paris"
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 2
+    rebuilt: list[tuple[date, date]] = []
+    refreshed: list[tuple[date, date]] = []
+    monkeypatch.setattr(
+        rollups, "_call_stats_rebuild", lambda *, date_from, date_to: rebuilt.append((date_from, date_to))
+    )
+    monkeypatch.setattr(
+        rollups, "_day_refreshers", [lambda *, date_from, date_to: refreshed.append((date_from, date_to))]
+    )
+
+    # 00:30 in Paris on March 10th is March 9th in UTC.
+    rollups.agent_day_stats_refresh_for_calls(started_from=paris(3, 10, 0, 30), started_to=paris(3, 12, 18))
+
+    assert rebuilt == [(date(2026, 3, 8), date(2026, 3, 12))]
+    assert refreshed == [(date(2026, 3, 10), date(2026, 3, 12))]

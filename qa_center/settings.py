@@ -48,7 +48,9 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     return value
 
 
-def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -281,6 +283,10 @@ REPEAT_CONTACT_WINDOW_DAYS = env_int("REPEAT_CONTACT_WINDOW_DAYS", 7, minimum=1,
 CALLS_PAGE_SIZE = env_int("CALLS_PAGE_SIZE", 50, minimum=5, maximum=500)
 # The calls list opens on this many days up to the latest call (0: all dates); clearing the dates shows all.
 CALLS_DEFAULT_PERIOD_DAYS = env_int("CALLS_DEFAULT_PERIOD_DAYS", 30, minimum=0, maximum=3650)
+# An import that creates or updates at least this many calls refreshes the planner statistics of the call
+# tables before it commits (ANALYZE; about a second at 1M calls), so that queries right after a bulk load
+# are planned on real numbers even where autovacuum is slow or off.
+CALLS_IMPORT_ANALYZE_MIN_ROWS = env_int("CALLS_IMPORT_ANALYZE_MIN_ROWS", 10_000, minimum=1)
 
 # --- QA scoring (scoring) -------------------------------------------------------------------------
 # Weekly sample: this many calls per agent per week go into reviewers' queues.
@@ -394,7 +400,10 @@ FOLLOWUP_WEBHOOK_TIMEOUT = env_float("FOLLOWUP_WEBHOOK_TIMEOUT", 5.0, minimum=0.
 FOLLOWUP_BROKER_TIMEOUT = env_float("FOLLOWUP_BROKER_TIMEOUT", 1.0, minimum=0.05, maximum=30.0)
 # Every minute: re-queue follow-ups whose message was lost (broker down, worker killed) and escalate
 # overdue ones. SLA deadlines are never Celery countdowns; this sweep is the timer.
-CELERY_BEAT_SCHEDULE["followups-sweep"] = {"task": "scoring.followups.tasks.followup_sweep_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["followups-sweep"] = {
+    "task": "scoring.followups.tasks.followup_sweep_task",
+    "schedule": 60.0,
+}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -404,7 +413,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

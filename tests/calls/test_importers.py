@@ -245,6 +245,37 @@ def test_import_records_takes_numbered_pairs_and_reports_their_numbers(db):
     assert Call.objects.count() == 0
 
 
+def _planner_rows(table: str) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(("threshold", "analyzed"), [(5, True), (6, False)])
+def test_a_big_import_refreshes_the_planner_statistics_of_the_call_tables_before_it_commits(
+    db, settings, threshold, analyzed
+):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CALLS_IMPORT_ANALYZE_MIN_ROWS = threshold
+    transfer = {"at": "2026-11-02T10:01:00Z", "to_agent": "A-9"}
+    records = [minimal(n, transfers=[transfer] if n % 2 else []) for n in range(5)]
+
+    with CaptureQueriesContext(connection) as captured:
+        import_records(records)
+
+    statements = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("ANALYZE")]
+    if analyzed:
+        assert statements == [
+            "ANALYZE calls_call, calls_transfer, calls_escalation, calls_customer, calls_agent, "
+            "calls_agentdaycallstats"
+        ]
+        # ANALYZE sets pg_class.reltuples to the rows it saw, the import's own included.
+        assert (_planner_rows("calls_call"), _planner_rows("calls_transfer")) == (5.0, 2.0)
+    else:
+        assert statements == []
+
+
 # --- gzipped files -------------------------------------------------------------------------------------------
 
 

@@ -372,32 +372,59 @@ def user_sees_every_call(user) -> bool:
     return roles.is_admin(user) or roles.is_reviewer(user)
 
 
-def call_list_for_user(user) -> QuerySet[Call]:
+def _visible_call_id_sets(user, narrow: dict[str, Any]) -> list[QuerySet]:
+    """The id sets whose union is the calls a supervisor or agent may see: calls handled by their teams'
+    agents (or by them), and calls transferred to those agents (or to them). The one definition of who
+    sees which call outside the admins and reviewers.
+
+    `narrow` (Call lookups, e.g. {"pk": 5} or {"customer_id": 7}) is applied inside each set, so a question
+    about one call or one customer stays a few index lookups instead of listing everything visible.
+    """
+    on_call = narrow
+    on_transfer = {f"call__{lookup}": value for lookup, value in narrow.items()}
+    sets: list[QuerySet] = []
+    if roles.is_supervisor(user):
+        # Team ids as a subquery, never a join through the supervisors table: a join could repeat a call
+        # once per supervisor of a team (tested).
+        led_teams = Team.objects.filter(supervisors=user).values("pk")
+        sets += [
+            Call.objects.filter(agent__team__in=led_teams, **on_call).order_by().values("pk"),
+            Transfer.objects.filter(to_agent__team__in=led_teams, **on_transfer).order_by().values("call_id"),
+        ]
+    agent = agent_for_user(user)
+    if agent is not None:
+        sets += [
+            Call.objects.filter(agent=agent, **on_call).order_by().values("pk"),
+            Transfer.objects.filter(to_agent=agent, **on_transfer).order_by().values("call_id"),
+        ]
+    return sets
+
+
+def call_list_for_user(user, **narrow: Any) -> QuerySet[Call]:
     """Calls a user may see: admins and reviewers all; supervisors calls handled (on any leg) by their
-    teams' agents; agents calls they handled on any leg; anyone else nothing."""
+    teams' agents; agents calls they handled on any leg; anyone else nothing.
+
+    For the others the visible calls are one id set, the UNION of the index-served sets above: PostgreSQL
+    hashes those ids and fetches just their calls, whatever the statistics say. (An OR of the conditions
+    checked every call of the date range instead: an agent's list at 1M calls took 1.2 s, and a supervisor's
+    was once planned to run over ten minutes.) `narrow` narrows inside the sets too (see
+    _visible_call_id_sets): pass the lookups when asking about one call or one customer.
+    """
     base = Call.objects.select_related("agent", "agent__team", "department", "customer")
     if not user.is_authenticated:
         return base.none()
     if user_sees_every_call(user):
-        return base
-    visible = Q(pk__in=[])
-    if roles.is_supervisor(user):
-        # Team ids as a subquery, never a join through the supervisors table: a join OR-ed with the
-        # transfer branch could repeat a call once per supervisor of a team (tested).
-        led_teams = Team.objects.filter(supervisors=user).values("pk")
-        visible |= Q(agent__team__in=led_teams) | Exists(
-            Transfer.objects.filter(call=OuterRef("pk"), to_agent__team__in=led_teams)
-        )
-    agent = agent_for_user(user)
-    if agent is not None:
-        visible |= Q(agent=agent) | Exists(Transfer.objects.filter(call=OuterRef("pk"), to_agent=agent))
-    return base.filter(visible)
+        return base.filter(**narrow)
+    sets = _visible_call_id_sets(user, narrow)
+    if not sets:
+        return base.none()
+    return base.filter(pk__in=sets[0].union(*sets[1:]), **narrow)
 
 
 def call_get_for_user(user, *, pk: int) -> Call:
     """The call if the user may see it; 404 otherwise (a foreign call must look like a missing one)."""
     try:
-        return call_list_for_user(user).get(pk=pk)
+        return call_list_for_user(user, pk=pk).get()
     except Call.DoesNotExist:
         raise Http404("No such call") from None
 
@@ -444,9 +471,9 @@ def call_annotate_is_repeat_contact(queryset: QuerySet[Call]) -> QuerySet[Call]:
 
 def call_detail_for_user(user, *, pk: int) -> Call:
     """The call with its metrics and repeat flag if the user may see it; 404 otherwise."""
-    queryset = call_annotate_is_repeat_contact(call_annotate_metrics(call_list_for_user(user)))
+    queryset = call_annotate_is_repeat_contact(call_annotate_metrics(call_list_for_user(user, pk=pk)))
     try:
-        return queryset.get(pk=pk)
+        return queryset.get()
     except Call.DoesNotExist:
         raise Http404("No such call") from None
 
@@ -457,7 +484,5 @@ def customer_contacts(call: Call, *, user) -> QuerySet[Call]:
     if call.customer_id is None:
         return Call.objects.none()
     return call_annotate_is_repeat_contact(
-        call_annotate_metrics(
-            call_list_for_user(user).filter(customer_id=call.customer_id).exclude(pk=call.pk)
-        )
+        call_annotate_metrics(call_list_for_user(user, customer_id=call.customer_id).exclude(pk=call.pk))
     ).order_by("-started_at", "-id")

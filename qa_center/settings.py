@@ -146,10 +146,17 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 600, minimum=0)
+# PostgreSQL's JIT compiles every plan whose estimated cost is high. The app's list and dashboard queries
+# are estimated high and run in well under a second: at 1M calls, compiling took 0.4 s of a supervisor's
+# 1 s calls-list summary, and turning it off halved an admin's calls list (0.26 s -> 0.13 s).
+DATABASE_JIT = env_bool("DATABASE_JIT", False)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not DATABASE_JIT:
+        _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+        _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -36,7 +36,12 @@ def test_no_configuration_resolves_to_sqlite_and_filesystem_broker(tmp_path):
         "'transport': s.CELERY_BROKER_TRANSPORT_OPTIONS}))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean_env(tmp_path), capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     resolved = json.loads(out.stdout.strip().splitlines()[-1])
     var = tmp_path / "var"
@@ -68,8 +73,39 @@ def test_database_url_and_redis_url_select_postgres_and_redis(tmp_path):
         "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['CONN_MAX_AGE'], s.CELERY_BROKER_URL)"
     )
     env = clean_env(tmp_path, DATABASE_URL="postgres://u@db.example:5433/x", REDIS_URL="redis://cache:6379/2")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["django.db.backends.postgresql", "600", "redis://cache:6379/2"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "options"),
+    [
+        ({}, "-c jit=off"),
+        ({"DATABASE_URL": "postgres://u@db.example:5433/x?options=-c%20statement_timeout%3D5000"},
+         "-c statement_timeout=5000 -c jit=off"),
+        ({"DATABASE_JIT": "true"}, None),
+    ],
+)  # fmt: skip
+def test_postgresql_connections_run_without_jit_unless_asked(tmp_path, extra, options):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(repr(s.DATABASES['default'].get('OPTIONS', {}).get('options')))"
+    )
+    env = clean_env(tmp_path, **{"DATABASE_URL": "postgres://u@db.example:5433/x", **extra})
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == repr(options)
+
+
+def test_the_test_database_connection_has_jit_off(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 @pytest.mark.parametrize(

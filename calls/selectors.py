@@ -186,11 +186,13 @@ _ROLLUP_FILTERS = frozenset({"agent", "team", "date_from", "date_to", "search_ph
 def _rollups_can_answer(user, filters: dict[str, Any]) -> bool:
     """Whether the rollups give exactly call_summary's numbers for this user's list with these filters.
 
-    They hold every call with an agent, per agent and local day of TIME_ZONE: so only for a user who sees
-    every call, with no filter but agent, team and whole days, and days in the zone the rollups were cut in.
+    They hold every call with an agent, per agent and local day of TIME_ZONE: so only with no filter but
+    whole days (and agent or team, for a user who sees every call), in the zone the rollups were cut in.
     """
-    if not user_sees_every_call(user):
-        return False
+    if not user_sees_every_call(user) and (
+        filters.get("agent") is not None or filters.get("team") is not None
+    ):
+        return False  # a supervisor's or agent's list narrowed to an agent or team: counted live
     if timezone.get_current_timezone_name() != timezone.get_default_timezone_name():
         return False
     for name, value in filters.items():
@@ -204,22 +206,46 @@ def _rollups_can_answer(user, filters: dict[str, Any]) -> bool:
     return True
 
 
-def _rollup_totals(
-    *, agent: Agent | None, team: Team | None, date_from: date | None, date_to: date | None
+def _sum_rollups(
+    stats: QuerySet[AgentDayCallStats], date_from: date | None, date_to: date | None
 ) -> dict[str, int]:
-    """The summary's totals from AgentDayCallStats, plus the agentless calls (never in the rollups) counted
-    live when no agent or team narrows the list; the (agent, started_at) index serves that query."""
-    stats = AgentDayCallStats.objects.all()
-    if agent is not None:
-        stats = stats.filter(agent=agent)
-    if team is not None:
-        stats = stats.filter(agent__team=team)
     if date_from is not None:
         stats = stats.filter(day__gte=date_from)
     if date_to is not None:
         stats = stats.filter(day__lte=date_to)
     summed = stats.aggregate(**{key: Sum(key) for key in _SUMMARY_TOTALS})
-    totals = {key: summed[key] or 0 for key in _SUMMARY_TOTALS}
+    return {key: summed[key] or 0 for key in _SUMMARY_TOTALS}
+
+
+def _rollup_totals(
+    *,
+    agent: Agent | None,
+    team: Team | None,
+    date_from: date | None,
+    date_to: date | None,
+    handled: QuerySet[Agent] | None = None,
+) -> dict[str, int]:
+    """The summary's totals from AgentDayCallStats, plus what the rollups cannot hold, counted live.
+
+    Everyone's list (handled None): the agentless calls, when no agent or team narrows it (the (agent,
+    started_at) index serves that query). A supervisor's or agent's list (handled: their agents): the
+    rollups of those agents, plus the calls first handled by someone else (or nobody) and transferred
+    to one of them.
+    """
+    if handled is not None:
+        totals = _sum_rollups(AgentDayCallStats.objects.filter(agent__in=handled), date_from, date_to)
+        taken_over = Call.objects.exclude(agent__in=handled).filter(
+            pk__in=Transfer.objects.filter(to_agent__in=handled).values("call_id")
+        )
+        for key, value in _call_totals(call_filter(taken_over, date_from=date_from, date_to=date_to)).items():
+            totals[key] += value
+        return totals
+    stats = AgentDayCallStats.objects.all()
+    if agent is not None:
+        stats = stats.filter(agent=agent)
+    if team is not None:
+        stats = stats.filter(agent__team=team)
+    totals = _sum_rollups(stats, date_from, date_to)
     if agent is None and team is None:
         agentless = call_filter(Call.objects.filter(agent__isnull=True), date_from=date_from, date_to=date_to)
         for key, value in _call_totals(agentless).items():
@@ -237,11 +263,17 @@ def call_summary_for_list(user, queryset: QuerySet[Call], filters: dict[str, Any
     """
     if filters is None or not _rollups_can_answer(user, filters):
         return call_summary(queryset)
+    handled = None
+    if not user_sees_every_call(user):
+        handled = _handled_agents(user)
+        if handled is None:  # sees no call at all
+            return call_summary(queryset)
     totals = _rollup_totals(
         agent=filters.get("agent"),
         team=filters.get("team"),
         date_from=filters.get("date_from"),
         date_to=filters.get("date_to"),
+        handled=handled,
     )
     # Guard: the calls are also counted live (an index scan; the list's pagination needs the number anyway).
     # Rollups that miss or double calls (a writer that did not refresh them, a changed repeat window is not
@@ -373,32 +405,34 @@ def user_sees_every_call(user) -> bool:
     return roles.is_admin(user) or roles.is_reviewer(user)
 
 
-def _visible_call_id_sets(user, narrow: dict[str, Any]) -> list[QuerySet]:
-    """The id sets whose union is the calls a supervisor or agent may see: calls handled by their teams'
-    agents (or by them), and calls transferred to those agents (or to them). The one definition of who
-    sees which call outside the admins and reviewers.
+def _handled_agents(user) -> QuerySet[Agent] | None:
+    """The agents whose calls a supervisor or agent sees: their teams' agents (supervisors), themselves
+    (agents). A call is theirs when one of these agents handled it first or took it on a transfer. The one
+    definition of who sees which call outside the admins and reviewers; None when it is nobody."""
+    handled = Q(pk__in=[])
+    if roles.is_supervisor(user):
+        # Team ids as a subquery, never a join through the supervisors table: a join could repeat a call
+        # once per supervisor of a team (tested).
+        handled |= Q(team__in=Team.objects.filter(supervisors=user).values("pk"))
+    agent = agent_for_user(user)
+    if agent is not None:
+        handled |= Q(pk=agent.pk)
+    if not roles.is_supervisor(user) and agent is None:
+        return None
+    return Agent.objects.filter(handled).values("pk")
+
+
+def _visible_call_id_sets(handled: QuerySet[Agent], narrow: dict[str, Any]) -> list[QuerySet]:
+    """The two id sets whose union is the calls of these agents: handled first by one, or transferred to one.
 
     `narrow` (Call lookups, e.g. {"pk": 5} or {"customer_id": 7}) is applied inside each set, so a question
     about one call or one customer stays a few index lookups instead of listing everything visible.
     """
-    on_call = narrow
     on_transfer = {f"call__{lookup}": value for lookup, value in narrow.items()}
-    sets: list[QuerySet] = []
-    if roles.is_supervisor(user):
-        # Team ids as a subquery, never a join through the supervisors table: a join could repeat a call
-        # once per supervisor of a team (tested).
-        led_teams = Team.objects.filter(supervisors=user).values("pk")
-        sets += [
-            Call.objects.filter(agent__team__in=led_teams, **on_call).order_by().values("pk"),
-            Transfer.objects.filter(to_agent__team__in=led_teams, **on_transfer).order_by().values("call_id"),
-        ]
-    agent = agent_for_user(user)
-    if agent is not None:
-        sets += [
-            Call.objects.filter(agent=agent, **on_call).order_by().values("pk"),
-            Transfer.objects.filter(to_agent=agent, **on_transfer).order_by().values("call_id"),
-        ]
-    return sets
+    return [
+        Call.objects.filter(agent__in=handled, **narrow).order_by().values("pk"),
+        Transfer.objects.filter(to_agent__in=handled, **on_transfer).order_by().values("call_id"),
+    ]
 
 
 def call_list_for_user(user, **narrow: Any) -> QuerySet[Call]:
@@ -416,10 +450,11 @@ def call_list_for_user(user, **narrow: Any) -> QuerySet[Call]:
         return base.none()
     if user_sees_every_call(user):
         return base.filter(**narrow)
-    sets = _visible_call_id_sets(user, narrow)
-    if not sets:
+    handled = _handled_agents(user)
+    if handled is None:
         return base.none()
-    return base.filter(pk__in=sets[0].union(*sets[1:]), **narrow)
+    first, second = _visible_call_id_sets(handled, narrow)
+    return base.filter(pk__in=first.union(second), **narrow)
 
 
 def call_get_for_user(user, *, pk: int) -> Call:

@@ -1,5 +1,6 @@
 """Derived call metrics and permission scoping, each checked against values worked out by hand."""
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from calls.models import AgentDayCallStats, Call, Department
+from calls.models import Agent, AgentDayCallStats, Call, Department, Transfer
 from calls.selectors import (
     agent_list_for_user,
     call_annotate_is_repeat_contact,
@@ -581,14 +582,31 @@ def summary_world(db, settings):
     return build_summary_world(settings)
 
 
+class _Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def list_summary(user, filters: dict | None) -> tuple[dict, dict, bool]:
-    """(call_summary_for_list, call_summary of the same list, whether the rollup table was read)."""
+    """(call_summary_for_list, call_summary of the same list, whether the answer came from the rollups:
+    the rollup table was read and its count was believed, i.e. no fallback to counting live)."""
     queryset = call_annotate_metrics(call_list_for_user(user))
     queryset = call_filter(queryset, **filters) if filters is not None else queryset.none()
-    with CaptureQueriesContext(connection) as captured:
-        summary = call_summary_for_list(user, queryset, filters)
+    warnings = _Warnings()
+    logger = logging.getLogger("calls.selectors")
+    logger.addHandler(warnings)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            summary = call_summary_for_list(user, queryset, filters)
+    finally:
+        logger.removeHandler(warnings)
     read_rollups = any(AgentDayCallStats._meta.db_table in q["sql"] for q in captured.captured_queries)
-    return summary, call_summary(queryset), read_rollups
+    fell_back = any("summing live" in message for message in warnings.messages)
+    return summary, call_summary(queryset), read_rollups and not fell_back
 
 
 @pytest.mark.parametrize(
@@ -699,9 +717,9 @@ def test_rollups_that_miss_calls_are_not_believed_and_the_summary_is_counted_liv
     AgentDayCallStats.objects.filter(agent=summary_world.agents["ann"]).delete()
 
     with caplog.at_level("WARNING", logger="calls.selectors"):
-        summary, live, read_rollups = list_summary(admin_user, list_filters())
+        summary, live, from_rollups = list_summary(admin_user, list_filters())
 
-    assert read_rollups is True
+    assert from_rollups is False
     assert summary == live
     assert summary["calls"] == 10
     assert "rollups hold 7 calls where the calls table has 10" in caplog.text
@@ -735,19 +753,74 @@ def test_any_other_filter_is_counted_live(poisoned_world, admin_user, chosen, ca
     assert summary == live
 
 
-def test_supervisor_and_agent_lists_are_counted_live(poisoned_world):
-    supervisor = UserFactory(username="red-lead", roles=["supervisor"])
-    poisoned_world.teams["red"].supervisors.add(supervisor)
-    ann = poisoned_world.agents["ann"]
-    ann.user = UserFactory(username="ann", roles=["agent"])
-    ann.save()
+@pytest.fixture
+def taken_over_world(summary_world):
+    """The summary world with transfers that hand calls over: c2 (Cat, team Blue) to Ann, a2 (Ann) to Bob.
+    Only who took the transfer changes, so no call's flags (nor the rollups) do."""
+    world = summary_world
+    Transfer.objects.filter(call=world.calls["c2"], sequence=1).update(to_agent=world.agents["ann"])
+    Transfer.objects.filter(call=world.calls["a2"]).update(to_agent=world.agents["bob"])
+    return world
 
-    for user, calls in ((supervisor, 6), (ann.user, 3)):
-        summary, live, read_rollups = list_summary(user, list_filters())
+
+def _login_of(agent: Agent):
+    agent.user = UserFactory(username=agent.employee_code.lower(), roles=["agent"])
+    agent.save()
+    return agent.user
+
+
+@pytest.mark.parametrize(
+    ("who", "chosen", "keys"),
+    [
+        # Red's own calls, plus c2, first handled in Blue and transferred to Ann (a2 stays counted once).
+        ("red-lead", {}, "a1 a2 a3 b1 b2 b3 c2"),
+        ("red-lead", {"date_from": date(2026, 3, 5)}, "b3 c2"),
+        ("ann", {}, "a1 a2 a3 c2"),
+        # a2 was first handled by Ann and transferred to Bob: Bob's list counts it live.
+        ("bob", {}, "a2 b1 b2 b3"),
+        ("bob", {"date_to": date(2026, 3, 3)}, "a2 b2"),
+        ("cat", {}, "c1 c2"),
+    ],
+)
+def test_supervisor_and_agent_lists_come_from_their_agents_rollups_plus_the_calls_transferred_to_them(
+    taken_over_world, who, chosen, keys
+):
+    world = taken_over_world
+    if who == "red-lead":
+        user = UserFactory(username="red-lead", roles=["supervisor"])
+        world.teams["red"].supervisors.add(user)
+    else:
+        user = _login_of(world.agents[who])
+
+    summary, live, from_rollups = list_summary(user, list_filters(**chosen))
+
+    assert from_rollups is True
+    assert summary == hand_summary(specs_of(keys))
+    assert summary == live
+
+
+def test_a_supervisors_list_narrowed_to_an_agent_or_a_team_is_counted_live(taken_over_world):
+    world = taken_over_world
+    user = UserFactory(username="red-lead", roles=["supervisor"])
+    world.teams["red"].supervisors.add(user)
+
+    for chosen, keys in (
+        ({"agent": world.agents["ann"]}, "a1 a2 a3"),
+        ({"team": world.teams["red"]}, "a1 a2 a3 b1 b2 b3"),
+    ):
+        summary, live, read_rollups = list_summary(user, list_filters(**chosen))
 
         assert read_rollups is False
-        assert summary["calls"] == calls
-        assert summary == live
+        assert summary == hand_summary(specs_of(keys)) == live
+
+
+def test_a_user_who_sees_no_call_never_reads_the_rollups(summary_world):
+    nobody = UserFactory(username="nobody")
+
+    summary, live, read_rollups = list_summary(nobody, list_filters())
+
+    assert read_rollups is False
+    assert summary["calls"] == live["calls"] == 0
 
 
 def test_days_of_another_time_zone_are_counted_live(poisoned_world, admin_user):

@@ -294,6 +294,17 @@ def _start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
+def call_started_lookups(*, date_from: date | None = None, date_to: date | None = None, **_other) -> dict:
+    """Whole local days, both ends included, as started_at lookups (so the index is used). Other call_filter
+    arguments are accepted and ignored, so a filter dict can be passed whole."""
+    lookups = {}
+    if date_from is not None:
+        lookups["started_at__gte"] = _start_of_day(date_from)
+    if date_to is not None:
+        lookups["started_at__lt"] = _start_of_day(date_to + timedelta(days=1))
+    return lookups
+
+
 def call_filter(
     queryset: QuerySet[Call],
     *,
@@ -323,10 +334,7 @@ def call_filter(
         queryset = queryset.filter(agent__team=team)
     if department is not None:
         queryset = queryset.filter(department=department)
-    if date_from is not None:
-        queryset = queryset.filter(started_at__gte=_start_of_day(date_from))
-    if date_to is not None:
-        queryset = queryset.filter(started_at__lt=_start_of_day(date_to + timedelta(days=1)))
+    queryset = queryset.filter(**call_started_lookups(date_from=date_from, date_to=date_to))
     if channel:
         queryset = queryset.filter(channel=channel)
     if is_transferred is not None:

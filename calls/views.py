@@ -24,6 +24,7 @@ from .selectors import (
     call_filter,
     call_list_for_user,
     call_page_rows,
+    call_started_lookups,
     call_summary_for_list,
     call_timeline,
     customer_contacts,
@@ -77,9 +78,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
         if default_period is not None:
             data["date_from"], data["date_to"] = (day.isoformat() for day in default_period)
     form = CallFilterForm(data, user=request.user)
-    calls = call_annotate_metrics(call_list_for_user(request.user))
     # An invalid filter shows its errors and no rows, never the unfiltered list.
     filters = form.filters() if form.is_valid() else None
+    # The period also narrows inside a supervisor's or agent's visible calls (each index-served part).
+    calls = call_annotate_metrics(call_list_for_user(request.user, **call_started_lookups(**(filters or {}))))
     calls = call_filter(calls, **filters) if filters is not None else calls.none()
     summary = call_summary_for_list(request.user, calls, filters)
 

@@ -44,7 +44,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "files", nargs="+", metavar="FILE", help=".jsonl/.ndjson, .json (an array) or .csv files, or any of them gzipped (.jsonl.gz, ...)"
+            "files",
+            nargs="+",
+            metavar="FILE",
+            help=".jsonl/.ndjson, .json (an array) or .csv files, or any of them gzipped (.jsonl.gz, ...)",
         )
         parser.add_argument(
             "--partial",

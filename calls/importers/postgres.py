@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
-from .parsing import COLUMN_INDEX, EMPTY_CHILDREN_DIGEST, KIND_CALL, KIND_TRANSFER, STAGE_COLUMNS
+from .parsing import EMPTY_CHILDREN_DIGEST, KIND_TRANSFER, STAGE_COLUMNS
 from .staging import Affected, Finding, MergeCounts, StageBackend
 
 STAGE = "calls_import_stage"
@@ -48,18 +47,6 @@ TRANSFER_TEXT = (
     "ROW(s.sequence, s.at, s.from_department, s.to_department, s.from_agent, s.to_agent, s.reason)::text"
 )
 ESCALATION_TEXT = "ROW(s.sequence, s.at, s.resolved_at, s.level, s.reason, s.outcome)::text"
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkPlan:
-    """Which first-sight inserts a merge runs (all, unless Python knows the chunk brings nothing new), and
-    the chunk's number of good calls when known without counting in SQL."""
-
-    departments: bool = True
-    teams: bool = True
-    agents: bool = True
-    transfer_agents: bool = True
-    good_calls: int | None = None
 
 
 class PostgresStage(StageBackend):
@@ -285,15 +272,8 @@ class PostgresStage(StageBackend):
         self._merge_staged(timezone.now(), counts, affected)
         return counts, affected
 
-    def _merge_staged(
-        self, now: datetime, counts: MergeCounts, affected: Affected, plan: ChunkPlan | None = None
-    ) -> None:
-        """Merge the valid rows now in the staging table into the real tables.
-
-        `plan` (JSON chunks) says which first-sight inserts have nothing new to add and how many good calls
-        the chunk holds, when Python already knows; without one every statement runs.
-        """
-        plan = plan or ChunkPlan()
+    def _merge_staged(self, now: datetime, counts: MergeCounts, affected: Affected) -> None:
+        """Merge the valid rows now in the staging table into the real tables."""
         cur = self.cursor
         good = "NOT s.bad"
         if self.rejects_exist:
@@ -318,19 +298,17 @@ class PostgresStage(StageBackend):
 
         # Departments, teams, agents and customers on first sight (file order). Existing ones keep their
         # values; only blank names/phones/e-mails and a missing team are filled in.
-        if plan.departments:
-            cur.execute(
-                f"""
+        cur.execute(
+            f"""
             INSERT INTO calls_department (name)
             SELECT DISTINCT v.name FROM {STAGE} s,
                 LATERAL (VALUES (s.department), (s.from_department), (s.to_department)) v(name)
             WHERE v.name IS NOT NULL AND {good} ORDER BY 1
             ON CONFLICT (name) DO NOTHING
             """
-            )
-        if plan.teams:
-            cur.execute(
-                f"""
+        )
+        cur.execute(
+            f"""
             INSERT INTO calls_team (name, department_id)
             SELECT DISTINCT ON (x.agent_team) x.agent_team, d.id FROM (
                 SELECT agent_team, department, min(src::int8 * 4294967296 + line) AS position
@@ -339,10 +317,9 @@ class PostgresStage(StageBackend):
             ORDER BY x.agent_team, x.department IS NULL, x.position
             ON CONFLICT (name) DO NOTHING
             """
-            )
-        if plan.agents:
-            cur.execute(
-                f"""
+        )
+        cur.execute(
+            f"""
             INSERT INTO calls_agent (employee_code, name, team_id, is_active)
             SELECT DISTINCT ON (x.agent_code) x.agent_code, coalesce(x.agent_name, ''), t.id, true FROM (
                 SELECT agent_code, agent_name, agent_team, min(src::int8 * 4294967296 + line) AS position
@@ -355,16 +332,15 @@ class PostgresStage(StageBackend):
             WHERE (calls_agent.name = '' AND excluded.name <> '')
                OR (calls_agent.team_id IS NULL AND excluded.team_id IS NOT NULL)
             """
-            )
-        if plan.transfer_agents:
-            cur.execute(
-                f"""
+        )
+        cur.execute(
+            f"""
             INSERT INTO calls_agent (employee_code, name, is_active)
             SELECT DISTINCT v.code, '', true FROM {STAGE} s, LATERAL (VALUES (s.from_agent), (s.to_agent)) v(code)
             WHERE s.kind = 1 AND v.code IS NOT NULL AND {good} ORDER BY 1
             ON CONFLICT (employee_code) DO NOTHING
             """
-            )
+        )
         # Customers: one index probe per customer of the chunk, then plain inserts of the new ones and updates
         # of the few whose blanks get filled; the chunk's calls then take their ids from this small table.
         # (ON CONFLICT DO UPDATE would lock, and so write, every existing customer the chunk mentions, and a
@@ -520,11 +496,8 @@ class PostgresStage(StageBackend):
         )
         created, first, last, agents = cur.fetchone()
         affected.add(first, last, agents)
-        if plan.good_calls is None:
-            cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE s.kind = 0 AND {good}")
-            (good_calls,) = cur.fetchone()
-        else:
-            good_calls = plan.good_calls
+        cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE s.kind = 0 AND {good}")
+        (good_calls,) = cur.fetchone()
         counts.created += created
         counts.unchanged += good_calls - created - (counts.updated - updated_before)
 
@@ -615,93 +588,6 @@ class PostgresStage(StageBackend):
         )
 
 
-_BAD = COLUMN_INDEX["bad"]
-_DEPARTMENT, _FROM_DEPARTMENT, _TO_DEPARTMENT = (
-    COLUMN_INDEX[name] for name in ("department", "from_department", "to_department")
-)
-_AGENT_CODE, _AGENT_NAME, _AGENT_TEAM = (
-    COLUMN_INDEX[name] for name in ("agent_code", "agent_name", "agent_team")
-)
-_FROM_AGENT, _TO_AGENT = COLUMN_INDEX["from_agent"], COLUMN_INDEX["to_agent"]
-
-
-@dataclass(slots=True)
-class ChunkNames:
-    """What a chunk's valid rows name, gathered in Python (while the previous chunk merges)."""
-
-    departments: set[str] = field(default_factory=set)
-    teams: set[str] = field(default_factory=set)
-    agents: set[str] = field(default_factory=set)  # handling agents of calls
-    # Handling agents that some call names without its name or team (a later row could still fill them in).
-    partial_agents: set[str] = field(default_factory=set)
-    transfer_agents: set[str] = field(default_factory=set)
-    calls: int = 0
-    bad: bool = False  # some row failed validation in Python
-
-
-def chunk_names(rows: list[tuple]) -> ChunkNames:
-    names = ChunkNames()
-    departments, teams, agents, partial, transfer_agents = (
-        names.departments,
-        names.teams,
-        names.agents,
-        names.partial_agents,
-        names.transfer_agents,
-    )
-    for row in rows:
-        if row[_BAD]:
-            names.bad = True
-        elif row[0] == KIND_CALL:
-            names.calls += 1
-            departments.add(row[_DEPARTMENT])
-            teams.add(row[_AGENT_TEAM])
-            code = row[_AGENT_CODE]
-            if code is not None:
-                agents.add(code)
-                if row[_AGENT_NAME] is None or row[_AGENT_TEAM] is None:
-                    partial.add(code)
-        elif row[0] == KIND_TRANSFER:
-            departments.add(row[_FROM_DEPARTMENT])
-            departments.add(row[_TO_DEPARTMENT])
-            transfer_agents.add(row[_FROM_AGENT])
-            transfer_agents.add(row[_TO_AGENT])
-    for found in (departments, teams, transfer_agents):
-        found.discard(None)
-    return names
-
-
-class KnownNames:
-    """Departments, teams and agents an earlier chunk of this import has fully merged: a chunk that names
-    nothing else skips those first-sight inserts, which then could not change a row.
-
-    Departments, teams and transfer agents are insert-if-missing, so once merged they are settled. A handling
-    agent is settled once merged from a chunk where every call naming it gave its name and team: the agent
-    then has both (its own or these), and later rows only ever fill in blanks. Only chunks merged without
-    any rejected row count (a rejected row's names may not have been merged).
-    """
-
-    def __init__(self) -> None:
-        self.departments: set[str] = set()
-        self.teams: set[str] = set()
-        self.agents: set[str] = set()  # exist
-        self.settled_agents: set[str] = set()  # exist with a name and a team
-
-    def plan(self, names: ChunkNames, *, clean: bool) -> ChunkPlan:
-        return ChunkPlan(
-            departments=not names.departments <= self.departments,
-            teams=not names.teams <= self.teams,
-            agents=not names.agents <= self.settled_agents,
-            transfer_agents=not names.transfer_agents <= self.agents,
-            good_calls=names.calls if clean else None,
-        )
-
-    def merged(self, names: ChunkNames) -> None:
-        self.departments |= names.departments
-        self.teams |= names.teams
-        self.agents |= names.agents | names.transfer_agents
-        self.settled_agents |= names.agents - names.partial_agents
-
-
 class PipelinedPostgresStage(PostgresStage):
     """JSON input (one self-contained record per line): merge chunk by chunk, each chunk's SQL running in a
     helper thread while Python parses the next chunk, so the two cores work at once.
@@ -726,7 +612,6 @@ class PipelinedPostgresStage(PostgresStage):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call-import")
         self._job: Future | None = None
         self.analyzed = False
-        self.known = KnownNames()
 
     def open(self) -> None:
         self._prepare()  # COPY runs per chunk, in the helper thread
@@ -752,16 +637,15 @@ class PipelinedPostgresStage(PostgresStage):
     def _flush(self) -> None:
         """Hand the buffered rows to the helper thread (after the previous chunk is done)."""
         rows, self.buffer = self.buffer, []
-        chunk = chunk_names(rows)
         self._wait()
-        self._job = self._executor.submit(self._stage_and_merge, rows, chunk)
+        self._job = self._executor.submit(self._stage_and_merge, rows)
 
     def _wait(self) -> None:
         if self._job is not None:
             job, self._job = self._job, None
             job.result()  # re-raises the helper's exception here
 
-    def _stage_and_merge(self, rows: list[tuple], chunk: ChunkNames) -> None:
+    def _stage_and_merge(self, rows: list[tuple]) -> None:
         cur = self.cursor
         cur.execute(f"TRUNCATE {STAGE}, {REJECT}")
         names = ", ".join(name for name, _ in STAGE_COLUMNS)
@@ -777,22 +661,16 @@ class PipelinedPostgresStage(PostgresStage):
             self.analyzed = True
         findings = self._check_chunk()
         self.findings += findings
-        clean = not (findings or chunk.bad)
-        if not clean:
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE bad)")
+        if findings or cur.fetchone()[0]:
             self.failed = True
         if self.failed and not self.partial:
             return
-        # A clean chunk leaves the reject table empty, and the merge's "good row" test needs no look at it.
-        self.rejects_exist = not clean
-        if findings:
-            with cur.copy(f"COPY {REJECT} (src, line) FROM STDIN") as copy:
-                for finding in findings:
-                    copy.write_row((finding.src, finding.line))
-        if chunk.bad:
-            cur.execute(f"INSERT INTO {REJECT} (src, line) SELECT src, line FROM {STAGE} WHERE bad")
-        self._merge_staged(self.now, self.counts, self.affected, self.known.plan(chunk, clean=clean))
-        if clean:
-            self.known.merged(chunk)
+        with cur.copy(f"COPY {REJECT} (src, line) FROM STDIN") as copy:
+            for finding in findings:
+                copy.write_row((finding.src, finding.line))
+        cur.execute(f"INSERT INTO {REJECT} (src, line) SELECT src, line FROM {STAGE} WHERE bad")
+        self._merge_staged(self.now, self.counts, self.affected)
 
     def _check_chunk(self) -> list[Finding]:
         """Repeated external ids: against earlier chunks (the SEEN table), then within this chunk."""

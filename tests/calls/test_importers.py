@@ -499,9 +499,7 @@ def test_new_changed_and_unchanged_calls_are_each_counted_once_across_chunks(db,
     }
 
 
-def test_names_settled_by_an_earlier_chunk_skip_their_inserts_and_later_chunks_still_fill_blanks(
-    db, monkeypatch
-):
+def test_across_chunks_first_sight_wins_and_later_chunks_fill_blanks_and_add_new_names(db, monkeypatch):
     """One record per chunk: an agent first seen without name or team gets them from later chunks (first
     sight wins, as within one chunk); departments and agents first named in a later chunk's transfer exist."""
     from calls.importers.postgres import PipelinedPostgresStage
@@ -540,7 +538,7 @@ def test_names_settled_by_an_earlier_chunk_skip_their_inserts_and_later_chunks_s
     assert Call.objects.filter(agent__employee_code="A-1").count() == 6
 
 
-def test_names_of_a_chunk_with_a_rejected_row_are_not_taken_as_merged(db, monkeypatch):
+def test_an_agent_first_named_on_a_rejected_row_is_still_created_by_a_later_chunk(db, monkeypatch):
     """Partial import, one record per chunk: agent A-5 first appears on a rejected duplicate, so the next
     chunk must still create it (else its call would lose its agent)."""
     from calls.importers.postgres import PipelinedPostgresStage
@@ -562,44 +560,6 @@ def test_names_of_a_chunk_with_a_rejected_row_are_not_taken_as_merged(db, monkey
         "C-2": "A-5",
     }
     assert Call.objects.get(external_id="C-2").department.name == "Sales"
-
-
-def test_chunk_names_and_the_plan_they_give():
-    from calls.importers.parsing import call_row
-    from calls.importers.postgres import ChunkPlan, KnownNames, chunk_names
-
-    def rows(record, line):
-        call, children = call_row(record, src=0, line=line, zone=UTC, errors=[])
-        return [call, *children]
-
-    transfer = {"at": "2026-11-02T10:01:00Z", "from_department": "Billing", "to_department": "Claims",
-                "from_agent": "A-1", "to_agent": "A-9"}  # fmt: skip
-    first = rows(
-        minimal(1, department="Billing", agent={"employee_code": "A-1", "name": "Ana", "team": "East"}), 1
-    )
-    second = rows(minimal(2, department="Billing", agent={"employee_code": "A-2"}, transfers=[transfer]), 2)
-    names = chunk_names(first + second)
-    assert (names.departments, names.teams, names.agents, names.partial_agents, names.transfer_agents) == (
-        {"Billing", "Claims"},
-        {"East"},
-        {"A-1", "A-2"},
-        {"A-2"},
-        {"A-1", "A-9"},
-    )
-    assert (names.calls, names.bad) == (2, False)
-
-    known = KnownNames()
-    assert known.plan(names, clean=True) == ChunkPlan(good_calls=2)
-    known.merged(names)
-    # Everything is known now except that A-2 was never given a name and a team.
-    assert known.plan(names, clean=True) == ChunkPlan(
-        departments=False, teams=False, agents=True, transfer_agents=False, good_calls=2
-    )
-    assert known.plan(chunk_names(first), clean=False) == ChunkPlan(
-        departments=False, teams=False, agents=False, transfer_agents=False, good_calls=None
-    )
-    bad = (0, 0, 3, True, "C-3", *(None,) * (len(first[0]) - 5))
-    assert chunk_names([bad]).bad is True
 
 
 def test_existing_agents_and_customers_keep_their_values_and_only_get_blanks_filled(db):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import operator
 from datetime import date, datetime, time, timedelta
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
@@ -417,17 +419,17 @@ def _handled_agents(user) -> QuerySet[Agent] | None:
     """The agents whose calls a supervisor or agent sees: their teams' agents (supervisors), themselves
     (agents). A call is theirs when one of these agents handled it first or took it on a transfer. The one
     definition of who sees which call outside the admins and reviewers; None when it is nobody."""
-    handled = Q(pk__in=[])
+    handled: list[Q] = []
     if roles.is_supervisor(user):
         # Team ids as a subquery, never a join through the supervisors table: a join could repeat a call
         # once per supervisor of a team (tested).
-        handled |= Q(team__in=Team.objects.filter(supervisors=user).values("pk"))
+        handled.append(Q(team__in=Team.objects.filter(supervisors=user).values("pk")))
     agent = agent_for_user(user)
     if agent is not None:
-        handled |= Q(pk=agent.pk)
-    if not roles.is_supervisor(user) and agent is None:
+        handled.append(Q(pk=agent.pk))
+    if not handled:
         return None
-    return Agent.objects.filter(handled).values("pk")
+    return Agent.objects.filter(reduce(operator.or_, handled)).values("pk")
 
 
 def _visible_call_id_sets(handled: QuerySet[Agent], narrow: dict[str, Any]) -> list[QuerySet]:

@@ -99,7 +99,19 @@ LEVELS = {
     "complaint": "complaint",
     "other": "other",
 }
-CSV_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+# What spreadsheets, databases (PostgreSQL writes t/f) and CRM exports write for a boolean.
+CSV_BOOLEANS = {
+    "true": True,
+    "false": False,
+    "t": True,
+    "f": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+}
 
 MAX_INT = 2_147_483_647  # PostgreSQL integer
 MAX_SEQUENCE = 32_767  # PositiveSmallIntegerField
@@ -303,12 +315,14 @@ def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: boo
     if type(value) is not str:
         errors.append((field, f"expected an ISO 8601 date-time string, got {_type_name(value)}"))
         return None
+    value = value.strip()
     try:
-        moment = datetime.fromisoformat(value)
+        # RFC 3339 allows a lower-case "t" and "z"; fromisoformat only takes upper case.
+        moment = datetime.fromisoformat(value.upper() if value.isascii() else value)
     except ValueError:
         errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
         return None
-    if len(value.strip()) <= 10:  # "2026-11-02" or "20261102": a date, not a moment
+    if len(value) <= 10:  # "2026-11-02" or "20261102": a date, not a moment
         errors.append((field, f"a date without a time: {value!r}"))
         return None
     if moment.tzinfo is None:

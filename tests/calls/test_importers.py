@@ -862,6 +862,10 @@ def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
         'C-2,chat,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,0,"two\r\nlines"',
         "C-3,Email,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z, ,,False,",
         "C-4,social,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,1,",
+        "C-5,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,t,",  # PostgreSQL's own export
+        "C-6,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,F,",
+        "C-7,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,y,",
+        "C-8,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,N,",
         "",
     ]
     path = tmp_path / "calls.csv"
@@ -879,6 +883,10 @@ def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
         ("C-2", "chat", False, None, "two\nlines"),
         ("C-3", "email", False, None, ""),
         ("C-4", "social", True, None, ""),
+        ("C-5", "phone", True, None, ""),
+        ("C-6", "phone", False, None, ""),
+        ("C-7", "phone", True, None, ""),
+        ("C-8", "phone", False, None, ""),
     ]
 
 
@@ -1173,6 +1181,23 @@ def test_naive_times_are_read_in_the_given_time_zone_and_stored_in_utc(db):
         "C-2": utc(2026, 12, 1, 8, 0),
         "C-3": utc(2026, 12, 1, 14, 0),
     }
+
+
+def test_rfc_3339_and_iso_8601_time_forms_exporters_write_are_read(db):
+    records = [
+        minimal(1, started_at="2026-11-02t09:15:00z", ended_at="2026-11-02T09:20:00.5Z"),  # RFC 3339 lower case
+        minimal(2, started_at="2026-11-02T09:15:00+0100", ended_at="20261102T082000Z"),  # basic formats
+        minimal(3, started_at=" 2026-11-02T09:15:00.123456789+01:00 ", ended_at="2026-11-02 09:20+01"),
+    ]
+
+    result = import_records(records, default_timezone="UTC")
+
+    assert result.errors == []
+    assert sorted(Call.objects.values_list("external_id", "started_at", "ended_at")) == [
+        ("C-1", utc(2026, 11, 2, 9, 15), utc(2026, 11, 2, 9, 20) + timedelta(milliseconds=500)),
+        ("C-2", utc(2026, 11, 2, 8, 15), utc(2026, 11, 2, 8, 20)),
+        ("C-3", utc(2026, 11, 2, 8, 15) + timedelta(microseconds=123456), utc(2026, 11, 2, 8, 20)),
+    ]
 
 
 def test_naive_times_default_to_settings_time_zone(db, settings):

@@ -6,11 +6,13 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from qa_center.authentication import TOKEN_AUTHENTICATION
 
 from . import roles
 from .importers import ImportSetupError, import_bytes
@@ -86,8 +88,7 @@ _SUMMARY = inline_serializer(
 
 
 class CallImportView(APIView):
-    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`, not a bare 403.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [*TOKEN_AUTHENTICATION, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanImportCalls]
     parser_classes = [NDJSONParser, PlainTextParser, JSONArrayParser, *_ALIAS_PARSERS]
 

@@ -65,6 +65,18 @@ def env_float(
     return value
 
 
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF's throttles read it: `<count>/<second|minute|hour|day>` (`10/minute`, `5/s`)."""
+    raw = os.environ.get(name, "").strip() or default
+    count, _, period = raw.partition("/")
+    if not (
+        count.isdigit()
+        and period.lower() in {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+    ):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate (use e.g. 10/minute, 100/hour)")
+    return f"{int(count)}/{period.lower()}"
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -221,7 +233,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "qa_center.authentication.BearerTokenAuthentication",
     ],
+    # POST /api/auth/token (username + password): per client address.
+    "DEFAULT_THROTTLE_RATES": {"api-token": env_rate("API_TOKEN_RATE", "10/minute")},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

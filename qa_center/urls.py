@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("calls/", include("calls.urls")),
+    path("api/auth/token", views.ApiTokenView.as_view(), name="api-token"),
     path("api/calls/", include("calls.api_urls")),
     # QA scoring API: /api/scorecards/, /api/evaluations/, /api/assignments/ (read-only, scoped by selectors).
     path("api/", include("scoring.api_urls")),

@@ -2,6 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import ScopedRateThrottle
 
 
 @login_required
@@ -13,3 +15,13 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+class ApiTokenView(ObtainAuthToken):
+    """POST username and password (form or JSON), get `{"token": ...}`: the user's API token, made once.
+
+    Throttled per client address (`API_TOKEN_RATE`), so it cannot be used to guess passwords quickly.
+    """
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "api-token"

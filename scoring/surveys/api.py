@@ -13,9 +13,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication, TokenAuthentication
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -23,6 +24,7 @@ from rest_framework.views import APIView
 
 from calls import roles
 from calls.models import Call
+from qa_center.authentication import TOKEN_AUTHENTICATION
 
 from . import services
 from .forms import COMMENT_MAX_LENGTH
@@ -46,6 +48,19 @@ class SignatureAuthentication(BaseAuthentication):
         if not signature_is_valid(request._request.body, header, settings.SURVEY_WEBHOOK_SECRET):
             raise AuthenticationFailed("Invalid X-QA-Signature.")
         return AnonymousUser(), SIGNATURE_AUTH
+
+
+class SignatureScheme(OpenApiAuthenticationExtension):
+    target_class = SignatureAuthentication
+    name = "hmacSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": SIGNATURE_HEADER,
+            "description": "sha256=<hex HMAC-SHA256 of the raw body with SURVEY_WEBHOOK_SECRET>",
+        }
 
 
 class CanSubmitResponses(BasePermission):
@@ -112,7 +127,7 @@ class SurveyResponseOutSerializer(serializers.ModelSerializer):
 
 class InboundResponseView(APIView):
     # No session auth: this endpoint is for machines, and token/signature auth need no CSRF token.
-    authentication_classes = [TokenAuthentication, SignatureAuthentication]
+    authentication_classes = [*TOKEN_AUTHENTICATION, SignatureAuthentication]
     permission_classes = [CanSubmitResponses]
 
     @extend_schema(

@@ -1185,8 +1185,9 @@ def test_naive_times_are_read_in_the_given_time_zone_and_stored_in_utc(db):
 
 def test_rfc_3339_and_iso_8601_time_forms_exporters_write_are_read(db):
     records = [
-        minimal(1, started_at="2026-11-02t09:15:00z", ended_at="2026-11-02T09:20:00.5Z"),  # RFC 3339 lower case
-        minimal(2, started_at="2026-11-02T09:15:00+0100", ended_at="20261102T082000Z"),  # basic formats
+        # RFC 3339 lower case; ISO 8601 basic formats; padding and nanoseconds
+        minimal(1, started_at="2026-11-02t09:15:00z", ended_at="2026-11-02T09:20:00.5Z"),
+        minimal(2, started_at="2026-11-02T09:15:00+0100", ended_at="20261102T082000Z"),
         minimal(3, started_at=" 2026-11-02T09:15:00.123456789+01:00 ", ended_at="2026-11-02 09:20+01"),
     ]
 

@@ -114,6 +114,9 @@ def test_the_test_database_connection_has_jit_off(db):
         (app_settings.env_bool, "maybe", "is not a boolean"),
         (app_settings.env_int, "7days", "is not an integer"),
         (app_settings.env_float, "abc", "is not a number"),
+        (app_settings.env_rate, "10 per minute", "is not a rate"),
+        (app_settings.env_rate, "x/minute", "is not a rate"),
+        (app_settings.env_rate, "10/fortnight", "is not a rate"),
     ],
 )
 def test_typed_helpers_refuse_bad_values(monkeypatch, helper, raw, message):
@@ -132,8 +135,11 @@ def test_typed_helpers_enforce_bounds_and_parse_good_values(monkeypatch):
     assert app_settings.env_bool("QA_TEST_VALUE", False) is True
     monkeypatch.setenv("QA_TEST_VALUE", " a, b ,,c ")
     assert app_settings.env_list("QA_TEST_VALUE", []) == ["a", "b", "c"]
+    monkeypatch.setenv("QA_TEST_VALUE", " 100/Hour ")
+    assert app_settings.env_rate("QA_TEST_VALUE", "1/s") == "100/hour"
     monkeypatch.delenv("QA_TEST_VALUE")
     assert app_settings.env_float("QA_TEST_VALUE", 0.5) == 0.5
+    assert app_settings.env_rate("QA_TEST_VALUE", "10/minute") == "10/minute"
 
 
 def test_a_bad_setting_stops_the_app_with_its_name(tmp_path):

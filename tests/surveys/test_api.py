@@ -68,9 +68,10 @@ def test_token_auth_with_permission_creates_a_response(token_client, call):
     assert ResponseCredit.objects.filter(response=saved, agent=call.agent, is_primary=True).count() == 1
 
 
-def test_admin_token_works_without_the_explicit_permission(admin_user, call):
+@pytest.mark.parametrize("keyword", ["Token", "Bearer"])
+def test_admin_token_works_without_the_explicit_permission(admin_user, call, keyword):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"{keyword} {Token.objects.create(user=admin_user).key}")
     assert client.post(URL, {"call_external_id": "C-API-1", "score": 9}, format="json").status_code == 201
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
@@ -112,6 +113,8 @@ CSV_BOOLEANS = {
     "y": True,
     "n": False,
 }
+
+_WHOLE_DECIMAL = re.compile(r"[+-]?[0-9]+\.0*")
 
 MAX_INT = 2_147_483_647  # PostgreSQL integer
 MAX_SEQUENCE = 32_767  # PositiveSmallIntegerField
@@ -270,6 +273,9 @@ def _choice(
 def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) -> int | None:
     if value is None or value is INVALID:
         return None
+    if type(value) is float and value.is_integer():
+        # 35.0: tools that write every number as a float (pandas, when the column holds a null).
+        value = int(value)
     if type(value) is not int:
         errors.append((field, f"expected an integer, got {_type_name(value)}"))
         return None
@@ -280,6 +286,17 @@ def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) 
         errors.append((field, f"too large ({value}, at most {maximum})"))
         return None
     return value
+
+
+def _csv_integer(text: str) -> int | str:
+    """`35`, or `35.0` as a spreadsheet or pandas writes it, as an int; anything else is returned as it was."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if _WHOLE_DECIMAL.fullmatch(text):
+        return int(text.partition(".")[0])
+    return text
 
 
 def _boolean(value: Any, field: str, errors: Errors) -> bool | None:
@@ -757,9 +774,8 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
             if not value:
                 value = None
             elif column in CSV_INTEGER_COLUMNS:
-                try:
-                    value = int(value)
-                except ValueError:
+                value = _csv_integer(value)
+                if type(value) is str:
                     errors.append((column, f"expected an integer, got {value[:40]!r}"))
                     value = INVALID
             elif column == "resolved":

@@ -1201,6 +1201,38 @@ def test_rfc_3339_and_iso_8601_time_forms_exporters_write_are_read(db):
     ]
 
 
+def test_whole_numbers_written_as_floats_are_integers_and_fractions_are_refused(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "external_id,channel,started_at,ended_at,wait_seconds,talk_seconds,hold_seconds\n"
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,35.0,300.00,0\n"
+        "C-2,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,35.5,300,1e3\n"
+    )
+    records = [
+        minimal(3, wait_seconds=35.0, talk_seconds=300, hold_seconds=0.0),
+        minimal(4, wait_seconds=35.5),
+    ]
+
+    from_csv = import_files([path], partial=True)
+    from_json = import_records(records, partial=True)
+
+    assert [(error.line, error.field, error.reason) for error in from_csv.errors] == [
+        (3, "wait_seconds", "expected an integer, got '35.5'"),
+        (3, "hold_seconds", "expected an integer, got '1e3'"),
+    ]
+    assert [(error.line, error.field, error.reason) for error in from_json.errors] == [
+        (2, "wait_seconds", "expected an integer, got number"),
+    ]
+    assert sorted(
+        Call.objects.values_list("external_id", "wait_seconds", "talk_seconds", "hold_seconds")
+    ) == [
+        ("C-1", 35, 300, 0),
+        ("C-3", 35, 300, 0),
+    ]
+    again = import_records([minimal(3, wait_seconds=35, talk_seconds=300, hold_seconds=0)])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+
+
 def test_naive_times_default_to_settings_time_zone(db, settings):
     settings.TIME_ZONE = "America/New_York"
     result = import_records([minimal(1, started_at="2026-01-15T09:00:00", ended_at="2026-01-15T09:30:00")])

@@ -692,6 +692,15 @@ def csv_kind(header: list[str]) -> tuple[str, Errors]:
     return kind, errors
 
 
+_COLUMN_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def csv_column(name: str) -> str:
+    """A header cell as a column name: any case, and words joined by spaces, dots or hyphens as by
+    underscores (`Agent Employee Code`, `agent.employee_code` as pandas' json_normalize writes it)."""
+    return _COLUMN_SEPARATORS.sub("_", name.strip().lower())
+
+
 CSV_DELIMITERS = (",", ";", "\t")
 
 
@@ -723,7 +732,7 @@ def csv_rows(
         raise CsvHeaderError([("header", "empty file")]) from None
     except csv.Error as error:
         raise CsvHeaderError([("header", f"unreadable CSV ({error})")]) from None
-    header = [name.strip().lower() for name in header]
+    header = [csv_column(name) for name in header]
     if 1 in lines.bad_lines:
         raise CsvHeaderError([("header", lines.bad_lines[1])])
     kind, errors = csv_kind(header)

@@ -55,9 +55,11 @@ def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> N
         # Same separator as the source, so the file opens like the one the user exported.
         head = stream.readline().removeprefix(parsing.BOM).decode("utf-8", "replace")
         stream.seek(0)
-        writer = csv.writer(out, delimiter=parsing.csv_delimiter(head))
+        delimiter = parsing.csv_delimiter(head)
+        writer = csv.writer(out, delimiter=delimiter)
         _kind, header, rows = parsing.csv_rows(stream)
-        writer.writerow([*header, "errors"])
+        as_written = next(csv.reader([head.rstrip("\r\n")], delimiter=delimiter), [])
+        writer.writerow([*(as_written if len(as_written) == len(header) else header), "errors"])
         for line, cells, _problems in rows:
             if line in by_line:
                 writer.writerow([*cells, "; ".join(by_line[line])])

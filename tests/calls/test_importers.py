@@ -957,6 +957,31 @@ def test_csv_file_kind_comes_from_its_header(db, tmp_path):
     ]
 
 
+def test_csv_column_names_may_be_title_case_spaced_or_dotted_and_rejects_keep_them(db, tmp_path):
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "External ID,Channel,Started At,Ended-At,agent.employee_code,Customer External Id\n"
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1,CU-1\n"
+        "C-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1,CU-1\n"
+    )
+    transfers = tmp_path / "transfers.csv"
+    transfers.write_text("Call External ID,At,To Department\nC-1,2026-11-02T10:01:00Z,Sales\n")
+
+    result = import_files([calls, transfers], partial=True, rejects_path=tmp_path / "rejects")
+
+    assert result.error_lines() == [
+        "calls.csv: line 3: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    call = Call.objects.get()
+    assert (call.external_id, call.agent.employee_code, call.customer.external_id) == ("C-1", "A-1", "CU-1")
+    assert list(call.transfers.values_list("to_department__name", flat=True)) == ["Sales"]
+    assert (tmp_path / "rejects" / "calls.rejects.csv").read_text().splitlines() == [
+        "External ID,Channel,Started At,Ended-At,agent.employee_code,Customer External Id,errors",
+        "C-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1,CU-1,\"channel: unknown value 'fax' "
+        '(expected one of: phone, email, chat, social, in_person)"',
+    ]
+
+
 def test_csv_escalations_and_transfers_files_build_the_same_call_as_json(db, tmp_path):
     (tmp_path / "calls.csv").write_text(
         "external_id,channel,direction,started_at,answered_at,ended_at,wait_seconds,talk_seconds,hold_seconds,"

@@ -579,10 +579,14 @@ def bad_row(kind: int, src: int, line: int, external_id: Any) -> tuple:
 
 
 BOM = b"\xef\xbb\xbf"
+# UTF-16 with a byte-order mark: Excel's "Unicode Text" and Windows PowerShell 5's `>` write it.
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def sniff_format(head: bytes) -> str:
     """'jsonl', 'json' (an array) or 'csv' from the first bytes of a file."""
+    if head.startswith(UTF16_BOMS):
+        head = head.decode("utf-16", "ignore").encode("utf-8")
     text = head.removeprefix(BOM).lstrip()
     if text.startswith(b"["):
         return "json"

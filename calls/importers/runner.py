@@ -70,6 +70,53 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
+def _utf16(head: bytes) -> bool:
+    return head.startswith(parsing.UTF16_BOMS)
+
+
+class _Utf8Recoder(io.RawIOBase):
+    """A UTF-16 binary file read as UTF-8 bytes, so the readers see what they see in any other file.
+
+    Characters are decoded as they are read (memory stays flat). Broken UTF-16 raises
+    UnicodeDecodeError, which refuses the import like damaged gzip data.
+    """
+
+    CHARS = 1 << 16
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if (offset, whence) != (0, io.SEEK_SET):
+            raise io.UnsupportedOperation("a recoded file can only be rewound")
+        self.text.seek(0)
+        self.pending = b""
+        return 0
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.text.read(self.CHARS)
+            if not chunk:
+                return 0
+            self.pending = chunk.encode("utf-8")
+        count = min(len(buffer), len(self.pending))
+        buffer[:count] = self.pending[:count]
+        self.pending = self.pending[count:]
+        return count
+
+    def close(self) -> None:
+        self.text.close()
+        super().close()
+
+
 @dataclass
 class Source:
     name: str
@@ -79,15 +126,25 @@ class Source:
     format: str = ""  # 'jsonl', 'json', 'csv' or 'records'
     size: int | None = None
     compressed: bool = False  # a gzip file (calls.jsonl.gz): read decompressed, progress in compressed bytes
+    utf16: bool = False  # UTF-16 with a byte-order mark: read as UTF-8, progress in the file's bytes
 
-    def open(self, on_compressed_bytes: Callable[[int], None] | None = None) -> IO[bytes]:
+    @property
+    def recoded(self) -> bool:
+        """The readers see other bytes than the file holds: progress counts the file's own bytes."""
+        return self.compressed or self.utf16
+
+    def open(self, on_file_bytes: Callable[[int], None] | None = None) -> IO[bytes]:
         if self.path is not None:
+            stream: IO[bytes] = self.path.open("rb")
+            if self.recoded:
+                stream = _CountingReader(stream, on_file_bytes)
             if self.compressed:
-                return gzip.GzipFile(
-                    fileobj=_CountingReader(self.path.open("rb"), on_compressed_bytes), mode="rb"
-                )
-            return self.path.open("rb")
-        return io.BytesIO(self.data or b"")
+                stream = gzip.GzipFile(fileobj=stream, mode="rb")
+        else:
+            stream = io.BytesIO(self.data or b"")
+        if self.utf16:
+            stream = io.BufferedReader(_Utf8Recoder(stream))
+        return stream
 
 
 @dataclass
@@ -160,13 +217,16 @@ def file_sources(paths: Iterable[str | os.PathLike]) -> list[Source]:
                     head = stream.read(4096)
             except (OSError, *GZIP_ERRORS) as error:
                 raise ImportSetupError(f"{path}: not a readable gzip file ({error})") from None
+        utf16 = _utf16(head)
         if inner.suffix.lower() in {".jsonl", ".ndjson"}:
             fmt = "jsonl"
         elif inner.suffix.lower() == ".csv":
             fmt = "csv"
         else:
             fmt = parsing.sniff_format(head)
-        sources.append(Source(name=path.name, path=path, format=fmt, size=size, compressed=compressed))
+        sources.append(
+            Source(name=path.name, path=path, format=fmt, size=size, compressed=compressed, utf16=utf16)
+        )
     names = [source.name for source in sources]
     if len(set(names)) != len(names):  # same file name in two folders: use the paths as given
         for source in sources:
@@ -287,16 +347,19 @@ def _read_source(run: _Run, src: int, source: Source) -> None:
     if source.format == "records":
         _read_records(run, src, _numbered(source.records or ()))
         return
-    if not source.compressed:
+    if not source.recoded:
         _read_stream(run, src, source, source.open())
         return
-    # Progress counts the compressed bytes (the file's size is the total); the readers' own counts of
-    # decompressed bytes are not progress here.
+    # Progress counts the file's own (compressed, UTF-16) bytes, the file's size being the total; the
+    # readers' own counts of the bytes they see are not progress here.
     counted, run.on_bytes = run.on_bytes, _ignore_bytes
     try:
         _read_stream(run, src, source, source.open(counted))
     except GZIP_ERRORS as error:
         run.error(src, run.line + 1, "file", f"damaged or truncated gzip data ({error})")
+        run.fatal = True
+    except UnicodeDecodeError as error:  # only a UTF-16 file is decoded here: UTF-8 is checked line by line
+        run.error(src, run.line + 1, "file", f"not valid UTF-16 ({error.reason})")
         run.fatal = True
     finally:
         run.on_bytes = counted
@@ -482,7 +545,7 @@ def import_bytes(
 ) -> ImportResult:
     """Import a JSON Lines or JSON array document held in memory (the API's request body)."""
     return run_import(
-        [Source(name=source_name, data=data, format=format, size=len(data))],
+        [Source(name=source_name, data=data, format=format, size=len(data), utf16=_utf16(data))],
         partial=partial,
         default_timezone=default_timezone,
     )

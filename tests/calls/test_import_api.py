@@ -181,6 +181,15 @@ def test_the_other_usual_json_lines_media_types_are_accepted(admin_client, media
     assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2"]
 
 
+def test_a_utf16_body_with_a_byte_order_mark_is_read(admin_client):
+    body = ndjson(minimal(1, agent={"employee_code": "A-1", "name": "Zoë"})).encode("utf-16")
+
+    response = admin_client.post(URL, body, content_type="text/plain; charset=utf-16")
+
+    assert (response.status_code, response.json()["created"]) == (200, 1)
+    assert Call.objects.get().agent.name == "Zoë"
+
+
 def test_unsupported_media_type_is_refused(admin_client):
     response = admin_client.post(URL, "external_id,channel\n", content_type="text/csv")
 

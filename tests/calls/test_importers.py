@@ -372,6 +372,64 @@ def test_a_file_that_only_looks_gzipped_is_refused_before_anything_is_read(db, t
         import_files([fake])
 
 
+def test_a_utf16_tab_separated_text_file_as_excel_saves_it_imports_with_a_utf8_rejects_file(db, tmp_path):
+    rows = [
+        "External ID\tChannel\tStarted At\tEnded At\tAgent Name\tAgent Employee Code\tTranscript",
+        'C-1\tphone\t2026-11-02T10:00:00Z\t2026-11-02T10:05:00Z\tJosé Ñúñez\tA-1\t"Agent: ¡Hola! 😀\r\nCustomer: 谢谢"',
+        "C-2\tfax\t2026-11-02T10:00:00Z\t2026-11-02T10:05:00Z\tJosé Ñúñez\tA-1\t",
+    ]
+    exported = tmp_path / "calls.txt"  # Excel's "Unicode Text": UTF-16 LE with a byte-order mark, CRLF
+    exported.write_bytes("\r\n".join(rows).encode("utf-16"))
+
+    result = import_files([exported], partial=True)
+
+    assert result.error_lines() == [
+        "line 4: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    call = Call.objects.get()
+    assert (call.external_id, call.agent.name, call.transcript) == (
+        "C-1",
+        "José Ñúñez",
+        "Agent: ¡Hola! 😀\nCustomer: 谢谢",
+    )
+    assert (tmp_path / "calls.rejects.txt").read_bytes().decode("utf-8").splitlines() == [
+        "External ID\tChannel\tStarted At\tEnded At\tAgent Name\tAgent Employee Code\tTranscript\terrors",
+        "C-2\tfax\t2026-11-02T10:00:00Z\t2026-11-02T10:05:00Z\tJosé Ñúñez\tA-1\t\t"
+        "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+    ]
+
+
+def test_a_gzipped_utf16_big_endian_json_lines_file_imports_like_its_utf8_original(db, tmp_path):
+    records = [minimal(n, transcript=f"Agent: Grüß Gott {n} " * 30) for n in range(300)]
+    plain = write_jsonl(tmp_path / "calls.jsonl", records)
+    packed = tmp_path / "export.jsonl.gz"
+    packed.write_bytes(gzip.compress(b"\xfe\xff" + plain.read_text(encoding="utf-8").encode("utf-16-be")))
+    seen: list[tuple[int, int | None]] = []
+
+    result = import_files([packed], progress=lambda done, total: seen.append((done, total)))
+
+    assert (result.created, result.rejected) == (300, 0)
+    assert Call.objects.get(external_id="C-7").transcript == "Agent: Grüß Gott 7 " * 30
+    size = packed.stat().st_size
+    assert seen[-1] == (size, size)
+    again = import_files([plain])
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 300)
+
+
+def test_broken_utf16_refuses_the_whole_import(db, tmp_path):
+    good = "".join(json.dumps(minimal(n)) + "\n" for n in range(3)).encode("utf-16-le")
+    broken = tmp_path / "calls.jsonl"
+    broken.write_bytes(b"\xff\xfe" + good + "\ud800".encode("utf-16-le", "surrogatepass") + b"x\x00\n\x00")
+
+    result = import_files([broken], partial=True)
+
+    assert not result.written
+    assert [(error.field, error.reason) for error in result.errors] == [
+        ("file", "not valid UTF-16 (illegal UTF-16 surrogate)")
+    ]
+    assert table_counts() == EMPTY
+
+
 def test_progress_is_reported_for_records(db):
     seen = []
     import_records((minimal(n) for n in range(2500)), progress=lambda done, total: seen.append((done, total)))

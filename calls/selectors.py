@@ -26,6 +26,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import In
 from django.http import Http404
 from django.utils import timezone
 
@@ -33,6 +34,28 @@ from . import roles
 from .models import Agent, AgentDayCallStats, Call, Customer, Department, Escalation, Team, Transfer
 
 logger = logging.getLogger(__name__)
+
+
+class InIdSet(In):
+    """`pk IN (<id subquery>)`, written on PostgreSQL as `pk = ANY(ARRAY(<id subquery>))`.
+
+    For a set of ids much smaller than the period it is narrowed to (a supervisor's calls among everyone's):
+    with IN, PostgreSQL hashed the ids and scanned every call of the period to probe them (280 ms for a
+    team's 12,000 calls in 30 days among 1M); the array is computed first and its calls fetched by
+    primary key (110 ms). Use as `filter(InIdSet(F("pk"), ids))`.
+    """
+
+    lookup_name = "in_id_set"
+
+    def get_prep_lookup(self):
+        if isinstance(self.rhs, QuerySet):  # as filter(pk__in=queryset) does, so In drops its ordering
+            self.rhs = self.rhs.query.clone()
+        return super().get_prep_lookup()
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
 
 
 def repeat_window() -> timedelta:
@@ -237,7 +260,7 @@ def _rollup_totals(
     if handled is not None:
         totals = _sum_rollups(AgentDayCallStats.objects.filter(agent__in=handled), date_from, date_to)
         taken_over = Call.objects.exclude(agent__in=handled).filter(
-            pk__in=Transfer.objects.filter(to_agent__in=handled).values("call_id")
+            InIdSet(F("pk"), Transfer.objects.filter(to_agent__in=handled).values("call_id"))
         )
         for key, value in _call_totals(call_filter(taken_over, date_from=date_from, date_to=date_to)).items():
             totals[key] += value
@@ -464,7 +487,7 @@ def call_list_for_user(user, **narrow: Any) -> QuerySet[Call]:
     if handled is None:
         return base.none()
     first, second = _visible_call_id_sets(handled, narrow)
-    return base.filter(pk__in=first.union(second), **narrow)
+    return base.filter(InIdSet(F("pk"), first.union(second)), **narrow)
 
 
 def call_get_for_user(user, *, pk: int) -> Call:

@@ -441,6 +441,18 @@ def test_call_list_for_user_matrix(request, visibility_calls, who, expected):
                 call_get_for_user(user, pk=call.pk)
 
 
+def test_a_supervisors_calls_are_fetched_by_id_from_an_array_of_their_visible_ids(
+    visibility_calls, supervisor
+):
+    visible = call_list_for_user(supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        found = sorted(visible.filter(pk__gte=0).values_list("external_id", flat=True))
+
+    assert found == ["owner", "teammate", "to_owner"]
+    # Not `id IN (SELECT ...)`, which PostgreSQL answered by scanning every call of the period.
+    assert '"calls_call"."id" = ANY(ARRAY((SELECT' in queries[0]["sql"]
+
+
 @pytest.mark.django_db
 def test_user_without_role_or_agent_sees_no_calls(visibility_calls):
     nobody = UserFactory(username="nobody")

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from .models import Agent, Call, Customer, Department, Escalation, Team, Transfer
+from .models import Agent, Call, CallImport, CallImportFile, Customer, Department, Escalation, Team, Transfer
 from .rollups import agent_day_stats_refresh_on_commit
 
 
@@ -200,3 +200,35 @@ class EscalationAdmin(CallPartAdmin):
     date_hierarchy = "raised_at"
     raw_id_fields = ("call",)
     show_full_result_count = False
+
+
+class CallImportFileInline(admin.TabularInline):
+    model = CallImportFile
+    fields = ("position", "name", "size", "rejects_name")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CallImportFile]:
+        return super().get_queryset(request).defer("data", "rejects")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(CallImport)
+class CallImportAdmin(admin.ModelAdmin):
+    """Uploaded imports, read-only (they are started on /calls/imports/); deleting one frees its files."""
+
+    list_display = ("id", "created_at", "created_by", "status", "written", "created", "updated", "rejected")
+    list_filter = ("status", "written")
+    date_hierarchy = "created_at"
+    list_select_related = ("created_by",)
+    inlines = [CallImportFileInline]
+    readonly_fields = [field.name for field in CallImport._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

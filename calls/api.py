@@ -18,8 +18,6 @@ from . import roles
 from .importers import ImportSetupError, import_bytes
 from .importers.parsing import sniff_format
 
-IMPORT_PERMISSION = "calls.import_calls"
-
 
 class CanImportCalls(BasePermission):
     """Admins, or users given the `calls.import_calls` permission."""
@@ -27,10 +25,7 @@ class CanImportCalls(BasePermission):
     message = "Only administrators may import calls."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and (roles.is_admin(user) or user.has_perm(IMPORT_PERMISSION))
-        )
+        return bool(request.user and roles.can_import_calls(request.user))
 
 
 class _RawParser(BaseParser):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from . import roles
 from .models import Channel, Department
@@ -76,3 +78,71 @@ class CallFilterForm(forms.Form):
             "search": data["q"],
             "search_phone": roles.can_see_customer_phone(self.user),
         }
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern): cleans to a list of uploaded files."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple) and not data:
+            data = None  # no file at all: the single-file clean says "required"
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
+class CallImportForm(forms.Form):
+    """Upload of call files for an import (the formats of docs/import-format.md)."""
+
+    files = MultipleFileField(
+        label="Files",
+        help_text="JSON Lines (.jsonl), a JSON array (.json) or CSV (.csv: a calls file, plus transfers and "
+        "escalations files if you have them), or any of them gzipped (.gz).",
+        widget=MultipleFileInput(attrs={"accept": ".jsonl,.ndjson,.json,.csv,.txt,.gz"}),
+    )
+    partial = forms.BooleanField(
+        label="Import the good rows and reject the bad ones",
+        required=False,
+        help_text="Otherwise one bad row means nothing is imported.",
+    )
+    timezone = forms.CharField(
+        label="Time zone of times without an offset",
+        required=False,
+        max_length=64,
+        help_text="An IANA name such as Europe/Paris; empty: the site's time zone.",
+    )
+
+    def __init__(self, *args, max_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
+        self.fields["timezone"].widget.attrs["placeholder"] = settings.TIME_ZONE
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        total = sum(upload.size for upload in files)
+        if total > self.max_bytes:
+            raise forms.ValidationError(
+                f"The files add up to {total / 2**20:.1f} MiB; an upload may hold at most "
+                f"{self.max_bytes / 2**20:.0f} MiB. Import bigger files with `manage.py import_calls`."
+            )
+        empty = [upload.name for upload in files if not upload.size]
+        if empty:
+            raise forms.ValidationError(f"Empty file: {', '.join(empty)}.")
+        return files
+
+    def clean_timezone(self):
+        name = self.cleaned_data["timezone"].strip()
+        if name:
+            try:
+                zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise forms.ValidationError(f"Unknown time zone {name!r}.") from None
+        return name

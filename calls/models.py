@@ -242,3 +242,82 @@ class AgentDayCallStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.day}"
+
+
+class CallImport(models.Model):
+    """An import of call files started from the web UI, run by a worker (calls.services.call_import_run).
+
+    The uploaded files are kept in the database (CallImportFile), so the web and worker processes need no
+    shared disk. The row is the source of truth: a lost task message is queued again by a sweeper.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="call_imports"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    partial = models.BooleanField(default=False, help_text="import the good rows, reject the bad ones")
+    timezone = models.CharField(max_length=64, blank=True, help_text="zone of times without an offset")
+    total_bytes = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The outcome (ImportResult): counts of calls, rejected input rows, and the first errors.
+    written = models.BooleanField(default=False)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    elapsed_seconds = models.FloatField(null=True, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, blank=True
+    )  # [{"file", "line", "field", "reason"}], the first ones
+    failure = models.TextField(blank=True)  # why the import could not run at all
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("import_calls", "Can import calls (web upload and API)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="call_import_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="call_import_status_idx")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+class CallImportFile(models.Model):
+    """One uploaded file of a CallImport, and the rejects file the import wrote for it (partial imports)."""
+
+    call_import = models.ForeignKey(CallImport, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    data = models.BinaryField()
+    rejects_name = models.CharField(max_length=255, blank=True)
+    rejects = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["call_import", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call_import", "position"], name="call_import_file_position_unique"
+            ),
+            models.UniqueConstraint(fields=["call_import", "name"], name="call_import_file_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

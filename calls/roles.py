@@ -41,6 +41,11 @@ def is_agent(user) -> bool:
     return AGENT in roles_for(user)
 
 
+def can_import_calls(user) -> bool:
+    """Admins, and users given the `calls.import_calls` permission (web upload and API)."""
+    return bool(user.is_authenticated and (is_admin(user) or user.has_perm("calls.import_calls")))
+
+
 def can_see_customer_phone(user) -> bool:
     """Full phone numbers are personal data: only supervisors and admins see them unmasked."""
     return bool(roles_for(user) & {SUPERVISOR, ADMIN})

@@ -19,6 +19,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -31,7 +32,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import roles
-from .models import Agent, AgentDayCallStats, Call, Customer, Department, Escalation, Team, Transfer
+from .models import (
+    Agent,
+    AgentDayCallStats,
+    Call,
+    CallImport,
+    CallImportFile,
+    Customer,
+    Department,
+    Escalation,
+    Team,
+    Transfer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -568,3 +580,21 @@ def customer_contacts(call: Call, *, user) -> QuerySet[Call]:
     return call_annotate_is_repeat_contact(
         call_annotate_metrics(call_list_for_user(user, customer_id=call.customer_id).exclude(pk=call.pk))
     ).order_by("-started_at", "-id")
+
+
+def call_import_list_for_user(user) -> QuerySet[CallImport]:
+    """Imports uploaded in the web UI that a user may see: all for admins, their own for other importers,
+    none for anyone else. Newest first; the files' names and sizes, never their content."""
+    if not roles.can_import_calls(user):
+        return CallImport.objects.none()
+    imports = CallImport.objects.select_related("created_by").prefetch_related(
+        Prefetch("files", queryset=CallImportFile.objects.defer("data", "rejects").order_by("position"))
+    )
+    return imports if roles.is_admin(user) else imports.filter(created_by=user)
+
+
+def call_import_get_for_user(user, *, pk: int) -> CallImport:
+    try:
+        return call_import_list_for_user(user).get(pk=pk)
+    except CallImport.DoesNotExist:
+        raise Http404("No such import") from None

@@ -6,4 +6,7 @@ app_name = "calls"
 urlpatterns = [
     path("", views.call_list, name="list"),
     path("<int:pk>/", views.call_detail, name="detail"),
+    path("imports/", views.call_import_list, name="imports"),
+    path("imports/<int:pk>/", views.call_import_detail, name="import-detail"),
+    path("imports/<int:pk>/rejects/<int:position>/", views.call_import_rejects, name="import-rejects"),
 ]

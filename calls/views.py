@@ -7,21 +7,25 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods
 
-from . import roles
-from .forms import CallFilterForm
-from .models import Call
+from . import roles, services
+from .forms import CallFilterForm, CallImportForm
+from .models import Call, CallImportFile
 from .selectors import (
     call_annotate_metrics,
     call_default_period,
     call_detail_for_user,
     call_filter,
+    call_import_get_for_user,
+    call_import_list_for_user,
     call_list_for_user,
     call_page_rows,
     call_started_lookups,
@@ -33,6 +37,9 @@ from .templatetags.calls_tags import http_url_or_empty, transcript_lines
 
 # How many of the customer's other contacts to show on each side of the call.
 CUSTOMER_HISTORY_LIMIT = 25
+# The imports page lists this many recent imports; an import's page shows this many of its errors.
+IMPORTS_LISTED = 50
+IMPORT_ERRORS_SHOWN = 500
 
 # --- extension point for other apps -----------------------------------------------------------------
 # `calls` never imports `scoring`; scoring (or any app) registers a panel for the call page from its
@@ -146,3 +153,93 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "call_panels": [panel for hook in _call_panels if (panel := hook(request, call))],
     }
     return render(request, "calls/detail.html", context)
+
+
+# --- imports uploaded in the web UI -------------------------------------------------------------------
+
+
+def _require_importer(request: HttpRequest) -> None:
+    if not roles.can_import_calls(request.user):
+        raise PermissionDenied("Only administrators (or users allowed to import calls) may import calls.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def call_import_list(request: HttpRequest) -> HttpResponse:
+    """Upload files for an import (it runs in the background) and see the recent imports."""
+    _require_importer(request)
+    max_bytes = settings.CALLS_IMPORT_UPLOAD_MAX_BYTES
+    if request.method == "POST":
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > max_bytes + 64 * 1024:  # refuse before reading a body that cannot be accepted
+            return HttpResponse(
+                f"The upload is larger than {max_bytes / 2**20:.0f} MiB: use manage.py import_calls.",
+                status=413,
+                content_type="text/plain",
+            )
+        form = CallImportForm(request.POST, request.FILES, max_bytes=max_bytes)
+        if form.is_valid():
+            call_import = services.call_import_create(
+                user=request.user,
+                uploads=[
+                    services.Upload(name=upload.name, data=upload.read())
+                    for upload in form.cleaned_data["files"]
+                ],
+                partial=form.cleaned_data["partial"],
+                timezone_name=form.cleaned_data["timezone"],
+            )
+            return redirect("calls:import-detail", pk=call_import.pk)
+    else:
+        form = CallImportForm(max_bytes=max_bytes)
+    imports = call_import_list_for_user(request.user)[:IMPORTS_LISTED]
+    return render(
+        request,
+        "calls/imports.html",
+        {
+            "form": form,
+            "imports": imports,
+            "max_mib": max_bytes / 2**20,
+            "site_time_zone": settings.TIME_ZONE,
+        },
+    )
+
+
+@login_required
+@require_GET
+def call_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An import's progress while it runs (htmx polls the status part), then its outcome."""
+    _require_importer(request)
+    call_import = call_import_get_for_user(request.user, pk=pk)
+    progress = None if call_import.finished else services.call_import_progress(call_import)
+    context = {
+        "call_import": call_import,
+        "progress": progress,
+        "percent": round(100 * progress[0] / progress[1]) if progress and progress[1] else None,
+        "errors_shown": call_import.errors[:IMPORT_ERRORS_SHOWN],
+        "errors_hidden": call_import.error_count - min(len(call_import.errors), IMPORT_ERRORS_SHOWN),
+        "several_files": len(call_import.files.all()) > 1,
+    }
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "calls/import_detail.html#status" if partial else "calls/import_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@login_required
+@require_GET
+def call_import_rejects(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    """Download the rejects file of one of an import's files: exactly the rows not imported, with why."""
+    _require_importer(request)
+    call_import = call_import_get_for_user(request.user, pk=pk)
+    stored = get_object_or_404(
+        CallImportFile.objects.only("rejects", "rejects_name"), call_import=call_import, position=position
+    )
+    if stored.rejects is None:
+        raise Http404("This file has no rejected rows")
+    response = HttpResponse(bytes(stored.rejects), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, stored.rejects_name)
+    return response

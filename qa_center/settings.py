@@ -250,6 +250,20 @@ SPECTACULAR_SETTINGS = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 
+# --- Cache ----------------------------------------------------------------------------------------
+# Shared by every process (web workers, Celery workers): the API token throttle and the progress of
+# uploaded imports. Redis when configured, else files under var/ (the embedded demo, one machine).
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # --- Celery ---------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
@@ -274,11 +288,18 @@ if not CELERY_BROKER_URL:
 # backlog of rollup refreshes or survey work queued one per response never delays a detractor's notice.
 # Other tasks stay on the default queue; starting a worker with -Q must name both.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Imports uploaded in the web UI run for up to minutes: a queue of their own, so production runs them on a
+# worker of their own (docker-compose `importer`) and never holds a follow-up or refresh behind one. A worker
+# started without -Q (`make run`) consumes all three.
 CELERY_TASK_QUEUES = [
     Queue("followups", routing_key="followups"),
     Queue(CELERY_TASK_DEFAULT_QUEUE, routing_key=CELERY_TASK_DEFAULT_QUEUE),
+    Queue("imports", routing_key="imports"),
 ]
-CELERY_TASK_ROUTES = {"scoring.followups.*": {"queue": "followups"}}
+CELERY_TASK_ROUTES = {
+    "scoring.followups.*": {"queue": "followups"},
+    "calls.tasks.call_import_run_task": {"queue": "imports"},
+}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 CELERY_TASK_IGNORE_RESULT = True
@@ -309,6 +330,13 @@ CALLS_DEFAULT_PERIOD_DAYS = env_int("CALLS_DEFAULT_PERIOD_DAYS", 30, minimum=0, 
 # tables before it commits (ANALYZE; about a second at 1M calls), so that queries right after a bulk load
 # are planned on real numbers even where autovacuum is slow or off.
 CALLS_IMPORT_ANALYZE_MIN_ROWS = env_int("CALLS_IMPORT_ANALYZE_MIN_ROWS", 10_000, minimum=1)
+# Imports uploaded in the web UI (/calls/imports/): the files of one import together, at most this many
+# bytes (kept in the database until the import is deleted; bigger files: `manage.py import_calls`).
+CALLS_IMPORT_UPLOAD_MAX_BYTES = env_int("CALLS_IMPORT_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, minimum=1024)
+# An uploaded import still running this long after it started is taken over by another worker (its own
+# died); imports are idempotent, so a second run of the same files changes nothing twice.
+CALLS_IMPORT_STALE_MINUTES = env_int("CALLS_IMPORT_STALE_MINUTES", 60, minimum=1)
+CELERY_BEAT_SCHEDULE["calls-import-sweep"] = {"task": "calls.tasks.call_import_sweep_task", "schedule": 60.0}
 
 # --- QA scoring (scoring) -------------------------------------------------------------------------
 # Weekly sample: this many calls per agent per week go into reviewers' queues.

@@ -12,3 +12,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast has
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests check the refresh each commit queues; the debounce has its own test.
 ANALYTICS_REFRESH_DEBOUNCE_SECONDS = 0
+# Each test process counts throttles and keeps progress to itself: nothing carries over between runs.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -57,6 +57,21 @@ def test_non_admins_get_403(db, role):
     assert Call.objects.count() == 0
 
 
+def test_a_user_given_the_import_permission_may_import(db):
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="integration", roles=["reviewer"])
+    user.user_permissions.add(
+        Permission.objects.get(codename="import_calls", content_type__app_label="calls")
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    response = client.post(URL, ndjson(minimal(1)), content_type="application/x-ndjson")
+
+    assert (response.status_code, response.json()["created"]) == (200, 1)
+
+
 def test_admin_imports_json_lines_and_gets_the_summary(admin_client):
     record = minimal(1, transfers=[{"at": "2026-11-02T10:01:00Z", "to_department": "Sales"}])
 

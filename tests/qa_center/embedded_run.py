@@ -23,13 +23,15 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from calls.models import Call  # noqa: E402
+from calls.models import Call, CallImport  # noqa: E402
+from calls.services import call_import_run  # noqa: E402
 from scoring.followups import services as followups  # noqa: E402
 from scoring.followups.models import FollowUpCase, Notification  # noqa: E402
 
@@ -47,13 +49,20 @@ PAGES = {
     ],
     "reviewer": ["/calls/", "/qa/queue/", "/qa/scorecards/"],
     "agent": ["/calls/", "/qa/me/"],
+    "admin": ["/calls/imports/"],
 }
+UPLOAD = (
+    "external_id,channel,started_at,ended_at,agent_employee_code\n"
+    "EMB-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1\n"
+    "EMB-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1\n"
+)
 
 
 def main() -> None:
     setup_test_environment()  # responses carry their template context
     call_command("migrate", verbosity=0)
     call_command("seed_demo", "--if-empty", calls=400, agents=8, days=14, seed=7, stdout=StringIO())
+    seeded = Call.objects.count()
 
     errors: list[str] = []
     outcomes: Counter[str] = Counter()
@@ -86,18 +95,32 @@ def main() -> None:
         if first:
             pages[f"{username} /calls/<first>/"] = client.get(f"/calls/{first[0].pk}/").status_code
 
+    # An upload on the imports page, run as the worker would (the filesystem broker has no worker here).
+    admin = Client()
+    admin.force_login(django.contrib.auth.get_user_model().objects.get(username="admin"))
+    upload = SimpleUploadedFile("calls.csv", UPLOAD.encode())
+    posted = admin.post("/calls/imports/", {"files": [upload], "partial": "on"})
+    uploaded = CallImport.objects.get()
+    call_import_run(uploaded.pk)
+    uploaded.refresh_from_db()
+    pages["admin /calls/imports/<id>/"] = admin.get(posted["Location"]).status_code
+    pages["admin /calls/imports/<id>/rejects/1/"] = admin.get(
+        f"/calls/imports/{uploaded.pk}/rejects/1/"
+    ).status_code
+
     print(  # noqa: T201 - the subprocess's result, read by the test
         json.dumps(
             {
                 "vendor": connection.vendor,
                 "broker": settings.CELERY_BROKER_URL.split(":", 1)[0],
-                "calls": Call.objects.count(),
+                "calls": seeded,
                 "dispatch_outcomes": dict(outcomes),
                 "pending_before": len(pending),
                 "assigned_notices": Notification.objects.filter(kind="assigned").count(),
                 "swept": swept,
                 "errors": errors,
                 "pages": pages,
+                "upload": [uploaded.status, uploaded.created, uploaded.rejected, uploaded.errors],
             }
         )
     )

@@ -58,7 +58,9 @@ def test_an_eager_task_leaves_the_callers_connection_alone():
 
 def test_follow_up_tasks_have_their_own_queue_consumed_first():
     router = celery_app.amqp.router
-    assert [queue.name for queue in celery_app.amqp.queues.values()] == ["followups", "celery"]
+    assert [queue.name for queue in celery_app.amqp.queues.values()] == ["followups", "celery", "imports"]
+    assert router.route({}, "calls.tasks.call_import_run_task")["queue"].name == "imports"
+    assert router.route({}, "calls.tasks.call_import_sweep_task")["queue"].name == "celery"
     assert router.route({}, "scoring.followups.tasks.followup_dispatch_task")["queue"].name == "followups"
     assert router.route({}, "scoring.followups.tasks.followup_sweep_task")["queue"].name == "followups"
     assert router.route({}, "scoring.surveys.tasks.survey_invite_task")["queue"].name == "celery"

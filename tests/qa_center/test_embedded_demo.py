@@ -28,7 +28,11 @@ def embedded(tmp_path_factory) -> dict:
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    env |= {"QA_CENTER_VAR_DIR": str(tmp / "var"), "ALLOWED_HOSTS": "testserver", "SECRET_KEY": "embedded-test"}
+    env |= {
+        "QA_CENTER_VAR_DIR": str(tmp / "var"),
+        "ALLOWED_HOSTS": "testserver",
+        "SECRET_KEY": "embedded-test",
+    }
     completed = subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, str(ROOT / "tests" / "qa_center" / "embedded_run.py")],
         cwd=ROOT,
@@ -57,4 +61,17 @@ def test_the_worker_side_of_follow_ups_works_on_sqlite(embedded):
 def test_every_main_page_opens_on_sqlite(embedded):
     failing = {page: status for page, status in embedded["pages"].items() if status != 200}
     assert failing == {}
-    assert len(embedded["pages"]) == 17
+    assert len(embedded["pages"]) == 21
+    assert embedded["upload"] == [
+        "done",
+        1,
+        1,
+        [
+            {
+                "file": "calls.csv",
+                "line": 3,
+                "field": "channel",
+                "reason": "unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+            }
+        ],
+    ]

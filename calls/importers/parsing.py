@@ -332,13 +332,17 @@ def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: boo
     if type(value) is not str:
         errors.append((field, f"expected an ISO 8601 date-time string, got {_type_name(value)}"))
         return None
-    value = value.strip()
     try:
-        # RFC 3339 allows a lower-case "t" and "z"; fromisoformat only takes upper case.
-        moment = datetime.fromisoformat(value.upper() if value.isascii() else value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
-        return None
+        # Padded, or RFC 3339's lower-case "t" and "z" (fromisoformat takes upper case only): tried only
+        # after the plain form, which is what nearly every row holds.
+        value = value.strip()
+        try:
+            moment = datetime.fromisoformat(value.upper() if value.isascii() else value)
+        except ValueError:
+            errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
+            return None
     if len(value) <= 10:  # "2026-11-02" or "20261102": a date, not a moment
         errors.append((field, f"a date without a time: {value!r}"))
         return None

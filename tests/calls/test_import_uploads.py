@@ -276,6 +276,11 @@ def test_a_running_import_page_polls_and_shows_its_progress(client, admin_user):
     assert fragment.lstrip().startswith('<section id="import-status"')
     assert "<html" not in fragment
 
+    cache.set(f"calls:import:{call_import.pk}:progress", (4096, 4096))  # read whole, the last merge running
+    last = client.get(f"/calls/imports/{call_import.pk}/", headers={"HX-Request": "true"}).content.decode()
+    assert "All 4.0\xa0KB read and checked · writing the last calls to the database…" in last
+    assert 'hx-trigger="every 1s"' in last
+
 
 @pytest.mark.parametrize(
     ("form", "message"),

@@ -66,6 +66,15 @@ def _page_querystring(request: HttpRequest, number: int) -> str:
     return query.urlencode()
 
 
+def _render_page_or_part(request: HttpRequest, template: str, part: str, context: dict) -> HttpResponse:
+    """The whole page, or only its `part` (a template partial) for an htmx request. A history restore (back
+    button after the cache expired) needs the whole page; caches keep the two apart (Vary: HX-Request)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, f"{template}#{part}" if partial else template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
 def _all_dates_querystring(request: HttpRequest) -> str:
     query = request.GET.copy()
     query["date_from"], query["date_to"] = "", ""
@@ -115,12 +124,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
         if page_obj.has_next()
         else "",
     }
-    # A history restore (back button after the cache expired) needs the whole page, not the fragment.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "calls/list.html#results" if partial else "calls/list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return _render_page_or_part(request, "calls/list.html", "results", context)
 
 
 @login_required
@@ -222,11 +226,7 @@ def call_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "errors_hidden": call_import.error_count - min(len(call_import.errors), IMPORT_ERRORS_SHOWN),
         "several_files": len(call_import.files.all()) > 1,
     }
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "calls/import_detail.html#status" if partial else "calls/import_detail.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return _render_page_or_part(request, "calls/import_detail.html", "status", context)
 
 
 @login_required

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from qa_center.celery import app as celery_app
 from tests.factories import AgentFactory, TeamFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that unless told.
@@ -109,3 +110,12 @@ def reviewer(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="boss", roles=["admin"], is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def eager_celery():
+    """Run queued tasks in-process, as a worker would right after the commit."""
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -445,17 +444,8 @@ def rollup_followup_stats() -> dict:
     }
 
 
-@pytest.fixture
-def eager_tasks():
-    """Run queued tasks in-process, as a worker would right after the commit."""
-    previous = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = previous
-
-
 def test_a_late_survey_response_refreshes_the_rollup_right_after_commit(
-    world, eager_tasks, django_capture_on_commit_callbacks
+    world, eager_celery, django_capture_on_commit_callbacks
 ):
     calls = world["calls"]
     ann_day = {"agent": world["ann"], "day": date(2026, 6, 1)}
@@ -513,7 +503,7 @@ def test_refreshes_of_a_day_are_debounced_into_one_delayed_refresh(
 
 
 def test_closing_a_follow_up_refreshes_the_rollup_right_after_commit(
-    world, eager_tasks, django_capture_on_commit_callbacks
+    world, eager_celery, django_capture_on_commit_callbacks
 ):
     calls = world["calls"]
     closer = UserFactory(username="closer")

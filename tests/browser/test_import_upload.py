@@ -6,7 +6,6 @@ from playwright.sync_api import expect
 
 from calls import services
 from calls.models import Call, CallImport, CallImportFile
-from qa_center.celery import app as celery_app
 from tests.factories import UserFactory
 
 CALLS_CSV = (
@@ -14,14 +13,6 @@ CALLS_CSV = (
     'B-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,A-1,"Agent: <b>hi</b>"\n'
     "B-2,fax,2026-11-02T11:00:00Z,2026-11-02T11:05:00Z,A-1,\n"
 )
-
-
-@pytest.fixture
-def eager_celery():
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 def log_in(page, live_server) -> list[str]:

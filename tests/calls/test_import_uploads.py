@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from calls import services
 from calls.models import Call, CallImport, CallImportFile, Transfer
-from qa_center.celery import app as celery_app
 from tests.factories import UserFactory
 
 CALLS_CSV = (
@@ -29,15 +28,6 @@ UNKNOWN_CHANNEL = "unknown value 'fax' (expected one of: phone, email, chat, soc
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
-
-
-@pytest.fixture
-def eager_celery():
-    """Run queued tasks in-process when the upload's transaction commits."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 def uploads(*pairs: tuple[str, str | bytes]) -> list[services.Upload]:

@@ -9,7 +9,6 @@ from django.utils import timezone
 from calls.events import _handlers
 from calls.importers import import_records
 from calls.models import Call
-from qa_center.celery import app as celery_app
 from scoring.surveys import services, tasks
 from scoring.surveys.models import SurveyInvitation
 
@@ -21,15 +20,6 @@ def invite_everyone(settings):
     settings.SURVEY_DELAY_SECONDS = 300
     settings.SURVEY_SWEEP_LOOKBACK_HOURS = 72
     settings.SURVEY_CHANNELS = ["email"]
-
-
-@pytest.fixture
-def eager_celery():
-    """Run queued tasks in-process (the decision task, then the delivery it queues)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 def record(number: int, *, ended_ago: timedelta, answered: bool = True, customer: dict | None = None) -> dict:

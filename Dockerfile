@@ -16,4 +16,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --ver
     && mkdir -p var && chown -R qa:qa var
 USER qa
 EXPOSE 8000
-CMD ["gunicorn", "qa_center.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "qa_center.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "120", "--access-logfile", "-"]

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from qa_center.authentication import TOKEN_AUTHENTICATION
 
-from . import roles
+from . import roles, services
 from .importers import ImportSetupError, import_bytes
 from .importers.parsing import sniff_format
+from .importers.runner import resolve_timezone
+from .models import CallImport
+from .selectors import call_import_get_for_user
 
 
 class CanImportCalls(BasePermission):
@@ -82,10 +86,57 @@ _SUMMARY = inline_serializer(
 )
 
 
+_QUEUED = inline_serializer(
+    "CallImportQueued",
+    {"id": serializers.IntegerField(), "status": serializers.CharField(), "url": serializers.CharField()},
+)
+_STATUS = inline_serializer(
+    "CallImportStatus",
+    {
+        "id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=CallImport.Status.choices),
+        "partial": serializers.BooleanField(),
+        "files": serializers.ListField(child=serializers.CharField()),
+        "progress": inline_serializer(
+            "CallImportProgress",
+            {"done_bytes": serializers.IntegerField(), "total_bytes": serializers.IntegerField()},
+        ),
+        "ok": serializers.BooleanField(allow_null=True),
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "rejected": serializers.IntegerField(),
+        "error_count": serializers.IntegerField(),
+        "errors": inline_serializer(
+            "CallImportError",
+            {
+                "file": serializers.CharField(),
+                "line": serializers.IntegerField(),
+                "field": serializers.CharField(),
+                "reason": serializers.CharField(),
+            },
+            many=True,
+        ),
+        "failure": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+        "started_at": serializers.DateTimeField(allow_null=True),
+        "finished_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+TRUTHY = {"1", "true", "yes", "on"}
+
+
+def _wants_async(request) -> bool:
+    """`?async=1`, or `Prefer: respond-async` (RFC 7240)."""
+    prefer = request.headers.get("Prefer", "").lower()
+    return request.query_params.get("async", "").lower() in TRUTHY or "respond-async" in prefer
+
+
 class CallImportView(APIView):
     authentication_classes = [*TOKEN_AUTHENTICATION, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanImportCalls]
-    parser_classes = [NDJSONParser, PlainTextParser, JSONArrayParser, *_ALIAS_PARSERS]
+    parser_classes = [NDJSONParser, PlainTextParser, JSONArrayParser, *_ALIAS_PARSERS, MultiPartParser]
 
     @extend_schema(
         summary="Import calls",
@@ -95,7 +146,11 @@ class CallImportView(APIView):
             "(application/json), in the format of docs/import-format.md. All or nothing unless `partial=1`. "
             "200 with the summary (also for a partial import with rejected rows, listed in `errors`); 400 with "
             "`errors` ({line, field, reason}; line = line of the body, or position in the array) when nothing "
-            "was imported."
+            "was imported.\n\n"
+            "In the background: with `async=1` (or `Prefer: respond-async`) the body is queued, and files sent "
+            "as multipart/form-data (any part names: JSON Lines, JSON, CSV calls/transfers/escalations files, "
+            "gzipped or not, told by their file names) always are: 202 with the import's `id` and `url` "
+            "(also the Location header), where GET /api/calls/imports/{id} follows it to its outcome."
         ),
         parameters=[
             OpenApiParameter(
@@ -104,13 +159,20 @@ class CallImportView(APIView):
             OpenApiParameter(
                 "timezone", OpenApiTypes.STR, description="time zone of timestamps without an offset"
             ),
+            OpenApiParameter(
+                "async", OpenApiTypes.BOOL, description="queue the import and answer 202 at once"
+            ),
         ],
         request={
             "application/x-ndjson": OpenApiTypes.STR,
             "text/plain": OpenApiTypes.STR,
             "application/json": OpenApiTypes.ANY,
+            "multipart/form-data": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "format": "binary"},
+            },
         },
-        responses={200: _SUMMARY, 400: _SUMMARY},
+        responses={200: _SUMMARY, 400: _SUMMARY, 202: _QUEUED},
     )
     def post(self, request):
         media_type = (request.content_type or "").split(";")[0].strip().lower()
@@ -118,37 +180,99 @@ class CallImportView(APIView):
             return Response(
                 {
                     "detail": f"Unsupported media type {media_type!r}: use application/x-ndjson (JSON Lines), "
-                    "text/plain or application/json."
+                    "text/plain or application/json, or upload files as multipart/form-data."
                 },
                 status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
+        multipart = media_type == "multipart/form-data"
+        limit = settings.CALLS_IMPORT_UPLOAD_MAX_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:  # DRF's parsers read the stream without this check
+        if length > limit:  # DRF's parsers read the stream without this check
             return Response(
                 {"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
             )
-        # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
-        body = request.data if isinstance(request.data, bytes) else b""
-        partial = request.query_params.get("partial", "").lower() in {"1", "true", "yes", "on"}
-        body_format = "jsonl"
-        if media_type == "application/json":
-            body_format = "json" if sniff_format(body[:64]) == "json" else "jsonl"
+        # Options in the query string, or (multipart) as form fields.
+        options = request.data if multipart else request.query_params
+        partial = (options.get("partial") or request.query_params.get("partial", "")).lower() in TRUTHY
+        zone = (options.get("timezone") or request.query_params.get("timezone") or "").strip()
         try:
-            result = import_bytes(
-                body,
-                format=body_format,
-                partial=partial,
-                default_timezone=request.query_params.get("timezone") or None,
-                source_name="body",
-            )
+            resolve_timezone(zone or None)
         except ImportSetupError as error:
             return Response(
                 {"ok": False, "errors": [{"line": 0, "field": "timezone", "reason": str(error)}]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+
+        if multipart:
+            files = [upload for key in request.FILES for upload in request.FILES.getlist(key)]
+            if not files:
+                return Response(
+                    {"detail": "No file in the upload: send each file as a multipart/form-data file part."},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            uploads = [services.Upload(name=upload.name, data=upload.read()) for upload in files]
+            return self._queued(request, uploads, partial, zone)
+
+        # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
+        body = request.data if isinstance(request.data, bytes) else b""
+        body_format = "jsonl"
+        if media_type == "application/json":
+            body_format = "json" if sniff_format(body[:64]) == "json" else "jsonl"
+        if _wants_async(request):
+            return self._queued(
+                request, [services.Upload(name=f"body.{body_format}", data=body)], partial, zone
+            )
+        result = import_bytes(
+            body, format=body_format, partial=partial, default_timezone=zone or None, source_name="body"
+        )
         return Response(
             result.as_dict(), status=status.HTTP_200_OK if result.written else status.HTTP_400_BAD_REQUEST
+        )
+
+    def _queued(self, request, uploads: list[services.Upload], partial: bool, zone: str) -> Response:
+        call_import = services.call_import_create(
+            user=request.user, uploads=uploads, partial=partial, timezone_name=zone
+        )
+        url = request.build_absolute_uri(reverse("calls-api:import-status", args=[call_import.pk]))
+        return Response(
+            {"id": call_import.pk, "status": call_import.status, "url": url},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": url},
+        )
+
+
+class CallImportStatusView(APIView):
+    """An import queued through the API or uploaded in the web UI: its progress, then its outcome."""
+
+    authentication_classes = [*TOKEN_AUTHENTICATION, SessionAuthentication]
+    permission_classes = [IsAuthenticated, CanImportCalls]
+
+    @extend_schema(summary="An import's progress and outcome", responses={200: _STATUS})
+    def get(self, request, pk: int):
+        call_import = call_import_get_for_user(request.user, pk=pk)
+        progress = None if call_import.finished else services.call_import_progress(call_import)
+        return Response(
+            {
+                "id": call_import.pk,
+                "status": call_import.status,
+                "partial": call_import.partial,
+                "files": [stored.name for stored in call_import.files.all()],
+                "progress": {"done_bytes": progress[0], "total_bytes": progress[1]} if progress else None,
+                "ok": (call_import.error_count == 0 and call_import.rejected == 0)
+                if call_import.status == CallImport.Status.DONE
+                else None,
+                "created": call_import.created,
+                "updated": call_import.updated,
+                "unchanged": call_import.unchanged,
+                "rejected": call_import.rejected,
+                "error_count": call_import.error_count,
+                "errors": call_import.errors,
+                "failure": call_import.failure,
+                "created_at": call_import.created_at,
+                "started_at": call_import.started_at,
+                "finished_at": call_import.finished_at,
+            }
         )

@@ -230,3 +230,128 @@ def test_session_login_needs_the_csrf_token(admin_user):
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
     assert (accepted.status_code, accepted.json()["created"]) == (200, 1)
+
+
+# --- in the background: ?async=1, Prefer: respond-async, multipart files -----------------------------------
+
+
+def test_files_uploaded_as_multipart_are_queued_and_followed_to_their_outcome(
+    admin_client, eager_celery, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    calls_csv = (
+        "external_id,channel,started_at,ended_at\n"
+        "M-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+        "M-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+    )
+    transfers_csv = "call_external_id,at,to_department\nM-1,2026-11-02T10:01:00Z,Sales\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            URL,
+            {
+                "calls": SimpleUploadedFile("calls.csv", calls_csv.encode()),
+                "transfers": SimpleUploadedFile("transfers.csv", transfers_csv.encode()),
+                "partial": "true",
+            },
+            format="multipart",
+        )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert response["Location"] == body["url"] == f"http://testserver/api/calls/imports/{body['id']}"
+    outcome = admin_client.get(f"/api/calls/imports/{body['id']}").json()
+    assert {key: outcome[key] for key in ("status", "ok", "created", "rejected", "error_count", "files")} == {
+        "status": "done",
+        "ok": False,
+        "created": 1,
+        "rejected": 1,
+        "error_count": 1,
+        "files": ["calls.csv", "transfers.csv"],
+    }
+    assert outcome["errors"] == [
+        {
+            "file": "calls.csv",
+            "line": 3,
+            "field": "channel",
+            "reason": "unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        }
+    ]
+    assert Transfer.objects.get().call.external_id == "M-1"
+
+
+@pytest.mark.parametrize("ask", [{"QUERY_STRING": "async=1"}, {"HTTP_PREFER": "respond-async, wait=5"}])
+def test_a_body_can_be_queued_instead_of_imported_in_the_request(
+    admin_client, eager_celery, django_capture_on_commit_callbacks, ask
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.generic(
+            "POST", URL, ndjson(minimal(1), minimal(2)), content_type="application/x-ndjson", **ask
+        )
+
+    assert response.status_code == 202
+    outcome = admin_client.get(response["Location"]).json()
+    assert (outcome["status"], outcome["ok"], outcome["created"], outcome["files"]) == (
+        "done",
+        True,
+        2,
+        ["body.jsonl"],
+    )
+    assert Call.objects.count() == 2
+
+
+def test_a_queued_import_reports_progress_until_it_is_done(admin_client, admin_user):
+    from django.core.cache import cache
+
+    from calls import services
+
+    queued = services.call_import_create(
+        user=admin_user, uploads=[services.Upload("c.jsonl", ndjson(minimal(1)).encode())], partial=False
+    )
+    waiting = admin_client.get(f"/api/calls/imports/{queued.pk}").json()
+    cache.set(f"calls:import:{queued.pk}:progress", (10, 40))
+    running = admin_client.get(f"/api/calls/imports/{queued.pk}").json()
+    cache.delete(f"calls:import:{queued.pk}:progress")
+
+    assert (waiting["status"], waiting["progress"], waiting["ok"]) == ("queued", None, None)
+    assert running["progress"] == {"done_bytes": 10, "total_bytes": 40}
+
+
+def test_multipart_without_a_file_and_an_unknown_time_zone_are_refused(admin_client):
+    empty = admin_client.post(URL, {"partial": "true"}, format="multipart")
+    zone = admin_client.post(
+        URL + "?timezone=Mars/Olympus", ndjson(minimal(1)), content_type="application/x-ndjson"
+    )
+
+    assert (empty.status_code, empty.json()["detail"]) == (
+        400,
+        "No file in the upload: send each file as a multipart/form-data file part.",
+    )
+    assert (zone.status_code, zone.json()["errors"]) == (
+        400,
+        [{"line": 0, "field": "timezone", "reason": "unknown time zone 'Mars/Olympus'"}],
+    )
+    assert not Call.objects.exists()
+
+
+def test_an_import_status_is_only_for_importers_and_their_own_imports(admin_user, db):
+    from calls import services
+
+    theirs = services.call_import_create(
+        user=admin_user, uploads=[services.Upload("c.jsonl", ndjson(minimal(1)).encode())], partial=False
+    )
+    reviewer = UserFactory(username="not-importer", roles=["reviewer"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=reviewer).key}")
+    assert client.get(f"/api/calls/imports/{theirs.pk}").status_code == 403
+
+    from django.contrib.auth.models import Permission
+
+    reviewer.user_permissions.add(
+        Permission.objects.get(codename="import_calls", content_type__app_label="calls")
+    )
+    allowed = APIClient()
+    allowed.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=reviewer).key}")
+    assert allowed.get(f"/api/calls/imports/{theirs.pk}").status_code == 404
+    assert APIClient().get(f"/api/calls/imports/{theirs.pk}").status_code == 401

@@ -279,6 +279,9 @@ class CallImport(models.Model):
         default=list, blank=True
     )  # [{"file", "line", "field", "reason"}], the first ones
     failure = models.TextField(blank=True)  # why the import could not run at all
+    # When the uploaded files' contents were dropped (CALLS_IMPORT_KEEP_DAYS after the import finished);
+    # names, sizes, counts and errors stay.
+    files_pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -203,3 +203,21 @@ def call_import_sweep() -> int:
         call_import_run_task.delay(import_id)
         count += 1
     return count
+
+
+def call_import_prune(*, now=None) -> int:
+    """Drop the uploaded files' contents (and rejects files) of imports finished more than
+    CALLS_IMPORT_KEEP_DAYS ago; the import's record, file names, counts and errors stay. Returns how many
+    imports were pruned."""
+    now = now or timezone.now()
+    due = list(
+        CallImport.objects.filter(
+            finished_at__lt=now - timedelta(days=settings.CALLS_IMPORT_KEEP_DAYS),
+            files_pruned_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    if due:
+        with transaction.atomic():
+            CallImportFile.objects.filter(call_import__in=due).update(data=b"", rejects=None, rejects_name="")
+            CallImport.objects.filter(pk__in=due).update(files_pruned_at=now)
+    return len(due)

@@ -18,3 +18,9 @@ def call_import_run_task(import_id: int) -> str:
 def call_import_sweep_task() -> int:
     """Queue again imports whose task was lost (beat, every minute)."""
     return services.call_import_sweep()
+
+
+@shared_task
+def call_import_prune_task() -> int:
+    """Drop old uploaded files (beat, daily)."""
+    return services.call_import_prune()

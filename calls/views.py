@@ -225,6 +225,7 @@ def call_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "errors_shown": call_import.errors[:IMPORT_ERRORS_SHOWN],
         "errors_hidden": call_import.error_count - min(len(call_import.errors), IMPORT_ERRORS_SHOWN),
         "several_files": len(call_import.files.all()) > 1,
+        "keep_days": settings.CALLS_IMPORT_KEEP_DAYS,
     }
     return _render_page_or_part(request, "calls/import_detail.html", "status", context)
 

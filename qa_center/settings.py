@@ -337,6 +337,12 @@ CALLS_IMPORT_UPLOAD_MAX_BYTES = env_int("CALLS_IMPORT_UPLOAD_MAX_BYTES", 100 * 1
 # died); imports are idempotent, so a second run of the same files changes nothing twice.
 CALLS_IMPORT_STALE_MINUTES = env_int("CALLS_IMPORT_STALE_MINUTES", 60, minimum=1)
 CELERY_BEAT_SCHEDULE["calls-import-sweep"] = {"task": "calls.tasks.call_import_sweep_task", "schedule": 60.0}
+# The uploaded files of an import are kept this many days after it finished (to download its rejects).
+CALLS_IMPORT_KEEP_DAYS = env_int("CALLS_IMPORT_KEEP_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["calls-import-prune"] = {
+    "task": "calls.tasks.call_import_prune_task",
+    "schedule": crontab(minute=30, hour=3),
+}
 
 # --- QA scoring (scoring) -------------------------------------------------------------------------
 # Weekly sample: this many calls per agent per week go into reviewers' queues.

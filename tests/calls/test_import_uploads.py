@@ -160,6 +160,44 @@ def test_the_sweeper_queues_lost_imports_again(admin_user, settings, eager_celer
     assert statuses == {lost.pk: "done", fresh.pk: "queued", dead.pk: "done"}
 
 
+def test_old_imports_lose_their_files_but_keep_their_record(client, admin_user, settings):
+    settings.CALLS_IMPORT_KEEP_DAYS = 30
+    now = timezone.now()
+    old = services.call_import_create(user=admin_user, uploads=uploads(("old.csv", CALLS_CSV)), partial=True)
+    recent = services.call_import_create(
+        user=admin_user, uploads=uploads(("new.csv", CALLS_CSV)), partial=True
+    )
+    running = services.call_import_create(
+        user=admin_user, uploads=uploads(("run.csv", CALLS_CSV)), partial=True
+    )
+    for call_import in (old, recent):
+        services.call_import_run(call_import.pk)
+    CallImport.objects.filter(pk=old.pk).update(finished_at=now - timedelta(days=31))
+    CallImport.objects.filter(pk=recent.pk).update(finished_at=now - timedelta(days=29))
+
+    assert services.call_import_prune(now=now) == 1
+    assert services.call_import_prune(now=now) == 0  # done once
+
+    old.refresh_from_db()
+    stored = old.files.get()
+    assert (old.files_pruned_at, old.created, old.error_count) == (now, 2, 1)
+    assert (bytes(stored.data), stored.rejects, stored.rejects_name, stored.size) == (
+        b"",
+        None,
+        "",
+        len(CALLS_CSV),
+    )
+    assert bytes(recent.files.get().data) == CALLS_CSV.encode()
+    assert bytes(running.files.get().data) == CALLS_CSV.encode()
+    client.force_login(admin_user)
+    page = client.get(f"/calls/imports/{old.pk}/").content.decode()
+    assert (
+        f"Their contents were deleted on {timezone.localdate(now):%Y-%m-%d}, 30 days after the import."
+        in page
+    )
+    assert client.get(f"/calls/imports/{old.pk}/rejects/1/").status_code == 404
+
+
 def test_progress_is_read_from_the_shared_cache_while_the_import_runs(admin_user):
     call_import = services.call_import_create(
         user=admin_user, uploads=uploads(("c.csv", CALLS_CSV)), partial=True

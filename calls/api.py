@@ -51,6 +51,13 @@ class JSONArrayParser(_RawParser):
     media_type = "application/json"
 
 
+class UnlabelledBodyParser(_RawParser):
+    """`curl --data-binary @calls.jsonl` labels the body as a form: taken when it is JSON (told by its first
+    character), refused otherwise."""
+
+    media_type = "application/x-www-form-urlencoded"
+
+
 # The other names clients and tools give JSON Lines bodies (none is registered with IANA).
 JSON_LINES_ALIASES = (
     "application/ndjson",
@@ -136,7 +143,14 @@ def _wants_async(request) -> bool:
 class CallImportView(APIView):
     authentication_classes = [*TOKEN_AUTHENTICATION, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanImportCalls]
-    parser_classes = [NDJSONParser, PlainTextParser, JSONArrayParser, *_ALIAS_PARSERS, MultiPartParser]
+    parser_classes = [
+        NDJSONParser,
+        PlainTextParser,
+        JSONArrayParser,
+        *_ALIAS_PARSERS,
+        MultiPartParser,
+        UnlabelledBodyParser,
+    ]
 
     @extend_schema(
         summary="Import calls",
@@ -219,8 +233,19 @@ class CallImportView(APIView):
         # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
         body = request.data if isinstance(request.data, bytes) else b""
         body_format = "jsonl"
-        if media_type == "application/json":
-            body_format = "json" if sniff_format(body[:64]) == "json" else "jsonl"
+        if media_type in {JSONArrayParser.media_type, UnlabelledBodyParser.media_type}:
+            body_format = sniff_format(body[:64])
+            if body_format == "csv":  # not JSON: a real form, or CSV, which the body cannot carry
+                if media_type == JSONArrayParser.media_type:
+                    body_format = "jsonl"  # reported row by row as invalid JSON
+                else:
+                    return Response(
+                        {
+                            "detail": "The body is not JSON Lines or a JSON array. Send calls as "
+                            "application/x-ndjson or application/json, or CSV files as multipart/form-data."
+                        },
+                        status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                    )
         if _wants_async(request):
             return self._queued(
                 request, [services.Upload(name=f"body.{body_format}", data=body)], partial, zone

@@ -205,6 +205,19 @@ def test_a_utf16_body_with_a_byte_order_mark_is_read(admin_client):
     assert Call.objects.get().agent.name == "Zoë"
 
 
+def test_a_json_body_labelled_as_a_form_as_curl_data_binary_sends_it_is_read(admin_client):
+    form = "application/x-www-form-urlencoded"
+    lines = admin_client.post(URL, ndjson(minimal(1), minimal(2)), content_type=form)
+    array = admin_client.post(URL, json.dumps([minimal(3)]), content_type=form)
+    real_form = admin_client.post(URL, "external_id=C-9&channel=phone", content_type=form)
+
+    assert (lines.status_code, lines.json()["created"]) == (200, 2)
+    assert (array.status_code, array.json()["created"]) == (200, 1)
+    assert real_form.status_code == 415
+    assert real_form.json()["detail"].startswith("The body is not JSON Lines or a JSON array.")
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2", "C-3"]
+
+
 def test_unsupported_media_type_is_refused(admin_client):
     response = admin_client.post(URL, "external_id,channel\n", content_type="text/csv")
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
 
+import ijson
 import orjson
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
@@ -597,6 +598,24 @@ def sniff_format(head: bytes) -> str:
     if text.startswith(b"{"):
         return "jsonl"
     return "csv"
+
+
+class JSONArrayError(ValueError):
+    """A JSON array file that is not a well-formed array (the message says where and why)."""
+
+
+def json_array_items(stream: IO[bytes]) -> Iterator[Any]:
+    """The items of the JSON array in a byte stream, one at a time (ijson's C parser); JSONArrayError if the
+    document is not a well-formed array. Numbers come as int or float, like orjson's."""
+    head = stream.peek(64).lstrip() if hasattr(stream, "peek") else b"["
+    if not head.startswith(b"["):
+        raise JSONArrayError("expected a JSON array of call records")
+    try:
+        yield from ijson.items(stream, "item", use_float=True)
+    except ijson.JSONError as error:
+        # yajl draws an arrow under the spot on further lines; an error here is one line.
+        reason = (str(error).strip().splitlines() or ["unreadable"])[0].strip()
+        raise JSONArrayError(f"invalid JSON ({reason})") from None
 
 
 def jsonl_records(

@@ -7,6 +7,7 @@ CSV: the original columns plus an `errors` column. JSON Lines (and JSON arrays):
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,7 +69,10 @@ def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> N
 def _write_json(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
     with source.open() as stream, target.open("wb") as out:
         if source.format == "json":
-            items = orjson.loads(stream.read().removeprefix(parsing.BOM))
+            reader = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
+            if reader.peek(3).startswith(parsing.BOM):
+                reader.read(3)
+            items = parsing.json_array_items(reader)
             numbered = ((index, orjson.dumps(item)) for index, item in enumerate(items, start=1))
         else:
             numbered = ((number, raw) for number, raw in enumerate(stream, start=1))

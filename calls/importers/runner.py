@@ -14,7 +14,6 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -375,21 +374,30 @@ def _read_stream(run: _Run, src: int, source: Source, opened: IO[bytes]) -> None
         if source.format == "jsonl":
             _read_jsonl(run, src, stream)
         elif source.format == "json":
-            data = stream.read()
-            run.on_bytes(len(data))
-            try:
-                items = orjson.loads(data.removeprefix(parsing.BOM))
-            except orjson.JSONDecodeError as error:
-                run.error(src, 1, "record", f"invalid JSON ({error})")
-                run.fatal = True
-                return
-            if type(items) is not list:
-                run.error(src, 1, "record", "expected a JSON array of call records")
-                run.fatal = True
-                return
-            _read_records(run, src, enumerate(items, start=1))
+            _read_json_array(run, src, stream)
         else:
             _read_csv(run, src, stream)
+
+
+def _read_json_array(run: _Run, src: int, stream: IO[bytes]) -> None:
+    """The items of a JSON array, parsed one at a time as the file is read: memory stays flat whatever the
+    file's size. Broken JSON stops the file at the item where it broke (numbered by its position)."""
+    reader = io.BufferedReader(_CountingReader(stream, run.on_bytes))
+    if reader.peek(3).startswith(parsing.BOM):
+        reader.read(3)
+    position = 0
+
+    def items() -> Iterator[tuple[int, Any]]:
+        nonlocal position
+        for item in parsing.json_array_items(reader):
+            position += 1
+            yield position, item
+
+    try:
+        _read_records(run, src, items())
+    except parsing.JSONArrayError as error:
+        run.error(src, position + 1, "record", str(error))
+        run.fatal = True
 
 
 def _numbered(records: Iterable) -> Iterator[tuple[int, Any]]:

@@ -430,6 +430,38 @@ def test_broken_utf16_refuses_the_whole_import(db, tmp_path):
     assert table_counts() == EMPTY
 
 
+def test_a_json_array_file_is_read_item_by_item_with_positions_progress_and_rejects(db, tmp_path):
+    records = [minimal(n, transcript="Agent: hello. " * 200) for n in range(1, 801)]
+    records[499]["channel"] = "fax"
+    path = tmp_path / "export.json"
+    # Pretty-printed, with a byte-order mark: what a "save as JSON" gives.
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(records, indent=2).encode())
+    seen: list[tuple[int, int | None]] = []
+
+    result = import_files([path], partial=True, progress=lambda done, total: seen.append((done, total)))
+
+    assert (result.created, result.rejected) == (799, 1)
+    assert [(e.line, e.field) for e in result.errors] == [(500, "channel")]
+    size = path.stat().st_size
+    assert size > 2 * 2**20 and seen[-1] == (size, size)
+    (line,) = (tmp_path / "export.rejects.json").read_text().splitlines()
+    assert json.loads(line)["line"] == 500 and json.loads(line)["record"] == records[499]
+
+
+def test_a_broken_json_array_is_refused_at_the_item_where_it_broke(db, tmp_path):
+    text = json.dumps([minimal(n) for n in range(1, 6)])
+    path = tmp_path / "calls.json"
+    path.write_text(text[: text.index('"C-4"') + 3])  # cut inside the fourth item
+
+    result = import_files([path], partial=True)
+
+    assert not result.written
+    assert [(e.line, e.field, e.reason) for e in result.errors] == [
+        (4, "record", "invalid JSON (parse error: premature EOF)")
+    ]
+    assert table_counts() == EMPTY
+
+
 def test_progress_is_reported_for_records(db):
     seen = []
     import_records((minimal(n) for n in range(2500)), progress=lambda done, total: seen.append((done, total)))

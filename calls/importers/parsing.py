@@ -708,6 +708,8 @@ def csv_kind(header: list[str]) -> tuple[str, Errors]:
     errors: Errors = []
     seen: set[str] = set()
     for column in header:
+        if not column:  # an unnamed column (a spreadsheet's trailing separator): its cells must be empty
+            continue
         if column in seen:
             errors.append((column, "duplicate column"))
         seen.add(column)
@@ -800,7 +802,13 @@ def csv_rows(
 def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: Errors) -> dict:
     """A CSV row as a record in the JSON contract shape (strings converted, empty cells → null)."""
     record: dict[str, Any] = {}
-    for column, cell in zip(header, cells, strict=False):
+    for position, (column, cell) in enumerate(zip(header, cells, strict=False), start=1):
+        if not column:
+            if cell.strip():
+                errors.append(
+                    (f"column {position}", f"a value in a column without a name: {cell.strip()[:40]!r}")
+                )
+            continue
         if column in CSV_VERBATIM_COLUMNS:
             value: Any = cell.replace("\r\n", "\n") if "\r" in cell else cell
             if not value.strip():

@@ -1035,6 +1035,21 @@ def test_csv_header_problems_refuse_the_whole_import_even_when_partial(db, tmp_p
     assert table_counts() == EMPTY
 
 
+def test_unnamed_columns_from_trailing_separators_are_ignored_unless_a_row_fills_them(db, tmp_path):
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "external_id;channel;started_at;ended_at;;\n"  # a spreadsheet's trailing separators
+        "C-1;phone;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;;\n"
+        "C-2;phone;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;; \n"
+        "C-3;phone;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;;stray note\n"
+    )
+
+    result = import_files([calls], partial=True)
+
+    assert result.error_lines() == ["line 4: column 6: a value in a column without a name: 'stray note'"]
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2"]
+
+
 def test_csv_file_kind_comes_from_its_header(db, tmp_path):
     (tmp_path / "a.csv").write_text("call_external_id,at,reason\nC-1,2026-11-02T10:01:00Z,x\n")
     (tmp_path / "b.csv").write_text("id,when\n1,2\n")

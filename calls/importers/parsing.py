@@ -99,6 +99,10 @@ LEVELS = {
     "tier_2": "tier2",
     "supervisor": "supervisor",
     "complaint": "complaint",
+    # The level's label (and the issue's own words): "formal complaint".
+    "formal complaint": "complaint",
+    "formal-complaint": "complaint",
+    "formal_complaint": "complaint",
     "other": "other",
 }
 # What spreadsheets, databases (PostgreSQL writes t/f) and CRM exports write for a boolean.

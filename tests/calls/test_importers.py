@@ -220,6 +220,27 @@ def test_channel_spellings_are_normalised(db, written, stored):
     assert Call.objects.get().channel == stored
 
 
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("Tier 2", "tier2"),
+        ("tier_2", "tier2"),
+        ("Supervisor", "supervisor"),
+        ("formal complaint", "complaint"),
+        ("Formal-Complaint", "complaint"),
+        ("complaint", "complaint"),
+        ("OTHER", "other"),
+    ],
+)
+def test_escalation_level_spellings_are_normalised(db, written, stored):
+    record = minimal(1, escalations=[{"at": "2026-11-02T10:01:00Z", "level": written}])
+
+    result = import_records([record])
+
+    assert result.errors == []
+    assert Escalation.objects.get().level == stored
+
+
 def test_wrap_seconds_and_customer_email_are_accepted(db):
     record = minimal(2, wrap_seconds=45, customer={"external_id": "CU-1", "email": "ann@example.com"})
     result = import_records([record])

@@ -511,6 +511,12 @@ def call_list_for_user(user, **narrow: Any) -> QuerySet[Call]:
     handled = _handled_agents(user)
     if handled is None:
         return base.none()
+    if len(handled) == 1:
+        # One agent (an agent's own list): a few hundred calls in a period of hundreds of thousands. Given
+        # the OR, PostgreSQL walked the period backwards to find the newest 50 (50 ms at 1M calls); the
+        # array of their ids is fetched by primary key instead (10 ms).
+        own = Call.objects.filter(agent_id=handled[0], **narrow).order_by().values("pk")
+        return base.filter(InIdSet(F("pk"), own.union(_taken_over_call_ids(handled, narrow))), **narrow)
     taken_over = InIdSet(F("pk"), _taken_over_call_ids(handled, narrow))
     return base.filter(Q(agent__in=handled) | Q(taken_over), **narrow)
 

@@ -456,6 +456,19 @@ def test_a_supervisors_calls_are_their_agents_by_id_or_in_the_array_of_calls_tak
     assert f'"calls_call"."agent_id" IN ({agents}) OR "calls_call"."id" = ANY(ARRAY(SELECT' in sql
 
 
+def test_an_agents_calls_are_fetched_from_the_array_of_their_own_and_taken_over_ids(
+    visibility_calls, owner_agent
+):
+    visible = call_list_for_user(owner_agent.user)
+    with CaptureQueriesContext(connection) as queries:
+        found = sorted(visible.values_list("external_id", flat=True))
+
+    assert found == ["owner", "to_owner"]
+    (sql,) = [query["sql"] for query in queries]
+    assert '"calls_call"."id" = ANY(ARRAY((SELECT' in sql
+    assert f'"agent_id" = {owner_agent.pk}' in sql
+
+
 @pytest.mark.django_db
 def test_user_without_role_or_agent_sees_no_calls(visibility_calls):
     nobody = UserFactory(username="nobody")

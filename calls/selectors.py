@@ -399,10 +399,14 @@ def call_filter(
 
 def call_page_rows(pks: list[int]) -> QuerySet[Call]:
     """The calls with these ids (already permission-checked and filtered by the caller), with related rows
-    and metrics, in list order (newest first)."""
-    return call_annotate_metrics(
-        Call.objects.select_related("agent", "agent__team", "department", "customer").filter(pk__in=pks)
-    ).order_by("-started_at", "-id")
+    and metrics, in list order (newest first). Without the transcripts, which lists never show."""
+    return (
+        call_annotate_metrics(
+            Call.objects.select_related("agent", "agent__team", "department", "customer").filter(pk__in=pks)
+        )
+        .defer("transcript", "content_hash")
+        .order_by("-started_at", "-id")
+    )
 
 
 # --- permission scoping --------------------------------------------------------------------------

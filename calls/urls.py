@@ -5,6 +5,7 @@ from . import views
 app_name = "calls"
 urlpatterns = [
     path("", views.call_list, name="list"),
+    path("export.csv", views.call_list_csv, name="export"),
     path("<int:pk>/", views.call_detail, name="detail"),
     path("imports/", views.call_import_list, name="imports"),
     path("imports/<int:pk>/", views.call_import_detail, name="import-detail"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import itertools
+import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -10,8 +14,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
@@ -75,6 +80,12 @@ def _render_page_or_part(request: HttpRequest, template: str, part: str, context
     return response
 
 
+def _export_querystring(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def _all_dates_querystring(request: HttpRequest) -> str:
     query = request.GET.copy()
     query["date_from"], query["date_to"] = "", ""
@@ -82,23 +93,31 @@ def _all_dates_querystring(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-@login_required
-@require_GET
-def call_list(request: HttpRequest) -> HttpResponse:
+def _filtered_calls(request: HttpRequest):
+    """(form, filters, default period, calls) of the calls list's query string, for the list and its CSV.
+
+    Opening the list (no date parameter at all) shows the latest month, not every call ever imported; an
+    explicitly empty date (the "all dates" link, a cleared field) means no bound. An invalid filter gives
+    no rows (filters None), never the unfiltered list.
+    """
     data = request.GET.copy()
-    # Opening the list (no date parameter at all) shows the latest month, not every call ever imported;
-    # an explicitly empty date (the "all dates" link, a cleared field) means no bound.
     default_period = None
     if "date_from" not in data and "date_to" not in data:
         default_period = call_default_period()
         if default_period is not None:
             data["date_from"], data["date_to"] = (day.isoformat() for day in default_period)
     form = CallFilterForm(data, user=request.user)
-    # An invalid filter shows its errors and no rows, never the unfiltered list.
     filters = form.filters() if form.is_valid() else None
     # The period also narrows inside a supervisor's or agent's visible calls (each index-served part).
     calls = call_annotate_metrics(call_list_for_user(request.user, **call_started_lookups(**(filters or {}))))
     calls = call_filter(calls, **filters) if filters is not None else calls.none()
+    return form, filters, default_period, calls
+
+
+@login_required
+@require_GET
+def call_list(request: HttpRequest) -> HttpResponse:
+    form, filters, default_period, calls = _filtered_calls(request)
     summary = call_summary_for_list(request.user, calls, filters)
 
     # Paginate ids only, then annotate just the page's rows: with the metric subqueries in the SELECT
@@ -117,6 +136,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
         "default_period": default_period,
         "default_period_days": settings.CALLS_DEFAULT_PERIOD_DAYS,
         "all_dates_querystring": _all_dates_querystring(request),
+        "export_querystring": _export_querystring(request),
         "querystring_prev": _page_querystring(request, page_obj.previous_page_number())
         if page_obj.has_previous()
         else "",
@@ -125,6 +145,123 @@ def call_list(request: HttpRequest) -> HttpResponse:
         else "",
     }
     return _render_page_or_part(request, "calls/list.html", "results", context)
+
+
+EXPORT_CHUNK = 2000
+# The CSV's columns and the values behind them (read as plain tuples: no model objects per row).
+EXPORT = (
+    ("external_id", "external_id"),
+    ("channel", "channel"),
+    ("direction", "direction"),
+    ("started_at", "started_at"),
+    ("answered_at", "answered_at"),
+    ("ended_at", "ended_at"),
+    ("wait_seconds", "wait_seconds"),
+    ("talk_seconds", "talk_seconds"),
+    ("hold_seconds", "hold_seconds"),
+    ("wrap_seconds", "wrap_seconds"),
+    ("handle_seconds", "handle_seconds_total"),
+    ("department", "department__name"),
+    ("agent_employee_code", "agent__employee_code"),
+    ("agent_name", "agent__name"),
+    ("agent_team", "agent__team__name"),
+    ("customer_external_id", "customer__external_id"),
+    ("customer_name", "customer__name"),
+    ("customer_phone", "customer__phone"),
+    ("customer_tier", "customer__tier"),
+    ("disposition", "disposition"),
+    ("resolved", "is_resolved"),
+    ("transfers", "transfer_count"),
+    ("escalated", "is_escalated"),
+    ("first_contact_resolution", "is_first_contact_resolution"),
+    ("repeat_contact", "has_repeat_contact"),
+    ("recording_url", "recording_url"),
+)
+EXPORT_COLUMNS = tuple(column for column, _ in EXPORT)
+_EXPORT_FIELDS = tuple(field for _, field in EXPORT)
+_PHONE = EXPORT_COLUMNS.index("customer_phone")
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer then yields rows to stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9][0-9 ().-]*")
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run: a cell starting like a formula (=, +, -, @) gets a leading quote
+    (OWASP's CSV-injection advice), unless it is a plain number such as a phone (+15551234567)."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _export_rows(ids: list[int], *, can_see_phone: bool):
+    """The CSV rows of these calls, in list order, a chunk of ids at a time: times in the site's zone with
+    their offset, booleans as true/false, empty for none, phones masked unless the user may see them."""
+    zone = timezone.get_current_timezone()
+    for chunk in itertools.batched(ids, EXPORT_CHUNK):
+        values = (
+            call_annotate_metrics(Call.objects.filter(pk__in=chunk))
+            .order_by("-started_at", "-id")
+            .values_list(*_EXPORT_FIELDS)
+        )
+        for row in values:
+            cells = []
+            for value in row:
+                if value is None:
+                    cells.append("")
+                elif value is True or value is False:
+                    cells.append("true" if value else "false")
+                elif isinstance(value, datetime):
+                    cells.append(value.astimezone(zone).isoformat())
+                elif isinstance(value, str):  # names and ids come from imported files: never formulas
+                    cells.append(_spreadsheet_safe(value))
+                else:
+                    cells.append(value)
+            if not can_see_phone:
+                cells[_PHONE] = roles.mask_phone(cells[_PHONE])
+            yield cells
+
+
+@login_required
+@require_GET
+def call_list_csv(request: HttpRequest) -> HttpResponse:
+    """The calls of the list's filters as CSV (streamed), for a spreadsheet: what the list shows and the
+    figures behind it; phones masked as on the page; times in the site's time zone."""
+    _form, filters, _period, calls = _filtered_calls(request)
+    if filters is None:
+        return HttpResponse(
+            "Invalid filters: open the calls list to see why.", status=400, content_type="text/plain"
+        )
+    limit = settings.CALLS_EXPORT_MAX_ROWS
+    # The ids in list order first (one ordinary query), then their rows a chunk at a time by primary key,
+    # as the list's pages are read: a server-side cursor over the whole annotated query got a fast-start
+    # plan that took 4.7 s for a supervisor's 12,000 calls at 1M calls, against 0.9 s this way.
+    ids = list(calls.order_by("-started_at", "-id").values_list("pk", flat=True)[: limit + 1])
+    if len(ids) > limit:
+        return HttpResponse(
+            f"More than {limit} calls match: a download holds at most {limit}. "
+            "Narrow the filters (a shorter period).",
+            status=400,
+            content_type="text/plain",
+        )
+    rows = _export_rows(ids, can_see_phone=roles.can_see_customer_phone(request.user))
+    writer = csv.writer(_Echo())
+    lines = itertools.chain([writer.writerow(EXPORT_COLUMNS)], (writer.writerow(row) for row in rows))
+    # A few hundred rows per piece of the response: one piece per row cost the server more than the CSV.
+    response = StreamingHttpResponse(
+        ("".join(piece) for piece in itertools.batched(lines, 500)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"calls-{timezone.localdate():%Y-%m-%d}.csv"
+    )
+    return response
 
 
 @login_required

@@ -324,6 +324,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # A call is not first-contact resolved if the same customer calls again within this many days.
 REPEAT_CONTACT_WINDOW_DAYS = env_int("REPEAT_CONTACT_WINDOW_DAYS", 7, minimum=1, maximum=90)
 CALLS_PAGE_SIZE = env_int("CALLS_PAGE_SIZE", 50, minimum=5, maximum=500)
+# The calls list's CSV download holds at most this many calls (narrower filters for more).
+CALLS_EXPORT_MAX_ROWS = env_int("CALLS_EXPORT_MAX_ROWS", 100_000, minimum=1)
 # The calls list opens on this many days up to the latest call (0: all dates); clearing the dates shows all.
 CALLS_DEFAULT_PERIOD_DAYS = env_int("CALLS_DEFAULT_PERIOD_DAYS", 30, minimum=0, maximum=3650)
 # An import that creates or updates at least this many calls refreshes the planner statistics of the call

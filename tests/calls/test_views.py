@@ -1,5 +1,7 @@
 """The calls web UI: login, permissions, filters, htmx partials, pagination, the call page."""
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -837,3 +839,135 @@ def test_calls_without_an_agent_render_in_the_list_and_the_customer_history(clie
     assert sorted(listed_ids(listing)) == ["ABANDONED", "LATER"]
     assert page.status_code == 200
     assert "LATER" in page.content.decode()
+
+
+# --- the CSV download of the list ---------------------------------------------------------------------
+
+EXPORT_URL = reverse("calls:export")
+MARCH = {"date_from": "2026-03-02", "date_to": "2026-03-08"}
+
+
+def exported(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert text.splitlines()[0].split(",") == list(views.EXPORT_COLUMNS)
+    return rows
+
+
+def test_the_csv_holds_the_filtered_calls_with_their_figures(client, admin_user, filter_calls, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    client.force_login(admin_user)
+
+    rows = exported(client.get(EXPORT_URL, MARCH))
+    transferred = exported(client.get(EXPORT_URL, {**MARCH, "transferred": "yes"}))
+
+    assert [row["external_id"] for row in rows] == ["F4", "F3", "F2", "F1"]
+    assert [row["external_id"] for row in transferred] == ["F3"]
+    f1 = filter_calls["calls"]["F1"]
+    assert rows[3] == {
+        "external_id": "F1",
+        "channel": "phone",
+        "direction": "inbound",
+        "started_at": "2026-03-02T11:00:00+01:00",  # T0 10:00 UTC in Paris
+        "answered_at": "2026-03-02T11:00:30+01:00",
+        "ended_at": "2026-03-02T11:02:10+01:00",
+        "wait_seconds": "30",
+        "talk_seconds": "100",
+        "hold_seconds": "0",
+        "wrap_seconds": str(f1.wrap_seconds),
+        "handle_seconds": str(f1.talk_seconds + f1.hold_seconds + f1.wrap_seconds),
+        "department": "Billing",
+        "agent_employee_code": "A-ANN",
+        "agent_name": "Ann",
+        "agent_team": "Red",
+        "customer_external_id": "CU-ACME",
+        "customer_name": "Acme Ltd",
+        "customer_phone": "+15550001234",
+        "customer_tier": "standard",
+        "disposition": "resolved",
+        "resolved": "true",
+        "transfers": "0",
+        "escalated": "false",
+        "first_contact_resolution": "false",  # Acme called again (F4) three days later
+        "repeat_contact": "true",
+        "recording_url": "",
+    }
+    by_id = {row["external_id"]: row for row in rows}
+    assert (by_id["F3"]["transfers"], by_id["F3"]["resolved"], by_id["F3"]["first_contact_resolution"]) == (
+        "1",
+        "false",
+        "false",
+    )
+    assert (by_id["F4"]["escalated"], by_id["F4"]["first_contact_resolution"]) == ("true", "true")
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(client, admin_user, filter_calls):
+    calls = filter_calls["calls"]
+    Call.objects.filter(pk=calls["F1"].pk).update(disposition='=HYPERLINK("http://evil.example","x")')
+    Call.objects.filter(pk=calls["F2"].pk).update(disposition="@SUM(1+1)*cmd|' /C calc'!A0")
+    Call.objects.filter(pk=calls["F3"].pk).update(disposition="-2+3")
+    client.force_login(admin_user)
+
+    rows = {row["external_id"]: row for row in exported(client.get(EXPORT_URL, MARCH))}
+
+    assert rows["F1"]["disposition"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows["F2"]["disposition"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert rows["F3"]["disposition"] == "'-2+3"
+    assert rows["F4"]["disposition"] == "resolved"
+    assert rows["F1"]["customer_phone"] == "+15550001234"  # a phone stays as it is
+
+
+def test_the_csv_masks_phones_and_holds_only_the_users_calls(
+    client, reviewer, owner_agent, filter_calls, matrix_calls
+):
+    client.force_login(reviewer)
+    masked = {row["external_id"]: row["customer_phone"] for row in exported(client.get(EXPORT_URL, MARCH))}
+    client.force_login(owner_agent.user)
+    own = [row["external_id"] for row in exported(client.get(EXPORT_URL, MARCH))]
+
+    assert masked["F1"] == "•••••••1234"
+    assert sorted(own) == ["M-OWNER", "M-TO-OWNER"]
+
+
+def test_the_csv_reads_its_rows_a_chunk_at_a_time_in_list_order(
+    client, admin_user, filter_calls, monkeypatch
+):
+    monkeypatch.setattr(views, "EXPORT_CHUNK", 3)  # 4 calls: two chunks
+    client.force_login(admin_user)
+    response = client.get(EXPORT_URL, MARCH)
+
+    with CaptureQueriesContext(connection) as queries:
+        rows = exported(response)
+
+    assert [row["external_id"] for row in rows] == ["F4", "F3", "F2", "F1"]
+    assert len(queries) == 2  # one per chunk, related rows joined in
+
+
+def test_the_list_links_to_the_csv_of_its_filters(client, admin_user, filter_calls):
+    client.force_login(admin_user)
+
+    html = client.get(LIST_URL, {**MARCH, "channel": "chat", "page": "1"}).content.decode()
+
+    assert (
+        f'href="{EXPORT_URL}?date_from=2026-03-02&amp;date_to=2026-03-08&amp;channel=chat" download>'
+        "Download these 1 calls as CSV</a>" in html
+    )
+
+
+def test_too_many_calls_or_invalid_filters_get_400_with_the_reason(
+    client, admin_user, filter_calls, settings
+):
+    settings.CALLS_EXPORT_MAX_ROWS = 3
+    client.force_login(admin_user)
+
+    too_many = client.get(EXPORT_URL, MARCH)
+    invalid = client.get(EXPORT_URL, {"date_from": "2026-03-09", "date_to": "2026-03-01"})
+
+    assert (too_many.status_code, too_many.content.decode()) == (
+        400,
+        "More than 3 calls match: a download holds at most 3. Narrow the filters (a shorter period).",
+    )
+    assert invalid.status_code == 400
+    assert client.get(EXPORT_URL, {"date_from": "2026-03-02", "date_to": "2026-03-03"}).status_code == 200

@@ -850,7 +850,9 @@ MARCH = {"date_from": "2026-03-02", "date_to": "2026-03-08"}
 def exported(response) -> list[dict]:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    text = b"".join(response.streaming_content).decode()
+    data = b"".join(response.streaming_content)
+    assert data.startswith(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, for Excel
+    text = data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert text.splitlines()[0].split(",") == list(views.EXPORT_COLUMNS)
     return rows

@@ -3,6 +3,7 @@ its timeline and transcript; no request fails and the page logs no error on the 
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -59,6 +60,15 @@ def test_admin_filters_the_calls_list_and_opens_a_call_without_a_failed_request(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("C-MOVED")
     expect(page).to_have_url(re.compile(r"[?&]transferred=yes(&|$)"))
+
+    # The download follows the filters the list shows.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download as CSV (1 call)").click()
+    download = download_info.value
+    assert re.fullmatch(r"calls-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)
+    lines = Path(download.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("external_id,channel,direction,started_at,")
+    assert [line.split(",")[0] for line in lines[1:]] == ["C-MOVED"]
 
     page.get_by_role("link", name="C-MOVED").click()
     expect(page.locator("h1")).to_have_text("Call C-MOVED")

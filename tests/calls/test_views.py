@@ -954,7 +954,7 @@ def test_the_list_links_to_the_csv_of_its_filters(client, admin_user, filter_cal
 
     assert (
         f'href="{EXPORT_URL}?date_from=2026-03-02&amp;date_to=2026-03-08&amp;channel=chat" download>'
-        "Download these 1 calls as CSV</a>" in html
+        "Download as CSV (1 call)</a>" in html
     )
 
 

@@ -278,7 +278,7 @@ class CallImportStatusView(APIView):
     @extend_schema(summary="An import's progress and outcome", responses={200: _STATUS})
     def get(self, request, pk: int):
         call_import = call_import_get_for_user(request.user, pk=pk)
-        progress = None if call_import.finished else services.call_import_progress(call_import)
+        progress = services.call_import_progress(call_import)
         return Response(
             {
                 "id": call_import.pk,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django import forms
 from django.conf import settings
 
 from . import roles
+from .importers import ImportSetupError
+from .importers.runner import resolve_timezone
 from .models import Channel, Department
 from .selectors import agent_list_for_user, team_list_for_user
 
@@ -142,7 +143,9 @@ class CallImportForm(forms.Form):
         name = self.cleaned_data["timezone"].strip()
         if name:
             try:
-                zoneinfo.ZoneInfo(name)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                resolve_timezone(
+                    name
+                )  # the importer's own check, so the worker never meets a zone it refuses
+            except ImportSetupError:
                 raise forms.ValidationError(f"Unknown time zone {name!r}.") from None
         return name

@@ -86,7 +86,9 @@ def _progress_key(import_id: int) -> str:
 
 
 def call_import_progress(call_import: CallImport) -> tuple[int, int] | None:
-    """(bytes read, total bytes) of a running import, or None before the first report."""
+    """(bytes read, total bytes) of a running import; None before its first report and once finished."""
+    if call_import.finished:
+        return None
     progress = cache.get(_progress_key(call_import.pk))
     return tuple(progress) if progress else None
 

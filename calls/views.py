@@ -356,7 +356,7 @@ def call_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An import's progress while it runs (htmx polls the status part), then its outcome."""
     _require_importer(request)
     call_import = call_import_get_for_user(request.user, pk=pk)
-    progress = None if call_import.finished else services.call_import_progress(call_import)
+    progress = services.call_import_progress(call_import)
     context = {
         "call_import": call_import,
         "progress": progress,

@@ -205,6 +205,8 @@ def test_progress_is_read_from_the_shared_cache_while_the_import_runs(admin_user
     cache.set(f"calls:import:{call_import.pk}:progress", (100, 400))
 
     assert services.call_import_progress(call_import) == (100, 400)
+    call_import.status = CallImport.Status.DONE  # finished: a report left behind in the cache is not progress
+    assert services.call_import_progress(call_import) is None
 
 
 def test_progress_is_reported_in_bytes_of_the_stored_files(admin_user, monkeypatch):

@@ -18,7 +18,7 @@ from qa_center.authentication import TOKEN_AUTHENTICATION
 from . import roles, services
 from .importers import ImportSetupError, import_bytes
 from .importers.parsing import sniff_format
-from .importers.runner import resolve_timezone
+from .importers.runner import GZIP_MAGIC, head_of, resolve_timezone
 from .models import CallImport
 from .selectors import call_import_get_for_user
 
@@ -132,6 +132,7 @@ _STATUS = inline_serializer(
 )
 
 TRUTHY = {"1", "true", "yes", "on"}
+GZIP_CODINGS = {"gzip", "x-gzip"}
 
 
 def _wants_async(request) -> bool:
@@ -160,7 +161,8 @@ class CallImportView(APIView):
             "(application/json), in the format of docs/import-format.md. All or nothing unless `partial=1`. "
             "200 with the summary (also for a partial import with rejected rows, listed in `errors`); 400 with "
             "`errors` ({line, field, reason}; line = line of the body, or position in the array) when nothing "
-            "was imported.\n\n"
+            "was imported. A body may be gzipped (`Content-Encoding: gzip`, or a .gz file sent as it is) and sent "
+            "chunked (`Transfer-Encoding: chunked`).\n\n"
             "In the background: with `async=1` (or `Prefer: respond-async`) the body is queued, and files sent "
             "as multipart/form-data (any part names: JSON Lines, JSON, CSV calls/transfers/escalations files, "
             "gzipped or not, told by their file names) always are: 202 with the import's `id` and `url` "
@@ -199,6 +201,15 @@ class CallImportView(APIView):
                 status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
         multipart = media_type == "multipart/form-data"
+        content_coding = request.headers.get("Content-Encoding", "").strip().lower()
+        if content_coding not in {"", "identity", *GZIP_CODINGS} or (multipart and content_coding):
+            return Response(
+                {
+                    "detail": f"Unsupported Content-Encoding {content_coding!r}: send the body as it is, or a "
+                    "JSON body gzipped (Content-Encoding: gzip); gzip files go in a multipart upload as .gz files."
+                },
+                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            )
         limit = settings.CALLS_IMPORT_UPLOAD_MAX_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -232,9 +243,26 @@ class CallImportView(APIView):
 
         # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
         body = request.data if isinstance(request.data, bytes) else b""
+        if not body:
+            return Response(
+                {"detail": "The body is empty: send the calls as JSON Lines or a JSON array."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if content_coding in GZIP_CODINGS and not body.startswith(GZIP_MAGIC):
+            return Response(
+                {"detail": "The body is labelled Content-Encoding: gzip but is not gzip data."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:  # gzip data is read as such, labelled or not (curl --data-binary @calls.jsonl.gz)
+            head = head_of(body)
+        except ImportSetupError as error:
+            return Response(
+                {"ok": False, "errors": [{"line": 0, "field": "body", "reason": str(error)}]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body_format = "jsonl"
         if media_type in {JSONArrayParser.media_type, UnlabelledBodyParser.media_type}:
-            body_format = sniff_format(body[:64])
+            body_format = sniff_format(head[:64])
             if body_format == "csv":  # not JSON: a real form, or CSV, which the body cannot carry
                 if media_type == JSONArrayParser.media_type:
                     body_format = "jsonl"  # reported row by row as invalid JSON

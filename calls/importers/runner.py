@@ -133,14 +133,11 @@ class Source:
         return self.compressed or self.utf16
 
     def open(self, on_file_bytes: Callable[[int], None] | None = None) -> IO[bytes]:
-        if self.path is not None:
-            stream: IO[bytes] = self.path.open("rb")
-            if self.recoded:
-                stream = _CountingReader(stream, on_file_bytes)
-            if self.compressed:
-                stream = gzip.GzipFile(fileobj=stream, mode="rb")
-        else:
-            stream = io.BytesIO(self.data or b"")
+        stream: IO[bytes] = self.path.open("rb") if self.path is not None else io.BytesIO(self.data or b"")
+        if self.recoded:
+            stream = _CountingReader(stream, on_file_bytes)
+        if self.compressed:
+            stream = gzip.GzipFile(fileobj=stream, mode="rb")
         if self.utf16:
             stream = io.BufferedReader(_Utf8Recoder(stream))
         return stream
@@ -543,6 +540,17 @@ def import_records(
     )
 
 
+def head_of(data: bytes, size: int = 4096) -> bytes:
+    """The first bytes of a document held in memory, decompressed when it is gzip data (a body sent with
+    `Content-Encoding: gzip`, or a .gz file posted as it is); ImportSetupError if that data is unreadable."""
+    if not data.startswith(GZIP_MAGIC):
+        return data[:size]
+    try:
+        return zlib.decompressobj(wbits=31).decompress(data, size)
+    except zlib.error as error:
+        raise ImportSetupError(f"not readable gzip data ({error})") from None
+
+
 def import_bytes(
     data: bytes,
     *,
@@ -551,9 +559,14 @@ def import_bytes(
     default_timezone: str | tzinfo | None = None,
     source_name: str = "body",
 ) -> ImportResult:
-    """Import a JSON Lines or JSON array document held in memory (the API's request body)."""
-    return run_import(
-        [Source(name=source_name, data=data, format=format, size=len(data), utf16=_utf16(data))],
-        partial=partial,
-        default_timezone=default_timezone,
+    """Import a JSON Lines or JSON array document held in memory (the API's request body), gzipped or not."""
+    head = head_of(data)
+    source = Source(
+        name=source_name,
+        data=data,
+        format=format,
+        size=len(data),
+        compressed=data.startswith(GZIP_MAGIC),
+        utf16=_utf16(head),
     )
+    return run_import([source], partial=partial, default_timezone=default_timezone)

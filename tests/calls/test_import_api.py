@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -216,6 +217,80 @@ def test_a_json_body_labelled_as_a_form_as_curl_data_binary_sends_it_is_read(adm
     assert real_form.status_code == 415
     assert real_form.json()["detail"].startswith("The body is not JSON Lines or a JSON array.")
     assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2", "C-3"]
+
+
+def test_a_gzipped_body_is_read_labelled_or_not(admin_client):
+    labelled = gzip.compress(ndjson(minimal(1), minimal(2)).encode())
+    as_is = gzip.compress(json.dumps([minimal(3, agent={"employee_code": "A-1", "name": "Zoë"})]).encode())
+    utf16 = gzip.compress(ndjson(minimal(4)).encode("utf-16"))
+
+    first = admin_client.post(
+        URL, labelled, content_type="application/x-ndjson", HTTP_CONTENT_ENCODING="gzip"
+    )
+    # curl --data-binary @calls.json.gz, no header: told by the content, the array by what it decompresses to
+    second = admin_client.post(URL, as_is, content_type="application/x-www-form-urlencoded")
+    third = admin_client.post(URL, utf16, content_type="text/plain", HTTP_CONTENT_ENCODING="x-gzip")
+
+    assert [(r.status_code, r.json()["created"]) for r in (first, second, third)] == [
+        (200, 2),
+        (200, 1),
+        (200, 1),
+    ]
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2", "C-3", "C-4"]
+    assert Call.objects.get(external_id="C-3").agent.name == "Zoë"
+
+
+def test_a_gzipped_body_can_be_queued(admin_client, eager_celery, django_capture_on_commit_callbacks):
+    body = gzip.compress(json.dumps([minimal(1), minimal(2)]).encode())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            f"{URL}?async=1", body, content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+        )
+
+    assert response.status_code == 202
+    outcome = admin_client.get(response["Location"]).json()
+    assert (outcome["status"], outcome["created"], outcome["files"]) == ("done", 2, ["body.json"])
+
+
+def test_bad_or_unknown_content_encodings_are_refused_and_nothing_is_written(admin_client):
+    body = ndjson(minimal(1))
+    not_gzip = admin_client.post(URL, body, content_type="application/x-ndjson", HTTP_CONTENT_ENCODING="gzip")
+    brotli = admin_client.post(URL, body, content_type="application/x-ndjson", HTTP_CONTENT_ENCODING="br")
+    damaged = admin_client.post(URL, b"\x1f\x8b\x00\x00garbage", content_type="application/x-ndjson")
+    truncated = admin_client.post(
+        URL, gzip.compress(ndjson(*(minimal(n) for n in range(50))).encode())[:-30], content_type="text/plain"
+    )
+
+    assert (not_gzip.status_code, not_gzip.json()["detail"]) == (
+        400,
+        "The body is labelled Content-Encoding: gzip but is not gzip data.",
+    )
+    assert brotli.status_code == 415
+    assert brotli.json()["detail"].startswith("Unsupported Content-Encoding 'br'")
+    assert (damaged.status_code, damaged.json()["errors"]) == (
+        400,
+        [
+            {
+                "line": 0,
+                "field": "body",
+                "reason": "not readable gzip data (Error -3 while decompressing data: unknown compression method)",
+            }
+        ],
+    )
+    assert truncated.status_code == 400
+    assert truncated.json()["errors"][-1]["field"] == "file"
+    assert truncated.json()["errors"][-1]["reason"].startswith("damaged or truncated gzip data")
+    assert Call.objects.count() == 0
+
+
+def test_an_empty_body_is_refused_rather_than_imported_as_nothing(admin_client):
+    response = admin_client.post(URL, b"", content_type="application/x-ndjson")
+
+    assert (response.status_code, response.json()["detail"]) == (
+        400,
+        "The body is empty: send the calls as JSON Lines or a JSON array.",
+    )
 
 
 def test_unsupported_media_type_is_refused(admin_client):

@@ -18,7 +18,7 @@ from qa_center.authentication import TOKEN_AUTHENTICATION
 from . import roles, services
 from .importers import ImportSetupError, import_bytes
 from .importers.parsing import sniff_format
-from .importers.runner import GZIP_MAGIC, head_of, resolve_timezone
+from .importers.runner import GZIP_MAGIC, head_of, resolve_encoding, resolve_timezone
 from .models import CallImport
 from .selectors import call_import_get_for_user
 
@@ -176,6 +176,12 @@ class CallImportView(APIView):
                 "timezone", OpenApiTypes.STR, description="time zone of timestamps without an offset"
             ),
             OpenApiParameter(
+                "encoding",
+                OpenApiTypes.STR,
+                description="encoding of a body or files that are not UTF-8 (cp1252, latin-1, ...); a body's "
+                "Content-Type charset says it too; a byte-order mark overrides both",
+            ),
+            OpenApiParameter(
                 "async", OpenApiTypes.BOOL, description="queue the import and answer 202 at once"
             ),
         ],
@@ -223,13 +229,21 @@ class CallImportView(APIView):
         options = request.data if multipart else request.query_params
         partial = (options.get("partial") or request.query_params.get("partial", "")).lower() in TRUTHY
         zone = (options.get("timezone") or request.query_params.get("timezone") or "").strip()
-        try:
-            resolve_timezone(zone or None)
-        except ImportSetupError as error:
-            return Response(
-                {"ok": False, "errors": [{"line": 0, "field": "timezone", "reason": str(error)}]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        # The encoding of a body or files that are not UTF-8: a parameter, or a body's own charset.
+        encoding = (options.get("encoding") or request.query_params.get("encoding") or "").strip()
+        if not encoding and not multipart:
+            encoding = request.content_params.get("charset", "").strip()
+        for field_name, check, value in (
+            ("timezone", resolve_timezone, zone),
+            ("encoding", resolve_encoding, encoding),
+        ):
+            try:
+                check(value or None)
+            except ImportSetupError as error:
+                return Response(
+                    {"ok": False, "errors": [{"line": 0, "field": field_name, "reason": str(error)}]},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
 
         if multipart:
             files = [upload for key in request.FILES for upload in request.FILES.getlist(key)]
@@ -239,7 +253,7 @@ class CallImportView(APIView):
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             uploads = [services.Upload(name=upload.name, data=upload.read()) for upload in files]
-            return self._queued(request, uploads, partial, zone)
+            return self._queued(request, uploads, partial, zone, encoding)
 
         # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
         body = request.data if isinstance(request.data, bytes) else b""
@@ -276,18 +290,25 @@ class CallImportView(APIView):
                     )
         if _wants_async(request):
             return self._queued(
-                request, [services.Upload(name=f"body.{body_format}", data=body)], partial, zone
+                request, [services.Upload(name=f"body.{body_format}", data=body)], partial, zone, encoding
             )
         result = import_bytes(
-            body, format=body_format, partial=partial, default_timezone=zone or None, source_name="body"
+            body,
+            format=body_format,
+            partial=partial,
+            default_timezone=zone or None,
+            source_name="body",
+            encoding=encoding or None,
         )
         return Response(
             result.as_dict(), status=status.HTTP_200_OK if result.written else status.HTTP_400_BAD_REQUEST
         )
 
-    def _queued(self, request, uploads: list[services.Upload], partial: bool, zone: str) -> Response:
+    def _queued(
+        self, request, uploads: list[services.Upload], partial: bool, zone: str, encoding: str
+    ) -> Response:
         call_import = services.call_import_create(
-            user=request.user, uploads=uploads, partial=partial, timezone_name=zone
+            user=request.user, uploads=uploads, partial=partial, timezone_name=zone, encoding=encoding
         )
         url = request.build_absolute_uri(reverse("calls-api:import-status", args=[call_import.pk]))
         return Response(

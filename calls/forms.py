@@ -100,6 +100,19 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)]
 
 
+# The encodings offered for uploads (the command line and the API take any name Python knows).
+FILE_ENCODINGS = [
+    ("", "UTF-8 (the default)"),
+    ("cp1252", "Windows-1252 (Western Europe, Americas)"),
+    ("iso8859-1", "ISO-8859-1 (Latin-1)"),
+    ("iso8859-15", "ISO-8859-15 (Latin-9)"),
+    ("cp1250", "Windows-1250 (Central Europe)"),
+    ("cp1251", "Windows-1251 (Cyrillic)"),
+    ("mac-roman", "Mac OS Roman"),
+    ("shift_jis", "Shift JIS (Japanese)"),
+]
+
+
 class CallImportForm(forms.Form):
     """Upload of call files for an import (the formats of docs/import-format.md)."""
 
@@ -119,6 +132,14 @@ class CallImportForm(forms.Form):
         required=False,
         max_length=64,
         help_text="An IANA name such as Europe/Paris; empty: the site's time zone.",
+    )
+
+    encoding = forms.ChoiceField(
+        label="Character encoding",
+        required=False,
+        choices=FILE_ENCODINGS,
+        help_text="Of files without a byte-order mark. Excel's plain “CSV” on Windows saves Windows-1252 in "
+        "Western Europe and the Americas; its “CSV UTF-8” and most systems save UTF-8.",
     )
 
     def __init__(self, *args, max_bytes: int, **kwargs):

@@ -264,6 +264,9 @@ class CallImport(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     partial = models.BooleanField(default=False, help_text="import the good rows, reject the bad ones")
     timezone = models.CharField(max_length=64, blank=True, help_text="zone of times without an offset")
+    encoding = models.CharField(
+        max_length=40, blank=True, help_text="encoding of files without a byte-order mark; empty: UTF-8"
+    )
     total_bytes = models.BigIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

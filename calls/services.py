@@ -47,7 +47,9 @@ def safe_file_name(name: str) -> str:
     return base or "upload"
 
 
-def call_import_create(*, user, uploads: list[Upload], partial: bool, timezone_name: str = "") -> CallImport:
+def call_import_create(
+    *, user, uploads: list[Upload], partial: bool, timezone_name: str = "", encoding: str = ""
+) -> CallImport:
     """Store an import and queue it for a worker once the transaction commits."""
     from .tasks import call_import_run_task
 
@@ -58,6 +60,7 @@ def call_import_create(*, user, uploads: list[Upload], partial: bool, timezone_n
             created_by=user,
             partial=partial,
             timezone=timezone_name,
+            encoding=encoding,
             total_bytes=sum(len(upload.data) for upload in uploads),
         )
         names: set[str] = set()
@@ -133,6 +136,7 @@ def call_import_run(import_id: int) -> CallImport | None:
                 paths,
                 partial=call_import.partial,
                 default_timezone=call_import.timezone or None,
+                encoding=call_import.encoding or None,
                 rejects_path=rejects_dir if len(paths) > 1 else rejects_dir / "rejects",
                 progress=progress,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
@@ -73,19 +74,52 @@ def _utf16(head: bytes) -> bool:
     return head.startswith(parsing.UTF16_BOMS)
 
 
-class _Utf8Recoder(io.RawIOBase):
-    """A UTF-16 binary file read as UTF-8 bytes, so the readers see what they see in any other file.
+def resolve_encoding(name: str | None) -> str:
+    """The codec of a file's encoding as the user names it ("cp1252", "Windows-1252", "latin-1"...): ""
+    for UTF-8, the default; ImportSetupError for a name Python does not know.
 
-    Characters are decoded as they are read (memory stays flat). Broken UTF-16 raises
-    UnicodeDecodeError, which refuses the import like damaged gzip data.
+    A byte-order mark in the file overrides it (UTF-8 and UTF-16 files say what they are)."""
+    if not name or not name.strip():
+        return ""
+    try:
+        codec = codecs.lookup(name.strip()).name
+    except LookupError:
+        raise ImportSetupError(f"unknown encoding {name.strip()!r}") from None
+    return "" if codec == "utf-8" else codec
+
+
+def _encoding_for(head: bytes, encoding: str) -> str:
+    """The encoding a file is read in: a byte-order mark wins over what the user said."""
+    return "" if head.startswith((parsing.BOM, *parsing.UTF16_BOMS)) else encoding
+
+
+class UndecodableError(ValueError):
+    """A file that is not valid in the encoding it is read in: where, and why."""
+
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+class _Utf8Recoder(io.RawIOBase):
+    """A file in another encoding (UTF-16, Windows-1252, ...) read as UTF-8 bytes, so the readers see what
+    they see in any other file.
+
+    Bytes are decoded as they are read (memory stays flat). Bytes that are not valid in the encoding raise
+    UndecodableError with the line they are on, which refuses the import like damaged gzip data.
     """
 
-    CHARS = 1 << 16
+    BYTES = 1 << 16
 
-    def __init__(self, raw: IO[bytes]):
+    def __init__(self, raw: IO[bytes], encoding: str):
         self.raw = raw
-        self.text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
+        self.encoding = encoding
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         self.pending = b""
+        self.lines = 0  # line breaks decoded so far
+        self.label = "UTF-16" if encoding == "utf-16" else encoding
+        self.prefix_codec = encoding  # decodes the good bytes before a bad one (UTF-16: in the file's order)
 
     def readable(self) -> bool:
         return True
@@ -96,23 +130,42 @@ class _Utf8Recoder(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if (offset, whence) != (0, io.SEEK_SET):
             raise io.UnsupportedOperation("a recoded file can only be rewound")
-        self.text.seek(0)
+        self.raw.seek(0)
+        self.decoder.reset()
         self.pending = b""
+        self.lines = 0
+        self.prefix_codec = self.encoding
         return 0
+
+    def _decode(self, chunk: bytes, final: bool) -> str:
+        try:
+            return self.decoder.decode(chunk, final)
+        except UnicodeDecodeError as error:
+            before = codecs.decode(error.object[: error.start], self.prefix_codec, "replace")
+            line = self.lines + before.count("\n") + 1
+            column = len(before) - before.rfind("\n")
+            bad = error.object[error.start : error.end].hex(" ")
+            raise UndecodableError(
+                line, f"not valid {self.label} (bytes {bad} at column {column}: {error.reason})"
+            ) from None
 
     def readinto(self, buffer) -> int:
         while not self.pending:
-            chunk = self.text.read(self.CHARS)
-            if not chunk:
+            chunk = self.raw.read(self.BYTES)
+            if self.encoding == "utf-16" and self.prefix_codec == "utf-16":  # the first chunk: its BOM
+                self.prefix_codec = "utf-16-be" if chunk.startswith(b"\xfe\xff") else "utf-16-le"
+            text = self._decode(chunk, final=not chunk)
+            if not text and not chunk:
                 return 0
-            self.pending = chunk.encode("utf-8")
+            self.lines += text.count("\n")
+            self.pending = text.encode("utf-8")
         count = min(len(buffer), len(self.pending))
         buffer[:count] = self.pending[:count]
         self.pending = self.pending[count:]
         return count
 
     def close(self) -> None:
-        self.text.close()
+        self.raw.close()
         super().close()
 
 
@@ -126,11 +179,17 @@ class Source:
     size: int | None = None
     compressed: bool = False  # a gzip file (calls.jsonl.gz): read decompressed, progress in compressed bytes
     utf16: bool = False  # UTF-16 with a byte-order mark: read as UTF-8, progress in the file's bytes
+    encoding: str = ""  # another encoding than UTF-8, as the user named it (Windows-1252, ...): read as UTF-8
+
+    @property
+    def charset(self) -> str:
+        """The encoding the file is decoded from when it is not UTF-8 ("" when it is)."""
+        return "utf-16" if self.utf16 else self.encoding
 
     @property
     def recoded(self) -> bool:
         """The readers see other bytes than the file holds: progress counts the file's own bytes."""
-        return self.compressed or self.utf16
+        return self.compressed or bool(self.charset)
 
     def open(self, on_file_bytes: Callable[[int], None] | None = None) -> IO[bytes]:
         stream: IO[bytes] = self.path.open("rb") if self.path is not None else io.BytesIO(self.data or b"")
@@ -138,8 +197,8 @@ class Source:
             stream = _CountingReader(stream, on_file_bytes)
         if self.compressed:
             stream = gzip.GzipFile(fileobj=stream, mode="rb")
-        if self.utf16:
-            stream = io.BufferedReader(_Utf8Recoder(stream))
+        if self.charset:
+            stream = io.BufferedReader(_Utf8Recoder(stream, self.charset))
         return stream
 
 
@@ -194,7 +253,7 @@ def _backend(source_names: list[str], csv_sources: set[int], partial: bool) -> S
     return MemoryStage(source_names=source_names, csv_sources=csv_sources)
 
 
-def file_sources(paths: Iterable[str | os.PathLike]) -> list[Source]:
+def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list[Source]:
     sources = []
     for raw in paths:
         path = Path(raw)
@@ -221,7 +280,15 @@ def file_sources(paths: Iterable[str | os.PathLike]) -> list[Source]:
         else:
             fmt = parsing.sniff_format(head)
         sources.append(
-            Source(name=path.name, path=path, format=fmt, size=size, compressed=compressed, utf16=utf16)
+            Source(
+                name=path.name,
+                path=path,
+                format=fmt,
+                size=size,
+                compressed=compressed,
+                utf16=utf16,
+                encoding=_encoding_for(head, encoding),
+            )
         )
     names = [source.name for source in sources]
     if len(set(names)) != len(names):  # same file name in two folders: use the paths as given
@@ -354,8 +421,8 @@ def _read_source(run: _Run, src: int, source: Source) -> None:
     except GZIP_ERRORS as error:
         run.error(src, run.line + 1, "file", f"damaged or truncated gzip data ({error})")
         run.fatal = True
-    except UnicodeDecodeError as error:  # only a UTF-16 file is decoded here: UTF-8 is checked line by line
-        run.error(src, run.line + 1, "file", f"not valid UTF-16 ({error.reason})")
+    except UndecodableError as error:  # only other encodings are decoded here; UTF-8 is checked by line
+        run.error(src, error.line, "file", error.reason)
         run.fatal = True
     finally:
         run.on_bytes = counted
@@ -506,13 +573,15 @@ def import_files(
     default_timezone: str | tzinfo | None = None,
     rejects_path: str | os.PathLike | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import JSON Lines and/or CSV files (see docs/import-format.md) in one transaction.
 
     progress(done, total) is called about every MiB read, with bytes read and the files' total size.
+    encoding: that of files without a byte-order mark when they are not UTF-8 ("cp1252", ...).
     """
     return run_import(
-        file_sources(list(paths)),
+        file_sources(list(paths), resolve_encoding(encoding)),
         partial=partial,
         default_timezone=default_timezone,
         rejects_path=rejects_path,
@@ -558,9 +627,11 @@ def import_bytes(
     partial: bool = False,
     default_timezone: str | tzinfo | None = None,
     source_name: str = "body",
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import a JSON Lines or JSON array document held in memory (the API's request body), gzipped or not."""
     head = head_of(data)
+    encoding = _encoding_for(head, resolve_encoding(encoding))
     source = Source(
         name=source_name,
         data=data,
@@ -568,5 +639,6 @@ def import_bytes(
         size=len(data),
         compressed=data.startswith(GZIP_MAGIC),
         utf16=_utf16(head),
+        encoding=encoding,
     )
     return run_import([source], partial=partial, default_timezone=default_timezone)

@@ -6,11 +6,12 @@ import gzip
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from calls.models import Call, Transfer
+from calls.models import Agent, Call, Transfer
 from tests.factories import UserFactory
 
 URL = "/api/calls/import"
@@ -291,6 +292,49 @@ def test_an_empty_body_is_refused_rather_than_imported_as_nothing(admin_client):
         400,
         "The body is empty: send the calls as JSON Lines or a JSON array.",
     )
+
+
+def test_a_body_in_another_encoding_is_read_by_its_charset_or_the_encoding_parameter(admin_client):
+    record = minimal(1, agent={"employee_code": "A-1", "name": "Zoë"})
+    body = (json.dumps(record, ensure_ascii=False) + "\n").encode("cp1252")
+
+    as_utf8 = admin_client.post(URL, body, content_type="application/x-ndjson")
+    by_charset = admin_client.post(URL, body, content_type="application/x-ndjson; charset=windows-1252")
+    by_parameter = admin_client.post(f"{URL}?encoding=latin-1", body, content_type="application/x-ndjson")
+    unknown = admin_client.post(f"{URL}?encoding=klingon", body, content_type="application/x-ndjson")
+
+    assert as_utf8.status_code == 400
+    column = json.dumps(record, ensure_ascii=False).index("ë") + 1
+    assert as_utf8.json()["errors"][0]["reason"] == f"not valid UTF-8 (byte 0xeb at column {column})"
+    assert [
+        (r.status_code, r.json()["created"], r.json()["unchanged"]) for r in (by_charset, by_parameter)
+    ] == [
+        (200, 1, 0),
+        (200, 0, 1),
+    ]
+    assert Agent.objects.get().name == "Zoë"
+    assert (unknown.status_code, unknown.json()["errors"]) == (
+        400,
+        [{"line": 0, "field": "encoding", "reason": "unknown encoding 'klingon'"}],
+    )
+
+
+def test_multipart_files_in_another_encoding_are_queued_with_it(
+    admin_client, eager_celery, django_capture_on_commit_callbacks
+):
+    exported = (
+        "external_id;channel;started_at;ended_at;agent_name;agent_employee_code\n"
+        "C-1;phone;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;Zoë;A-1\n"
+    )
+    upload = SimpleUploadedFile("calls.csv", exported.encode("cp1252"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(URL, {"calls": upload, "encoding": "cp1252"}, format="multipart")
+
+    assert response.status_code == 202
+    outcome = admin_client.get(response["Location"]).json()
+    assert (outcome["status"], outcome["created"], outcome["errors"]) == ("done", 1, [])
+    assert Agent.objects.get().name == "Zoë"
 
 
 def test_unsupported_media_type_is_refused(admin_client):

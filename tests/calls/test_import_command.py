@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from calls.models import Call, Transfer
+from calls.models import Agent, Call, Transfer
 
 DATA = Path(__file__).parent / "data"
 
@@ -160,6 +160,21 @@ def test_timezone_option_reads_naive_times(db, tmp_path):
     run(str(path), "--timezone", "Asia/Tokyo")
 
     assert Call.objects.get().started_at.isoformat() == "2026-06-01T00:00:00+00:00"
+
+
+def test_encoding_option_reads_files_that_are_not_utf8(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1, agent={"employee_code": "A-1", "name": "Zoë"})])
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+
+    out, err = run(str(path), "--encoding", "latin-1")
+
+    assert (summary_counts(out.splitlines()[0]), err) == (
+        ["created 1", "updated 0", "unchanged 0", "rejected 0"],
+        "",
+    )
+    assert Agent.objects.get().name == "Zoë"
+    with pytest.raises(CommandError, match="unknown encoding 'ebcdic-klingon'"):
+        run(str(path), "--encoding", "ebcdic-klingon")
 
 
 def test_progress_bar_draws_one_line_and_clears_it():

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from calls import services
-from calls.models import Call, CallImport, CallImportFile, Transfer
+from calls.models import Agent, Call, CallImport, CallImportFile, Transfer
 from tests.factories import UserFactory
 
 CALLS_CSV = (
@@ -312,16 +312,35 @@ def test_a_running_import_page_polls_and_shows_its_progress(client, admin_user):
     assert 'hx-trigger="every 1s"' in last
 
 
+def test_files_in_another_encoding_are_uploaded_with_it_named(
+    client, admin_user, eager_celery, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    exported = CALLS_CSV.replace("Ana", "Ana Müller").encode("cp1252")
+    assert b"\xfc" in exported
+    form = {"files": [SimpleUploadedFile("calls.csv", exported)], "partial": "on", "encoding": "cp1252"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/calls/imports/", form)
+
+    call_import = CallImport.objects.get()
+    assert (response.status_code, call_import.encoding, call_import.status) == (302, "cp1252", "done")
+    assert call_import.error_count == 1  # the one bad row of CALLS_CSV, not an encoding error per row
+    assert "Ana Müller" in Agent.objects.values_list("name", flat=True)
+    assert "· read as cp1252" in client.get(response["Location"]).content.decode()
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [
         ({}, "This field is required."),
+        ({"encoding": "ebcdic"}, "Select a valid choice. ebcdic is not one of the available choices."),
         ({"timezone": "Mars/Olympus"}, "Unknown time zone &#x27;Mars/Olympus&#x27;."),
     ],
 )
 def test_bad_uploads_are_refused_with_the_reason_and_store_nothing(client, admin_user, form, message):
     client.force_login(admin_user)
-    data = upload_form(("calls.csv", CALLS_CSV), **form) if "timezone" in form else {}
+    data = upload_form(("calls.csv", CALLS_CSV), **form) if form else {}
 
     response = client.post("/calls/imports/", data)
 

@@ -445,10 +445,85 @@ def test_broken_utf16_refuses_the_whole_import(db, tmp_path):
     result = import_files([broken], partial=True)
 
     assert not result.written
-    assert [(error.field, error.reason) for error in result.errors] == [
-        ("file", "not valid UTF-16 (illegal UTF-16 surrogate)")
+    assert [(error.line, error.field, error.reason) for error in result.errors] == [
+        (4, "file", "not valid UTF-16 (bytes 00 d8 at column 1: illegal UTF-16 surrogate)")
     ]
     assert table_counts() == EMPTY
+
+
+EXCEL_CP1252_ROWS = [
+    "external_id;channel;started_at;ended_at;agent_employee_code;agent_name;transcript",
+    'C-1;phone;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;A-1;Zoë Ärger;"Agent: Grüß Gott – 5 € off"',
+    "C-2;fax;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;A-1;Zoë Ärger;",
+]
+
+
+def test_a_windows_1252_csv_as_excel_saves_it_imports_with_its_encoding_named(db, tmp_path):
+    exported = tmp_path / "calls.csv"  # Excel's plain "CSV" on Windows: the ANSI code page, CRLF, semicolons
+    exported.write_bytes("\r\n".join(EXCEL_CP1252_ROWS).encode("cp1252"))
+
+    as_utf8 = import_files([exported], partial=True)
+    assert (as_utf8.created, as_utf8.error_lines()) == (
+        0,
+        [
+            "line 2: record: not valid UTF-8 (byte 0xeb at column 59)",
+            "line 3: record: not valid UTF-8 (byte 0xeb at column 57)",
+        ],
+    )
+
+    result = import_files([exported], partial=True, encoding="Windows-1252")
+
+    assert result.error_lines() == [
+        "line 3: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    call = Call.objects.get()
+    assert (call.agent.name, call.transcript) == ("Zoë Ärger", "Agent: Grüß Gott – 5 € off")
+    # The rejects file is UTF-8, as every rejects file: fixed and imported again without --encoding.
+    assert (tmp_path / "calls.rejects.csv").read_bytes().decode("utf-8").splitlines() == [
+        f"{EXCEL_CP1252_ROWS[0]};errors",
+        f"{EXCEL_CP1252_ROWS[2]};channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+    ]
+
+
+def test_a_byte_order_mark_overrides_the_encoding_named(db, tmp_path):
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes(b"\xef\xbb\xbf" + "\n".join(EXCEL_CP1252_ROWS[:2]).encode())
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_bytes(
+        (json.dumps(minimal(2, agent={"employee_code": "A-2", "name": "Åsa"})) + "\n").encode("utf-16")
+    )
+
+    result = import_files([utf8, utf16], encoding="cp1252")
+
+    assert (result.created, result.errors) == (2, [])
+    assert sorted(Agent.objects.values_list("name", flat=True)) == ["Zoë Ärger", "Åsa"]
+
+
+def test_a_byte_the_named_encoding_lacks_refuses_the_import_naming_its_line(db, tmp_path):
+    # Far enough in that it is read in a later chunk than the first.
+    records = [minimal(n, transcript="Agent: thanks " * 40) for n in range(1, 301)]
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    data = text.encode("cp1252")
+    spot = data.index(b'"C-250"')
+    broken = tmp_path / "calls.jsonl"
+    broken.write_bytes(data[:spot] + b'"C-\x81"' + data[spot + 7 :])
+
+    result = import_files([broken], partial=True, encoding="cp1252")
+
+    assert spot > 1 << 16
+    assert not result.written
+    assert result.error_lines() == [
+        "line 250: file: not valid cp1252 (bytes 81 at column 20: character maps to <undefined>)"
+    ]
+    assert table_counts() == EMPTY
+
+
+def test_an_unknown_encoding_is_refused_before_anything_is_read(db, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [minimal(1)])
+
+    with pytest.raises(ImportSetupError, match="unknown encoding 'klingon'"):
+        import_files([path], encoding="klingon")
+    assert import_files([path], encoding="UTF8").created == 1  # UTF-8 by any name is the default
 
 
 def test_a_json_array_file_is_read_item_by_item_with_positions_progress_and_rejects(db, tmp_path):

@@ -1,4 +1,4 @@
-"""manage.py import_calls FILE [FILE ...] [--partial] [--timezone ZONE] [--rejects PATH]
+"""manage.py import_calls FILE [FILE ...] [--partial] [--timezone ZONE] [--encoding NAME] [--rejects PATH]
 
 Exit status: 0 all rows imported; 1 nothing imported (errors, all-or-nothing); 2 partial import with
 rejected rows (the good ones were written). Format: docs/import-format.md.
@@ -58,6 +58,12 @@ class Command(BaseCommand):
             "--timezone", default=None, help="time zone of timestamps without an offset (default: TIME_ZONE)"
         )
         parser.add_argument(
+            "--encoding",
+            default=None,
+            help="encoding of files that are not UTF-8, e.g. cp1252 (Excel's plain 'CSV' on Windows) or latin-1; "
+            "a byte-order mark overrides it (default: UTF-8)",
+        )
+        parser.add_argument(
             "--rejects",
             default=None,
             metavar="PATH",
@@ -65,7 +71,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
-    def handle(self, *args, files, partial, timezone, rejects, no_progress, **options):
+    def handle(self, *args, files, partial, timezone, encoding, rejects, no_progress, **options):
         if rejects and not partial:
             raise CommandError("--rejects only makes sense with --partial")
         bar = ProgressBar(sys.stderr) if not no_progress and sys.stderr.isatty() else None
@@ -76,6 +82,7 @@ class Command(BaseCommand):
                 default_timezone=timezone,
                 rejects_path=rejects,
                 progress=bar.update if bar else None,
+                encoding=encoding,
             )
         except ImportSetupError as error:
             raise CommandError(str(error)) from None

@@ -654,6 +654,35 @@ class CsvHeaderError(Exception):
         self.errors = errors
 
 
+CR_READ_BYTES = 1 << 16
+
+
+def physical_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a text byte stream, each with its line break: LF or CRLF, or a lone CR in files from
+    classic Mac OS software (Excel's "CSV (Macintosh)"), told by the first line. Memory stays flat."""
+    first = stream.readline(CR_READ_BYTES)
+    if not first:
+        return
+    if b"\r" not in first.rstrip(b"\r\n"):
+        if not first.endswith(b"\n"):
+            first += stream.readline()  # a first line longer than the probe: the rest of it
+        yield first
+        yield from stream
+        return
+    pending = first
+    while True:
+        pieces = pending.split(b"\r")
+        pending = pieces.pop()
+        for piece in pieces:
+            yield piece + b"\r"
+        chunk = stream.read(CR_READ_BYTES)
+        if not chunk:
+            if pending:
+                yield pending
+            return
+        pending += chunk
+
+
 class _DecodedLines:
     """Decode a byte stream line by line (so a bad byte spoils one line, not the file), remembering which
     lines were not UTF-8."""
@@ -665,7 +694,7 @@ class _DecodedLines:
         self.bad_lines: dict[int, str] = {}
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.stream:
+        for raw in physical_lines(self.stream):
             self.number += 1
             if self.on_bytes is not None:
                 self.on_bytes(len(raw))
@@ -737,6 +766,15 @@ def csv_column(name: str) -> str:
 CSV_DELIMITERS = (",", ";", "\t")
 
 
+def csv_separator_line(line: str) -> str:
+    """The separator a first line `sep=;` names (Excel reads it, and exports meant for Excel write it);
+    "" when the line is not one."""
+    text = line.removeprefix("\ufeff").rstrip("\r\n")
+    if len(text) == 5 and text[:4].lower() == "sep=":
+        return text[4]
+    return ""
+
+
 def csv_delimiter(header_line: str) -> str:
     """The field separator of a CSV file, told by its header line: a comma, or the semicolon or tab that
     spreadsheet exports use in many locales (whichever of the three the header holds most of)."""
@@ -754,10 +792,16 @@ def csv_rows(
     lines = _DecodedLines(stream, on_bytes)
     line_iterator = iter(lines)
     first_line = next(line_iterator, None)
+    separator = csv_separator_line(first_line or "")
+    skipped = 0  # physical lines before the header (a `sep=` line)
+    if separator:
+        first_line, skipped = next(line_iterator, None), 1
     if first_line is None:
         raise CsvHeaderError([("header", "empty file")])
     reader = csv.reader(
-        itertools.chain((first_line,), line_iterator), delimiter=csv_delimiter(first_line), strict=True
+        itertools.chain((first_line,), line_iterator),
+        delimiter=separator or csv_delimiter(first_line),
+        strict=True,
     )
     try:
         header = next(reader)
@@ -766,14 +810,14 @@ def csv_rows(
     except csv.Error as error:
         raise CsvHeaderError([("header", f"unreadable CSV ({error})")]) from None
     header = [csv_column(name) for name in header]
-    if 1 in lines.bad_lines:
-        raise CsvHeaderError([("header", lines.bad_lines[1])])
+    if 1 + skipped in lines.bad_lines:
+        raise CsvHeaderError([("header", lines.bad_lines[1 + skipped])])
     kind, errors = csv_kind(header)
     if errors:
         raise CsvHeaderError(errors)
 
     def rows() -> Iterator[tuple[int, list[str], Errors]]:
-        previous = reader.line_num
+        previous = reader.line_num + skipped
         while True:
             first = previous + 1
             try:
@@ -784,7 +828,7 @@ def csv_rows(
                 # An unterminated quote swallows the rest of the file: report it and stop.
                 yield first, [], [("record", f"unreadable CSV ({error})")]
                 return
-            last = reader.line_num
+            last = reader.line_num + skipped
             previous = last
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
@@ -814,7 +858,7 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
                 )
             continue
         if column in CSV_VERBATIM_COLUMNS:
-            value: Any = cell.replace("\r\n", "\n") if "\r" in cell else cell
+            value: Any = cell.replace("\r\n", "\n").replace("\r", "\n") if "\r" in cell else cell
             if not value.strip():
                 value = None
         else:
@@ -834,7 +878,7 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
                 else:
                     value = boolean
             elif "\r" in value:
-                value = value.replace("\r\n", "\n")
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
         if kind == "calls":
             path = CSV_CALL_COLUMNS[column]
             if "." in path:

@@ -53,10 +53,15 @@ def write_rejects(
 
 def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
     with source.open() as stream, target.open("w", newline="", encoding="utf-8") as out:
-        # Same separator as the source, so the file opens like the one the user exported.
-        head = stream.readline().removeprefix(parsing.BOM).decode("utf-8", "replace")
+        # Same separator (and `sep=` line) as the source, so the file opens like the one the user exported.
+        raw_lines = parsing.physical_lines(stream)
+        head = next(raw_lines, b"").removeprefix(parsing.BOM).decode("utf-8", "replace")
+        separator = parsing.csv_separator_line(head)
+        if separator:
+            out.write(head.rstrip("\r\n") + "\r\n")
+            head = next(raw_lines, b"").decode("utf-8", "replace")
         stream.seek(0)
-        delimiter = parsing.csv_delimiter(head)
+        delimiter = separator or parsing.csv_delimiter(head)
         writer = csv.writer(out, delimiter=delimiter)
         _kind, header, rows = parsing.csv_rows(stream)
         as_written = next(csv.reader([head.rstrip("\r\n")], delimiter=delimiter), [])

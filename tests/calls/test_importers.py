@@ -1111,6 +1111,68 @@ def test_csv_separated_by_semicolons_or_tabs_is_read_by_its_header_and_rejects_k
     ]
 
 
+MAC_ROWS = [
+    ["external_id", "channel", "started_at", "ended_at", "agent_employee_code", "transcript"],
+    ["C-1", "phone", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", "A-1", "Agent: hi\rCustomer: bye"],
+    ["C-2", "fax", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", "", ""],
+]
+FAX = "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+
+
+def test_csv_with_classic_mac_line_ends_counts_its_lines_and_keeps_line_breaks(db, tmp_path):
+    path = tmp_path / "calls.csv"  # Excel's "CSV (Macintosh)": a lone CR ends each line
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, lineterminator="\r").writerows(MAC_ROWS)
+    assert b"\n" not in path.read_bytes()
+
+    result = import_files([path], partial=True, rejects_path=tmp_path / "rejects.csv")
+
+    assert result.error_lines() == [f"line 4: {FAX}"]  # the transcript's own line break counts
+    assert list(Call.objects.values_list("external_id", "transcript")) == [
+        ("C-1", "Agent: hi\nCustomer: bye")
+    ]
+    assert read_csv(tmp_path / "rejects.csv") == [[*MAC_ROWS[0], "errors"], [*MAC_ROWS[2], FAX]]
+
+
+def test_a_long_classic_mac_file_is_read_in_pieces(db, tmp_path):
+    rows = [
+        MAC_ROWS[0],
+        *(
+            [f"C-{n}", "chat", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", "A-1", "x" * 300]
+            for n in range(1000)
+        ),
+    ]
+    path = tmp_path / "calls.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out, lineterminator="\r").writerows(rows)
+    assert path.stat().st_size > 4 * (1 << 16)
+
+    assert (import_files([path]).created, Call.objects.filter(transcript="x" * 300).count()) == (1000, 1000)
+
+
+def test_an_excel_sep_line_names_the_separator_and_counts_as_a_line(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    with path.open(
+        "w", newline="", encoding="utf-8-sig"
+    ) as out:  # with a BOM before `sep=`, as tools write it
+        out.write("sep=|\r\n")
+        rows = [MAC_ROWS[0], [*MAC_ROWS[1][:5], "Agent: hi\r\nCustomer: bye"], MAC_ROWS[2]]
+        csv.writer(out, delimiter="|").writerows(rows)
+
+    result = import_files([path], partial=True, rejects_path=tmp_path / "rejects.csv")
+
+    assert result.error_lines() == [f"line 5: {FAX}"]
+    assert list(Call.objects.values_list("external_id", "transcript")) == [
+        ("C-1", "Agent: hi\nCustomer: bye")
+    ]
+    rejects = (tmp_path / "rejects.csv").read_text(encoding="utf-8")
+    assert rejects.splitlines()[0] == "sep=|"
+    assert list(csv.reader(rejects.splitlines()[1:], delimiter="|")) == [
+        [*MAC_ROWS[0], "errors"],
+        [*MAC_ROWS[2], FAX],
+    ]
+
+
 def test_an_empty_csv_file_is_refused_as_empty(db, tmp_path):
     (tmp_path / "calls.csv").write_bytes(b"")
 

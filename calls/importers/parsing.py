@@ -234,8 +234,13 @@ def _text(value: Any, field: str, max_length: int, errors: Errors, *, required: 
             errors.append((field, "required"))
         return None
     if type(value) is not str:
-        errors.append((field, f"expected a string, got {_type_name(value)}"))
-        return None
+        # Codes and ids exported as numbers (`"employee_code": 17`, a phone as 15551234567; pandas writes
+        # 17.0 when the column has a null) are those digits.
+        if type(value) is int or (type(value) is float and value.is_integer()):
+            value = str(int(value))
+        else:
+            errors.append((field, f"expected a string, got {_type_name(value)}"))
+            return None
     value = value.strip()
     if not value:
         if required:
@@ -281,6 +286,12 @@ def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) 
     if type(value) is float and value.is_integer():
         # 35.0: tools that write every number as a float (pandas, when the column holds a null).
         value = int(value)
+    elif type(value) is str:
+        # "35": tools that write every value as a string; read as a CSV cell is.
+        value = _csv_integer(value.strip())
+        if type(value) is str:
+            errors.append((field, f"expected an integer, got {value[:40]!r}"))
+            return None
     if type(value) is not int:
         errors.append((field, f"expected an integer, got {_type_name(value)}"))
         return None
@@ -307,10 +318,19 @@ def _csv_integer(text: str) -> int | str:
 def _boolean(value: Any, field: str, errors: Errors) -> bool | None:
     if value is None or value is INVALID:
         return None
-    if type(value) is not bool:
-        errors.append((field, f"expected true or false, got {_type_name(value)}"))
+    if type(value) is bool:
+        return value
+    # "true", "yes", 1: tools that write booleans as strings or numbers; the same words as in CSV.
+    boolean = None
+    if type(value) is str:
+        boolean = CSV_BOOLEANS.get(value.strip().lower())
+    elif type(value) in (int, float) and value in (0, 1):
+        boolean = bool(value)
+    if boolean is None:
+        shown = repr(value[:40]) if type(value) is str else _type_name(value)
+        errors.append((field, f"expected true or false, got {shown}"))
         return None
-    return value
+    return boolean
 
 
 def localize(naive: datetime, zone: tzinfo) -> datetime | str:
@@ -329,12 +349,34 @@ def localize(naive: datetime, zone: tzinfo) -> datetime | str:
     return f"{naive.isoformat()} is ambiguous in {zone} (daylight-saving overlap); give a UTC offset"
 
 
+# A Unix time's unit, told by its size: seconds until the year 5138, then milli-, micro-, nanoseconds.
+_EPOCH_UNITS = ((1e11, 1), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
+_EPOCH_FIRST = datetime(1990, 1, 1, tzinfo=UTC)  # earlier: a mistake (a duration, a count), not a call
+
+
+def _epoch(value: float, field: str, errors: Errors) -> datetime | None:
+    """A JSON number as a Unix time (pandas' to_json writes dates as milliseconds since 1970 by default)."""
+    scale = next((scale for limit, scale in _EPOCH_UNITS if abs(value) < limit), None)
+    moment = None
+    if scale is not None:
+        try:
+            moment = datetime.fromtimestamp(value / scale, UTC)
+        except (OverflowError, OSError, ValueError):
+            moment = None
+    if moment is None or moment < _EPOCH_FIRST:
+        errors.append((field, f"not a date-time: the number {value!r} is not a Unix time after 1990"))
+        return None
+    return moment
+
+
 def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: bool = False) -> datetime | None:
     if value is None or value is INVALID or value == "":
         if required and value is not INVALID:
             errors.append((field, "required"))
         return None
     if type(value) is not str:
+        if type(value) in (int, float):
+            return _epoch(value, field, errors)
         errors.append((field, f"expected an ISO 8601 date-time string, got {_type_name(value)}"))
         return None
     try:

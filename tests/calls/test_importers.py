@@ -804,7 +804,7 @@ GOLDEN_JSONL_ERRORS = [
     (5, "external_id", "duplicate of line 1"),
     (6, "started_at", "required"),
     (7, "record", "not valid UTF-8 (byte 0xe9 at column 136)"),
-    (8, "wait_seconds", "expected an integer, got string"),
+    (8, "wait_seconds", "expected an integer, got '35 s'"),
     (9, "talk_seconds", "must not be negative (-5)"),
     (10, "colour", "unknown field"),
     (11, "transfers[0].at", "not an ISO 8601 date-time: 'yesterday'"),
@@ -1521,6 +1521,55 @@ def test_whole_numbers_written_as_floats_are_integers_and_fractions_are_refused(
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
 
 
+def test_json_values_written_as_strings_or_numbers_read_as_the_csv_cells_would(db, tmp_path):
+    # What exporters that stringify everything, or pandas' to_json, write.
+    rows = [
+        minimal(1, wait_seconds="35", talk_seconds=" 300 ", hold_seconds="0.0", resolved="Yes"),
+        minimal(
+            2,
+            resolved=1,
+            agent={"employee_code": 17, "name": "Ana"},
+            customer={"external_id": 88.0, "phone": 15551234567},
+        ),
+        minimal(3, resolved="0", started_at=1762074000000, ended_at=1762074300.5),  # ms and s since 1970
+        minimal(4, started_at=1762074000123456, ended_at=1762074300000000000, resolved=False),  # µs and ns
+    ]
+    rows[2]["external_id"] = 1003
+    bad = [
+        minimal(5, wait_seconds="35 s", resolved="maybe"),
+        minimal(6, resolved=2, started_at=35, ended_at=True),
+        minimal(7, agent={"employee_code": 1.5, "name": "X"}, resolved=[1]),
+    ]
+    path = write_jsonl(tmp_path / "calls.jsonl", rows + bad)
+
+    result = import_files([path], partial=True)
+
+    assert result.error_lines() == [
+        "line 5: wait_seconds: expected an integer, got '35 s'",
+        "line 5: resolved: expected true or false, got 'maybe'",
+        "line 6: started_at: not a date-time: the number 35 is not a Unix time after 1990",
+        "line 6: ended_at: expected an ISO 8601 date-time string, got boolean",
+        "line 6: resolved: expected true or false, got integer",
+        "line 7: agent.employee_code: expected a string, got number",
+        "line 7: resolved: expected true or false, got array",
+    ]
+    calls = {call.external_id: call for call in Call.objects.select_related("agent", "customer")}
+    assert sorted(calls) == ["1003", "C-1", "C-2", "C-4"]
+    assert (calls["C-1"].wait_seconds, calls["C-1"].talk_seconds, calls["C-1"].hold_seconds) == (35, 300, 0)
+    assert [calls[key].is_resolved for key in ("C-1", "C-2", "1003", "C-4")] == [True, True, False, False]
+    assert (calls["C-2"].agent.employee_code, calls["C-2"].customer.external_id) == ("17", "88")
+    assert calls["C-2"].customer.phone == "15551234567"
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert (calls["1003"].started_at, calls["1003"].ended_at) == (
+        epoch + timedelta(milliseconds=1762074000000),
+        epoch + timedelta(seconds=1762074300.5),
+    )
+    assert (calls["C-4"].started_at, calls["C-4"].ended_at) == (
+        epoch + timedelta(microseconds=1762074000123456),
+        epoch + timedelta(seconds=1762074300),
+    )
+
+
 def test_naive_times_default_to_settings_time_zone(db, settings):
     settings.TIME_ZONE = "America/New_York"
     result = import_records([minimal(1, started_at="2026-01-15T09:00:00", ended_at="2026-01-15T09:30:00")])
@@ -1589,7 +1638,7 @@ def test_nested_paths_and_types_are_named_in_errors(db):
     record = minimal(
         1,
         answered_at="2026-11-02T09:59:00Z",
-        resolved="yes",
+        resolved="maybe",
         agent="A-1",
         customer={"external_id": "CU-1", "tier": "vip", "vip": True},
         transfers=[{"at": "2026-11-02T10:01:00Z", "sequence": 0}, "x"],
@@ -1606,7 +1655,7 @@ def test_nested_paths_and_types_are_named_in_errors(db):
         ("agent", "expected an object or null, got string"),
         ("customer.vip", "unknown field"),
         ("customer.tier", "unknown value 'vip' (expected one of: standard, gold, platinum)"),
-        ("resolved", "expected true or false, got string"),
+        ("resolved", "expected true or false, got 'maybe'"),
         ("recording_url", "not an http(s) URL: 'ftp://example.com/x'"),
         ("answered_at", "before started_at"),
         ("transfers[0].sequence", "must be at least 1"),

@@ -18,7 +18,7 @@ from qa_center.authentication import TOKEN_AUTHENTICATION
 from . import roles, services
 from .importers import ImportSetupError, import_bytes
 from .importers.parsing import sniff_format
-from .importers.runner import GZIP_MAGIC, head_of, resolve_encoding, resolve_timezone
+from .importers.runner import GZIP_MAGIC, head_of, resolve_date_order, resolve_encoding, resolve_timezone
 from .models import CallImport
 from .selectors import call_import_get_for_user
 
@@ -182,6 +182,13 @@ class CallImportView(APIView):
                 "Content-Type charset says it too; a byte-order mark overrides both",
             ),
             OpenApiParameter(
+                "date_order",
+                OpenApiTypes.STR,
+                enum=["mdy", "dmy"],
+                description="how dates a spreadsheet wrote with the year last (11/2/2026 9:15) are read; "
+                "without it they are errors",
+            ),
+            OpenApiParameter(
                 "async", OpenApiTypes.BOOL, description="queue the import and answer 202 at once"
             ),
         ],
@@ -233,9 +240,13 @@ class CallImportView(APIView):
         encoding = (options.get("encoding") or request.query_params.get("encoding") or "").strip()
         if not encoding and not multipart:
             encoding = request.content_params.get("charset", "").strip()
+        date_order = (
+            (options.get("date_order") or request.query_params.get("date_order") or "").strip().lower()
+        )
         for field_name, check, value in (
             ("timezone", resolve_timezone, zone),
             ("encoding", resolve_encoding, encoding),
+            ("date_order", resolve_date_order, date_order),
         ):
             try:
                 check(value or None)
@@ -253,7 +264,7 @@ class CallImportView(APIView):
                     status=status.HTTP_400_BAD_REQUEST,
                 )
             uploads = [services.Upload(name=upload.name, data=upload.read()) for upload in files]
-            return self._queued(request, uploads, partial, zone, encoding)
+            return self._queued(request, uploads, partial, zone, encoding, date_order)
 
         # The raw parsers hand over the body as bytes (an empty body parses to an empty dict).
         body = request.data if isinstance(request.data, bytes) else b""
@@ -290,7 +301,12 @@ class CallImportView(APIView):
                     )
         if _wants_async(request):
             return self._queued(
-                request, [services.Upload(name=f"body.{body_format}", data=body)], partial, zone, encoding
+                request,
+                [services.Upload(name=f"body.{body_format}", data=body)],
+                partial,
+                zone,
+                encoding,
+                date_order,
             )
         result = import_bytes(
             body,
@@ -299,16 +315,28 @@ class CallImportView(APIView):
             default_timezone=zone or None,
             source_name="body",
             encoding=encoding or None,
+            date_order=date_order or None,
         )
         return Response(
             result.as_dict(), status=status.HTTP_200_OK if result.written else status.HTTP_400_BAD_REQUEST
         )
 
     def _queued(
-        self, request, uploads: list[services.Upload], partial: bool, zone: str, encoding: str
+        self,
+        request,
+        uploads: list[services.Upload],
+        partial: bool,
+        zone: str,
+        encoding: str,
+        date_order: str,
     ) -> Response:
         call_import = services.call_import_create(
-            user=request.user, uploads=uploads, partial=partial, timezone_name=zone, encoding=encoding
+            user=request.user,
+            uploads=uploads,
+            partial=partial,
+            timezone_name=zone,
+            encoding=encoding,
+            date_order=date_order,
         )
         url = request.build_absolute_uri(reverse("calls-api:import-status", args=[call_import.pk]))
         return Response(

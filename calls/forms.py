@@ -142,6 +142,18 @@ class CallImportForm(forms.Form):
         "Western Europe and the Americas; its “CSV UTF-8” and most systems save UTF-8.",
     )
 
+    date_order = forms.ChoiceField(
+        label="Dates written like 11/2/2026 9:15",
+        required=False,
+        choices=[
+            ("", "Refuse them (ISO 8601 times only)"),
+            ("mdy", "Month/day/year (United States)"),
+            ("dmy", "Day/month/year (most other countries)"),
+        ],
+        help_text="How a spreadsheet writes times once it has opened and saved a file; year-first dates "
+        "(2026/11/02 9:15) need no choice.",
+    )
+
     def __init__(self, *args, max_bytes: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_bytes = max_bytes

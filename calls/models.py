@@ -267,6 +267,12 @@ class CallImport(models.Model):
     encoding = models.CharField(
         max_length=40, blank=True, help_text="encoding of files without a byte-order mark; empty: UTF-8"
     )
+    date_order = models.CharField(
+        max_length=3,
+        blank=True,
+        choices=[("mdy", "month/day/year"), ("dmy", "day/month/year")],
+        help_text="how spreadsheet dates with the year last are read; empty: refused",
+    )
     total_bytes = models.BigIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

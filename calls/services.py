@@ -48,7 +48,13 @@ def safe_file_name(name: str) -> str:
 
 
 def call_import_create(
-    *, user, uploads: list[Upload], partial: bool, timezone_name: str = "", encoding: str = ""
+    *,
+    user,
+    uploads: list[Upload],
+    partial: bool,
+    timezone_name: str = "",
+    encoding: str = "",
+    date_order: str = "",
 ) -> CallImport:
     """Store an import and queue it for a worker once the transaction commits."""
     from .tasks import call_import_run_task
@@ -61,6 +67,7 @@ def call_import_create(
             partial=partial,
             timezone=timezone_name,
             encoding=encoding,
+            date_order=date_order,
             total_bytes=sum(len(upload.data) for upload in uploads),
         )
         names: set[str] = set()
@@ -137,6 +144,7 @@ def call_import_run(import_id: int) -> CallImport | None:
                 partial=call_import.partial,
                 default_timezone=call_import.timezone or None,
                 encoding=call_import.encoding or None,
+                date_order=call_import.date_order or None,
                 rejects_path=rejects_dir if len(paths) > 1 else rejects_dir / "rejects",
                 progress=progress,
             )

@@ -334,6 +334,7 @@ def call_import_list(request: HttpRequest) -> HttpResponse:
                 partial=form.cleaned_data["partial"],
                 timezone_name=form.cleaned_data["timezone"],
                 encoding=form.cleaned_data["encoding"],
+                date_order=form.cleaned_data["date_order"],
             )
             return redirect("calls:import-detail", pk=call_import.pk)
     else:

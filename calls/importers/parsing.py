@@ -369,7 +369,51 @@ def _epoch(value: float, field: str, errors: Errors) -> datetime | None:
     return moment
 
 
-def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: bool = False) -> datetime | None:
+# A date as a spreadsheet writes it once it has opened and saved a file: 11/2/2026 9:15, 02.11.2026 09:15:30,
+# 11/2/2026 9:15 PM, 2026/11/02 09:15, 2026-11-02 9:15. Year first is read as year/month/day; year last
+# needs the file's day order (mdy or dmy), which cannot be told from the values.
+_SHEET_TIME = re.compile(
+    r"(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?"
+    r"\s*([AaPp]\.?[Mm]\.?)?"
+)
+DATE_ORDERS = {"mdy": "month/day/year", "dmy": "day/month/year"}
+
+
+def _sheet_time(text: str, date_order: str) -> datetime | str | None:
+    """A spreadsheet's date-time as a naive datetime, or why it cannot be read; None if it is not one."""
+    match = _SHEET_TIME.fullmatch(text)
+    if match is None:
+        return None
+    first, _separator, middle, last, hour, minute, second, fraction, meridiem = match.groups()
+    if len(first) == 4 and len(last) <= 2:
+        year, month, day = int(first), int(middle), int(last)
+    elif len(last) == 4 and len(first) <= 2:
+        if date_order not in DATE_ORDERS:
+            return (
+                f"a spreadsheet date {text[:40]!r}: month/day or day/month? "
+                "Name the file's date order (mdy or dmy)"
+            )
+        month, day = (int(first), int(middle)) if date_order == "mdy" else (int(middle), int(first))
+        year = int(last)
+    else:
+        return None
+    hours = int(hour)
+    if meridiem:
+        if not 1 <= hours <= 12:
+            return f"not a date-time: {text[:40]!r} (hour {hours} with {meridiem})"
+        hours = hours % 12 + (12 if meridiem[0] in "pP" else 0)
+    try:
+        return datetime(  # noqa: DTZ001 (a wall-clock time: _time reads it in the import's zone)
+            year, month, day, hours, int(minute), int(second or 0), int((fraction or "0").ljust(6, "0"))
+        )
+    except ValueError as error:
+        order = f" read as {DATE_ORDERS[date_order]}" if len(last) == 4 else ""
+        return f"not a date-time: {text[:40]!r}{order} ({error})"
+
+
+def _time(
+    value: Any, field: str, zone: tzinfo, errors: Errors, *, required: bool = False, date_order: str = ""
+) -> datetime | None:
     if value is None or value is INVALID or value == "":
         if required and value is not INVALID:
             errors.append((field, "required"))
@@ -388,8 +432,13 @@ def _time(value: Any, field: str, zone: tzinfo, errors: Errors, *, required: boo
         try:
             moment = datetime.fromisoformat(value.upper() if value.isascii() else value)
         except ValueError:
-            errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
-            return None
+            moment = _sheet_time(value, date_order)
+            if moment is None:
+                errors.append((field, f"not an ISO 8601 date-time: {value[:40]!r}"))
+                return None
+            if isinstance(moment, str):
+                errors.append((field, moment))
+                return None
     if len(value) <= 10:  # "2026-11-02" or "20261102": a date, not a moment
         errors.append((field, f"a date without a time: {value!r}"))
         return None
@@ -436,7 +485,14 @@ def _unknown(record: dict, allowed: frozenset[str], prefix: str, errors: Errors)
 
 
 def call_row(
-    record: Any, *, src: int, line: int, zone: tzinfo, errors: Errors, nested: bool = True
+    record: Any,
+    *,
+    src: int,
+    line: int,
+    zone: tzinfo,
+    errors: Errors,
+    nested: bool = True,
+    date_order: str = "",
 ) -> tuple | None:
     """The staging row of one call record in the JSON contract shape; None (and errors) if invalid.
 
@@ -453,9 +509,9 @@ def call_row(
     external_id = _text(get("external_id"), "external_id", 100, errors, required=True)
     channel = _choice(get("channel"), "channel", CHANNELS, CHANNEL_NAMES, errors, required=True)
     direction = _choice(get("direction"), "direction", DIRECTIONS, "inbound, outbound", errors) or "inbound"
-    started_at = _time(get("started_at"), "started_at", zone, errors, required=True)
-    answered_at = _time(get("answered_at"), "answered_at", zone, errors)
-    ended_at = _time(get("ended_at"), "ended_at", zone, errors, required=True)
+    started_at = _time(get("started_at"), "started_at", zone, errors, required=True, date_order=date_order)
+    answered_at = _time(get("answered_at"), "answered_at", zone, errors, date_order=date_order)
+    ended_at = _time(get("ended_at"), "ended_at", zone, errors, required=True, date_order=date_order)
     wait = _integer(get("wait_seconds"), "wait_seconds", errors) or 0
     talk = _integer(get("talk_seconds"), "talk_seconds", errors) or 0
     hold = _integer(get("hold_seconds"), "hold_seconds", errors) or 0
@@ -523,6 +579,7 @@ def call_row(
                     zone=zone,
                     errors=errors,
                     prefix=prefix,
+                    date_order=date_order,
                     default_sequence=position + 1,
                 )
                 if row is None:
@@ -575,6 +632,7 @@ def child_row(
     errors: Errors,
     prefix: str = "",
     default_sequence: int | None = None,
+    date_order: str = "",
 ) -> tuple | None:
     """The staging row of one transfer or escalation (without checks against its call)."""
     if type(item) is not dict:
@@ -587,7 +645,7 @@ def child_row(
         errors.append((f"{prefix}sequence", "must be at least 1"))
     if sequence is None:
         sequence = default_sequence
-    at = _time(get("at"), f"{prefix}at", zone, errors, required=True)
+    at = _time(get("at"), f"{prefix}at", zone, errors, required=True, date_order=date_order)
     if kind == KIND_TRANSFER:
         _unknown(item, TRANSFER_FIELDS, prefix, errors)
         from_department = _text(get("from_department"), f"{prefix}from_department", 100, errors)
@@ -607,7 +665,7 @@ def child_row(
     )
     reason = _text(get("reason"), f"{prefix}reason", 200, errors)
     outcome = _text(get("outcome"), f"{prefix}outcome", 200, errors)
-    resolved_at = _time(get("resolved_at"), f"{prefix}resolved_at", zone, errors)
+    resolved_at = _time(get("resolved_at"), f"{prefix}resolved_at", zone, errors, date_order=date_order)
     if at is not None and resolved_at is not None and resolved_at < at:
         errors.append((f"{prefix}resolved_at", "before at"))
     if len(errors) > start:

@@ -210,6 +210,7 @@ class _Run:
     backend: StageBackend
     progress: Progress | None
     total_bytes: int | None = None
+    date_order: str = ""  # "mdy" or "dmy": how spreadsheet dates (11/2/2026 9:15) are read
     errors: list[tuple[int, int, int, str, str]] = field(
         default_factory=list
     )  # (src, line, order, field, reason)
@@ -228,6 +229,14 @@ class _Run:
             self.next_report = self.done_bytes + PROGRESS_BYTES
             if self.progress is not None:
                 self.progress(self.done_bytes, self.total_bytes)
+
+
+def resolve_date_order(name: str | None) -> str:
+    """ "mdy", "dmy", or "" (spreadsheet dates with the year last are refused); ImportSetupError otherwise."""
+    order = (name or "").strip().lower()
+    if order and order not in parsing.DATE_ORDERS:
+        raise ImportSetupError(f"unknown date order {name!r} (expected mdy or dmy)")
+    return order
 
 
 def resolve_timezone(name: str | tzinfo | None) -> tzinfo:
@@ -304,14 +313,16 @@ def run_import(
     default_timezone: str | tzinfo | None = None,
     rejects_path: str | os.PathLike | None = None,
     progress: Progress | None = None,
+    date_order: str | None = None,
 ) -> ImportResult:
     started = time.perf_counter()
     zone = resolve_timezone(default_timezone)
+    order = resolve_date_order(date_order)
     names = [source.name for source in sources]
     csv_sources = {index for index, source in enumerate(sources) if source.format == "csv"}
     backend = _backend(names, csv_sources, partial)
     total = sum(source.size or 0 for source in sources) or None
-    run = _Run(zone=zone, backend=backend, progress=progress, total_bytes=total)
+    run = _Run(zone=zone, backend=backend, progress=progress, total_bytes=total, date_order=order)
     result = ImportResult(partial=partial, sources=names)
     findings: list[Finding] = []
     collateral: list[Finding] = []
@@ -496,7 +507,9 @@ def _read_jsonl(run: _Run, src: int, stream: IO[bytes]) -> None:
 
 def _stage_record(run, src, line, record, zone, write, error) -> None:
     problems: list[tuple[str, str]] = []
-    staged = parsing.call_row(record, src=src, line=line, zone=zone, errors=problems)
+    staged = parsing.call_row(
+        record, src=src, line=line, zone=zone, errors=problems, date_order=run.date_order
+    )
     if staged is None:
         for field_name, reason in problems:
             error(src, line, field_name, reason)
@@ -535,7 +548,15 @@ def _read_csv(run: _Run, src: int, stream: IO[bytes]) -> None:
             continue
         record = parsing.csv_cells_to_record(kind, header, cells, problems)
         if child_kind is None:
-            staged = parsing.call_row(record, src=src, line=line, zone=zone, errors=problems, nested=False)
+            staged = parsing.call_row(
+                record,
+                src=src,
+                line=line,
+                zone=zone,
+                errors=problems,
+                nested=False,
+                date_order=run.date_order,
+            )
         else:
             call_external_id = parsing._text(
                 record.pop("call_external_id", None), "call_external_id", 100, problems, required=True
@@ -548,6 +569,7 @@ def _read_csv(run: _Run, src: int, stream: IO[bytes]) -> None:
                 call_external_id=call_external_id,
                 zone=zone,
                 errors=problems,
+                date_order=run.date_order,
             )
             if call_external_id is None:
                 staged = None
@@ -574,11 +596,13 @@ def import_files(
     rejects_path: str | os.PathLike | None = None,
     progress: Progress | None = None,
     encoding: str | None = None,
+    date_order: str | None = None,
 ) -> ImportResult:
     """Import JSON Lines and/or CSV files (see docs/import-format.md) in one transaction.
 
     progress(done, total) is called about every MiB read, with bytes read and the files' total size.
     encoding: that of files without a byte-order mark when they are not UTF-8 ("cp1252", ...).
+    date_order: "mdy" or "dmy", how dates a spreadsheet wrote with the year last (11/2/2026 9:15) are read.
     """
     return run_import(
         file_sources(list(paths), resolve_encoding(encoding)),
@@ -586,6 +610,7 @@ def import_files(
         default_timezone=default_timezone,
         rejects_path=rejects_path,
         progress=progress,
+        date_order=date_order,
     )
 
 
@@ -596,6 +621,7 @@ def import_records(
     default_timezone: str | tzinfo | None = None,
     progress: Progress | None = None,
     source_name: str = "records",
+    date_order: str | None = None,
 ) -> ImportResult:
     """Import records in the JSON contract shape (dicts, or (line, dict) pairs to number them yourself).
 
@@ -606,6 +632,7 @@ def import_records(
         partial=partial,
         default_timezone=default_timezone,
         progress=progress,
+        date_order=date_order,
     )
 
 
@@ -628,6 +655,7 @@ def import_bytes(
     default_timezone: str | tzinfo | None = None,
     source_name: str = "body",
     encoding: str | None = None,
+    date_order: str | None = None,
 ) -> ImportResult:
     """Import a JSON Lines or JSON array document held in memory (the API's request body), gzipped or not."""
     head = head_of(data)
@@ -641,4 +669,4 @@ def import_bytes(
         utf16=_utf16(head),
         encoding=encoding,
     )
-    return run_import([source], partial=partial, default_timezone=default_timezone)
+    return run_import([source], partial=partial, default_timezone=default_timezone, date_order=date_order)

@@ -319,22 +319,46 @@ def test_a_body_in_another_encoding_is_read_by_its_charset_or_the_encoding_param
     )
 
 
+def test_the_date_order_parameter_reads_spreadsheet_dates(admin_client):
+    record = minimal(1, started_at="11/2/2026 9:15 AM", ended_at="11/2/2026 9:20 AM")
+
+    without = admin_client.post(URL, ndjson(record), content_type="application/x-ndjson")
+    us = admin_client.post(
+        f"{URL}?date_order=mdy&timezone=UTC", ndjson(record), content_type="application/x-ndjson"
+    )
+    unknown = admin_client.post(f"{URL}?date_order=ymd", ndjson(record), content_type="application/x-ndjson")
+
+    assert without.status_code == 400
+    assert without.json()["errors"][0]["reason"].startswith("a spreadsheet date '11/2/2026 9:15 AM'")
+    assert (us.status_code, us.json()["created"]) == (200, 1)
+    assert Call.objects.get().started_at.isoformat() == "2026-11-02T09:15:00+00:00"
+    assert (unknown.status_code, unknown.json()["errors"]) == (
+        400,
+        [{"line": 0, "field": "date_order", "reason": "unknown date order 'ymd' (expected mdy or dmy)"}],
+    )
+
+
 def test_multipart_files_in_another_encoding_are_queued_with_it(
     admin_client, eager_celery, django_capture_on_commit_callbacks
 ):
     exported = (
         "external_id;channel;started_at;ended_at;agent_name;agent_employee_code\n"
-        "C-1;phone;2026-11-02T10:00:00Z;2026-11-02T10:05:00Z;Zoë;A-1\n"
+        "C-1;phone;2/11/2026 10:00;2/11/2026 10:05;Zoë;A-1\n"
     )
     upload = SimpleUploadedFile("calls.csv", exported.encode("cp1252"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(URL, {"calls": upload, "encoding": "cp1252"}, format="multipart")
+        response = admin_client.post(
+            URL,
+            {"calls": upload, "encoding": "cp1252", "date_order": "dmy", "timezone": "UTC"},
+            format="multipart",
+        )
 
     assert response.status_code == 202
     outcome = admin_client.get(response["Location"]).json()
     assert (outcome["status"], outcome["created"], outcome["errors"]) == ("done", 1, [])
     assert Agent.objects.get().name == "Zoë"
+    assert Call.objects.get().started_at.isoformat() == "2026-11-02T10:00:00+00:00"
 
 
 def test_unsupported_media_type_is_refused(admin_client):

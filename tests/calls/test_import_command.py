@@ -177,6 +177,17 @@ def test_encoding_option_reads_files_that_are_not_utf8(db, tmp_path):
         run(str(path), "--encoding", "ebcdic-klingon")
 
 
+def test_date_order_option_reads_spreadsheet_dates(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text("external_id,channel,started_at,ended_at\nC-1,phone,1/2/2026 9:15,1/2/2026 9:20\n")
+
+    run(str(path), "--date-order", "dmy", "--timezone", "UTC")
+
+    assert Call.objects.get().started_at.isoformat() == "2026-02-01T09:15:00+00:00"
+    with pytest.raises(CommandError, match="invalid choice: 'ymd'"):
+        run(str(path), "--date-order", "ymd")
+
+
 def test_progress_bar_draws_one_line_and_clears_it():
     from calls.management.commands.import_calls import ProgressBar
 

@@ -319,15 +319,23 @@ def test_files_in_another_encoding_are_uploaded_with_it_named(
     exported = CALLS_CSV.replace("Ana", "Ana Müller").encode("cp1252")
     assert b"\xfc" in exported
     form = {"files": [SimpleUploadedFile("calls.csv", exported)], "partial": "on", "encoding": "cp1252"}
+    form |= {"date_order": "mdy"}
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/calls/imports/", form)
 
     call_import = CallImport.objects.get()
-    assert (response.status_code, call_import.encoding, call_import.status) == (302, "cp1252", "done")
+    assert (response.status_code, call_import.encoding, call_import.date_order, call_import.status) == (
+        302,
+        "cp1252",
+        "mdy",
+        "done",
+    )
     assert call_import.error_count == 1  # the one bad row of CALLS_CSV, not an encoding error per row
     assert "Ana Müller" in Agent.objects.values_list("name", flat=True)
-    assert "· read as cp1252" in client.get(response["Location"]).content.decode()
+    page = client.get(response["Location"]).content.decode()
+    assert "· read as cp1252" in page
+    assert "· spreadsheet dates as month/day/year" in page
 
 
 @pytest.mark.parametrize(

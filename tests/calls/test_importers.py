@@ -1570,6 +1570,60 @@ def test_json_values_written_as_strings_or_numbers_read_as_the_csv_cells_would(d
     )
 
 
+SHEET_CSV = (
+    "external_id,channel,started_at,ended_at\n"
+    "S-1,phone,11/2/2026 9:15,11/2/2026 9:20:30\n"  # Excel's m/d/yyyy h:mm after a re-save
+    "S-2,phone,11/2/2026 11:59 PM,11/3/2026 12:04 a.m.\n"
+    "S-3,phone,2026/11/02 09:15,2026-11-02 9:20\n"  # year first: no order needed
+)
+
+
+def test_spreadsheet_dates_need_their_day_order_and_are_read_in_the_import_zone(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(SHEET_CSV)
+
+    refused = import_files([path], partial=True)
+    as_us = import_files([path], date_order="mdy", default_timezone="America/New_York")
+
+    question = "month/day or day/month? Name the file's date order (mdy or dmy)"
+    assert refused.error_lines() == [
+        f"line 2: started_at: a spreadsheet date '11/2/2026 9:15': {question}",
+        f"line 2: ended_at: a spreadsheet date '11/2/2026 9:20:30': {question}",
+        f"line 3: started_at: a spreadsheet date '11/2/2026 11:59 PM': {question}",
+        f"line 3: ended_at: a spreadsheet date '11/3/2026 12:04 a.m.': {question}",
+    ]
+    assert (as_us.created, as_us.updated, as_us.errors) == (2, 1, [])
+    times = dict(Call.objects.values_list("external_id", "started_at"))
+    ends = dict(Call.objects.values_list("external_id", "ended_at"))
+    # New York is UTC-5 on 2 November 2026 (daylight saving time ended on 1 November).
+    assert (times["S-1"], ends["S-1"]) == (utc(2026, 11, 2, 14, 15), utc(2026, 11, 2, 14, 20, 30))
+    assert (times["S-2"], ends["S-2"]) == (utc(2026, 11, 3, 4, 59), utc(2026, 11, 3, 5, 4))
+    assert (times["S-3"], ends["S-3"]) == (utc(2026, 11, 2, 14, 15), utc(2026, 11, 2, 14, 20))
+
+
+def test_day_first_spreadsheet_dates_and_impossible_ones(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "external_id;channel;started_at;ended_at\n"
+        "E-1;phone;02.11.2026 09:15;02.11.2026 09:20:05,5\n"
+        "E-2;phone;13/2/2026 9:15;13/2/2026 13:15 PM\n"
+        "E-3;phone;2/13/2026 9:15;2/13/2026 9:20\n"
+    )
+
+    result = import_files([path], partial=True, date_order="dmy", default_timezone="UTC")
+
+    assert result.error_lines() == [
+        "line 3: ended_at: not a date-time: '13/2/2026 13:15 PM' (hour 13 with PM)",
+        "line 4: started_at: not a date-time: '2/13/2026 9:15' read as day/month/year (month must be in 1..12)",
+        "line 4: ended_at: not a date-time: '2/13/2026 9:20' read as day/month/year (month must be in 1..12)",
+    ]
+    assert list(Call.objects.values_list("external_id", "started_at", "ended_at")) == [
+        ("E-1", utc(2026, 11, 2, 9, 15), datetime(2026, 11, 2, 9, 20, 5, 500000, tzinfo=UTC))
+    ]
+    with pytest.raises(ImportSetupError, match="unknown date order 'ymd' \\(expected mdy or dmy\\)"):
+        import_files([path], date_order="ymd")
+
+
 def test_naive_times_default_to_settings_time_zone(db, settings):
     settings.TIME_ZONE = "America/New_York"
     result = import_records([minimal(1, started_at="2026-01-15T09:00:00", ended_at="2026-01-15T09:30:00")])

@@ -1,4 +1,5 @@
-"""manage.py import_calls FILE [FILE ...] [--partial] [--timezone ZONE] [--encoding NAME] [--rejects PATH]
+"""manage.py import_calls FILE [FILE ...] [--partial] [--timezone ZONE] [--encoding NAME]
+[--date-order mdy|dmy] [--rejects PATH]
 
 Exit status: 0 all rows imported; 1 nothing imported (errors, all-or-nothing); 2 partial import with
 rejected rows (the good ones were written). Format: docs/import-format.md.
@@ -64,6 +65,13 @@ class Command(BaseCommand):
             "a byte-order mark overrides it (default: UTF-8)",
         )
         parser.add_argument(
+            "--date-order",
+            choices=["mdy", "dmy"],
+            default=None,
+            help="how to read dates a spreadsheet wrote with the year last (11/2/2026 9:15): month/day/year "
+            "(mdy) or day/month/year (dmy); without it such dates are errors",
+        )
+        parser.add_argument(
             "--rejects",
             default=None,
             metavar="PATH",
@@ -71,7 +79,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
-    def handle(self, *args, files, partial, timezone, encoding, rejects, no_progress, **options):
+    def handle(self, *args, files, partial, timezone, encoding, date_order, rejects, no_progress, **options):
         if rejects and not partial:
             raise CommandError("--rejects only makes sense with --partial")
         bar = ProgressBar(sys.stderr) if not no_progress and sys.stderr.isatty() else None
@@ -83,6 +91,7 @@ class Command(BaseCommand):
                 rejects_path=rejects,
                 progress=bar.update if bar else None,
                 encoding=encoding,
+                date_order=date_order,
             )
         except ImportSetupError as error:
             raise CommandError(str(error)) from None

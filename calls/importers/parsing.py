@@ -742,7 +742,7 @@ def jsonl_records(
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as decode_error:
-                reason = f"not valid UTF-8 (byte 0x{raw[decode_error.start]:02x} at column {decode_error.start + 1})"
+                reason = not_utf8(raw, decode_error.start)
                 yield line_number, None, [("record", reason)]
                 continue
             yield line_number, None, [("record", f"invalid JSON ({error.msg} at column {error.colno})")]
@@ -752,6 +752,14 @@ class CsvHeaderError(Exception):
     def __init__(self, errors: Errors):
         super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors))
         self.errors = errors
+
+
+def not_utf8(raw: bytes, position: int) -> str:
+    """Why a line is refused when it is not UTF-8, and what to do about it."""
+    return (
+        f"not valid UTF-8 (byte 0x{raw[position]:02x} at column {position + 1}); "
+        "if the file is in another encoding, name it (e.g. cp1252)"
+    )
 
 
 CR_READ_BYTES = 1 << 16
@@ -803,9 +811,7 @@ class _DecodedLines:
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                self.bad_lines[self.number] = (
-                    f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
-                )
+                self.bad_lines[self.number] = not_utf8(raw, error.start)
                 yield raw.decode("utf-8", "replace")
 
 

@@ -305,7 +305,10 @@ def test_a_body_in_another_encoding_is_read_by_its_charset_or_the_encoding_param
 
     assert as_utf8.status_code == 400
     column = json.dumps(record, ensure_ascii=False).index("ë") + 1
-    assert as_utf8.json()["errors"][0]["reason"] == f"not valid UTF-8 (byte 0xeb at column {column})"
+    assert (
+        as_utf8.json()["errors"][0]["reason"]
+        == f"not valid UTF-8 (byte 0xeb at column {column}); if the file is in another encoding, name it (e.g. cp1252)"
+    )
     assert [
         (r.status_code, r.json()["created"], r.json()["unchanged"]) for r in (by_charset, by_parameter)
     ] == [

@@ -466,8 +466,8 @@ def test_a_windows_1252_csv_as_excel_saves_it_imports_with_its_encoding_named(db
     assert (as_utf8.created, as_utf8.error_lines()) == (
         0,
         [
-            "line 2: record: not valid UTF-8 (byte 0xeb at column 59)",
-            "line 3: record: not valid UTF-8 (byte 0xeb at column 57)",
+            "line 2: record: not valid UTF-8 (byte 0xeb at column 59); if the file is in another encoding, name it (e.g. cp1252)",
+            "line 3: record: not valid UTF-8 (byte 0xeb at column 57); if the file is in another encoding, name it (e.g. cp1252)",
         ],
     )
 
@@ -803,7 +803,11 @@ GOLDEN_JSONL_ERRORS = [
     (4, "ended_at", "before started_at"),
     (5, "external_id", "duplicate of line 1"),
     (6, "started_at", "required"),
-    (7, "record", "not valid UTF-8 (byte 0xe9 at column 136)"),
+    (
+        7,
+        "record",
+        "not valid UTF-8 (byte 0xe9 at column 136); if the file is in another encoding, name it (e.g. cp1252)",
+    ),
     (8, "wait_seconds", "expected an integer, got '35 s'"),
     (9, "talk_seconds", "must not be negative (-5)"),
     (10, "colour", "unknown field"),

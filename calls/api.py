@@ -285,20 +285,19 @@ class CallImportView(APIView):
                 {"ok": False, "errors": [{"line": 0, "field": "body", "reason": str(error)}]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        body_format = "jsonl"
-        if media_type in {JSONArrayParser.media_type, UnlabelledBodyParser.media_type}:
-            body_format = sniff_format(head[:64])
-            if body_format == "csv":  # not JSON: a real form, or CSV, which the body cannot carry
-                if media_type == JSONArrayParser.media_type:
-                    body_format = "jsonl"  # reported row by row as invalid JSON
-                else:
-                    return Response(
-                        {
-                            "detail": "The body is not JSON Lines or a JSON array. Send calls as "
-                            "application/x-ndjson or application/json, or CSV files as multipart/form-data."
-                        },
-                        status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                    )
+        body_format = sniff_format(head)
+        if body_format == "csv":  # not JSON
+            if (
+                media_type == UnlabelledBodyParser.media_type
+            ):  # a real form, or CSV, which a body cannot carry
+                return Response(
+                    {
+                        "detail": "The body is not JSON Lines or a JSON array. Send calls as "
+                        "application/x-ndjson or application/json, or CSV files as multipart/form-data."
+                    },
+                    status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                )
+            body_format = "jsonl"  # reported row by row as invalid JSON
         if _wants_async(request):
             return self._queued(
                 request,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -693,29 +694,89 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def sniff_format(head: bytes) -> str:
-    """'jsonl', 'json' (an array) or 'csv' from the first bytes of a file."""
+    """'jsonl', 'json' (a JSON document: see json_items) or 'csv' from the first bytes of a file."""
     if head.startswith(UTF16_BOMS):
         head = head.decode("utf-16", "ignore").encode("utf-8")
     text = head.removeprefix(BOM).lstrip()
     if text.startswith(b"["):
         return "json"
     if text.startswith(b"{"):
-        return "jsonl"
+        # JSON Lines when the first line is a call record, or cannot be told (a broken first line is then
+        # one row error); a document when the first line is a lone `{` (objects pretty-printed one after
+        # another, as `jq '.[]'` without -c writes them) or an object holding the records.
+        first = text.partition(b"\n")[0].strip()
+        return "json" if first == b"{" or records_member(first) is not None else "jsonl"
     return "csv"
 
 
-class JSONArrayError(ValueError):
-    """A JSON array file that is not a well-formed array (the message says where and why)."""
-
-
-def json_array_items(stream: IO[bytes]) -> Iterator[Any]:
-    """The items of the JSON array in a byte stream, one at a time (ijson's C parser); JSONArrayError if the
-    document is not a well-formed array. Numbers come as int or float, like orjson's."""
-    head = stream.peek(64).lstrip() if hasattr(stream, "peek") else b"["
-    if not head.startswith(b"["):
-        raise JSONArrayError("expected a JSON array of call records")
+def records_member(document: bytes) -> str | None:
+    """The top-level member holding the records when a JSON document (its beginning will do) is an object
+    wrapping them, as API exports are (`{"calls": [...]}`, `{"count": 2, "data": [...]}`): the first member
+    whose value is an array. None when the object is a call record itself (it has a call's fields) or no
+    array member was seen."""
+    depth = 0
+    key = None
     try:
-        yield from ijson.items(stream, "item", use_float=True)
+        for _prefix, event, value in ijson.parse(io.BytesIO(document)):
+            if event == "map_key" and depth == 1:
+                if value in CALL_FIELDS:
+                    return None
+                key = value
+            elif event == "start_array" and depth == 1 and key is not None:
+                return key
+            if event in ("start_map", "start_array"):
+                depth += 1
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+    except ijson.JSONError:  # the beginning of a longer document, or broken: what was seen decides
+        pass
+    return None
+
+
+class JSONArrayError(ValueError):
+    """A JSON document that is not well-formed, or holds no call records (the message says where and why)."""
+
+
+SHAPE_PROBE_BYTES = 1 << 16
+
+
+class _Prepended(io.RawIOBase):
+    """A byte stream whose first bytes were already read: them, then the rest."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self.head = head
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            count = min(len(buffer), len(self.head))
+            buffer[:count] = self.head[:count]
+            self.head = self.head[count:]
+            return count
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def json_items(stream: IO[bytes]) -> Iterator[Any]:
+    """The records of a JSON document in a byte stream, one at a time (ijson's C parser), whatever its
+    size: the items of an array; those of the array an object holds them in (`{"calls": [...]}`, see
+    records_member); or objects one after another (pretty-printed JSON Lines). JSONArrayError if the
+    document is not well-formed. Numbers come as int or float, like orjson's."""
+    head = stream.read(SHAPE_PROBE_BYTES)
+    text = head.lstrip()
+    if text.startswith(b"["):
+        prefix, several = "item", False
+    elif text.startswith(b"{"):
+        member = records_member(text)
+        prefix, several = (f"{member}.item", False) if member is not None else ("", True)
+    else:
+        raise JSONArrayError("expected a JSON array of call records, an object holding one, or JSON objects")
+    try:
+        yield from ijson.items(_Prepended(head, stream), prefix, use_float=True, multiple_values=several)
     except ijson.JSONError as error:
         # yajl draws an arrow under the spot on further lines; an error here is one line.
         reason = (str(error).strip().splitlines() or ["unreadable"])[0].strip()

@@ -77,7 +77,7 @@ def _write_json(source: Source, target: Path, by_line: dict[int, list[str]]) -> 
             reader = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
             if reader.peek(3).startswith(parsing.BOM):
                 reader.read(3)
-            items = parsing.json_array_items(reader)
+            items = parsing.json_items(reader)
             numbered = ((index, orjson.dumps(item)) for index, item in enumerate(items, start=1))
         else:
             numbered = ((number, raw) for number, raw in enumerate(stream, start=1))

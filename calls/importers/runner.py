@@ -283,7 +283,8 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
                 raise ImportSetupError(f"{path}: not a readable gzip file ({error})") from None
         utf16 = _utf16(head)
         if inner.suffix.lower() in {".jsonl", ".ndjson"}:
-            fmt = "jsonl"
+            # JSON Lines, unless the content is plainly a JSON document (pretty-printed objects, an array).
+            fmt = "json" if parsing.sniff_format(head) == "json" else "jsonl"
         elif inner.suffix.lower() == ".csv":
             fmt = "csv"
         else:
@@ -464,7 +465,7 @@ def _read_json_array(run: _Run, src: int, stream: IO[bytes]) -> None:
 
     def items() -> Iterator[tuple[int, Any]]:
         nonlocal position
-        for item in parsing.json_array_items(reader):
+        for item in parsing.json_items(reader):
             position += 1
             yield position, item
 

@@ -364,6 +364,21 @@ def test_multipart_files_in_another_encoding_are_queued_with_it(
     assert Call.objects.get().started_at.isoformat() == "2026-11-02T10:00:00+00:00"
 
 
+def test_pretty_printed_or_wrapped_json_bodies_are_read_whatever_their_label(admin_client):
+    pretty = "".join(json.dumps(minimal(n), indent=2) + "\n" for n in (1, 2))
+    wrapped = json.dumps({"data": [minimal(3)], "next": None})
+
+    first = admin_client.post(URL, pretty, content_type="application/x-ndjson")
+    second = admin_client.post(URL, wrapped, content_type="application/json")
+    third = admin_client.post(URL, json.dumps([minimal(4)]), content_type="text/plain")
+
+    assert [(r.status_code, r.json()["created"]) for r in (first, second, third)] == [
+        (200, 2),
+        (200, 1),
+        (200, 1),
+    ]
+
+
 def test_unsupported_media_type_is_refused(admin_client):
     response = admin_client.post(URL, "external_id,channel\n", content_type="text/csv")
 

@@ -526,6 +526,54 @@ def test_an_unknown_encoding_is_refused_before_anything_is_read(db, tmp_path):
     assert import_files([path], encoding="UTF8").created == 1  # UTF-8 by any name is the default
 
 
+def test_pretty_printed_objects_one_after_another_are_read_as_records_by_position(db, tmp_path):
+    records = [
+        minimal(n, transfers=[{"at": "2026-11-02T10:01:00Z", "to_department": "Sales"}]) for n in (1, 2, 3)
+    ]
+    records[1]["channel"] = "fax"
+    path = tmp_path / "calls.jsonl"  # `jq '.[]' export.json > calls.jsonl`: no -c, so each object spans lines
+    path.write_text("".join(json.dumps(record, indent=2) + "\n" for record in records))
+
+    result = import_files([path], partial=True)
+
+    assert result.error_lines() == [
+        "line 2: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-3"]
+    assert Transfer.objects.count() == 2
+    rejected = [json.loads(line) for line in (tmp_path / "calls.rejects.jsonl").read_text().splitlines()]
+    assert [(row["line"], row["record"]["external_id"]) for row in rejected] == [(2, "C-2")]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"calls": [minimal(1), minimal(2)]},
+        {"count": 2, "meta": {"page": 1, "tags": ["x"]}, "data": [minimal(1), minimal(2)], "next": None},
+    ],
+    ids=["wrapped", "with-metadata"],
+)
+@pytest.mark.parametrize("indent", [None, 2], ids=["minified", "pretty"])
+def test_an_object_holding_the_records_in_an_array_is_read_as_that_array(db, tmp_path, document, indent):
+    path = tmp_path / "export.json"  # what APIs return
+    path.write_text(json.dumps(document, indent=indent))
+
+    result = import_files([path])
+
+    assert (result.created, result.errors) == (2, [])
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2"]
+
+
+def test_json_lines_with_a_broken_first_line_stay_json_lines_with_one_row_error(db, tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"external_id": "C-1", "channel": "phone",\n' + json.dumps(minimal(2)) + "\n")
+
+    result = import_files([path], partial=True)
+
+    assert [(error.line, error.field) for error in result.errors] == [(1, "record")]
+    assert list(Call.objects.values_list("external_id", flat=True)) == ["C-2"]
+
+
 def test_a_json_array_file_is_read_item_by_item_with_positions_progress_and_rejects(db, tmp_path):
     records = [minimal(n, transcript="Agent: hello. " * 200) for n in range(1, 801)]
     records[499]["channel"] = "fax"

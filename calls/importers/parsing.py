@@ -1030,6 +1030,9 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
                 value = None
         else:
             value = cell.strip()
+            if value.startswith('="') and value.endswith('"') and len(value) >= 3:
+                # ="00123": how exports meant for Excel keep leading zeros (a formula giving the text).
+                value = value[2:-1].strip()
             if not value:
                 value = None
             elif column in CSV_INTEGER_COLUMNS:

@@ -1225,6 +1225,25 @@ def test_an_excel_sep_line_names_the_separator_and_counts_as_a_line(db, tmp_path
     ]
 
 
+def test_excel_text_formulas_keeping_leading_zeros_are_read_as_their_text(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "external_id,channel,started_at,ended_at,agent_employee_code,customer_external_id,customer_phone,wait_seconds\n"
+        'C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,="0017","=""00088""",="0155512345",="35"\n'
+    )
+
+    result = import_files([path])
+
+    assert result.errors == []
+    call = Call.objects.select_related("agent", "customer").get()
+    assert (call.agent.employee_code, call.customer.external_id, call.customer.phone, call.wait_seconds) == (
+        "0017",
+        "00088",
+        "0155512345",
+        35,
+    )
+
+
 def test_an_empty_csv_file_is_refused_as_empty(db, tmp_path):
     (tmp_path / "calls.csv").write_bytes(b"")
 

@@ -31,7 +31,12 @@ def signature_for(body: bytes, secret: str) -> str:
 
 
 def signature_is_valid(body: bytes, header: str, secret: str) -> bool:
-    """Constant-time check of a ``sha256=<hex>`` signature header against the body."""
+    """Constant-time check of a ``sha256=<hex>`` signature header against the body (the scheme's name and
+    the hex digits in any case, as senders' libraries write them)."""
     if not secret or not header:
         return False
-    return hmac.compare_digest(signature_for(body, secret).encode("ascii"), header.strip().encode("utf-8"))
+    scheme, _, digest = header.strip().partition("=")
+    if scheme.strip().lower() != "sha256":
+        return False
+    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode("ascii"), digest.strip().lower().encode("utf-8"))

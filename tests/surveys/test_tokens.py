@@ -95,3 +95,7 @@ def test_signature_round_trip_and_tampering():
     assert not signature_is_valid(body, header.replace("sha256=", ""), "s3cret")
     assert not signature_is_valid(body, header, "")  # no secret configured → never valid
     assert not signature_is_valid(body, "", "s3cret")
+    # The scheme and the hex digits in upper case, as some senders write them, are the same signature.
+    assert signature_is_valid(body, header.upper(), "s3cret")
+    assert not signature_is_valid(body, header.replace("sha256=", "sha1="), "s3cret")
+    assert not signature_is_valid(body, "sha256=é" + header[8:], "s3cret")

@@ -247,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Call records, QA evaluations, NPS surveys and follow-ups.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Endpoints without a trailing slash also answer with one; the schema names each once.
+    "PREPROCESSING_HOOKS": ["qa_center.schema.drop_trailing_slash_aliases"],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("calls/", include("calls.urls")),
     path("api/auth/token", views.ApiTokenView.as_view(), name="api-token"),
+    path("api/auth/token/", views.ApiTokenView.as_view()),  # the same, as some clients write it
     path("api/calls/", include("calls.api_urls")),
     # QA scoring API: /api/scorecards/, /api/evaluations/, /api/assignments/ (read-only, scoped by selectors).
     path("api/", include("scoring.api_urls")),

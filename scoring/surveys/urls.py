@@ -12,4 +12,5 @@ urlpatterns = [
     path("s/<str:token>/opt-out/", views.survey_opt_out, name="opt_out"),
     path("surveys/responses/", views.response_list, name="responses"),
     path("api/surveys/responses", api.InboundResponseView.as_view(), name="api-responses"),
+    path("api/surveys/responses/", api.InboundResponseView.as_view()),  # as some webhook senders write it
 ]

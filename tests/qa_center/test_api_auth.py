@@ -98,3 +98,41 @@ def test_the_openapi_schema_names_every_scheme_and_generates_without_warnings(db
     }
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert "/api/auth/token" in schema["paths"]
+    # The trailing-slash aliases answer but are not listed twice.
+    assert {"/api/calls/import", "/api/calls/imports/{id}", "/api/surveys/responses"} <= set(schema["paths"])
+    assert not {"/api/auth/token/", "/api/calls/import/", "/api/surveys/responses/"} & set(schema["paths"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/auth/token/", {"username": "ana", "password": "pw-ana-12345"}),
+        ("/api/calls/import/", None),
+        ("/api/surveys/responses/", {"call_external_id": "C-404", "score": 9}),
+    ],
+)
+def test_api_endpoints_answer_with_a_trailing_slash_too(db, path, body):
+    user = UserFactory(username="ana", is_superuser=True, is_staff=True)
+    user.set_password("pw-ana-12345")
+    user.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+    if body is None:
+        response = client.post(
+            path,
+            '{"external_id": "C-1", "channel": "phone", "started_at": "2026-11-02T10:00:00Z", "ended_at": "2026-11-02T10:05:00Z"}',
+            content_type="application/x-ndjson",
+        )
+        assert (response.status_code, response.json()["created"]) == (200, 1)
+        status = client.get(path.replace("import/", "imports/1/"))
+        assert status.status_code == 404  # answered by the status view: no such import
+    elif "token" in path:
+        response = APIClient().post(path, body)
+        assert (response.status_code, response.json()["token"]) == (200, Token.objects.get(user=user).key)
+    else:
+        response = client.post(path, body, format="json")
+        assert (response.status_code, response.json()) == (
+            400,
+            {"call_external_id": ["No call with this external id."]},
+        )

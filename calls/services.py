@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .importers import ImportResult, ImportSetupError, import_files
+from .importers.rejects import rejected_rows
 from .models import CallImport, CallImportFile
 
 logger = logging.getLogger(__name__)
@@ -160,10 +161,7 @@ def call_import_run(import_id: int) -> CallImport | None:
     finally:
         cache.delete(key)
     for stored, data in zip(files, rejects, strict=False):
-        # Kept when it holds rejected rows: a JSON one is a line per row ({"line": ...}), a CSV one starts
-        # with the header.
-        rows = data.count(b"\n") - (0 if data.startswith(b'{"line":') else 1)
-        if rows > 0:
+        if rejected_rows(data) > 0:  # kept when it holds rejected rows
             stored.rejects_name = _rejects_name(stored.name)
             stored.rejects = data
             stored.save(update_fields=["rejects_name", "rejects"])

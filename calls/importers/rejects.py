@@ -1,6 +1,6 @@
 """Rejects files: exactly the rows a partial import did not write, with the reasons, ready to fix and re-import.
 
-CSV: the original columns plus an `errors` column. JSON Lines (and JSON arrays):
+CSV: the original columns plus an `errors` column. Workbooks (.xlsx): the same, sheet by sheet. JSON Lines (and JSON arrays):
 {"line": N, "errors": ["field: reason", ...], "record": <the record, or the raw line if it was not JSON>}.
 """
 
@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
+from openpyxl import Workbook, load_workbook
 
-from . import parsing
+from . import parsing, xlsx
 
 if TYPE_CHECKING:
     from .runner import Source
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 def rejects_file_for(source_path: Path, rejects_path: Path | None, several: bool) -> Path:
     """One input: `rejects_path` itself. Several: `rejects_path` is a folder. None: beside the input.
 
-    A rejects file is never compressed: calls.jsonl.gz gives calls.rejects.jsonl."""
+    A rejects file is never compressed: calls.jsonl.gz gives calls.rejects.jsonl; a workbook's is a workbook."""
     named = source_path.with_suffix("") if source_path.suffix.lower() == ".gz" else source_path
     name = f"{named.stem}.rejects{named.suffix or '.txt'}"
     if rejects_path is None:
@@ -37,18 +38,60 @@ def rejects_file_for(source_path: Path, rejects_path: Path | None, several: bool
 def write_rejects(
     sources: list[Source], reasons: dict[int, dict[int, list[str]]], rejects_path: str | os.PathLike | None
 ) -> list[Path]:
-    files = [(src, source) for src, source in enumerate(sources) if source.path is not None]
+    """One rejects file per input file, in order (a workbook's sheets go to one rejects workbook)."""
+    files: dict[Path, list[tuple[int, Source]]] = {}
+    for src, source in enumerate(sources):
+        if source.path is not None:
+            files.setdefault(source.path, []).append((src, source))
     several = len(files) > 1
     written = []
-    for src, source in files:
-        target = rejects_file_for(source.path, Path(rejects_path) if rejects_path else None, several)
-        by_line = reasons.get(src, {})
-        if source.format == "csv":
-            _write_csv(source, target, by_line)
+    for path, parts in files.items():
+        target = rejects_file_for(path, Path(rejects_path) if rejects_path else None, several)
+        src, source = parts[0]
+        if source.format == "xlsx":
+            _write_workbook(parts, target, reasons)
+        elif source.format == "csv":
+            _write_csv(source, target, reasons.get(src, {}))
         else:
-            _write_json(source, target, by_line)
+            _write_json(source, target, reasons.get(src, {}))
         written.append(target)
     return written
+
+
+def _write_workbook(
+    parts: list[tuple[int, Source]], target: Path, reasons: dict[int, dict[int, list[str]]]
+) -> None:
+    """The rejected rows of each sheet in a sheet of the same name, under its header and an `errors` column
+    (cells as text: dates in ISO 8601, which the import reads back)."""
+    book = Workbook(write_only=True)
+    for src, source in parts:
+        by_line = reasons.get(src, {})
+        sheet = book.create_sheet(source.sheet)
+        _kind, header, rows = xlsx.sheet_rows(source.path, source.sheet)
+        sheet.append([*header, "errors"])
+        for line, cells, _problems in rows:
+            if line in by_line:
+                sheet.append([*cells, "; ".join(by_line[line])])
+    book.save(target)
+
+
+def rejected_rows(data: bytes) -> int:
+    """How many rejected rows a rejects file holds (any of the kinds above)."""
+    if data.startswith(xlsx.ZIP_MAGIC):
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        try:
+            # Row counts from the rows themselves: a streamed workbook records no dimensions.
+            return sum(max(sum(1 for _ in sheet.iter_rows()) - 1, 0) for sheet in book.worksheets)
+        finally:
+            book.close()
+    if data.startswith(b'{"line":'):
+        return data.count(b"\n")
+    lines = data.count(b"\n")
+    return (
+        lines
+        - 1
+        - (1 if parsing.csv_separator_line(data.split(b"\n", 1)[0].decode("utf-8", "replace")) else 0)
+    )
 
 
 def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:

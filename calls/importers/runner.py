@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ..events import calls_imported_on_commit
-from . import parsing, rejects
+from . import parsing, rejects, xlsx
 from .parsing import KIND_CALL, KIND_ESCALATION, KIND_TRANSFER
 from .result import ImportResult, RowError
 from .staging import Finding, StageBackend
@@ -180,6 +180,7 @@ class Source:
     compressed: bool = False  # a gzip file (calls.jsonl.gz): read decompressed, progress in compressed bytes
     utf16: bool = False  # UTF-16 with a byte-order mark: read as UTF-8, progress in the file's bytes
     encoding: str = ""  # another encoding than UTF-8, as the user named it (Windows-1252, ...): read as UTF-8
+    sheet: str = ""  # format 'xlsx': the workbook's sheet this source is
 
     @property
     def charset(self) -> str:
@@ -281,6 +282,9 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
                     head = stream.read(4096)
             except (OSError, *GZIP_ERRORS) as error:
                 raise ImportSetupError(f"{path}: not a readable gzip file ({error})") from None
+        if inner.suffix.lower() in xlsx.SUFFIXES or (head.startswith(xlsx.ZIP_MAGIC) and not compressed):
+            sources += _workbook_sources(path, size)
+            continue
         utf16 = _utf16(head)
         if inner.suffix.lower() in {".jsonl", ".ndjson"}:
             # JSON Lines, unless the content is plainly a JSON document (pretty-printed objects, an array).
@@ -303,8 +307,32 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
     names = [source.name for source in sources]
     if len(set(names)) != len(names):  # same file name in two folders: use the paths as given
         for source in sources:
-            source.name = str(source.path)
+            source.name = str(source.path) + source.name.removeprefix(source.path.name)
     return sources
+
+
+def _workbook_sources(path: Path, size: int) -> list[Source]:
+    """One source per sheet of an .xlsx workbook that holds calls, transfers or escalations, named
+    `export.xlsx[Transfers]` when there are several."""
+    try:
+        sheets = xlsx.table_sheets(path)
+    except xlsx.WorkbookError as error:
+        raise ImportSetupError(f"{path}: {error}") from None
+    if not sheets:
+        raise ImportSetupError(
+            f"{path}: no sheet whose first row names calls, transfers or escalations columns "
+            "(external_id or call_external_id)"
+        )
+    return [
+        Source(
+            name=path.name if len(sheets) == 1 else f"{path.name}[{sheet}]",
+            path=path,
+            format="xlsx",
+            size=size // len(sheets),
+            sheet=sheet,
+        )
+        for sheet in sheets
+    ]
 
 
 def run_import(
@@ -320,7 +348,8 @@ def run_import(
     zone = resolve_timezone(default_timezone)
     order = resolve_date_order(date_order)
     names = [source.name for source in sources]
-    csv_sources = {index for index, source in enumerate(sources) if source.format == "csv"}
+    # Table sources: calls and their transfers and escalations in separate files (or sheets).
+    csv_sources = {index for index, source in enumerate(sources) if source.format in ("csv", "xlsx")}
     backend = _backend(names, csv_sources, partial)
     total = sum(source.size or 0 for source in sources) or None
     run = _Run(zone=zone, backend=backend, progress=progress, total_bytes=total, date_order=order)
@@ -421,6 +450,15 @@ def _analyze_after_bulk_load() -> None:
 def _read_source(run: _Run, src: int, source: Source) -> None:
     if source.format == "records":
         _read_records(run, src, _numbered(source.records or ()))
+        return
+    if source.format == "xlsx":
+        try:
+            table = xlsx.sheet_rows(source.path, source.sheet)
+        except parsing.CsvHeaderError as header_error:
+            _refuse_header(run, src, header_error)
+            return
+        _read_table(run, src, *table)
+        run.on_bytes(source.size or 0)
         return
     if not source.recoded:
         _read_stream(run, src, source, source.open())
@@ -528,10 +566,21 @@ def _read_csv(run: _Run, src: int, stream: IO[bytes]) -> None:
     try:
         kind, header, rows = parsing.csv_rows(stream, run.on_bytes)
     except parsing.CsvHeaderError as header_error:
-        for field_name, reason in header_error.errors:
-            run.error(src, 1, field_name, reason)
-        run.fatal = True  # without a usable header no row can be read: the whole import is refused
+        _refuse_header(run, src, header_error)
         return
+    _read_table(run, src, kind, header, rows)
+
+
+def _refuse_header(run: _Run, src: int, header_error: parsing.CsvHeaderError) -> None:
+    for field_name, reason in header_error.errors:
+        run.error(src, 1, field_name, reason)
+    run.fatal = True  # without a usable header no row can be read: the whole import is refused
+
+
+def _read_table(
+    run: _Run, src: int, kind: str, header: list[str], rows: Iterator[tuple[int, list[str], Any]]
+) -> None:
+    """The rows of a CSV file or a workbook's sheet: (line, cells, errors) under a header of `kind`."""
     zone, write, error = run.zone, run.backend.write, run.error
     child_kind = {"transfers": KIND_TRANSFER, "escalations": KIND_ESCALATION}.get(kind)
     key_column = "external_id" if kind == "calls" else "call_external_id"

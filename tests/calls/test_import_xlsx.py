@@ -1,0 +1,198 @@
+"""Excel workbooks: each sheet read as the CSV file its header says it is."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from calls import services
+from calls.importers import ImportSetupError, import_files
+from calls.models import Call, CallImport, Transfer
+
+FAX = "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+
+
+def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+CALLS_SHEET = [
+    [
+        "External ID",
+        "Channel",
+        "Started At",
+        "Ended At",
+        "Agent Employee Code",
+        "Customer External ID",
+        "Customer Phone",
+        "Wait Seconds",
+        "Resolved",
+    ],
+    # Date-time cells (Excel keeps no offset), numbers as numbers, a boolean cell.
+    [
+        "C-1",
+        "phone",
+        datetime(2026, 11, 2, 10, 0),
+        datetime(2026, 11, 2, 10, 5, 30),
+        17,
+        "CU-1",
+        15551234567,
+        35,
+        True,
+    ],
+    [
+        "C-2",
+        "fax",
+        datetime(2026, 11, 2, 11, 0),
+        datetime(2026, 11, 2, 11, 5),
+        "A-2",
+        None,
+        None,
+        12.0,
+        False,
+    ],
+    ["C-3", "chat", "2026-11-02T12:00:00Z", "2026-11-02T12:09:00Z", "A-2", None, None, None, None],
+    [None, None, None, None],  # an empty row
+]
+TRANSFERS_SHEET = [
+    ["call_external_id", "at", "to_department"],
+    ["C-1", datetime(2026, 11, 2, 10, 2), "Sales"],
+    ["C-3", datetime(2026, 11, 2, 13, 3), "Claims"],
+    ["C-3", datetime(2026, 11, 2, 11, 0), "Billing"],  # before the call started
+]
+
+
+def test_a_workbook_with_calls_and_transfers_sheets_imports_both_and_leaves_other_sheets_out(db, tmp_path):
+    path = workbook(
+        tmp_path / "export.xlsx",
+        {"Summary": [["Total calls", 3]], "Calls": CALLS_SHEET, "Transfers": TRANSFERS_SHEET},
+    )
+
+    result = import_files([path], partial=True, default_timezone="Europe/Paris")
+
+    assert result.error_lines() == [
+        f"export.xlsx[Calls]: line 3: {FAX}",
+        "export.xlsx[Transfers]: line 4: at: before the call's started_at",
+    ]
+    calls = {call.external_id: call for call in Call.objects.select_related("agent", "customer")}
+    assert sorted(calls) == ["C-1"]  # C-3 goes with its bad transfer, as a whole
+    first = calls["C-1"]
+    # Paris is UTC+1 on 2 November 2026.
+    assert (first.started_at, first.ended_at) == (
+        datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 11, 2, 9, 5, 30, tzinfo=UTC),
+    )
+    assert (first.agent.employee_code, first.customer.phone, first.wait_seconds, first.is_resolved) == (
+        "17",
+        "15551234567",
+        35,
+        True,
+    )
+    assert list(Transfer.objects.values_list("call__external_id", "to_department__name")) == [
+        ("C-1", "Sales")
+    ]
+
+    rejects = load_workbook(tmp_path / "export.rejects.xlsx", read_only=True)
+    assert rejects.sheetnames == ["Calls", "Transfers"]
+    calls_rows = list(rejects["Calls"].iter_rows(values_only=True))
+    collateral = "call: not imported: another row of call 'C-3' is invalid"
+    assert calls_rows == [
+        (
+            "external_id",
+            "channel",
+            "started_at",
+            "ended_at",
+            "agent_employee_code",
+            "customer_external_id",
+            "customer_phone",
+            "wait_seconds",
+            "resolved",
+            "errors",
+        ),
+        ("C-2", "fax", "2026-11-02T11:00:00", "2026-11-02T11:05:00", "A-2", None, None, "12", "false", FAX),
+        (
+            "C-3",
+            "chat",
+            "2026-11-02T12:00:00Z",
+            "2026-11-02T12:09:00Z",
+            "A-2",
+            None,
+            None,
+            None,
+            None,
+            collateral,
+        ),
+    ]
+    assert list(rejects["Transfers"].iter_rows(values_only=True)) == [
+        ("call_external_id", "at", "to_department", "errors"),
+        ("C-3", "2026-11-02T13:03:00", "Claims", collateral),
+        ("C-3", "2026-11-02T11:00:00", "Billing", "at: before the call's started_at"),
+    ]
+    rejects.close()
+
+
+def test_a_single_sheet_workbook_is_named_by_its_file_and_all_or_nothing_holds(db, tmp_path):
+    path = workbook(tmp_path / "calls.xlsx", {"Sheet1": CALLS_SHEET})
+
+    result = import_files([path], default_timezone="UTC")
+
+    assert result.error_lines() == [f"line 3: {FAX}"]  # one file: no file name
+    assert not result.written
+    assert Call.objects.count() == 0
+
+
+def test_files_that_are_not_usable_workbooks_are_refused_before_anything_is_read(db, tmp_path):
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 this is not a workbook")
+    no_table = workbook(tmp_path / "notes.xlsx", {"Notes": [["Remember", "to export"]]})
+    bad_header = workbook(tmp_path / "bad.xlsx", {"Calls": [["external_id", "channel", "colour"]]})
+
+    with pytest.raises(ImportSetupError, match=r"damaged.xlsx: not a readable .xlsx workbook \(BadZipFile"):
+        import_files([damaged])
+    with pytest.raises(ImportSetupError, match="notes.xlsx: no sheet whose first row names calls"):
+        import_files([no_table])
+    result = import_files([bad_header], partial=True)
+    assert result.error_lines() == [
+        "line 1: colour: unknown column in a calls file",
+        "line 1: started_at: required column missing",
+        "line 1: ended_at: required column missing",
+    ]
+    assert not result.written
+
+
+def test_an_uploaded_workbook_keeps_its_rejects_as_a_workbook(admin_user, tmp_path):
+    data = workbook(
+        tmp_path / "export.xlsx", {"Calls": CALLS_SHEET, "Transfers": TRANSFERS_SHEET}
+    ).read_bytes()
+    clean = workbook(
+        tmp_path / "clean.xlsx", {"Calls": [CALLS_SHEET[0], ["C-9", *CALLS_SHEET[1][1:]]]}
+    ).read_bytes()
+    call_import = services.call_import_create(
+        user=admin_user,
+        uploads=[services.Upload("export.xlsx", data), services.Upload("clean.xlsx", clean)],
+        partial=True,
+        timezone_name="UTC",
+    )
+
+    services.call_import_run(call_import.pk)
+
+    call_import = CallImport.objects.get()
+    assert (call_import.status, call_import.created, call_import.rejected) == ("done", 2, 4)
+    stored = {file.name: file for file in call_import.files.all()}
+    assert (stored["export.xlsx"].rejects_name, stored["clean.xlsx"].rejects_name) == (
+        "export.rejects.xlsx",
+        "",
+    )
+    rejects = load_workbook(io.BytesIO(bytes(stored["export.xlsx"].rejects)), read_only=True)
+    assert [len(list(rejects[name].iter_rows())) for name in rejects.sheetnames] == [3, 3]

@@ -337,6 +337,9 @@ CALLS_IMPORT_ANALYZE_MIN_ROWS = env_int("CALLS_IMPORT_ANALYZE_MIN_ROWS", 10_000,
 # Imports uploaded in the web UI (/calls/imports/): the files of one import together, at most this many
 # bytes (kept in the database until the import is deleted; bigger files: `manage.py import_calls`).
 CALLS_IMPORT_UPLOAD_MAX_BYTES = env_int("CALLS_IMPORT_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, minimum=1024)
+# A zip archive of call files is refused when its files unpack to more than this (a zip bomb); they are read
+# from the archive as it is decompressed, never unpacked to disk or memory.
+CALLS_IMPORT_ARCHIVE_MAX_BYTES = env_int("CALLS_IMPORT_ARCHIVE_MAX_BYTES", 4 * 1024**3, minimum=1024)
 # An uploaded import still running this long after it started is taken over by another worker (its own
 # died); imports are idempotent, so a second run of the same files changes nothing twice.
 CALLS_IMPORT_STALE_MINUTES = env_int("CALLS_IMPORT_STALE_MINUTES", 60, minimum=1)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +50,9 @@ def write_rejects(
     for path, parts in files.items():
         target = rejects_file_for(path, Path(rejects_path) if rejects_path else None, several)
         src, source = parts[0]
-        if source.format == "xlsx":
+        if source.member:
+            _write_archive(parts, target, reasons)
+        elif source.format == "xlsx":
             _write_workbook(parts, target, reasons)
         elif source.format == "csv":
             _write_csv(source, target, reasons.get(src, {}))
@@ -75,9 +79,33 @@ def _write_workbook(
     book.save(target)
 
 
+def _write_archive(
+    parts: list[tuple[int, Source]], target: Path, reasons: dict[int, dict[int, list[str]]]
+) -> None:
+    """A zip archive's rejects: a zip holding the rejects file of each of its files that had rejected rows."""
+    with (
+        tempfile.TemporaryDirectory(prefix="qa-rejects-") as folder,
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for src, source in parts:
+            by_line = reasons.get(src, {})
+            if not by_line:
+                continue
+            member = Path(source.member)
+            written = Path(folder) / "rejects"
+            if source.format == "csv":
+                _write_csv(source, written, by_line)
+            else:
+                _write_json(source, written, by_line)
+            archive.write(written, str(rejects_file_for(member, None, False)))
+
+
 def rejected_rows(data: bytes) -> int:
     """How many rejected rows a rejects file holds (any of the kinds above)."""
     if data.startswith(xlsx.ZIP_MAGIC):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if "xl/workbook.xml" not in archive.namelist():  # a zip of rejects files
+                return sum(rejected_rows(archive.read(name)) for name in archive.namelist())
         book = load_workbook(io.BytesIO(data), read_only=True)
         try:
             # Row counts from the rows themselves: a streamed workbook records no dimensions.

@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import time
+import zipfile
 import zlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
@@ -169,6 +170,36 @@ class _Utf8Recoder(io.RawIOBase):
         super().close()
 
 
+class _ZipMember(io.RawIOBase):
+    """One file of a zip archive, decompressed as it is read (rewinding opens it again)."""
+
+    def __init__(self, path: Path, member: str):
+        self.archive = zipfile.ZipFile(path)
+        self.member = member
+        self.raw = self.archive.open(member)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if (offset, whence) != (0, io.SEEK_SET):
+            raise io.UnsupportedOperation("a file in an archive can only be rewound")
+        self.raw.close()
+        self.raw = self.archive.open(self.member)
+        return 0
+
+    def readinto(self, buffer) -> int:
+        return self.raw.readinto(buffer)
+
+    def close(self) -> None:
+        self.raw.close()
+        self.archive.close()
+        super().close()
+
+
 @dataclass
 class Source:
     name: str
@@ -181,6 +212,7 @@ class Source:
     utf16: bool = False  # UTF-16 with a byte-order mark: read as UTF-8, progress in the file's bytes
     encoding: str = ""  # another encoding than UTF-8, as the user named it (Windows-1252, ...): read as UTF-8
     sheet: str = ""  # format 'xlsx': the workbook's sheet this source is
+    member: str = ""  # a file inside a zip archive (`path`): read from the archive as it is decompressed
 
     @property
     def charset(self) -> str:
@@ -193,7 +225,12 @@ class Source:
         return self.compressed or bool(self.charset)
 
     def open(self, on_file_bytes: Callable[[int], None] | None = None) -> IO[bytes]:
-        stream: IO[bytes] = self.path.open("rb") if self.path is not None else io.BytesIO(self.data or b"")
+        if self.member:
+            stream: IO[bytes] = io.BufferedReader(_ZipMember(self.path, self.member))
+        elif self.path is not None:
+            stream = self.path.open("rb")
+        else:
+            stream = io.BytesIO(self.data or b"")
         if self.recoded:
             stream = _CountingReader(stream, on_file_bytes)
         if self.compressed:
@@ -282,25 +319,22 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
                     head = stream.read(4096)
             except (OSError, *GZIP_ERRORS) as error:
                 raise ImportSetupError(f"{path}: not a readable gzip file ({error})") from None
-        if inner.suffix.lower() in xlsx.SUFFIXES or (head.startswith(xlsx.ZIP_MAGIC) and not compressed):
+        if inner.suffix.lower() in xlsx.SUFFIXES or (
+            head.startswith(xlsx.ZIP_MAGIC) and not compressed and _is_workbook(path)
+        ):
             sources += _workbook_sources(path, size)
             continue
-        utf16 = _utf16(head)
-        if inner.suffix.lower() in {".jsonl", ".ndjson"}:
-            # JSON Lines, unless the content is plainly a JSON document (pretty-printed objects, an array).
-            fmt = "json" if parsing.sniff_format(head) == "json" else "jsonl"
-        elif inner.suffix.lower() == ".csv":
-            fmt = "csv"
-        else:
-            fmt = parsing.sniff_format(head)
+        if head.startswith(xlsx.ZIP_MAGIC) and not compressed:
+            sources += _archive_sources(path, encoding)
+            continue
         sources.append(
             Source(
                 name=path.name,
                 path=path,
-                format=fmt,
+                format=_format_of(inner, head),
                 size=size,
                 compressed=compressed,
-                utf16=utf16,
+                utf16=_utf16(head),
                 encoding=_encoding_for(head, encoding),
             )
         )
@@ -309,6 +343,76 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
         for source in sources:
             source.name = str(source.path) + source.name.removeprefix(source.path.name)
     return sources
+
+
+def _format_of(name: Path, head: bytes) -> str:
+    """A file's format: by its name (the inner one of a .gz), else by its first bytes."""
+    suffix = name.suffix.lower()
+    if suffix in {".jsonl", ".ndjson"}:
+        # JSON Lines, unless the content is plainly a JSON document (pretty-printed objects, an array).
+        return "json" if parsing.sniff_format(head) == "json" else "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    return parsing.sniff_format(head)
+
+
+def _is_workbook(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportSetupError(f"{path}: not a readable zip archive ({error})") from None
+
+
+def _archive_sources(path: Path, encoding: str) -> list[Source]:
+    """One source per file of a zip archive (an export of calls.csv, transfers.csv, ...), read straight from
+    the archive; folders, hidden files and macOS' __MACOSX copies are left out. Refused when its files
+    unpack to more than CALLS_IMPORT_ARCHIVE_MAX_BYTES (a zip bomb), or hold a workbook or another archive."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportSetupError(f"{path}: not a readable zip archive ({error})") from None
+    with archive:
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith("__MACOSX/")
+            and not Path(info.filename).name.startswith(".")
+        ]
+        if not members:
+            raise ImportSetupError(f"{path}: no file in the zip archive")
+        unpacked = sum(info.file_size for info in members)
+        if unpacked > settings.CALLS_IMPORT_ARCHIVE_MAX_BYTES:
+            raise ImportSetupError(
+                f"{path}: its files unpack to {unpacked:,} bytes, more than the "
+                f"{settings.CALLS_IMPORT_ARCHIVE_MAX_BYTES:,} allowed (CALLS_IMPORT_ARCHIVE_MAX_BYTES)"
+            )
+        sources = []
+        for info in members:
+            if info.flag_bits & 0x1:
+                raise ImportSetupError(f"{path}: {info.filename} is encrypted")
+            try:
+                with archive.open(info) as member:
+                    head = member.read(4096)
+            except (zipfile.BadZipFile, OSError, *GZIP_ERRORS) as error:
+                raise ImportSetupError(f"{path}: {info.filename}: not readable ({error})") from None
+            if head.startswith((xlsx.ZIP_MAGIC, GZIP_MAGIC)):
+                raise ImportSetupError(
+                    f"{path}: {info.filename} is itself an archive or a workbook: import it on its own"
+                )
+            sources.append(
+                Source(
+                    name=path.name if len(members) == 1 else f"{path.name}[{info.filename}]",
+                    path=path,
+                    member=info.filename,
+                    format=_format_of(Path(info.filename), head),
+                    size=info.file_size,
+                    utf16=_utf16(head),
+                    encoding=_encoding_for(head, encoding),
+                )
+            )
+        return sources
 
 
 def _workbook_sources(path: Path, size: int) -> list[Source]:

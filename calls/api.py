@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -93,6 +93,7 @@ _SUMMARY = inline_serializer(
 )
 
 
+_DETAIL = inline_serializer("ImportRefusal", {"detail": serializers.CharField()})
 _QUEUED = inline_serializer(
     "CallImportQueued",
     {"id": serializers.IntegerField(), "status": serializers.CharField(), "url": serializers.CharField()},
@@ -201,7 +202,14 @@ class CallImportView(APIView):
                 "additionalProperties": {"type": "string", "format": "binary"},
             },
         },
-        responses={200: _SUMMARY, 400: _SUMMARY, 202: _QUEUED},
+        responses={
+            200: _SUMMARY,
+            400: _SUMMARY,
+            202: _QUEUED,
+            411: OpenApiResponse(_DETAIL, description="A chunked body the server cannot read"),
+            413: OpenApiResponse(_DETAIL, description="The body is over the limit"),
+            415: OpenApiResponse(_DETAIL, description="A media type or content coding that is not accepted"),
+        },
     )
     def post(self, request):
         media_type = (request.content_type or "").split(";")[0].strip().lower()

@@ -98,6 +98,8 @@ def test_the_openapi_schema_names_every_scheme_and_generates_without_warnings(db
     }
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert "/api/auth/token" in schema["paths"]
+    responses = schema["paths"]["/api/calls/import"]["post"]["responses"]
+    assert sorted(responses) == ["200", "202", "400", "411", "413", "415"]
     # The trailing-slash aliases answer but are not listed twice.
     assert {"/api/calls/import", "/api/calls/imports/{id}", "/api/surveys/responses"} <= set(schema["paths"])
     assert not {"/api/auth/token/", "/api/calls/import/", "/api/surveys/responses/"} & set(schema["paths"])

@@ -196,7 +196,11 @@ class CallImportView(APIView):
         request={
             "application/x-ndjson": OpenApiTypes.STR,
             "text/plain": OpenApiTypes.STR,
-            "application/json": OpenApiTypes.ANY,
+            # An array of call records (docs/import-format.md); an object holding one is read too.
+            "application/json": {
+                "type": "array",
+                "items": {"type": "object", "additionalProperties": True},
+            },
             "multipart/form-data": {
                 "type": "object",
                 "additionalProperties": {"type": "string", "format": "binary"},

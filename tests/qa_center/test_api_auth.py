@@ -98,6 +98,9 @@ def test_the_openapi_schema_names_every_scheme_and_generates_without_warnings(db
     }
     assert schema["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert "/api/auth/token" in schema["paths"]
+    content = schema["paths"]["/api/calls/import"]["post"]["requestBody"]["content"]
+    assert content["application/json"]["schema"]["type"] == "array"  # typed, so clients send a list
+    assert set(content) >= {"application/x-ndjson", "text/plain", "multipart/form-data"}
     responses = schema["paths"]["/api/calls/import"]["post"]["responses"]
     assert sorted(responses) == ["200", "202", "400", "411", "413", "415"]
     # The trailing-slash aliases answer but are not listed twice.

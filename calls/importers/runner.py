@@ -327,6 +327,7 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
         if head.startswith(xlsx.ZIP_MAGIC) and not compressed:
             sources += _archive_sources(path, encoding)
             continue
+        _refuse_binary(path, head)
         sources.append(
             Source(
                 name=path.name,
@@ -345,6 +346,22 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
     return sources
 
 
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) and other old Office files
+
+
+def _refuse_binary(path: Path, head: bytes) -> None:
+    """Files that are no text at all get one clear refusal instead of an error on every line."""
+    if head.startswith(OLE2_MAGIC):
+        raise ImportSetupError(
+            f"{path}: an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV and import that"
+        )
+    if head and not _utf16(head):
+        # A stray control byte in text is one row's error; this many is no text (PDF, images, executables).
+        controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
+        if head.count(0) * 100 >= len(head) or controls * 10 >= len(head):
+            raise ImportSetupError(f"{path}: a binary file, not JSON Lines, JSON, CSV or an .xlsx workbook")
+
+
 def _format_of(name: Path, head: bytes) -> str:
     """A file's format: by its name (the inner one of a .gz), else by its first bytes."""
     suffix = name.suffix.lower()
@@ -359,7 +376,14 @@ def _format_of(name: Path, head: bytes) -> str:
 def _is_workbook(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
-            return "xl/workbook.xml" in archive.namelist()
+            names = archive.namelist()
+            if "mimetype" in names and archive.read("mimetype").startswith(
+                b"application/vnd.oasis.opendocument"
+            ):
+                raise ImportSetupError(
+                    f"{path}: an OpenDocument file (.ods): save it as .xlsx or CSV and import that"
+                )
+            return "xl/workbook.xml" in names
     except (zipfile.BadZipFile, OSError) as error:
         raise ImportSetupError(f"{path}: not a readable zip archive ({error})") from None
 
@@ -401,6 +425,7 @@ def _archive_sources(path: Path, encoding: str) -> list[Source]:
                 raise ImportSetupError(
                     f"{path}: {info.filename} is itself an archive or a workbook: import it on its own"
                 )
+            _refuse_binary(Path(f"{path}: {info.filename}"), head)
             sources.append(
                 Source(
                     name=path.name if len(members) == 1 else f"{path.name}[{info.filename}]",

@@ -126,3 +126,34 @@ def test_an_uploaded_zip_keeps_its_rejects_as_a_zip(admin_user, tmp_path):
     assert (stored["export.zip"].rejects_name, stored["clean.zip"].rejects_name) == ("export.rejects.zip", "")
     with zipfile.ZipFile(io.BytesIO(bytes(stored["export.zip"].rejects))) as rejects:
         assert rejects.namelist() == ["calls.rejects.csv"]
+
+
+def test_office_files_that_are_not_xlsx_and_binary_files_get_one_clear_refusal(db, tmp_path):
+    xls = tmp_path / "calls.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    ods = archive(
+        tmp_path / "calls.ods",
+        {"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<x/>"},
+    )
+    pdf = tmp_path / "calls.csv"
+    pdf.write_bytes(b"%PDF-1.7\n\x00\x01\x02 binary")
+    in_zip = archive(tmp_path / "export.zip", {"report.pdf": b"%PDF-1.7\n\x00\x01"})
+
+    for path, message in [
+        (xls, r"calls.xls: an Excel 97-2003 workbook \(.xls\): save it as .xlsx or CSV and import that"),
+        (ods, r"calls.ods: an OpenDocument file \(.ods\): save it as .xlsx or CSV and import that"),
+        (pdf, "calls.csv: a binary file, not JSON Lines, JSON, CSV or an .xlsx workbook"),
+        (in_zip, "export.zip: report.pdf: a binary file"),
+    ]:
+        with pytest.raises(ImportSetupError, match=message):
+            import_files([path])
+
+
+def test_a_stray_nul_byte_in_a_text_file_is_one_rows_error_not_a_binary_file(db, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_bytes(CALLS_CSV.replace("C-2,fax", "C-2,ph\x00one").encode())
+
+    result = import_files([path], partial=True)
+
+    assert result.error_lines() == ["line 3: channel: contains a NUL character"]
+    assert list(Call.objects.values_list("external_id", flat=True)) == ["C-1"]

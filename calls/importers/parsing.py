@@ -704,26 +704,40 @@ def sniff_format(head: bytes) -> str:
         # JSON Lines when the first line is a call record, or cannot be told (a broken first line is then
         # one row error); a document when the first line is a lone `{` (objects pretty-printed one after
         # another, as `jq '.[]'` without -c writes them) or an object holding the records.
-        first = text.partition(b"\n")[0].strip()
-        return "json" if first == b"{" or records_member(first) is not None else "jsonl"
+        first, newline, _rest = text.partition(b"\n")
+        first = first.strip()
+        if first == b"{":
+            return "json"
+        if newline:  # the whole first line: a record (JSON Lines), unless it wraps the records itself
+            try:
+                value = orjson.loads(first)
+            except orjson.JSONDecodeError:
+                return "jsonl"  # a broken first line: one row error
+            return "json" if type(value) is dict and _wraps_records(value) else "jsonl"
+        return "json" if records_member(first) is not None else "jsonl"
     return "csv"
 
 
 def records_member(document: bytes) -> str | None:
     """The top-level member holding the records when a JSON document (its beginning will do) is an object
     wrapping them, as API exports are (`{"calls": [...]}`, `{"count": 2, "data": [...]}`): the first member
-    whose value is an array. None when the object is a call record itself (it has a call's fields) or no
-    array member was seen."""
+    whose value is an array of objects. None when the object is a call record itself (it has a call's
+    fields) or no such member was seen."""
     depth = 0
     key = None
+    candidate = None  # a top-level member whose value is an array: the records if its first item is an object
     try:
         for _prefix, event, value in ijson.parse(io.BytesIO(document)):
+            if candidate is not None:
+                if event == "start_map":
+                    return candidate
+                candidate = None
             if event == "map_key" and depth == 1:
                 if value in CALL_FIELDS:
                     return None
                 key = value
             elif event == "start_array" and depth == 1 and key is not None:
-                return key
+                candidate = key
             if event in ("start_map", "start_array"):
                 depth += 1
             elif event in ("end_map", "end_array"):
@@ -731,6 +745,13 @@ def records_member(document: bytes) -> str | None:
     except ijson.JSONError:  # the beginning of a longer document, or broken: what was seen decides
         pass
     return None
+
+
+def _wraps_records(value: dict) -> bool:
+    """A whole JSON object that holds call records in an array member rather than being one."""
+    if CALL_FIELDS.intersection(value):
+        return False
+    return any(type(member) is list and member and type(member[0]) is dict for member in value.values())
 
 
 class JSONArrayError(ValueError):

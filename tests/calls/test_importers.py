@@ -564,6 +564,16 @@ def test_an_object_holding_the_records_in_an_array_is_read_as_that_array(db, tmp
     assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2"]
 
 
+def test_json_lines_whose_records_start_with_an_unknown_list_stay_json_lines(db, tmp_path):
+    first = {"notes": [{"by": "QA"}], **minimal(1)}  # an unknown field first, holding a list of objects
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps(first) + "\n" + json.dumps({"tags": ["x"], **minimal(2)}) + "\n")
+
+    result = import_files([path], partial=True)
+
+    assert result.error_lines() == ["line 1: notes: unknown field", "line 2: tags: unknown field"]
+
+
 def test_json_lines_with_a_broken_first_line_stay_json_lines_with_one_row_error(db, tmp_path):
     path = tmp_path / "calls.jsonl"
     path.write_text('{"external_id": "C-1", "channel": "phone",\n' + json.dumps(minimal(2)) + "\n")

@@ -103,7 +103,26 @@ class UndecodableError(ValueError):
         self.reason = reason
 
 
-class _Utf8Recoder(io.RawIOBase):
+class _Rewindable(io.RawIOBase):
+    """A byte stream read from its start, which can only be rewound (the readers read a file again)."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if (offset, whence) != (0, io.SEEK_SET):
+            raise io.UnsupportedOperation(f"{type(self).__name__} can only be rewound")
+        self.rewind()
+        return 0
+
+    def rewind(self) -> None:
+        raise NotImplementedError
+
+
+class _Utf8Recoder(_Rewindable):
     """A file in another encoding (UTF-16, Windows-1252, ...) read as UTF-8 bytes, so the readers see what
     they see in any other file.
 
@@ -122,21 +141,12 @@ class _Utf8Recoder(io.RawIOBase):
         self.label = "UTF-16" if encoding == "utf-16" else encoding
         self.prefix_codec = encoding  # decodes the good bytes before a bad one (UTF-16: in the file's order)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if (offset, whence) != (0, io.SEEK_SET):
-            raise io.UnsupportedOperation("a recoded file can only be rewound")
+    def rewind(self) -> None:
         self.raw.seek(0)
         self.decoder.reset()
         self.pending = b""
         self.lines = 0
         self.prefix_codec = self.encoding
-        return 0
 
     def _decode(self, chunk: bytes, final: bool) -> str:
         try:
@@ -170,7 +180,7 @@ class _Utf8Recoder(io.RawIOBase):
         super().close()
 
 
-class _ZipMember(io.RawIOBase):
+class _ZipMember(_Rewindable):
     """One file of a zip archive, decompressed as it is read (rewinding opens it again)."""
 
     def __init__(self, path: Path, member: str):
@@ -178,18 +188,9 @@ class _ZipMember(io.RawIOBase):
         self.member = member
         self.raw = self.archive.open(member)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if (offset, whence) != (0, io.SEEK_SET):
-            raise io.UnsupportedOperation("a file in an archive can only be rewound")
+    def rewind(self) -> None:
         self.raw.close()
         self.raw = self.archive.open(self.member)
-        return 0
 
     def readinto(self, buffer) -> int:
         return self.raw.readinto(buffer)

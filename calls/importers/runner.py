@@ -350,17 +350,17 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) and other old Office files
 
 
-def _refuse_binary(path: Path, head: bytes) -> None:
+def _refuse_binary(where: str | Path, head: bytes) -> None:
     """Files that are no text at all get one clear refusal instead of an error on every line."""
     if head.startswith(OLE2_MAGIC):
         raise ImportSetupError(
-            f"{path}: an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV and import that"
+            f"{where}: an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV and import that"
         )
     if head and not _utf16(head):
         # A stray control byte in text is one row's error; this many is no text (PDF, images, executables).
         controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
         if head.count(0) * 100 >= len(head) or controls * 10 >= len(head):
-            raise ImportSetupError(f"{path}: a binary file, not JSON Lines, JSON, CSV or an .xlsx workbook")
+            raise ImportSetupError(f"{where}: a binary file, not JSON Lines, JSON, CSV or an .xlsx workbook")
 
 
 def _format_of(name: Path, head: bytes) -> str:
@@ -426,7 +426,7 @@ def _archive_sources(path: Path, encoding: str) -> list[Source]:
                 raise ImportSetupError(
                     f"{path}: {info.filename} is itself an archive or a workbook: import it on its own"
                 )
-            _refuse_binary(Path(f"{path}: {info.filename}"), head)
+            _refuse_binary(f"{path}: {info.filename}", head)
             sources.append(
                 Source(
                     name=path.name if len(members) == 1 else f"{path.name}[{info.filename}]",

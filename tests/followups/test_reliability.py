@@ -146,8 +146,9 @@ def effect_counts(cases) -> dict[str, int]:
 
 
 def test_sigkill_of_the_worker_during_200_detractors_loses_and_duplicates_nothing(
-    worker, supervisor, owner_agent
+    quiet_worker_after, supervisor, owner_agent
 ):
+    worker = quiet_worker_after
     # SLOW- customers make each notice take 0.2 s, so the worker is always busy when it is killed.
     calls = [
         CallFactory(agent=owner_agent, customer=CustomerFactory(external_id=f"SLOW-{i}")) for i in range(200)
@@ -192,6 +193,17 @@ def test_sigkill_of_the_worker_during_200_detractors_loses_and_duplicates_nothin
     # most one per killed in-flight task (2 processes per kill). The receiver dedups by key.
     assert counts["sent_duplicates"] <= kills * 2
     assert redriven > 0, "the kills lost no message: this run did not exercise the recovery path"
+
+
+@pytest.fixture
+def quiet_worker_after(worker):
+    """After the test, the worker is idle before the database is flushed: redelivered copies of the
+    killed tasks (no-ops once their case is dispatched) still lock rows, and a flush meeting one of them
+    deadlocks. Stopped warm (it finishes its task), its queue emptied, started again for the next test."""
+    yield worker
+    worker.stop()
+    redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
+    worker.start()
 
 
 def i_score(call) -> int:

@@ -89,9 +89,27 @@ CHANNELS = {
     "in_person": "in_person",
     "in person": "in_person",
     "in-person": "in_person",
+    # What telephony and helpdesk exports call them (Amazon Connect, Genesys Cloud, Zendesk: VOICE).
+    "voice": "phone",
+    "call": "phone",
+    "telephone": "phone",
+    "mail": "email",
+    "webchat": "chat",
+    "web chat": "chat",
+    "live chat": "chat",
+    "livechat": "chat",
+    "walk-in": "in_person",
+    "walk in": "in_person",
 }
 CHANNEL_NAMES = "phone, email, chat, social, in_person"
-DIRECTIONS = {"inbound": "inbound", "outbound": "outbound"}
+DIRECTIONS = {
+    "inbound": "inbound",
+    "outbound": "outbound",
+    "in": "inbound",
+    "out": "outbound",
+    "incoming": "inbound",
+    "outgoing": "outbound",
+}
 TIERS = {"standard": "standard", "gold": "gold", "platinum": "platinum"}
 LEVELS = {
     "tier2": "tier2",
@@ -121,6 +139,9 @@ CSV_BOOLEANS = {
 }
 
 _WHOLE_DECIMAL = re.compile(r"[+-]?[0-9]+\.0*")
+# h:mm:ss, as telephony reports and spreadsheets write durations (Avaya CMS, Five9, Excel's [h]:mm:ss);
+# a fraction of a second is rounded. m:ss is not taken: a spreadsheet's h:mm looks the same.
+_DURATION = re.compile(r"([0-9]{1,5}):([0-5][0-9]):([0-5][0-9](?:\.[0-9]*)?)")
 
 MAX_INT = 2_147_483_647  # PostgreSQL integer
 MAX_SEQUENCE = 32_767  # PositiveSmallIntegerField
@@ -189,7 +210,8 @@ CSV_REQUIRED = {
     "transfers": ("call_external_id", "at"),
     "escalations": ("call_external_id", "at", "level"),
 }
-CSV_INTEGER_COLUMNS = frozenset({"wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds", "sequence"})
+DURATION_COLUMNS = frozenset({"wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds"})
+CSV_INTEGER_COLUMNS = DURATION_COLUMNS | {"sequence"}
 CSV_VERBATIM_COLUMNS = frozenset({"transcript"})  # kept as written (only CRLF → LF), not stripped
 
 _JSON_TO_CSV_FIELD = {json_name: column for column, json_name in CSV_CALL_COLUMNS.items()}
@@ -281,7 +303,10 @@ def _choice(
     return normalised
 
 
-def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) -> int | None:
+def _integer(
+    value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT, duration: bool = False
+) -> int | None:
+    """A whole number; with `duration`, seconds, also written as h:mm:ss."""
     if value is None or value is INVALID:
         return None
     if type(value) is float and value.is_integer():
@@ -289,9 +314,9 @@ def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) 
         value = int(value)
     elif type(value) is str:
         # "35": tools that write every value as a string; read as a CSV cell is.
-        value = _csv_integer(value.strip())
+        value = _csv_seconds(value.strip()) if duration else _csv_integer(value.strip())
         if type(value) is str:
-            errors.append((field, f"expected an integer, got {value[:40]!r}"))
+            errors.append((field, _not_integer(value, duration=duration)))
             return None
     if type(value) is not int:
         errors.append((field, f"expected an integer, got {_type_name(value)}"))
@@ -302,6 +327,20 @@ def _integer(value: Any, field: str, errors: Errors, *, maximum: int = MAX_INT) 
     if value > maximum:
         errors.append((field, f"too large ({value}, at most {maximum})"))
         return None
+    return value
+
+
+def _not_integer(text: str, *, duration: bool) -> str:
+    expected = "an integer (seconds) or h:mm:ss" if duration else "an integer"
+    return f"expected {expected}, got {text[:40]!r}"
+
+
+def _csv_seconds(text: str) -> int | str:
+    """Seconds as `_csv_integer` reads them, or `0:05:35` (h:mm:ss) as 335; anything else as it was."""
+    value = _csv_integer(text)
+    if type(value) is str and (match := _DURATION.fullmatch(text)):
+        hours, minutes, seconds = match.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + round(float(seconds))
     return value
 
 
@@ -513,10 +552,10 @@ def call_row(
     started_at = _time(get("started_at"), "started_at", zone, errors, required=True, date_order=date_order)
     answered_at = _time(get("answered_at"), "answered_at", zone, errors, date_order=date_order)
     ended_at = _time(get("ended_at"), "ended_at", zone, errors, required=True, date_order=date_order)
-    wait = _integer(get("wait_seconds"), "wait_seconds", errors) or 0
-    talk = _integer(get("talk_seconds"), "talk_seconds", errors) or 0
-    hold = _integer(get("hold_seconds"), "hold_seconds", errors) or 0
-    wrap = _integer(get("wrap_seconds"), "wrap_seconds", errors) or 0
+    wait = _integer(get("wait_seconds"), "wait_seconds", errors, duration=True) or 0
+    talk = _integer(get("talk_seconds"), "talk_seconds", errors, duration=True) or 0
+    hold = _integer(get("hold_seconds"), "hold_seconds", errors, duration=True) or 0
+    wrap = _integer(get("wrap_seconds"), "wrap_seconds", errors, duration=True) or 0
     department = _text(get("department"), "department", 100, errors)
 
     agent_code = agent_name = agent_team = None
@@ -1057,9 +1096,10 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
             if not value:
                 value = None
             elif column in CSV_INTEGER_COLUMNS:
-                value = _csv_integer(value)
+                duration = column in DURATION_COLUMNS
+                value = _csv_seconds(value) if duration else _csv_integer(value)
                 if type(value) is str:
-                    errors.append((column, f"expected an integer, got {value[:40]!r}"))
+                    errors.append((column, _not_integer(value, duration=duration)))
                     value = INVALID
             elif column == "resolved":
                 boolean = CSV_BOOLEANS.get(value.lower())

@@ -152,6 +152,45 @@ def test_a_single_sheet_workbook_is_named_by_its_file_and_all_or_nothing_holds(d
     assert Call.objects.count() == 0
 
 
+def test_duration_cells_are_read_as_seconds(db, tmp_path):
+    # Durations as a spreadsheet keeps them: a fraction of a day shown as [h]:mm:ss (openpyxl gives a
+    # timedelta) or as h:mm:ss (a time), or typed as text.
+    path = workbook(
+        tmp_path / "calls.xlsx",
+        {
+            "Calls": [
+                [
+                    "external_id",
+                    "channel",
+                    "started_at",
+                    "ended_at",
+                    "wait_seconds",
+                    "talk_seconds",
+                    "hold_seconds",
+                ],
+                [
+                    "C-1",
+                    "phone",
+                    datetime(2026, 11, 2, 10),
+                    datetime(2026, 11, 2, 12),
+                    35 / 86400,
+                    7300 / 86400,
+                    "0:00:20",
+                ],
+            ]
+        },
+    )
+    book = load_workbook(path)
+    book["Calls"]["E2"].number_format = "h:mm:ss"
+    book["Calls"]["F2"].number_format = "[h]:mm:ss"
+    book.save(path)
+
+    result = import_files([path], default_timezone="UTC")
+
+    assert result.errors == []
+    assert list(Call.objects.values_list("wait_seconds", "talk_seconds", "hold_seconds")) == [(35, 7300, 20)]
+
+
 def test_files_that_are_not_usable_workbooks_are_refused_before_anything_is_read(db, tmp_path):
     damaged = tmp_path / "damaged.xlsx"
     damaged.write_bytes(b"PK\x03\x04 this is not a workbook")

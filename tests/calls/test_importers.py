@@ -866,7 +866,7 @@ GOLDEN_JSONL_ERRORS = [
         "record",
         "not valid UTF-8 (byte 0xe9 at column 136); if the file is in another encoding, name it (e.g. cp1252)",
     ),
-    (8, "wait_seconds", "expected an integer, got '35 s'"),
+    (8, "wait_seconds", "expected an integer (seconds) or h:mm:ss, got '35 s'"),
     (9, "talk_seconds", "must not be negative (-5)"),
     (10, "colour", "unknown field"),
     (11, "transfers[0].at", "not an ISO 8601 date-time: 'yesterday'"),
@@ -894,7 +894,7 @@ def test_golden_bad_jsonl_reports_every_bad_row_and_writes_nothing(db):
 GOLDEN_CSV_ERRORS = [
     "bad_calls.csv: line 5: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
     "bad_calls.csv: line 6: resolved: expected true/false, 1/0 or yes/no, got 'maybe'",
-    "bad_calls.csv: line 7: wait_seconds: expected an integer, got '3.5'",
+    "bad_calls.csv: line 7: wait_seconds: expected an integer (seconds) or h:mm:ss, got '3.5'",
     "bad_calls.csv: line 8: ended_at: before started_at",
     "bad_calls.csv: line 9: external_id: duplicate of line 2",
     "bad_calls.csv: line 10: customer_email: not an e-mail address: 'not-an-email'",
@@ -968,7 +968,7 @@ def test_partial_csv_rejects_a_call_with_a_bad_transfer_as_a_whole(db, tmp_path)
     assert rejected == [
         ("C-2", "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"),
         ("C-3", "resolved: expected true/false, 1/0 or yes/no, got 'maybe'"),
-        ("C-4", "wait_seconds: expected an integer, got '3.5'"),
+        ("C-4", "wait_seconds: expected an integer (seconds) or h:mm:ss, got '3.5'"),
         ("C-5", "ended_at: before started_at"),
         ("C-1", "external_id: duplicate of line 2"),
         (
@@ -1586,8 +1586,8 @@ def test_whole_numbers_written_as_floats_are_integers_and_fractions_are_refused(
     from_json = import_records(records, partial=True)
 
     assert [(error.line, error.field, error.reason) for error in from_csv.errors] == [
-        (3, "wait_seconds", "expected an integer, got '35.5'"),
-        (3, "hold_seconds", "expected an integer, got '1e3'"),
+        (3, "wait_seconds", "expected an integer (seconds) or h:mm:ss, got '35.5'"),
+        (3, "hold_seconds", "expected an integer (seconds) or h:mm:ss, got '1e3'"),
     ]
     assert [(error.line, error.field, error.reason) for error in from_json.errors] == [
         (2, "wait_seconds", "expected an integer, got number"),
@@ -1600,6 +1600,65 @@ def test_whole_numbers_written_as_floats_are_integers_and_fractions_are_refused(
     ]
     again = import_records([minimal(3, wait_seconds=35, talk_seconds=300, hold_seconds=0)])
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_durations_written_as_h_mm_ss_are_seconds(db, tmp_path):
+    # How telephony reports (Avaya CMS, Five9) and spreadsheets write durations; m:ss is refused (a
+    # spreadsheet's h:mm looks the same).
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "external_id,channel,started_at,ended_at,wait_seconds,talk_seconds,hold_seconds,wrap_seconds\n"
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T12:05:00Z,0:00:35,0:05:10,00:00:20.6,1:59:59\n"
+        "C-2,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,5:35,0:60:00,0:00:61,1:00\n"
+    )
+    records = [
+        minimal(3, wait_seconds="0:00:35", talk_seconds=" 0:05:10 ", hold_seconds="12:00:00"),
+        minimal(4, wait_seconds="-0:00:35"),
+    ]
+
+    from_csv = import_files([path], partial=True)
+    from_json = import_records(records, partial=True)
+
+    assert [(error.line, error.field, error.reason) for error in from_csv.errors] == [
+        (3, "wait_seconds", "expected an integer (seconds) or h:mm:ss, got '5:35'"),
+        (3, "talk_seconds", "expected an integer (seconds) or h:mm:ss, got '0:60:00'"),
+        (3, "hold_seconds", "expected an integer (seconds) or h:mm:ss, got '0:00:61'"),
+        (3, "wrap_seconds", "expected an integer (seconds) or h:mm:ss, got '1:00'"),
+    ]
+    assert [(error.line, error.field, error.reason) for error in from_json.errors] == [
+        (2, "wait_seconds", "expected an integer (seconds) or h:mm:ss, got '-0:00:35'"),
+    ]
+    assert sorted(
+        Call.objects.values_list(
+            "external_id", "wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds"
+        )
+    ) == [
+        ("C-1", 35, 310, 21, 7199),
+        ("C-3", 35, 310, 43200, 0),
+    ]
+
+
+def test_channel_and_direction_as_telephony_exports_name_them(db):
+    records = [
+        minimal(1, channel="VOICE", direction="Incoming"),
+        minimal(2, channel="Web Chat", direction="out"),
+        minimal(3, channel="mail", direction="OUTGOING"),
+        minimal(4, channel="walk-in", direction="IN"),
+        minimal(5, channel="fax", direction="sideways"),
+    ]
+
+    result = import_records(records, partial=True)
+
+    assert result.error_lines() == [
+        "line 5: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)",
+        "line 5: direction: unknown value 'sideways' (expected one of: inbound, outbound)",
+    ]
+    assert sorted(Call.objects.values_list("external_id", "channel", "direction")) == [
+        ("C-1", "phone", "inbound"),
+        ("C-2", "chat", "outbound"),
+        ("C-3", "email", "outbound"),
+        ("C-4", "in_person", "inbound"),
+    ]
 
 
 def test_json_values_written_as_strings_or_numbers_read_as_the_csv_cells_would(db, tmp_path):
@@ -1626,7 +1685,7 @@ def test_json_values_written_as_strings_or_numbers_read_as_the_csv_cells_would(d
     result = import_files([path], partial=True)
 
     assert result.error_lines() == [
-        "line 5: wait_seconds: expected an integer, got '35 s'",
+        "line 5: wait_seconds: expected an integer (seconds) or h:mm:ss, got '35 s'",
         "line 5: resolved: expected true or false, got 'maybe'",
         "line 6: started_at: not a date-time: the number 35 is not a Unix time after 1990",
         "line 6: ended_at: expected an ISO 8601 date-time string, got boolean",

@@ -120,8 +120,10 @@ class CallImportForm(forms.Form):
         label="Files",
         help_text="JSON Lines (.jsonl), a JSON array (.json) or CSV (.csv: a calls file, plus transfers and "
         "escalations files if you have them), or any of them gzipped (.gz) or together in a zip archive (.zip); "
-        "or an Excel workbook (.xlsx) with calls, transfers and escalations sheets.",
-        widget=MultipleFileInput(attrs={"accept": ".jsonl,.ndjson,.json,.csv,.txt,.gz,.zip,.xlsx,.xlsm"}),
+        "or a workbook (Excel .xlsx or .xls, OpenDocument .ods) with calls, transfers and escalations sheets.",
+        widget=MultipleFileInput(
+            attrs={"accept": ".jsonl,.ndjson,.json,.csv,.txt,.gz,.zip,.xlsx,.xlsm,.xls,.ods"}
+        ),
     )
     partial = forms.BooleanField(
         label="Import the good rows and reject the bad ones",

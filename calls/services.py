@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .importers import ImportResult, ImportSetupError, import_files
-from .importers.rejects import rejected_rows
+from .importers.rejects import rejected_rows, rejects_name
 from .models import CallImport, CallImportFile
 
 logger = logging.getLogger(__name__)
@@ -162,16 +162,10 @@ def call_import_run(import_id: int) -> CallImport | None:
         cache.delete(key)
     for stored, data in zip(files, rejects, strict=False):
         if rejected_rows(data) > 0:  # kept when it holds rejected rows
-            stored.rejects_name = _rejects_name(stored.name)
+            stored.rejects_name = rejects_name(stored.name)
             stored.rejects = data
             stored.save(update_fields=["rejects_name", "rejects"])
     return _finish(call_import, result=result)
-
-
-def _rejects_name(name: str) -> str:
-    inner = name[:-3] if name.lower().endswith(".gz") else name
-    stem, dot, suffix = inner.rpartition(".")
-    return f"{stem}.rejects.{suffix}" if dot and stem else f"{inner}.rejects.txt"
 
 
 def _finish(call_import: CallImport, *, result: ImportResult | None = None, failure: str = "") -> CallImport:

@@ -23,12 +23,22 @@ if TYPE_CHECKING:
     from .runner import Source
 
 
+# Rejected rows of a workbook go to an .xlsx workbook whatever the input's format.
+_REJECTS_SUFFIX = {".xls": ".xlsx", ".ods": ".xlsx"}
+
+
+def rejects_name(name: str) -> str:
+    """calls.csv → calls.rejects.csv; calls.jsonl.gz → calls.rejects.jsonl; calls.ods → calls.rejects.xlsx."""
+    named = Path(name[:-3] if name.lower().endswith(".gz") else name)
+    suffix = named.suffix
+    return f"{named.stem}.rejects{_REJECTS_SUFFIX.get(suffix.lower(), suffix) or '.txt'}"
+
+
 def rejects_file_for(source_path: Path, rejects_path: Path | None, several: bool) -> Path:
     """One input: `rejects_path` itself. Several: `rejects_path` is a folder. None: beside the input.
 
     A rejects file is never compressed: calls.jsonl.gz gives calls.rejects.jsonl; a workbook's is a workbook."""
-    named = source_path.with_suffix("") if source_path.suffix.lower() == ".gz" else source_path
-    name = f"{named.stem}.rejects{named.suffix or '.txt'}"
+    name = rejects_name(source_path.name)
     if rejects_path is None:
         return source_path.with_name(name)
     if several:

@@ -320,8 +320,10 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
                     head = stream.read(4096)
             except (OSError, *GZIP_ERRORS) as error:
                 raise ImportSetupError(f"{path}: not a readable gzip file ({error})") from None
-        if inner.suffix.lower() in xlsx.SUFFIXES or (
-            head.startswith(xlsx.ZIP_MAGIC) and not compressed and _is_workbook(path)
+        if not compressed and (
+            inner.suffix.lower() in xlsx.SUFFIXES
+            or head.startswith(xlsx.OLE2_MAGIC)
+            or (head.startswith(xlsx.ZIP_MAGIC) and _is_workbook(path))
         ):
             sources += _workbook_sources(path, size)
             continue
@@ -347,20 +349,18 @@ def file_sources(paths: Iterable[str | os.PathLike], encoding: str = "") -> list
     return sources
 
 
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) and other old Office files
-
-
 def _refuse_binary(where: str | Path, head: bytes) -> None:
     """Files that are no text at all get one clear refusal instead of an error on every line."""
-    if head.startswith(OLE2_MAGIC):
-        raise ImportSetupError(
-            f"{where}: an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV and import that"
-        )
+    if head.startswith((xlsx.ZIP_MAGIC, xlsx.OLE2_MAGIC)):
+        # Only inside a gzip file: a workbook or an archive is read as it is, not compressed again.
+        raise ImportSetupError(f"{where}: a compressed workbook or zip archive: import the file itself")
     if head and not _utf16(head):
         # A stray control byte in text is one row's error; this many is no text (PDF, images, executables).
         controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 12, 13))
         if head.count(0) * 100 >= len(head) or controls * 10 >= len(head):
-            raise ImportSetupError(f"{where}: a binary file, not JSON Lines, JSON, CSV or an .xlsx workbook")
+            raise ImportSetupError(
+                f"{where}: a binary file, not JSON Lines, JSON, CSV or a workbook (.xlsx, .xls, .ods)"
+            )
 
 
 def _format_of(name: Path, head: bytes) -> str:
@@ -377,14 +377,13 @@ def _format_of(name: Path, head: bytes) -> str:
 def _is_workbook(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if "mimetype" in names and archive.read("mimetype").startswith(
+            if xlsx.is_ods(archive):
+                return True
+            if "mimetype" in archive.namelist() and archive.read("mimetype").startswith(
                 b"application/vnd.oasis.opendocument"
             ):
-                raise ImportSetupError(
-                    f"{path}: an OpenDocument file (.ods): save it as .xlsx or CSV and import that"
-                )
-            return "xl/workbook.xml" in names
+                raise ImportSetupError(f"{path}: an OpenDocument file that is not a spreadsheet")
+            return "xl/workbook.xml" in archive.namelist()
     except (zipfile.BadZipFile, OSError) as error:
         raise ImportSetupError(f"{path}: not a readable zip archive ({error})") from None
 
@@ -422,7 +421,7 @@ def _archive_sources(path: Path, encoding: str) -> list[Source]:
                     head = member.read(4096)
             except (zipfile.BadZipFile, OSError, *GZIP_ERRORS) as error:
                 raise ImportSetupError(f"{path}: {info.filename}: not readable ({error})") from None
-            if head.startswith((xlsx.ZIP_MAGIC, GZIP_MAGIC)):
+            if head.startswith((xlsx.ZIP_MAGIC, xlsx.OLE2_MAGIC, GZIP_MAGIC)):
                 raise ImportSetupError(
                     f"{path}: {info.filename} is itself an archive or a workbook: import it on its own"
                 )
@@ -442,7 +441,7 @@ def _archive_sources(path: Path, encoding: str) -> list[Source]:
 
 
 def _workbook_sources(path: Path, size: int) -> list[Source]:
-    """One source per sheet of an .xlsx workbook that holds calls, transfers or escalations, named
+    """One source per sheet of a workbook (.xlsx, .xls, .ods) that holds calls, transfers or escalations, named
     `export.xlsx[Transfers]` when there are several."""
     try:
         sheets = xlsx.table_sheets(path)

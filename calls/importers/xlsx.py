@@ -1,22 +1,27 @@
-"""Excel workbooks (.xlsx): each sheet read as the CSV file its header says it is.
+"""Spreadsheet workbooks (.xlsx, and Excel 97-2003 .xls and OpenDocument .ods): each sheet read as the CSV
+file its header says it is.
 
 A workbook may hold the calls, transfers and escalations sheets together, or one of them; sheets whose
 first row names no calls, transfers or escalations columns (a summary, notes) are left out. Cells are
 turned into the text a CSV export would hold, so the CSV rules apply unchanged: a date-time cell (Excel
 keeps no offset) is read in the import's time zone, a whole number is its digits.
 
-openpyxl reads the workbook in read-only mode (rows streamed, not the whole sheet in memory); with
-defusedxml installed it refuses XML entity bombs.
+openpyxl reads an .xlsx workbook in read-only mode (rows streamed, not the whole sheet in memory); with
+defusedxml installed it refuses XML entity bombs. .xls and .ods files are read by calamine (Rust), which
+holds one sheet in memory at a time: .xls sheets are at most 65,536 rows; an .ods sheet costs about
+40 bytes a cell.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import python_calamine
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -24,11 +29,32 @@ from . import parsing
 from .parsing import CsvHeaderError, Errors
 
 ZIP_MAGIC = b"PK\x03\x04"
-SUFFIXES = {".xlsx", ".xlsm"}
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls), and other old Office files
+SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_CALAMINE_ERRORS = (python_calamine.CalamineError, OSError, ValueError)
 
 
 class WorkbookError(ValueError):
-    """A file that is not a readable .xlsx workbook."""
+    """A file that is not a readable workbook."""
+
+
+def is_ods(archive: zipfile.ZipFile) -> bool:
+    """Whether a zip archive is an OpenDocument spreadsheet (its first member names the type)."""
+    return "mimetype" in archive.namelist() and archive.read("mimetype").startswith(ODS_MIMETYPE)
+
+
+def _kind(path: Path) -> str:
+    """ "xls", "ods" or "xlsx", by the file's content."""
+    with path.open("rb") as stream:
+        head = stream.read(len(OLE2_MAGIC))
+    if head.startswith(OLE2_MAGIC):
+        return "xls"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "ods" if is_ods(archive) else "xlsx"
+    except (zipfile.BadZipFile, OSError):
+        return "xlsx"  # openpyxl names the problem
 
 
 def _open(path: Path):
@@ -36,6 +62,31 @@ def _open(path: Path):
         return load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise WorkbookError(f"not a readable .xlsx workbook ({type(error).__name__}: {error})") from None
+
+
+def _open_calamine(path: Path, kind: str):
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path))
+    except _CALAMINE_ERRORS as error:
+        raise WorkbookError(f"not a readable .{kind} workbook ({type(error).__name__}: {error})") from None
+
+
+def _calamine_sheet_rows(book, name: str, kind: str) -> Iterator[tuple[int, list]]:
+    """(row number, cells) of a sheet read by calamine, from row 1 as openpyxl gives them: calamine starts at
+    the first used cell, so the empty rows and columns before it are put back."""
+    try:
+        sheet = book.get_sheet_by_name(name)
+    except _CALAMINE_ERRORS as error:
+        raise WorkbookError(f"sheet {name!r} of the .{kind} workbook is not readable ({error})") from None
+    if sheet.start is None:  # an empty sheet
+        return iter(())
+    first_row, first_column = sheet.start
+    padding = [None] * first_column
+    used = (
+        (number, padding + row if padding else row)
+        for number, row in enumerate(sheet.iter_rows(), start=first_row + 1)
+    )
+    return chain(((number, []) for number in range(1, first_row + 1)), used)
 
 
 def _text(value: Any) -> str:
@@ -65,17 +116,36 @@ def _header(row: tuple) -> list[str]:
     return cells
 
 
+def _is_table(first_row) -> bool:
+    header = set(_header(first_row))
+    return "external_id" in header or "call_external_id" in header
+
+
 def table_sheets(path: Path) -> list[str]:
     """The names of the sheets whose first row names a calls, transfers or escalations file."""
+    kind = _kind(path)
+    if kind != "xlsx":
+        book = _open_calamine(path, kind)
+        try:
+            worksheets = [
+                sheet.name
+                for sheet in book.sheets_metadata
+                if sheet.typ == python_calamine.SheetTypeEnum.WorkSheet
+            ]
+            return [
+                name
+                for name in worksheets
+                if _is_table(next((row for _, row in _calamine_sheet_rows(book, name, kind)), ()))
+            ]
+        finally:
+            book.close()
     workbook = _open(path)
     try:
-        names = []
-        for sheet in workbook.worksheets:
-            first = next(sheet.iter_rows(max_row=1, values_only=True), ())
-            header = set(_header(first))
-            if "external_id" in header or "call_external_id" in header:
-                names.append(sheet.title)
-        return names
+        return [
+            sheet.title
+            for sheet in workbook.worksheets
+            if _is_table(next(sheet.iter_rows(max_row=1, values_only=True), ()))
+        ]
     finally:
         workbook.close()
 
@@ -83,17 +153,29 @@ def table_sheets(path: Path) -> list[str]:
 def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[int, list[str], Errors]]]:
     """(kind, header, rows) of one sheet, as parsing.csv_rows gives them for a CSV file; rows are
     (row number, cells, errors). CsvHeaderError for a header that cannot be used."""
-    workbook = _open(path)
-    rows = workbook[sheet].iter_rows(values_only=True)
-    header = _header(next(rows, ()))
-    kind, errors = parsing.csv_kind(header)
+    kind = _kind(path)
+    close: Callable[[], None]
+    if kind == "xlsx":
+        workbook = _open(path)
+        close = workbook.close
+        rows: Iterator[tuple[int, Any]] = enumerate(workbook[sheet].iter_rows(values_only=True), start=1)
+    else:
+        book = _open_calamine(path, kind)
+        close = book.close
+        try:
+            rows = _calamine_sheet_rows(book, sheet, kind)
+        except WorkbookError:
+            close()
+            raise
+    header = _header(next(rows, (1, ()))[1])
+    table, errors = parsing.csv_kind(header)
     if errors:
-        workbook.close()
+        close()
         raise CsvHeaderError(errors)
 
     def numbered() -> Iterator[tuple[int, list[str], Errors]]:
         try:
-            for number, row in enumerate(rows, start=2):
+            for number, row in rows:
                 cells = [_text(value) for value in row]
                 extra = cells[len(header) :]
                 if not any(cell.strip() for cell in cells):
@@ -103,6 +185,6 @@ def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[i
                     errors.append(("record", f"a value beyond the header's {len(header)} columns"))
                 yield number, (cells + [""] * len(header))[: len(header)], errors
         finally:
-            workbook.close()
+            close()
 
-    return kind, header, numbered()
+    return table, header, numbered()

@@ -35,6 +35,9 @@ MORE_JSONL = (
 )
 
 
+DATA = Path(__file__).parent / "data"
+
+
 def archive(path: Path, files: dict[str, str | bytes]) -> Path:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as out:
         for name, content in files.items():
@@ -128,22 +131,32 @@ def test_an_uploaded_zip_keeps_its_rejects_as_a_zip(admin_user, tmp_path):
         assert rejects.namelist() == ["calls.rejects.csv"]
 
 
-def test_office_files_that_are_not_xlsx_and_binary_files_get_one_clear_refusal(db, tmp_path):
+def test_unreadable_workbooks_other_office_files_and_binary_files_get_one_clear_refusal(db, tmp_path):
     xls = tmp_path / "calls.xls"
-    xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)  # OLE2, but no workbook
     ods = archive(
         tmp_path / "calls.ods",
         {"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<x/>"},
     )
+    odt = archive(
+        tmp_path / "letter.zip",
+        {"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": "<x/>"},
+    )
     pdf = tmp_path / "calls.csv"
     pdf.write_bytes(b"%PDF-1.7\n\x00\x01\x02 binary")
     in_zip = archive(tmp_path / "export.zip", {"report.pdf": b"%PDF-1.7\n\x00\x01"})
+    xls_in_zip = archive(tmp_path / "old.zip", {"calls.xls": (DATA / "export.xls").read_bytes()})
+    gzipped_xls = tmp_path / "calls.xls.gz"
+    gzipped_xls.write_bytes(gzip.compress((DATA / "export.xls").read_bytes()))
 
     for path, message in [
-        (xls, r"calls.xls: an Excel 97-2003 workbook \(.xls\): save it as .xlsx or CSV and import that"),
-        (ods, r"calls.ods: an OpenDocument file \(.ods\): save it as .xlsx or CSV and import that"),
-        (pdf, "calls.csv: a binary file, not JSON Lines, JSON, CSV or an .xlsx workbook"),
+        (xls, r"calls.xls: not a readable .xls workbook \(CalamineError: "),
+        (ods, r"calls.ods: not a readable .ods workbook \(CalamineError: "),
+        (odt, "letter.zip: an OpenDocument file that is not a spreadsheet"),
+        (pdf, r"calls.csv: a binary file, not JSON Lines, JSON, CSV or a workbook \(.xlsx, .xls, .ods\)"),
         (in_zip, "export.zip: report.pdf: a binary file"),
+        (xls_in_zip, "old.zip: calls.xls is itself an archive or a workbook: import it on its own"),
+        (gzipped_xls, "calls.xls.gz: a compressed workbook or zip archive: import the file itself"),
     ]:
         with pytest.raises(ImportSetupError, match=message):
             import_files([path])

@@ -1,4 +1,4 @@
-"""Excel workbooks: each sheet read as the CSV file its header says it is."""
+"""Workbooks (.xlsx, .xls, .ods): each sheet read as the CSV file its header says it is."""
 
 from __future__ import annotations
 
@@ -139,6 +139,67 @@ def test_a_workbook_with_calls_and_transfers_sheets_imports_both_and_leaves_othe
         ("C-3", "2026-11-02T13:03:00", "Claims", collateral),
         ("C-3", "2026-11-02T11:00:00", "Billing", "at: before the call's started_at"),
     ]
+    rejects.close()
+
+
+# The same workbook as the test above builds (Summary, CALLS_SHEET, TRANSFERS_SHEET), saved by LibreOffice
+# 7.4 as Excel 97-2003 and as OpenDocument (soffice --headless --convert-to xls|ods export.xlsx).
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["export.xls", "export.ods"])
+def test_legacy_excel_and_opendocument_workbooks_import_like_xlsx(db, tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes((DATA / name).read_bytes())
+
+    result = import_files([path], partial=True, default_timezone="Europe/Paris")
+
+    assert result.error_lines() == [
+        f"{name}[Calls]: line 3: {FAX}",
+        f"{name}[Transfers]: line 4: at: before the call's started_at",
+    ]
+    first = Call.objects.select_related("agent", "customer").get()
+    assert (first.external_id, first.started_at, first.ended_at) == (
+        "C-1",
+        datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 11, 2, 9, 5, 30, tzinfo=UTC),
+    )
+    assert (first.agent.employee_code, first.customer.phone, first.wait_seconds, first.is_resolved) == (
+        "17",
+        "15551234567",
+        35,
+        True,
+    )
+    assert list(Transfer.objects.values_list("call__external_id", "to_department__name")) == [
+        ("C-1", "Sales")
+    ]
+    # The rejected rows go to an .xlsx workbook, sheet by sheet.
+    assert result.rejects_paths == [tmp_path / "export.rejects.xlsx"]
+    rejects = load_workbook(tmp_path / "export.rejects.xlsx", read_only=True)
+    assert rejects.sheetnames == ["Calls", "Transfers"]
+    assert [row[0] for row in rejects["Calls"].iter_rows(values_only=True)] == ["external_id", "C-2", "C-3"]
+    assert [row[-1] for row in rejects["Transfers"].iter_rows(values_only=True)] == [
+        "errors",
+        "call: not imported: another row of call 'C-3' is invalid",
+        "at: before the call's started_at",
+    ]
+    rejects.close()
+
+
+def test_an_uploaded_ods_workbook_keeps_its_rejects_as_xlsx(admin_user, tmp_path):
+    call_import = services.call_import_create(
+        user=admin_user,
+        uploads=[services.Upload("export.ods", (DATA / "export.ods").read_bytes())],
+        partial=True,
+        timezone_name="UTC",
+    )
+
+    services.call_import_run(call_import.pk)
+
+    stored = CallImport.objects.get().files.get()
+    assert (stored.name, stored.rejects_name) == ("export.ods", "export.rejects.xlsx")
+    rejects = load_workbook(io.BytesIO(bytes(stored.rejects)), read_only=True)
+    assert rejects.sheetnames == ["Calls", "Transfers"]
     rejects.close()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from .models import Agent, Call, CallImport, CallImportFile, Customer, Department, Escalation, Team, Transfer
@@ -124,6 +124,23 @@ class CallAdmin(admin.ModelAdmin):
     @admin.display(description="Handle (s)")
     def handle_time(self, obj: Call) -> int:
         return obj.handle_seconds
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Call], search_term: str
+    ) -> tuple[QuerySet[Call], bool]:
+        """A whole call id, customer id or agent code, as written, gives that call or those calls through the
+        unique indexes (milliseconds at 1M calls); anything else is searched as any part of them (a scan of
+        every call's id, about a second at 1M calls)."""
+        term = search_term.strip()
+        if term:
+            exact = queryset.filter(
+                Q(external_id=term)
+                | Q(customer_id__in=Customer.objects.filter(external_id=term).values("pk"))
+                | Q(agent_id__in=Agent.objects.filter(employee_code=term).values("pk"))
+            )
+            if exact.exists():
+                return exact, False
+        return super().get_search_results(request, queryset, search_term)
 
     # The per-agent-day rollups (calls.rollups) follow every change made here, inline transfers and
     # escalations included: save_related runs after the inlines are saved. The form's initial start is the

@@ -385,8 +385,18 @@ def call_filter(
         queryset = queryset.filter(is_first_contact_resolution=is_first_contact_resolution)
     search = search.strip()
     if search:
-        # The matching customers are found first, in their own (much smaller) table, and the calls by
-        # customer id: joining every call to its customer to test the text was 1.5x slower at 1M calls.
+        # A whole call or customer id, as written (pasted from a ticket, a survey, a complaint): that call,
+        # or that customer's calls, found through the unique indexes. Scanning every call's id for the text
+        # takes about a second at 1M calls; this takes milliseconds.
+        exact = queryset.filter(
+            Q(external_id=search)
+            | Q(customer_id__in=Customer.objects.filter(external_id=search).values("pk"))
+        )
+        if exact.exists():
+            return exact
+        # Otherwise any part of a call id, or of a customer's id or name (or phone). The matching customers
+        # are found first, in their own (much smaller) table, and the calls by customer id: joining every
+        # call to its customer to test the text was 1.5x slower at 1M calls.
         customer_matches = Q(external_id__icontains=search) | Q(name__icontains=search)
         if search_phone:
             customer_matches |= Q(phone__icontains=search)

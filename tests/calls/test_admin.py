@@ -13,7 +13,14 @@ from django.urls import reverse
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
 from calls.selectors import call_summary
 from tests.calls.helpers import SPECS, Spec, build_summary_world, hand_summary, paris
-from tests.factories import AgentFactory, CallFactory, EscalationFactory, TransferFactory, UserFactory
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    CustomerFactory,
+    EscalationFactory,
+    TransferFactory,
+    UserFactory,
+)
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MODELS = [Department, Team, Agent, Customer, Call, Transfer, Escalation]
@@ -107,6 +114,26 @@ def test_call_changelist_search_and_filters(client, admin_user):
 
     assert [c.external_id for c in by_search.context["cl"].result_list] == ["ADM-001"]
     assert [c.external_id for c in by_filter.context["cl"].result_list] == ["ADM-002"]
+
+
+@pytest.mark.django_db
+def test_call_changelist_search_for_a_whole_id_gives_that_call_or_those_calls(client, admin_user):
+    client.force_login(admin_user)
+    calls = make_calls(12)
+    CallFactory(external_id="ADM-0011", started_at=T0)
+    customer = CustomerFactory(external_id="ADM-00")  # also a part of every call id
+    Call.objects.filter(external_id__in=["ADM-003", "ADM-004"]).update(customer=customer)
+    agent = calls[5].agent
+
+    def found(term: str) -> list[str]:
+        response = client.get(changelist_url(Call), {"q": term})
+        return sorted(c.external_id for c in response.context["cl"].result_list)
+
+    assert found("ADM-001") == ["ADM-001"]  # not ADM-0011
+    assert found("ADM-00") == ["ADM-003", "ADM-004"]  # the customer's calls
+    assert found(agent.employee_code) == ["ADM-005"]
+    assert found("adm-001") == ["ADM-001", "ADM-0011"]  # not as stored: any part, as before
+    assert found("ADM-01") == ["ADM-010", "ADM-011"]
 
 
 @pytest.mark.django_db

@@ -374,6 +374,21 @@ def test_call_filter_search_matches_ids_and_names_and_phone_only_when_allowed():
 
 
 @pytest.mark.django_db
+def test_call_filter_search_for_a_whole_id_gives_that_call_or_that_customers_calls():
+    customer = CustomerFactory(external_id="C-10")  # a customer id that is also part of call ids
+    CallFactory(external_id="C-100", started_at=T0)
+    CallFactory(external_id="C-1000", started_at=T0)
+    CallFactory(external_id="X-1", customer=customer, started_at=T0)
+    CallFactory(external_id="X-2", customer=customer, started_at=T0)
+
+    assert filtered_ids(search="C-100") == {"C-100"}  # not C-1000
+    assert filtered_ids(search=" C-10 ") == {"X-1", "X-2"}  # the customer's calls
+    assert filtered_ids(search="c-100") == {"C-100", "C-1000"}  # not written as stored: any part
+    assert filtered_ids(search="C-10", channel="chat") == set()  # other filters still apply
+    assert filtered_ids(search="-100") == {"C-100", "C-1000"}
+
+
+@pytest.mark.django_db
 def test_call_filter_agent_team_department_and_channel():
     department = DepartmentFactory(name="Billing")
     team = TeamFactory(name="Red", department=department)

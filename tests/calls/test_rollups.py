@@ -13,13 +13,24 @@ from tests.calls.helpers import paris
 
 @pytest.fixture
 def refreshed(settings, monkeypatch) -> list[tuple[date, date]]:
+    """The day ranges whose call rollups are rebuilt; the ranges given to registered refreshers (scoring) are
+    in `refreshed.others`."""
     settings.TIME_ZONE = "Europe/Paris"
     settings.REPEAT_CONTACT_WINDOW_DAYS = 2
-    ranges: list[tuple[date, date]] = []
+    ranges = RefreshLog()
     monkeypatch.setattr(
-        rollups, "agent_day_stats_refresh", lambda *, date_from, date_to: ranges.append((date_from, date_to))
+        rollups, "_call_stats_rebuild", lambda *, date_from, date_to: ranges.append((date_from, date_to))
+    )
+    monkeypatch.setattr(
+        rollups, "_day_refreshers", [lambda *, date_from, date_to: ranges.others.append((date_from, date_to))]
     )
     return ranges
+
+
+class RefreshLog(list):
+    def __init__(self):
+        super().__init__()
+        self.others: list[tuple[date, date]] = []
 
 
 @pytest.mark.django_db
@@ -37,6 +48,11 @@ def test_refresh_covers_each_start_day_and_the_repeat_window_before_it_after_the
     callbacks[0]()
     # March 8-10, and March 18-21 merged from 18-20 and 19-21.
     assert refreshed == [(date(2026, 3, 8), date(2026, 3, 10)), (date(2026, 3, 18), date(2026, 3, 21))]
+    # Registered refreshers: the start days only (repeat contacts are the call rollups' alone).
+    assert refreshed.others == [
+        (date(2026, 3, 10), date(2026, 3, 10)),
+        (date(2026, 3, 20), date(2026, 3, 21)),
+    ]
 
 
 @pytest.mark.django_db
@@ -50,6 +66,7 @@ def test_refresh_without_repeat_window_covers_only_the_start_days(
         )
 
     assert refreshed == [(date(2026, 3, 10), date(2026, 3, 12))]
+    assert refreshed.others == [(date(2026, 3, 10), date(2026, 3, 12))]
 
 
 @pytest.mark.django_db
@@ -60,6 +77,7 @@ def test_refresh_of_no_start_queues_nothing(refreshed, django_capture_on_commit_
 
     assert callbacks == []
     assert refreshed == []
+    assert refreshed.others == []
 
 
 @pytest.mark.django_db

@@ -8,8 +8,8 @@ keeps no offset) is read in the import's time zone, a whole number is its digits
 
 openpyxl reads an .xlsx workbook in read-only mode (rows streamed, not the whole sheet in memory); with
 defusedxml installed it refuses XML entity bombs. .xls and .ods files are read by calamine (Rust), which
-holds one sheet in memory at a time: .xls sheets are at most 65,536 rows; an .ods sheet costs about
-40 bytes a cell.
+holds one sheet in memory at a time (about 150 bytes a cell: a 50,000-row, 18-column sheet peaked at
+230 MiB, against 95 MiB for the same rows as CSV); an .xls sheet has at most 65,536 rows.
 """
 
 from __future__ import annotations

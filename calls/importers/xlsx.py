@@ -6,10 +6,11 @@ first row names no calls, transfers or escalations columns (a summary, notes) ar
 turned into the text a CSV export would hold, so the CSV rules apply unchanged: a date-time cell (Excel
 keeps no offset) is read in the import's time zone, a whole number is its digits.
 
-openpyxl reads an .xlsx workbook in read-only mode (rows streamed, not the whole sheet in memory); with
-defusedxml installed it refuses XML entity bombs. .xls and .ods files are read by calamine (Rust), which
-holds one sheet in memory at a time (about 150 bytes a cell: a 50,000-row, 18-column sheet peaked at
-230 MiB, against 95 MiB for the same rows as CSV); an .xls sheet has at most 65,536 rows.
+.xls and .ods files, and .xlsx sheets up to CALAMINE_XLSX_MAX_SHEET_XML, are read by calamine (Rust), which
+holds one sheet in memory at a time (a 50,000-row, 18-column sheet peaked at 171 MiB as .xlsx, 230 MiB
+as .xls, against 95 MiB for the same rows as CSV); an .xls sheet has at most 65,536 rows. Larger .xlsx
+sheets are read by openpyxl in read-only mode (rows streamed, not the whole sheet in memory), with
+defusedxml refusing XML entity bombs (calamine's XML reader expands no entities).
 """
 
 from __future__ import annotations
@@ -44,17 +45,28 @@ def is_ods(archive: zipfile.ZipFile) -> bool:
     return "mimetype" in archive.namelist() and archive.read("mimetype").startswith(ODS_MIMETYPE)
 
 
-def _kind(path: Path) -> str:
-    """ "xls", "ods" or "xlsx", by the file's content."""
+# .xlsx sheets of up to this much XML are read by calamine too, in memory: 3.5 times faster than openpyxl
+# (50,000 rows of 18 columns, a 42 MiB sheet: 6,100 calls/s vs 1,730, peak RSS 171 MiB vs 131 MiB). Larger
+# sheets are streamed by openpyxl, in memory flat in the sheet's size.
+CALAMINE_XLSX_MAX_SHEET_XML = 64 * 2**20
+
+
+def _kind(path: Path) -> tuple[str, bool]:
+    """("xls", "ods" or "xlsx" by the file's content, whether calamine reads it)."""
     with path.open("rb") as stream:
         head = stream.read(len(OLE2_MAGIC))
     if head.startswith(OLE2_MAGIC):
-        return "xls"
+        return "xls", True
     try:
         with zipfile.ZipFile(path) as archive:
-            return "ods" if is_ods(archive) else "xlsx"
+            if is_ods(archive):
+                return "ods", True
+            sheets = [
+                info.file_size for info in archive.infolist() if info.filename.startswith("xl/worksheets/")
+            ]
+            return "xlsx", bool(sheets) and max(sheets) <= CALAMINE_XLSX_MAX_SHEET_XML
     except (zipfile.BadZipFile, OSError):
-        return "xlsx"  # openpyxl names the problem
+        return "xlsx", False  # openpyxl names the problem
 
 
 def _open(path: Path):
@@ -123,8 +135,8 @@ def _is_table(first_row) -> bool:
 
 def table_sheets(path: Path) -> list[str]:
     """The names of the sheets whose first row names a calls, transfers or escalations file."""
-    kind = _kind(path)
-    if kind != "xlsx":
+    kind, calamine = _kind(path)
+    if calamine:
         book = _open_calamine(path, kind)
         try:
             worksheets = [
@@ -153,13 +165,10 @@ def table_sheets(path: Path) -> list[str]:
 def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[int, list[str], Errors]]]:
     """(kind, header, rows) of one sheet, as parsing.csv_rows gives them for a CSV file; rows are
     (row number, cells, errors). CsvHeaderError for a header that cannot be used."""
-    kind = _kind(path)
+    kind, calamine = _kind(path)
     close: Callable[[], None]
-    if kind == "xlsx":
-        workbook = _open(path)
-        close = workbook.close
-        rows: Iterator[tuple[int, Any]] = enumerate(workbook[sheet].iter_rows(values_only=True), start=1)
-    else:
+    rows: Iterator[tuple[int, Any]]
+    if calamine:
         book = _open_calamine(path, kind)
         close = book.close
         try:
@@ -167,6 +176,10 @@ def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[i
         except WorkbookError:
             close()
             raise
+    else:
+        workbook = _open(path)
+        close = workbook.close
+        rows = enumerate(workbook[sheet].iter_rows(values_only=True), start=1)
     header = _header(next(rows, (1, ()))[1])
     table, errors = parsing.csv_kind(header)
     if errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,8 +11,18 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from calls import services
-from calls.importers import ImportSetupError, import_files
+from calls.importers import ImportSetupError, import_files, xlsx
 from calls.models import Call, CallImport, Transfer
+
+
+@pytest.fixture(autouse=True, params=["calamine", "openpyxl"])
+def xlsx_engine(request, monkeypatch) -> str:
+    """Every test twice: .xlsx sheets read by calamine (up to CALAMINE_XLSX_MAX_SHEET_XML of sheet XML, so
+    all of these) and streamed by openpyxl (larger sheets)."""
+    if request.param == "openpyxl":
+        monkeypatch.setattr(xlsx, "CALAMINE_XLSX_MAX_SHEET_XML", -1)
+    return request.param
+
 
 FAX = "channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
 
@@ -269,6 +280,26 @@ def test_files_that_are_not_usable_workbooks_are_refused_before_anything_is_read
         "line 1: ended_at: required column missing",
     ]
     assert not result.written
+
+
+def test_a_workbook_with_an_xml_entity_bomb_is_refused(db, tmp_path):
+    plain = workbook(tmp_path / "plain.xlsx", {"Calls": [["external_id", "channel"], ["C-1", "phone"]]})
+    entities = '<!ENTITY e0 "lol">' + "".join(f'<!ENTITY e{n} "{f"&e{n - 1};" * 10}">' for n in range(1, 10))
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as bomb:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                xml = data.decode().split("?>", 1)[-1].replace("C-1", "&e9;")  # a billion "lol"s
+                data = f'<?xml version="1.0"?><!DOCTYPE bomb [{entities}]>{xml}'.encode()
+            bomb.writestr(info, data)
+
+    with pytest.raises(
+        ImportSetupError,
+        match=r"bomb.xlsx: (sheet 'Calls' of the .xlsx workbook is not readable|not a readable .xlsx workbook)",
+    ):
+        import_files([path])
+    assert Call.objects.count() == 0
 
 
 def test_an_uploaded_workbook_keeps_its_rejects_as_a_workbook(admin_user, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from pathlib import Path
@@ -107,6 +108,60 @@ def test_partial_writes_good_rows_and_a_rejects_file_beside_the_input_and_exits_
         }
     ]
     assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-3"]
+
+
+def test_a_folder_stands_for_the_files_in_it_without_hidden_and_rejects_files(db, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "calls.csv").write_text(
+        "external_id,channel,started_at,ended_at\nC-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+    )
+    (folder / "transfers.csv").write_text(
+        "call_external_id,at,to_department\nC-1,2026-11-02T10:01:00Z,Sales\n"
+    )
+    write_jsonl(folder / "more.jsonl", [minimal(2)])
+    write_jsonl(folder / "calls.rejects.jsonl", [minimal(3, channel="fax")])  # an earlier --partial run's
+    write_jsonl(folder / ".partial.jsonl", [minimal(4)])
+    (folder / "old").mkdir()  # folders inside are not read
+    write_jsonl(folder / "old" / "calls.jsonl", [minimal(5)])
+
+    out, err = run(str(folder))
+
+    assert summary_counts(out.strip()) == ["created 2", "updated 0", "unchanged 0", "rejected 0"]
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-2"]
+    assert list(Transfer.objects.values_list("call__external_id", "to_department__name")) == [
+        ("C-1", "Sales")
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CommandError, match="empty: no file in the folder"):
+        run(str(empty))
+
+
+def test_a_dash_reads_standard_input(db, tmp_path, monkeypatch):
+    data = gzip.compress("".join(json.dumps(minimal(n)) + "\n" for n in (1, 2)).encode())
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    out, err = run("-")
+
+    assert summary_counts(out.strip()) == ["created 2", "updated 0", "unchanged 0", "rejected 0"]
+    assert Call.objects.count() == 2
+
+
+def test_standard_input_with_partial_needs_a_rejects_path(db, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"external_id": "C-1"}\n')))
+
+    with pytest.raises(CommandError, match="reading standard input with --partial needs --rejects PATH"):
+        run("-", "--partial")
+
+    rejects = tmp_path / "rejects.jsonl"
+    with pytest.raises(CommandError, match=r"1 row\(s\) rejected"):
+        run("-", "--partial", "--rejects", str(rejects))
+    assert json.loads(rejects.read_text())["errors"] == [
+        "channel: required",
+        "started_at: required",
+        "ended_at: required",
+    ]
 
 
 def test_several_files_prefix_errors_with_the_file_name(db):

@@ -1,5 +1,9 @@
-"""manage.py import_calls FILE [FILE ...] [--partial] [--timezone ZONE] [--encoding NAME]
+"""manage.py import_calls FILE|FOLDER|- [...] [--partial] [--timezone ZONE] [--encoding NAME]
 [--date-order mdy|dmy] [--rejects PATH]
+
+A folder stands for the files directly in it (hidden files and earlier rejects files left out); `-` reads
+standard input (`aws s3 cp s3://exports/calls.jsonl.gz - | manage.py import_calls -`), spooled to a
+temporary file first.
 
 Exit status: 0 all rows imported; 1 nothing imported (errors, all-or-nothing); 2 partial import with
 rejected rows (the good ones were written). Format: docs/import-format.md.
@@ -7,8 +11,11 @@ rejected rows (the good ones were written). Format: docs/import-format.md.
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -48,7 +55,8 @@ class Command(BaseCommand):
             "files",
             nargs="+",
             metavar="FILE",
-            help=".jsonl/.ndjson, .json (an array) or .csv files, or any of them gzipped (.jsonl.gz, ...)",
+            help=".jsonl/.ndjson, .json or .csv files, or any of them gzipped (.jsonl.gz, ...) or in a .zip; "
+            "workbooks (.xlsx, .xls, .ods); a folder (the files in it); - for standard input",
         )
         parser.add_argument(
             "--partial",
@@ -82,10 +90,19 @@ class Command(BaseCommand):
     def handle(self, *args, files, partial, timezone, encoding, date_order, rejects, no_progress, **options):
         if rejects and not partial:
             raise CommandError("--rejects only makes sense with --partial")
+        if "-" in files and partial and not rejects:
+            raise CommandError("reading standard input with --partial needs --rejects PATH")
+        paths = _expand_folders(files)
         bar = ProgressBar(sys.stderr) if not no_progress and sys.stderr.isatty() else None
+        spool = tempfile.TemporaryDirectory(prefix="qa-import-stdin-") if "-" in paths else None
         try:
+            if spool is not None:
+                stdin = Path(spool.name) / "stdin"
+                with stdin.open("wb") as target:
+                    shutil.copyfileobj(sys.stdin.buffer, target, 2**20)
+                paths = [str(stdin) if path == "-" else path for path in paths]
             result = import_files(
-                files,
+                paths,
                 partial=partial,
                 default_timezone=timezone,
                 rejects_path=rejects,
@@ -98,6 +115,8 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
+            if spool is not None:
+                spool.cleanup()
 
         for line in result.error_lines():
             self.stderr.write(line)
@@ -112,3 +131,23 @@ class Command(BaseCommand):
             )
         if result.rejected:
             raise CommandError(f"{result.rejected} row(s) rejected, the others imported", returncode=2)
+
+
+def _expand_folders(files: list[str]) -> list[str]:
+    """Each folder given as the files directly in it, by name; hidden files and rejects files of an earlier
+    --partial run (`*.rejects.*`) are left out. `-` (standard input) is kept once."""
+    paths: list[str] = []
+    for name in dict.fromkeys(files):
+        folder = Path(name)
+        if name == "-" or not folder.is_dir():
+            paths.append(name)
+            continue
+        inside = sorted(
+            str(path)
+            for path in folder.iterdir()
+            if path.is_file() and not path.name.startswith(".") and ".rejects." not in path.name
+        )
+        if not inside:
+            raise CommandError(f"{folder}: no file in the folder")
+        paths += inside
+    return paths

@@ -586,8 +586,8 @@ def _read_source(run: _Run, src: int, source: Source) -> None:
         except parsing.CsvHeaderError as header_error:
             _refuse_header(run, src, header_error)
             return
-        _read_table(run, src, *table)
-        run.on_bytes(source.size or 0)
+        kind, header, rows = table
+        _read_table(run, src, kind, header, _sheet_progress(run, rows, source.size or 0))
         return
     if not source.recoded:
         _read_stream(run, src, source, source.open())
@@ -605,6 +605,23 @@ def _read_source(run: _Run, src: int, source: Source) -> None:
         run.fatal = True
     finally:
         run.on_bytes = counted
+
+
+def _sheet_progress(
+    run: _Run, rows: xlsx.SheetRows, size: int
+) -> Iterator[tuple[int, list[str], parsing.Errors]]:
+    """A sheet's rows, counting its share of the workbook's size as progress row by row (by the sheet's
+    last row number, when the workbook tells it; else all at the end)."""
+    reported = 0
+    step = max((rows.last_row or 0) // 100, 1)
+    next_at = step
+    for row in rows:
+        yield row
+        if rows.last_row and row[0] >= next_at:
+            share = min(size * row[0] // rows.last_row, size)
+            run.on_bytes(share - reported)
+            reported, next_at = share, row[0] + step
+    run.on_bytes(size - reported)
 
 
 def _ignore_bytes(count: int) -> None:

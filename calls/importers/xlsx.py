@@ -83,22 +83,34 @@ def _open_calamine(path: Path, kind: str):
         raise WorkbookError(f"not a readable .{kind} workbook ({type(error).__name__}: {error})") from None
 
 
-def _calamine_sheet_rows(book, name: str, kind: str) -> Iterator[tuple[int, list]]:
-    """(row number, cells) of a sheet read by calamine, from row 1 as openpyxl gives them: calamine starts at
-    the first used cell, so the empty rows and columns before it are put back."""
+def _calamine_sheet_rows(book, name: str, kind: str) -> tuple[Iterator[tuple[int, list]], int]:
+    """(row number, cells) of a sheet read by calamine, from row 1 as openpyxl gives them (calamine starts at
+    the first used cell, so the empty rows and columns before it are put back), and the last row's number."""
     try:
         sheet = book.get_sheet_by_name(name)
     except _CALAMINE_ERRORS as error:
         raise WorkbookError(f"sheet {name!r} of the .{kind} workbook is not readable ({error})") from None
     if sheet.start is None:  # an empty sheet
-        return iter(())
+        return iter(()), 0
     first_row, first_column = sheet.start
     padding = [None] * first_column
     used = (
         (number, padding + row if padding else row)
         for number, row in enumerate(sheet.iter_rows(), start=first_row + 1)
     )
-    return chain(((number, []) for number in range(1, first_row + 1)), used)
+    return chain(((number, []) for number in range(1, first_row + 1)), used), first_row + sheet.height
+
+
+class SheetRows(Iterator[tuple[int, list[str], Errors]]):
+    """The rows sheet_rows gives, and the number of the sheet's last row when the workbook tells it (for
+    progress: a workbook is not read in file order)."""
+
+    def __init__(self, rows: Iterator[tuple[int, list[str], Errors]], last_row: int | None):
+        self._rows = rows
+        self.last_row = last_row
+
+    def __next__(self) -> tuple[int, list[str], Errors]:
+        return next(self._rows)
 
 
 def _text(value: Any) -> str:
@@ -147,7 +159,7 @@ def table_sheets(path: Path) -> list[str]:
             return [
                 name
                 for name in worksheets
-                if _is_table(next((row for _, row in _calamine_sheet_rows(book, name, kind)), ()))
+                if _is_table(next((row for _, row in _calamine_sheet_rows(book, name, kind)[0]), ()))
             ]
         finally:
             book.close()
@@ -162,7 +174,7 @@ def table_sheets(path: Path) -> list[str]:
         workbook.close()
 
 
-def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[int, list[str], Errors]]]:
+def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], SheetRows]:
     """(kind, header, rows) of one sheet, as parsing.csv_rows gives them for a CSV file; rows are
     (row number, cells, errors). CsvHeaderError for a header that cannot be used."""
     kind, calamine = _kind(path)
@@ -172,14 +184,16 @@ def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[i
         book = _open_calamine(path, kind)
         close = book.close
         try:
-            rows = _calamine_sheet_rows(book, sheet, kind)
+            rows, last_row = _calamine_sheet_rows(book, sheet, kind)
         except WorkbookError:
             close()
             raise
     else:
         workbook = _open(path)
         close = workbook.close
-        rows = enumerate(workbook[sheet].iter_rows(values_only=True), start=1)
+        worksheet = workbook[sheet]
+        last_row = worksheet.max_row  # from the sheet's <dimension>, if it has one
+        rows = enumerate(worksheet.iter_rows(values_only=True), start=1)
     header = _header(next(rows, (1, ()))[1])
     table, errors = parsing.csv_kind(header)
     if errors:
@@ -200,4 +214,4 @@ def sheet_rows(path: Path, sheet: str) -> tuple[str, list[str], Iterator[tuple[i
         finally:
             close()
 
-    return table, header, numbered()
+    return table, header, SheetRows(numbered(), last_row)

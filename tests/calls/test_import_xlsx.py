@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,6 +281,26 @@ def test_files_that_are_not_usable_workbooks_are_refused_before_anything_is_read
         "line 1: ended_at: required column missing",
     ]
     assert not result.written
+
+
+def test_a_big_sheet_reports_progress_as_its_rows_are_read(db, tmp_path):
+    header = ["external_id", "channel", "started_at", "ended_at", "transcript"]
+    rows = [
+        [f"C-{n}", "phone", datetime(2026, 11, 2, 10), datetime(2026, 11, 2, 10, 5), os.urandom(10_000).hex()]
+        for n in range(300)
+    ]
+    path = workbook(tmp_path / "calls.xlsx", {"Calls": [header, *rows]})
+    size = path.stat().st_size
+    seen: list[tuple[int, int | None]] = []
+
+    result = import_files(
+        [path], default_timezone="UTC", progress=lambda done, total: seen.append((done, total))
+    )
+
+    assert result.created == 300
+    assert size > 3 * 2**20 and len(seen) >= 3  # every MiB of the workbook's share, as its rows are read
+    assert [done for done, _ in seen] == sorted({done for done, _ in seen})
+    assert seen[0][0] < size and seen[-1] == (size, size)
 
 
 def test_a_workbook_with_an_xml_entity_bomb_is_refused(db, tmp_path):

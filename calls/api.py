@@ -166,7 +166,8 @@ class CallImportView(APIView):
             "chunked (`Transfer-Encoding: chunked`).\n\n"
             "In the background: with `async=1` (or `Prefer: respond-async`) the body is queued, and files sent "
             "as multipart/form-data (any part names: JSON Lines, JSON, CSV calls/transfers/escalations files, "
-            "gzipped or not, told by their file names) always are: 202 with the import's `id` and `url` "
+            "gzipped or not, zip archives of them, or workbooks: .xlsx, .xls, .ods; told by their names and "
+            "content) always are: 202 with the import's `id` and `url` "
             "(also the Location header), where GET /api/calls/imports/{id} follows it to its outcome."
         ),
         parameters=[

@@ -359,13 +359,18 @@ def call_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_importer(request)
     call_import = call_import_get_for_user(request.user, pk=pk)
     progress = services.call_import_progress(call_import)
+    errors_shown = call_import.errors[:IMPORT_ERRORS_SHOWN]
+    file_names = [stored.name for stored in call_import.files.all()]
     context = {
         "call_import": call_import,
         "progress": progress,
         "percent": round(100 * progress[0] / progress[1]) if progress and progress[1] else None,
-        "errors_shown": call_import.errors[:IMPORT_ERRORS_SHOWN],
+        "errors_shown": errors_shown,
         "errors_hidden": call_import.error_count - min(len(call_import.errors), IMPORT_ERRORS_SHOWN),
-        "several_files": len(call_import.files.all()) > 1,
+        # Which file each problem is in, when there is a choice: several files, or the sheets of a workbook
+        # or the files of a zip archive (errors then name them: export.xlsx[Transfers]).
+        "several_files": len(file_names) > 1
+        or any(error["file"] not in file_names for error in errors_shown),
         "keep_days": settings.CALLS_IMPORT_KEEP_DAYS,
     }
     return _render_page_or_part(request, "calls/import_detail.html", "status", context)

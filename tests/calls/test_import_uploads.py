@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -250,8 +251,13 @@ def test_two_files_with_the_same_name_are_both_kept(admin_user):
 # --- pages ----------------------------------------------------------------------------------------------
 
 
-def upload_form(*files: tuple[str, str], **fields) -> dict:
-    return {"files": [SimpleUploadedFile(name, text.encode()) for name, text in files], **fields}
+def upload_form(*files: tuple[str, str | bytes], **fields) -> dict:
+    return {
+        "files": [
+            SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text) for name, text in files
+        ],
+        **fields,
+    }
 
 
 def test_an_admin_uploads_files_and_follows_the_import_to_its_outcome(
@@ -285,6 +291,32 @@ def test_an_admin_uploads_files_and_follows_the_import_to_its_outcome(
     listing = client.get("/calls/imports/").content.decode()
     assert f'href="/calls/imports/{call_import.pk}/"' in listing
     assert "calls.csv, transfers.csv" in listing
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "first_row"),
+    [
+        # One file, one table: the line is enough.
+        ("calls.csv", CALLS_CSV, '<tr><td class="num">4</td><td><code>channel</code></td>'),
+        # One workbook with calls and transfers sheets: which sheet each problem is in.
+        (
+            "export.ods",
+            (Path(__file__).parent / "data" / "export.ods").read_bytes(),
+            '<tr><td>export.ods[Calls]</td><td class="num">3</td><td><code>channel</code></td>',
+        ),
+    ],
+)
+def test_problems_name_their_file_or_sheet_when_there_is_a_choice(
+    client, admin_user, eager_celery, django_capture_on_commit_callbacks, name, data, first_row
+):
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/calls/imports/", upload_form((name, data), partial="on", timezone="UTC"))
+
+    html = client.get(response["Location"]).content.decode()
+
+    assert first_row in html
+    assert ('<th scope="col">File</th>' in html) is (name == "export.ods")
 
 
 def test_a_running_import_page_polls_and_shows_its_progress(client, admin_user):

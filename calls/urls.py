@@ -8,6 +8,7 @@ urlpatterns = [
     path("export.csv", views.call_list_csv, name="export"),
     path("<int:pk>/", views.call_detail, name="detail"),
     path("imports/", views.call_import_list, name="imports"),
+    path("imports/format/", views.call_import_format, name="import-format"),
     path("imports/<int:pk>/", views.call_import_detail, name="import-detail"),
     path("imports/<int:pk>/rejects/<int:position>/", views.call_import_rejects, name="import-rejects"),
 ]

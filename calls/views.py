@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import markdown
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import roles, services
@@ -350,6 +353,25 @@ def call_import_list(request: HttpRequest) -> HttpResponse:
             "site_time_zone": settings.TIME_ZONE,
         },
     )
+
+
+IMPORT_FORMAT_DOC = settings.BASE_DIR / "docs" / "import-format.md"
+
+
+@functools.cache
+def _import_format_html(modified: float) -> str:
+    """docs/import-format.md as HTML (the project's own text: its markup is trusted), once per version."""
+    text = IMPORT_FORMAT_DOC.read_text(encoding="utf-8")
+    return markdown.markdown(text, extensions=["tables", "fenced_code", "toc"], output_format="html")
+
+
+@login_required
+@require_GET
+def call_import_format(request: HttpRequest) -> HttpResponse:
+    """The import format (docs/import-format.md), for whoever prepares the files."""
+    _require_importer(request)
+    html = _import_format_html(IMPORT_FORMAT_DOC.stat().st_mtime)
+    return render(request, "calls/import_format.html", {"document": mark_safe(html)})  # noqa: S308
 
 
 @login_required

@@ -412,6 +412,7 @@ def test_other_roles_may_not_import_nor_see_imports(client, admin_user, role):
     assert client.post("/calls/imports/", upload_form(("calls.csv", CALLS_CSV))).status_code == 403
     assert client.get(f"/calls/imports/{call_import.pk}/").status_code == 403
     assert client.get(f"/calls/imports/{call_import.pk}/rejects/1/").status_code == 403
+    assert client.get("/calls/imports/format/").status_code == 403
     assert CallImport.objects.count() == 1
     assert "Import calls" not in client.get("/calls/").content.decode()
 
@@ -436,6 +437,23 @@ def test_the_import_page_needs_a_login(client, db):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert CallImportFile.objects.count() == 0
+
+
+def test_the_import_page_links_to_the_format_rendered_from_the_docs(client, admin_user):
+    client.force_login(admin_user)
+
+    upload_page = client.get("/calls/imports/").content.decode()
+    page = client.get("/calls/imports/format/")
+
+    assert '<a href="/calls/imports/format/">the import format</a>' in upload_page
+    assert page.status_code == 200
+    html = page.content.decode()
+    # The document's own title as a heading, its tables as tables (the field reference), its code as code.
+    assert '<h1 id="call-import-format">Call import format</h1>' in html
+    assert "<td><code>external_id</code></td>" in html
+    assert '<pre><code class="language-json">{&quot;external_id&quot;: &quot;C-1001&quot;' in html
+    client.logout()
+    assert client.get("/calls/imports/format/")["Location"].startswith("/accounts/login/")
 
 
 def test_the_admin_lists_imports_and_shows_one_read_only_without_loading_file_contents(client, admin_user):

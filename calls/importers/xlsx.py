@@ -49,6 +49,26 @@ def is_ods(archive: zipfile.ZipFile) -> bool:
 # (50,000 rows of 18 columns, a 42 MiB sheet: 6,100 calls/s vs 1,730, peak RSS 171 MiB vs 131 MiB). Larger
 # sheets are streamed by openpyxl, in memory flat in the sheet's size.
 CALAMINE_XLSX_MAX_SHEET_XML = 64 * 2**20
+# .xls and .ods have no streaming reader: bigger ones are refused rather than read into a worker's memory.
+# An .ods sheet takes about as much memory as its XML (50,000 rows of 18 columns: 106 MiB of XML, 120 MiB);
+# an .xls about 8 times its size (16 MiB: 136 MiB).
+ODS_MAX_CONTENT_XML = 256 * 2**20
+XLS_MAX_BYTES = 32 * 2**20
+
+
+def _refuse_oversized(path: Path, kind: str) -> None:
+    """WorkbookError for an .xls or .ods file too big to be read in memory."""
+    if kind == "xls":
+        size, limit, what = path.stat().st_size, XLS_MAX_BYTES, "the file is"
+    else:
+        with zipfile.ZipFile(path) as archive:
+            size = archive.getinfo("content.xml").file_size if "content.xml" in archive.namelist() else 0
+        limit, what = ODS_MAX_CONTENT_XML, "its sheets unpack to"
+    if size > limit:
+        raise WorkbookError(
+            f"too big to read: {what} {size / 2**20:,.0f} MiB, more than the {limit / 2**20:,.0f} MiB an "
+            f".{kind} workbook may be (it is read in memory); save it as .xlsx or CSV, which are streamed"
+        )
 
 
 def _kind(path: Path) -> tuple[str, bool]:
@@ -148,6 +168,8 @@ def _is_table(first_row) -> bool:
 def table_sheets(path: Path) -> list[str]:
     """The names of the sheets whose first row names a calls, transfers or escalations file."""
     kind, calamine = _kind(path)
+    if kind != "xlsx":
+        _refuse_oversized(path, kind)
     if calamine:
         book = _open_calamine(path, kind)
         try:

@@ -198,6 +198,21 @@ def test_legacy_excel_and_opendocument_workbooks_import_like_xlsx(db, tmp_path, 
     rejects.close()
 
 
+def test_xls_and_ods_workbooks_too_big_to_read_in_memory_are_refused(db, tmp_path, monkeypatch):
+    # Their readers hold a sheet in memory; the limits are the module's (32 MiB of .xls, 256 MiB of .ods XML).
+    monkeypatch.setattr(xlsx, "XLS_MAX_BYTES", 4096)
+    monkeypatch.setattr(xlsx, "ODS_MAX_CONTENT_XML", 4096)
+
+    for name, what in [("export.xls", "the file is"), ("export.ods", "its sheets unpack to")]:
+        with pytest.raises(
+            ImportSetupError,
+            match=rf"{name}: too big to read: {what} 0 MiB, more than the 0 MiB an .{name[-3:]} workbook may "
+            r"be \(it is read in memory\); save it as .xlsx or CSV, which are streamed",
+        ):
+            import_files([DATA / name])
+    assert Call.objects.count() == 0
+
+
 def test_an_uploaded_ods_workbook_keeps_its_rejects_as_xlsx(admin_user, tmp_path):
     call_import = services.call_import_create(
         user=admin_user,

@@ -175,7 +175,10 @@ class CallImportView(APIView):
                 "partial", OpenApiTypes.BOOL, description="import the valid records, reject the others"
             ),
             OpenApiParameter(
-                "timezone", OpenApiTypes.STR, description="time zone of timestamps without an offset"
+                "timezone",
+                OpenApiTypes.STR,
+                description="time zone of timestamps without an offset: an IANA name (Europe/Paris) or a fixed "
+                "offset (+01:00)",
             ),
             OpenApiParameter(
                 "encoding",

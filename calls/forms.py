@@ -134,7 +134,7 @@ class CallImportForm(forms.Form):
         label="Time zone of times without an offset",
         required=False,
         max_length=64,
-        help_text="An IANA name such as Europe/Paris; empty: the site's time zone.",
+        help_text="An IANA name such as Europe/Paris, or a fixed offset such as +01:00; empty: the site's time zone.",
     )
 
     encoding = forms.ChoiceField(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import io
 import os
+import re
 import time
 import zipfile
 import zlib
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
@@ -278,15 +280,37 @@ def resolve_date_order(name: str | None) -> str:
     return order
 
 
+# A fixed UTC offset, as exports state their zone: +01:00, -0500, UTC+1, GMT-03:30.
+_FIXED_OFFSET = re.compile(r"(?:UTC|GMT)?\s*([+-])([0-9]{1,2})(?::?([0-5][0-9]))?", re.IGNORECASE)
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """IANA zone names by their lower-case form (`europe/paris` → `Europe/Paris`)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
 def resolve_timezone(name: str | tzinfo | None) -> tzinfo:
+    """The zone of naive timestamps: an IANA name in any case (Europe/Paris), UTC, or a fixed offset (+01:00,
+    UTC-5); the site's zone when none is given."""
     if name is None or name == "":
         name = settings.TIME_ZONE
     if isinstance(name, tzinfo):
         return name
+    text = name.strip()
+    if text.upper() in {"UTC", "GMT", "Z"}:
+        return UTC
+    if offset := _FIXED_OFFSET.fullmatch(text):
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta <= timedelta(hours=14):
+            return timezone(-delta if sign == "-" else delta)
     try:
-        return zoneinfo.ZoneInfo(name)
+        return zoneinfo.ZoneInfo(_zone_names().get(text.lower(), text))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ImportSetupError(f"unknown time zone {name!r}") from None
+        raise ImportSetupError(
+            f"unknown time zone {name!r} (an IANA name such as Europe/Paris, or an offset such as +01:00)"
+        ) from None
 
 
 def _backend(source_names: list[str], csv_sources: set[int], partial: bool) -> StageBackend:

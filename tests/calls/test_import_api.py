@@ -167,7 +167,7 @@ def test_timezone_parameter_reads_naive_times(admin_client):
     assert Call.objects.get().started_at.isoformat() == "2026-01-10T08:00:00+00:00"
     assert bad.status_code == 400
     assert bad.json()["errors"] == [
-        {"line": 0, "field": "timezone", "reason": "unknown time zone 'Nowhere/Land'"}
+        {"line": 0, "field": "timezone", "reason": "unknown time zone 'Nowhere/Land' (an IANA name such as Europe/Paris, or an offset such as +01:00)"}
     ]
 
 
@@ -504,7 +504,7 @@ def test_multipart_without_a_file_and_an_unknown_time_zone_are_refused(admin_cli
     )
     assert (zone.status_code, zone.json()["errors"]) == (
         400,
-        [{"line": 0, "field": "timezone", "reason": "unknown time zone 'Mars/Olympus'"}],
+        [{"line": 0, "field": "timezone", "reason": "unknown time zone 'Mars/Olympus' (an IANA name such as Europe/Paris, or an offset such as +01:00)"}],
     )
     assert not Call.objects.exists()
 

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -1816,6 +1817,35 @@ def test_localize_against_zoneinfo_conversions():
             else:
                 assert value.astimezone(UTC).astimezone(paris).replace(tzinfo=None) == naive
     assert refused == {"gap": 60, "overlap": 60}
+
+
+@pytest.mark.parametrize(
+    ("zone", "started_utc"),
+    [
+        ("europe/paris", utc(2026, 11, 2, 8, 15)),  # an IANA name in any case
+        ("+01:00", utc(2026, 11, 2, 8, 15)),  # a fixed offset, as exports state their zone
+        ("-0500", utc(2026, 11, 2, 14, 15)),
+        ("UTC+5:30", utc(2026, 11, 2, 3, 45)),
+        ("GMT-3", utc(2026, 11, 2, 12, 15)),
+        ("utc", utc(2026, 11, 2, 9, 15)),
+        ("Etc/GMT+1", utc(2026, 11, 2, 10, 15)),  # the IANA name keeps its POSIX sign (UTC-1)
+    ],
+)
+def test_the_time_zone_of_naive_times_may_be_an_iana_name_in_any_case_or_a_fixed_offset(
+    db, zone, started_utc
+):
+    result = import_records(
+        [minimal(1, started_at="2026-11-02T09:15:00", ended_at="2026-11-02T09:20:00")], default_timezone=zone
+    )
+
+    assert result.errors == []
+    assert Call.objects.get().started_at == started_utc
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "+15:00", "UTC+1:75", "../etc/passwd"])
+def test_unknown_time_zones_and_impossible_offsets_are_refused(db, zone):
+    with pytest.raises(ImportSetupError, match=rf"unknown time zone '{re.escape(zone)}' \(an IANA name"):
+        import_records([minimal(1)], default_timezone=zone)
 
 
 def test_unknown_time_zone_is_refused_before_reading(db):

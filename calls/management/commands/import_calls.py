@@ -64,7 +64,10 @@ class Command(BaseCommand):
             help="write the good rows and a rejects file for the bad ones (default: all or nothing)",
         )
         parser.add_argument(
-            "--timezone", default=None, help="time zone of timestamps without an offset (default: TIME_ZONE)"
+            "--timezone",
+            default=None,
+            help="time zone of timestamps without an offset: an IANA name (Europe/Paris, any case) or a fixed "
+            "offset (+01:00, UTC-5); default: TIME_ZONE",
         )
         parser.add_argument(
             "--encoding",

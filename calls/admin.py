@@ -148,19 +148,28 @@ class CallAdmin(admin.ModelAdmin):
     # call's start before the edit, whose days need refreshing as much as the new start's.
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
+        call = form.instance
         agent_day_stats_refresh_on_commit(
-            started_ats=[form.instance.started_at, form.initial.get("started_at")]
+            started_ats=[call.started_at, form.initial.get("started_at")],
+            agent_ids=[call.agent_id, form.initial.get("agent")],
+            customer_ids=[call.customer_id, form.initial.get("customer")],
         )
 
     def delete_model(self, request: HttpRequest, obj: Call) -> None:
-        started_at = obj.started_at
+        started_at, agent_id, customer_id = obj.started_at, obj.agent_id, obj.customer_id
         super().delete_model(request, obj)
-        agent_day_stats_refresh_on_commit(started_ats=[started_at])
+        agent_day_stats_refresh_on_commit(
+            started_ats=[started_at], agent_ids=[agent_id], customer_ids=[customer_id]
+        )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
-        started_ats = list(queryset.values_list("started_at", flat=True))
+        deleted = list(queryset.values_list("started_at", "agent_id", "customer_id"))
         super().delete_queryset(request, queryset)
-        agent_day_stats_refresh_on_commit(started_ats=started_ats)
+        agent_day_stats_refresh_on_commit(
+            started_ats=[row[0] for row in deleted],
+            agent_ids=[row[1] for row in deleted],
+            customer_ids=[row[2] for row in deleted],
+        )
 
 
 class CallPartAdmin(admin.ModelAdmin):
@@ -168,9 +177,15 @@ class CallPartAdmin(admin.ModelAdmin):
     Only that call's own flags can change, so no repeat window before it."""
 
     def _refresh_days_of_calls(self, call_ids: Iterable[int | None]) -> None:
-        starts = Call.objects.filter(pk__in=[pk for pk in call_ids if pk is not None])
+        calls = list(
+            Call.objects.filter(pk__in=[pk for pk in call_ids if pk is not None]).values_list(
+                "started_at", "agent_id"
+            )
+        )
         agent_day_stats_refresh_on_commit(
-            started_ats=starts.values_list("started_at", flat=True), include_repeat_window=False
+            started_ats=[started_at for started_at, _ in calls],
+            agent_ids=[agent_id for _, agent_id in calls],
+            include_repeat_window=False,
         )
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:

@@ -321,6 +321,23 @@ def test_moving_a_call_to_a_later_day_refreshes_its_old_days_and_the_repeat_wind
     assert old_days.context["summary"] == hand_summary([s for s in expected if s.key in ("a3", "b1", "n1")])
 
 
+def test_giving_a_call_to_another_customer_refreshes_both_customers_earlier_calls(
+    client, summary_world, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:calls_call_change", args=[summary_world.calls["c2"].pk])
+    data = change_page_data(client, url)
+    data["customer"] = str(Customer.objects.get(external_id="CU-Y").pk)
+
+    post_and_commit(client, django_capture_on_commit_callbacks, url, data)
+
+    # c2 (cat) goes from customer X to Y: b1 (bob, X, the day before) is no longer followed by a repeat
+    # contact; c2 itself now is (n1, Y, three hours later). Only cat's and bob's rows could change, and
+    # bob is found through the old customer's calls.
+    summary = list_summary(client)
+    assert summary["repeat_contacts"] == 4
+    assert summary == hand_summary(changed(c2={"customer": "Y", "repeat": True}, b1={"repeat": False}))
+
+
 def test_bulk_delete_action_refreshes_the_days_of_the_deleted_calls(
     client, summary_world, django_capture_on_commit_callbacks
 ):

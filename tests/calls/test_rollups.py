@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from calls import rollups
-from tests.calls.helpers import paris
+from calls.models import AgentDayCallStats
+from tests.calls.helpers import build_summary_world, paris
 
 
 @pytest.fixture
@@ -19,7 +20,9 @@ def refreshed(settings, monkeypatch) -> list[tuple[date, date]]:
     settings.REPEAT_CONTACT_WINDOW_DAYS = 2
     ranges = RefreshLog()
     monkeypatch.setattr(
-        rollups, "_call_stats_rebuild", lambda *, date_from, date_to: ranges.append((date_from, date_to))
+        rollups,
+        "_call_stats_rebuild",
+        lambda *, date_from, date_to, agent_ids=None: ranges.append((date_from, date_to)),
     )
     monkeypatch.setattr(
         rollups, "_day_refreshers", [lambda *, date_from, date_to: ranges.others.append((date_from, date_to))]
@@ -91,7 +94,9 @@ def test_an_import_rebuilds_the_call_rollups_over_the_repeat_window_and_other_ro
     rebuilt: list[tuple[date, date]] = []
     refreshed: list[tuple[date, date]] = []
     monkeypatch.setattr(
-        rollups, "_call_stats_rebuild", lambda *, date_from, date_to: rebuilt.append((date_from, date_to))
+        rollups,
+        "_call_stats_rebuild",
+        lambda *, date_from, date_to, agent_ids=None: rebuilt.append((date_from, date_to)),
     )
     monkeypatch.setattr(
         rollups, "_day_refreshers", [lambda *, date_from, date_to: refreshed.append((date_from, date_to))]
@@ -102,3 +107,25 @@ def test_an_import_rebuilds_the_call_rollups_over_the_repeat_window_and_other_ro
 
     assert rebuilt == [(date(2026, 3, 8), date(2026, 3, 12))]
     assert refreshed == [(date(2026, 3, 10), date(2026, 3, 12))]
+
+
+@pytest.mark.django_db
+def test_a_refresh_scoped_to_agents_rebuilds_only_their_rows_and_those_of_the_customers_agents(
+    settings, django_capture_on_commit_callbacks
+):
+    world = build_summary_world(settings)
+    rows = AgentDayCallStats.objects.all()
+    before = {(row.agent_id, row.day): row.calls for row in rows}
+    rows.update(calls=999)  # marks every row: a rebuilt row gets its true count back
+
+    c2 = world.calls["c2"]  # cat's, customer X, March 5th; b1 (bob, X) is March 4th
+    with django_capture_on_commit_callbacks(execute=True):
+        rollups.agent_day_stats_refresh_on_commit(
+            started_ats=[c2.started_at], agent_ids=[c2.agent_id], customer_ids=[c2.customer_id]
+        )
+
+    window = {date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 5)}  # two days before c2, and its own
+    rebuilt = {world.agents["cat"].pk, world.agents["bob"].pk}
+    assert {(row.agent_id, row.day): row.calls for row in AgentDayCallStats.objects.all()} == {
+        key: count if key[0] in rebuilt and key[1] in window else 999 for key, count in before.items()
+    }

@@ -139,6 +139,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
         "default_period": default_period,
         "default_period_days": settings.CALLS_DEFAULT_PERIOD_DAYS,
         "all_dates_querystring": _all_dates_querystring(request),
+        # A search that finds nothing between dates (a call id pasted from an older ticket): offer all dates.
+        "search_all_dates": bool(
+            filters and filters["search"].strip() and (filters["date_from"] or filters["date_to"])
+        ),
         "export_querystring": _export_querystring(request),
         "querystring_prev": _page_querystring(request, page_obj.previous_page_number())
         if page_obj.has_previous()

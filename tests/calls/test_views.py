@@ -797,6 +797,26 @@ def test_explicitly_empty_dates_show_every_call(client, admin_user, spread_calls
     assert "the last 30 days of calls" not in response.content.decode()
 
 
+def test_a_search_that_finds_nothing_between_dates_offers_all_dates(
+    client, admin_user, spread_calls, settings
+):
+    settings.CALLS_DEFAULT_PERIOD_DAYS = 30
+    client.force_login(admin_user)
+
+    # OLD is a call id from before the last 30 days, as pasted from an older ticket.
+    in_period = client.get(LIST_URL, {"q": "OLD", "date_from": "2026-02-11", "date_to": "2026-03-12"})
+    everywhere = client.get(LIST_URL, {"q": "OLD", "date_from": "", "date_to": ""})
+    no_search = client.get(LIST_URL, {"date_from": "2026-01-01", "date_to": "2026-01-02"})
+
+    assert listed_ids(in_period) == []
+    assert (
+        'No calls match these filters.\n    <a href="?q=OLD&amp;date_from=&amp;date_to=">Search all dates</a>'
+        in in_period.content.decode()
+    )
+    assert listed_ids(everywhere) == ["OLD"]
+    assert "Search all dates" not in no_search.content.decode()  # nothing searched: the dates are the filter
+
+
 def test_one_explicit_date_replaces_the_default_period(client, admin_user, spread_calls):
     client.force_login(admin_user)
 

@@ -72,8 +72,11 @@ def test_admin_filters_the_calls_list_and_opens_a_call_without_a_failed_request(
     expect(page).to_have_url(re.compile(r"[?&]q=C-PLAIN(&|$)"))
     page.fill("#id_q", "")
     page.keyboard.press("Enter")
+    expect(rows).to_have_count(2)
     page.select_option("#id_transferred", "yes")
     expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("C-MOVED")
+    expect(page).to_have_url(re.compile(r"[?&]transferred=yes(&|$)"))
 
     # The download follows the filters the list shows.
     with page.expect_download() as download_info:

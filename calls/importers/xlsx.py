@@ -133,9 +133,16 @@ class SheetRows(Iterator[tuple[int, list[str], Errors]]):
         return next(self._rows)
 
 
+# What a formula that failed holds (openpyxl gives it as this text; calamine as an empty cell): read as empty
+# by both, so a workbook reads the same whichever reader its size picks.
+_FORMULA_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+)
+
+
 def _text(value: Any) -> str:
     """A cell as the text a CSV export would hold."""
-    if value is None:
+    if value is None or (type(value) is str and value in _FORMULA_ERRORS):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"

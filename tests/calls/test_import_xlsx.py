@@ -279,6 +279,25 @@ def test_duration_cells_are_read_as_seconds(db, tmp_path):
     assert list(Call.objects.values_list("wait_seconds", "talk_seconds", "hold_seconds")) == [(35, 7300, 20)]
 
 
+def test_a_formula_that_failed_reads_as_an_empty_cell_with_either_reader(db, tmp_path):
+    # openpyxl gives a failed formula's value as its text ("#N/A"), calamine as an empty cell.
+    path = workbook(
+        tmp_path / "calls.xlsx",
+        {
+            "Calls": [
+                ["external_id", "channel", "started_at", "ended_at", "wait_seconds", "customer_name"],
+                ["C-1", "phone", datetime(2026, 11, 2, 10), datetime(2026, 11, 2, 10, 5), "#DIV/0!", None],
+                ["C-2", "phone", "#N/A", datetime(2026, 11, 2, 10, 5), 5, None],
+            ]
+        },
+    )
+
+    result = import_files([path], partial=True, default_timezone="UTC")
+
+    assert result.error_lines() == ["line 3: started_at: required"]
+    assert list(Call.objects.values_list("external_id", "wait_seconds")) == [("C-1", 0)]
+
+
 def test_files_that_are_not_usable_workbooks_are_refused_before_anything_is_read(db, tmp_path):
     damaged = tmp_path / "damaged.xlsx"
     damaged.write_bytes(b"PK\x03\x04 this is not a workbook")

@@ -251,7 +251,10 @@ class CallImportView(APIView):
         # Options in the query string, or (multipart) as form fields.
         options = request.data if multipart else request.query_params
         partial = (options.get("partial") or request.query_params.get("partial", "")).lower() in TRUTHY
-        zone = (options.get("timezone") or request.query_params.get("timezone") or "").strip()
+        zone = options.get("timezone") or request.query_params.get("timezone") or ""
+        if zone[:1] == " " and zone[1:2].isdigit():
+            zone = "+" + zone[1:]  # ?timezone=+01:00 written unencoded: a query string's "+" reads as a space
+        zone = zone.strip()
         # The encoding of a body or files that are not UTF-8: a parameter, or a body's own charset.
         encoding = (options.get("encoding") or request.query_params.get("encoding") or "").strip()
         if not encoding and not multipart:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -153,6 +154,25 @@ def test_partial_import_answers_200_with_the_rejected_rows(admin_client):
     assert list(Call.objects.values_list("external_id", flat=True)) == ["C-1"]
 
 
+def test_a_fixed_offset_timezone_parameter_works_even_with_its_plus_unencoded(admin_client):
+    records = [
+        minimal(n, started_at="2026-01-10T09:00:00", ended_at="2026-01-10T09:05:00") for n in (1, 2, 3)
+    ]
+
+    # "+" in a query string is a space unless written %2B, and clients often send it as it is.
+    for record, query in zip(
+        records, ["timezone=+01:00", "timezone=%2B01:00", "timezone=-0500"], strict=True
+    ):
+        response = admin_client.post(f"{URL}?{query}", ndjson(record), content_type="application/x-ndjson")
+        assert response.status_code == 200, response.json()
+
+    assert sorted(Call.objects.values_list("external_id", "started_at")) == [
+        ("C-1", datetime(2026, 1, 10, 8, tzinfo=UTC)),
+        ("C-2", datetime(2026, 1, 10, 8, tzinfo=UTC)),
+        ("C-3", datetime(2026, 1, 10, 14, tzinfo=UTC)),
+    ]
+
+
 def test_timezone_parameter_reads_naive_times(admin_client):
     record = minimal(1, started_at="2026-01-10T09:00:00", ended_at="2026-01-10T09:05:00")
 
@@ -167,7 +187,11 @@ def test_timezone_parameter_reads_naive_times(admin_client):
     assert Call.objects.get().started_at.isoformat() == "2026-01-10T08:00:00+00:00"
     assert bad.status_code == 400
     assert bad.json()["errors"] == [
-        {"line": 0, "field": "timezone", "reason": "unknown time zone 'Nowhere/Land' (an IANA name such as Europe/Paris, or an offset such as +01:00)"}
+        {
+            "line": 0,
+            "field": "timezone",
+            "reason": "unknown time zone 'Nowhere/Land' (an IANA name such as Europe/Paris, or an offset such as +01:00)",
+        }
     ]
 
 
@@ -504,7 +528,13 @@ def test_multipart_without_a_file_and_an_unknown_time_zone_are_refused(admin_cli
     )
     assert (zone.status_code, zone.json()["errors"]) == (
         400,
-        [{"line": 0, "field": "timezone", "reason": "unknown time zone 'Mars/Olympus' (an IANA name such as Europe/Paris, or an offset such as +01:00)"}],
+        [
+            {
+                "line": 0,
+                "field": "timezone",
+                "reason": "unknown time zone 'Mars/Olympus' (an IANA name such as Europe/Paris, or an offset such as +01:00)",
+            }
+        ],
     )
     assert not Call.objects.exists()
 

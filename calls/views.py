@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -355,6 +355,7 @@ def call_import_list(request: HttpRequest) -> HttpResponse:
             "imports": imports,
             "max_mib": max_bytes / 2**20,
             "site_time_zone": settings.TIME_ZONE,
+            "samples": list(IMPORT_SAMPLES),
         },
     )
 
@@ -376,6 +377,31 @@ def call_import_format(request: HttpRequest) -> HttpResponse:
     _require_importer(request)
     html = _import_format_html(IMPORT_FORMAT_DOC.stat().st_mtime)
     return render(request, "calls/import_format.html", {"document": mark_safe(html)})  # noqa: S308
+
+
+# Sample files in the documented format (docs/samples/): the same two calls as JSON Lines and as CSV files.
+IMPORT_SAMPLES = {
+    "calls.jsonl": "application/x-ndjson",
+    "calls.csv": "text/csv",
+    "transfers.csv": "text/csv",
+    "escalations.csv": "text/csv",
+}
+
+
+@login_required
+@require_GET
+def call_import_sample(request: HttpRequest, name: str) -> FileResponse:
+    """A sample file to start an export from."""
+    _require_importer(request)
+    if name not in IMPORT_SAMPLES:
+        raise Http404("No such sample file.")
+    path = settings.BASE_DIR / "docs" / "samples" / name
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=name,
+        content_type=f"{IMPORT_SAMPLES[name]}; charset=utf-8",
+    )
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from calls import services
+from calls.importers import import_files
 from calls.models import Agent, Call, CallImport, CallImportFile, Transfer
 from tests.factories import UserFactory
 
@@ -413,6 +414,7 @@ def test_other_roles_may_not_import_nor_see_imports(client, admin_user, role):
     assert client.get(f"/calls/imports/{call_import.pk}/").status_code == 403
     assert client.get(f"/calls/imports/{call_import.pk}/rejects/1/").status_code == 403
     assert client.get("/calls/imports/format/").status_code == 403
+    assert client.get("/calls/imports/samples/calls.csv").status_code == 403
     assert CallImport.objects.count() == 1
     assert "Import calls" not in client.get("/calls/").content.decode()
 
@@ -454,6 +456,46 @@ def test_the_import_page_links_to_the_format_rendered_from_the_docs(client, admi
     assert '<pre><code class="language-json">{&quot;external_id&quot;: &quot;C-1001&quot;' in html
     client.logout()
     assert client.get("/calls/imports/format/")["Location"].startswith("/accounts/login/")
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
+
+
+def test_the_upload_page_offers_sample_files_that_import_as_the_same_two_calls(client, admin_user, tmp_path):
+    client.force_login(admin_user)
+
+    page = client.get("/calls/imports/").content.decode()
+    downloads = {}
+    for name in ("calls.jsonl", "calls.csv", "transfers.csv", "escalations.csv"):
+        assert f'<a href="/calls/imports/samples/{name}" download>{name}</a>' in page
+        response = client.get(f"/calls/imports/samples/{name}")
+        assert response.status_code == 200
+        assert response["Content-Disposition"] == f'attachment; filename="{name}"'
+        downloads[name] = b"".join(response.streaming_content)
+        assert downloads[name] == (SAMPLES / name).read_bytes()
+        (tmp_path / name).write_bytes(downloads[name])
+    assert client.get("/calls/imports/samples/settings.py").status_code == 404
+    assert client.get("/calls/imports/samples/..%2F..%2Fmanage.py").status_code == 404
+
+    as_json = import_files([tmp_path / "calls.jsonl"])
+    as_csv = import_files([tmp_path / name for name in ("calls.csv", "transfers.csv", "escalations.csv")])
+
+    assert (as_json.created, as_json.errors) == (2, [])
+    # The CSV files hold the very same calls: nothing to change the second time.
+    assert (as_csv.created, as_csv.updated, as_csv.unchanged, as_csv.errors) == (0, 0, 2, [])
+    first = Call.objects.get(external_id="C-1001")
+    assert (
+        first.agent.employee_code,
+        first.customer.tier,
+        first.transfers.count(),
+        first.escalations.count(),
+    ) == (
+        "A-017",
+        "gold",
+        1,
+        1,
+    )
+    assert Call.objects.get(external_id="C-1002").agent is None
 
 
 def test_the_admin_lists_imports_and_shows_one_read_only_without_loading_file_contents(client, admin_user):

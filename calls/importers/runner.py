@@ -401,11 +401,9 @@ def _format_of(name: Path, head: bytes) -> str:
 def _is_workbook(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
-            if xlsx.is_ods(archive):
-                return True
-            if "mimetype" in archive.namelist() and archive.read("mimetype").startswith(
-                b"application/vnd.oasis.opendocument"
-            ):
+            if (media_type := xlsx.opendocument_type(archive)) is not None:
+                if media_type.startswith(xlsx.ODS_MIMETYPE):
+                    return True
                 raise ImportSetupError(f"{path}: an OpenDocument file that is not a spreadsheet")
             return "xl/workbook.xml" in archive.namelist()
     except (zipfile.BadZipFile, OSError) as error:

@@ -40,9 +40,17 @@ class WorkbookError(ValueError):
     """A file that is not a readable workbook."""
 
 
+def opendocument_type(archive: zipfile.ZipFile) -> bytes | None:
+    """The media type of an OpenDocument file (its first member, `mimetype`, names it); None for other zips."""
+    if "mimetype" not in archive.namelist():
+        return None
+    media_type = archive.read("mimetype")
+    return media_type if media_type.startswith(b"application/vnd.oasis.opendocument") else None
+
+
 def is_ods(archive: zipfile.ZipFile) -> bool:
-    """Whether a zip archive is an OpenDocument spreadsheet (its first member names the type)."""
-    return "mimetype" in archive.namelist() and archive.read("mimetype").startswith(ODS_MIMETYPE)
+    """Whether a zip archive is an OpenDocument spreadsheet."""
+    return (opendocument_type(archive) or b"").startswith(ODS_MIMETYPE)
 
 
 # .xlsx sheets of up to this much XML are read by calamine too, in memory: 3.5 times faster than openpyxl

@@ -134,12 +134,13 @@ def hand_summary(specs: list[Spec]) -> dict:
         "first_contact_resolved": sum(1 for s in specs if s.resolved and not s.transfers and not s.repeat),
         "repeat_contacts": sum(1 for s in specs if s.repeat),
     }
-    handle = sum(s.talk + s.hold + s.wrap for s in specs)
+    handled = [s for s in specs if s.agent is not None]  # AHT: over the calls an agent handled
+    handle = sum(s.talk + s.hold + s.wrap for s in handled)
     wait = sum(s.wait for s in specs)
     return {
         "calls": n,
         **counts,
-        "average_handle_seconds": handle / n if n else None,
+        "average_handle_seconds": handle / len(handled) if handled else None,
         "average_wait_seconds": wait / n if n else None,
         **{f"{key}_rate": count / n if n else None for key, count in counts.items()},
     }

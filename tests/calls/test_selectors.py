@@ -702,8 +702,8 @@ def test_list_summary_from_rollups_equals_the_hand_count_and_the_live_summary(
 def test_list_summary_of_all_calls_by_hand(summary_world, reviewer):
     summary, live, read_rollups = list_summary(reviewer, list_filters())
 
-    # Reviewers see every call too. By hand: handle 115+200+120+330+50+60+90+400+0+30 = 1395 over 10 calls,
-    # wait 295; transferred a2 c2; escalated b1 c2 n2; repeat a1 a2 b1 c1; FCR a3 b2 b3.
+    # Reviewers see every call too. By hand: handle 115+200+120+330+50+60+90+400 = 1365 over the 8 calls an
+    # agent handled (n1, n2 have no agent: no handle time of theirs counts), wait 295 over all 10; transferred a2 c2; escalated b1 c2 n2; repeat a1 a2 b1 c1; FCR a3 b2 b3.
     assert read_rollups is True
     assert (summary["calls"], summary["transferred"], summary["escalated"], summary["resolved"]) == (
         10,
@@ -712,10 +712,34 @@ def test_list_summary_of_all_calls_by_hand(summary_world, reviewer):
         7,
     )
     assert (summary["repeat_contacts"], summary["first_contact_resolved"]) == (4, 3)
-    assert summary["average_handle_seconds"] == 139.5
+    assert summary["average_handle_seconds"] == 1365 / 8
     assert summary["average_wait_seconds"] == 29.5
     assert summary["first_contact_resolved_rate"] == 0.3
     assert summary == live
+
+
+def test_average_handle_time_leaves_out_calls_no_agent_took(summary_world, admin_user):
+    """AHT is over handled calls, on both paths, as on the leaderboard: the agentless n1 (abandoned, 0 s) and
+    n2 do not pull it down; the other figures still count every call."""
+    summary, live, read_rollups = list_summary(
+        admin_user, list_filters(date_from=date(2026, 3, 5), date_to=date(2026, 3, 5))
+    )
+
+    # 5 March: c2 (400 s, agent cat) and n1 (0 s, no agent).
+    assert read_rollups is True
+    assert summary["calls"] == live["calls"] == 2
+    assert summary["average_handle_seconds"] == live["average_handle_seconds"] == 400
+    assert summary["average_wait_seconds"] == (30 + 90) / 2
+
+
+@pytest.mark.django_db
+def test_average_handle_time_of_only_abandoned_calls_is_none():
+    CallFactory(agent=None, talk_seconds=0, hold_seconds=0, wrap_seconds=0)
+
+    summary = call_summary(Call.objects.all())
+
+    assert summary["calls"] == 1
+    assert summary["average_handle_seconds"] is None
 
 
 def test_team_average_is_the_exact_quotient_on_both_paths(summary_world, admin_user):
@@ -749,7 +773,8 @@ def test_poisoned_rollups_show_through_the_rollup_path(poisoned_world, admin_use
 
     assert read_rollups is True
     assert summary["calls"] == live["calls"] == 10
-    assert summary["average_handle_seconds"] - live["average_handle_seconds"] == pytest.approx(360_000)
+    # Spread over the 8 calls an agent handled (AHT leaves out the agentless n1, n2).
+    assert summary["average_handle_seconds"] - live["average_handle_seconds"] == pytest.approx(3_600_000 / 8)
 
 
 def test_rollups_that_miss_calls_are_not_believed_and_the_summary_is_counted_live(

@@ -15,6 +15,7 @@ import hashlib
 import io
 import itertools
 import re
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
@@ -991,6 +992,10 @@ def csv_column(name: str) -> str:
 
 
 CSV_DELIMITERS = (",", ";", "\t")
+
+# The csv module refuses a field over 128 KiB by default ("field larger than field limit"), which would make
+# a long transcript an "unreadable CSV" and lose the rest of the file; transcripts have no length limit.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def csv_separator_line(line: str) -> str:

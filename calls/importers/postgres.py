@@ -153,17 +153,22 @@ class PostgresStage(StageBackend):
             """,
             [csv],
         )
+        # A sequence may also be taken by a transfer/escalation nested in a JSON record of the same call (a
+        # calls.jsonl imported with a transfers.csv): those come first, so the CSV row is the one refused.
         cur.execute(
             f"""
             SELECT src, line, kind, sequence, external_id, first_src, first_line FROM (
-                SELECT src, line, kind, sequence, external_id,
+                SELECT src, line, kind, sequence, external_id, src = ANY(%(csv)s) AS from_csv,
                        first_value(src) OVER w AS first_src, first_value(line) OVER w AS first_line,
                        row_number() OVER w AS n
-                FROM {STAGE} WHERE kind > 0 AND NOT bad AND src = ANY(%s)
-                WINDOW w AS (PARTITION BY kind, external_id, sequence ORDER BY src, line)
-            ) ranked WHERE n > 1
+                FROM {STAGE} c WHERE kind > 0 AND NOT bad AND (
+                    src = ANY(%(csv)s) OR NOT EXISTS (
+                        SELECT 1 FROM {STAGE} e WHERE e.kind = 0 AND e.external_id = c.external_id
+                        AND (e.src, e.line) < (c.src, c.line)))
+                WINDOW w AS (PARTITION BY kind, external_id, sequence ORDER BY src = ANY(%(csv)s), src, line)
+            ) ranked WHERE n > 1 AND from_csv
             """,
-            [csv],
+            {"csv": csv},
         )
         for src, line, _kind, sequence, external_id, first_src, first_line in cur.fetchall():
             findings.append(

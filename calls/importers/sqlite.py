@@ -104,6 +104,16 @@ class MemoryStage(StageBackend):
                 if row[C["sequence"]] is None:
                     self.rows[index] = row[: C["sequence"]] + (positions[key],) + row[C["sequence"] + 1 :]
         seen: dict[tuple, tuple[int, int]] = {}
+        # Transfers/escalations nested in a JSON record (of the call's first row) take their sequences first.
+        for row in self.rows:
+            src, line = row[C["src"]], row[C["line"]]
+            if (
+                row[C["kind"]] != KIND_CALL
+                and not row[C["bad"]]
+                and src not in self.csv_sources
+                and (src, line) in self.first_call_rows
+            ):
+                seen.setdefault((row[C["kind"]], row[C["external_id"]], row[C["sequence"]]), (src, line))
         for row in self.rows:
             if not self._is_csv_child(row):
                 continue

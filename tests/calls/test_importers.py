@@ -1139,6 +1139,28 @@ def test_csv_with_bom_crlf_liberal_booleans_and_empty_cells(db, tmp_path):
     ]
 
 
+def test_csv_transcripts_longer_than_the_csv_modules_default_field_limit_are_read_whole(db, tmp_path):
+    # Python's csv module refuses fields over 128 KiB unless told otherwise; transcripts have no limit.
+    transcript = 'Agent: "hello", how can I help? \U0001f600\nCustomer: ...\n' * 10_000
+    path = tmp_path / "calls.csv"
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["external_id", "channel", "started_at", "ended_at", "transcript"])
+        writer.writerow(["C-1", "phone", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", transcript])
+        writer.writerow(["C-2", "fax", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", transcript])
+        writer.writerow(["C-3", "phone", "2026-11-02T10:00:00Z", "2026-11-02T10:05:00Z", "short"])
+    assert len(transcript) > 131_072
+
+    result = import_files([path], partial=True, rejects_path=tmp_path / "rejects.csv")
+
+    assert result.error_lines() == [
+        "line 20003: channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    assert dict(Call.objects.values_list("external_id", "transcript")) == {"C-1": transcript, "C-3": "short"}
+    (rejected,) = read_csv(tmp_path / "rejects.csv")[1:]
+    assert rejected[:2] == ["C-2", "fax"] and rejected[4] == transcript
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_csv_separated_by_semicolons_or_tabs_is_read_by_its_header_and_rejects_keep_the_separator(
     db, tmp_path, separator
@@ -1357,6 +1379,34 @@ def test_csv_escalations_and_transfers_files_build_the_same_call_as_json(db, tmp
     assert Call.objects.get().content_hash == csv_hash
     assert list(Transfer.objects.values_list("sequence", "reason")) == [(1, "technical issue")]
     assert list(Escalation.objects.values_list("sequence", "level")) == [(1, "supervisor")]
+
+
+def test_a_csv_transfer_taking_the_sequence_of_a_transfer_nested_in_json_is_a_row_error(db, tmp_path):
+    # A folder export holding calls.jsonl (with nested transfers) and a transfers.csv: the CSV row numbered 1
+    # by position collides with the JSON record's transfer 1. A row error, not a unique-constraint crash.
+    write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE, minimal(2)])
+    (tmp_path / "transfers.csv").write_text(
+        "call_external_id,at,to_department\n"
+        "C-1001,2026-11-02T09:19:00+01:00,Claims\n"
+        "C-2,2026-11-02T10:01:00Z,Sales\n"
+    )
+    (tmp_path / "transfers2.csv").write_text(
+        "call_external_id,sequence,at,to_department\nC-1001,2,2026-11-02T09:19:00+01:00,Claims\n"
+    )
+
+    refused = import_files([tmp_path / "transfers.csv", tmp_path / "calls.jsonl"], partial=True)
+    numbered = import_files([tmp_path / "calls.jsonl", tmp_path / "transfers2.csv"])
+
+    assert refused.error_lines() == [
+        "transfers.csv: line 2: sequence: sequence 1 of call 'C-1001' is also on calls.jsonl line 1"
+    ]
+    assert (refused.created, refused.rejected) == (1, 2)  # C-2 with its transfer; C-1001's rows refused
+    assert (numbered.created, numbered.updated, numbered.errors) == (1, 1, [])  # C-2 loses its transfer
+    assert list(
+        Transfer.objects.order_by("call__external_id", "sequence").values_list(
+            "call__external_id", "sequence", "to_department__name"
+        )
+    ) == [("C-1001", 1, "Tech Support"), ("C-1001", 2, "Claims")]
 
 
 def test_csv_transfers_for_a_call_already_in_the_database_replace_its_transfers(db, tmp_path):

@@ -56,9 +56,13 @@ def write_rejects(
         if source.path is not None:
             files.setdefault(source.path, []).append((src, source))
     several = len(files) > 1
-    written = []
-    for path, parts in files.items():
+    written: list[Path] = []
+    for number, (path, parts) in enumerate(files.items(), start=1):
         target = rejects_file_for(path, Path(rejects_path) if rejects_path else None, several)
+        if target in written:
+            # Two inputs whose rejects files share a name (a/calls.csv and b/calls.csv into one folder,
+            # calls.csv beside calls.csv.gz): the later one is told apart by its position, as uploads are.
+            target = target.with_name(f"{number}-{target.name}")
         src, source = parts[0]
         if source.member:
             _write_archive(parts, target, reasons)

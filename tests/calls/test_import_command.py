@@ -206,6 +206,26 @@ def test_rejects_option_is_a_folder_for_several_files(db, tmp_path):
     assert list(Transfer.objects.values_list("call__external_id", flat=True)) == ["C-1"]
 
 
+def test_inputs_whose_rejects_files_share_a_name_get_one_each(db, tmp_path):
+    """a/calls.jsonl and b/calls.jsonl into one folder: the second is told apart, neither is overwritten."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_jsonl(tmp_path / "a" / "calls.jsonl", [minimal(1), minimal(2, channel="fax")])
+    second = write_jsonl(tmp_path / "b" / "calls.jsonl", [minimal(3, channel="pigeon"), minimal(4)])
+    folder = tmp_path / "out"
+
+    with pytest.raises(CommandError) as caught:
+        run(str(first), str(second), "--partial", "--rejects", str(folder))
+
+    assert caught.value.returncode == 2
+    rejected = {
+        path.name: [json.loads(line)["record"]["external_id"] for line in path.read_text().splitlines()]
+        for path in folder.iterdir()
+    }
+    assert rejected == {"calls.rejects.jsonl": ["C-2"], "2-calls.rejects.jsonl": ["C-3"]}
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-4"]
+
+
 def test_timezone_option_reads_naive_times(db, tmp_path):
     path = write_jsonl(
         tmp_path / "calls.jsonl",

@@ -214,6 +214,24 @@ CSV_REQUIRED = {
 DURATION_COLUMNS = frozenset({"wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds"})
 CSV_INTEGER_COLUMNS = DURATION_COLUMNS | {"sequence"}
 CSV_VERBATIM_COLUMNS = frozenset({"transcript"})  # kept as written (only CRLF → LF), not stripped
+# Ids and codes: `17.0` is how pandas writes the number 17 in a column that also holds a gap (NaN), as JSON
+# records' 17.0 is read as "17" (see _text).
+CSV_CODE_COLUMNS = frozenset(
+    {
+        "external_id",
+        "call_external_id",
+        "agent_employee_code",
+        "customer_external_id",
+        "customer_phone",
+        "from_agent",
+        "to_agent",
+    }
+)
+_WHOLE_FLOAT = re.compile(r"[0-9]+\.0+")
+# The column a rejects file adds (the reasons a row was rejected): ignored when the file, fixed, is imported again.
+REJECTS_ERRORS_COLUMN = "errors"
+# A line of a JSON rejects file: the rejected record, wrapped with its line and reasons.
+REJECTS_WRAPPER = frozenset({"line", "errors", "record"})
 
 _JSON_TO_CSV_FIELD = {json_name: column for column, json_name in CSV_CALL_COLUMNS.items()}
 
@@ -525,6 +543,24 @@ def _unknown(record: dict, allowed: frozenset[str], prefix: str, errors: Errors)
 # --- records ---------------------------------------------------------------------------------------------
 
 
+def rejected_record(record: Any) -> Any:
+    """The record itself of a JSON rejects file's line (`{"line": N, "errors": [...], "record": {...}}`), so
+    that a rejects file, fixed, imports again as it is; any other value as it was."""
+    if type(record) is dict and len(record) == 3 and record.keys() == REJECTS_WRAPPER:
+        inner = record["record"]
+        if type(inner) is dict:
+            return inner
+    return record
+
+
+def _blank_object(value: dict, allowed: frozenset[str]) -> bool:
+    """An agent/customer object with only known members, all null or blank: no agent/customer, as the
+    same call's empty cells mean in CSV (SQL and jq exports build such objects for abandoned calls)."""
+    return allowed.issuperset(value) and all(
+        member is None or (type(member) is str and not member.strip()) for member in value.values()
+    )
+
+
 def call_row(
     record: Any,
     *,
@@ -561,6 +597,8 @@ def call_row(
 
     agent_code = agent_name = agent_team = None
     agent = get("agent")
+    if type(agent) is dict and _blank_object(agent, AGENT_FIELDS):
+        agent = None
     if agent is not None and agent is not INVALID:
         if type(agent) is not dict:
             errors.append(("agent", f"expected an object or null, got {_type_name(agent)}"))
@@ -572,6 +610,8 @@ def call_row(
 
     customer_id = customer_name = customer_phone = customer_email = customer_tier = None
     customer = get("customer")
+    if type(customer) is dict and _blank_object(customer, CUSTOMER_FIELDS):
+        customer = None
     if customer is not None and customer is not INVALID:
         if type(customer) is not dict:
             errors.append(("customer", f"expected an object or null, got {_type_name(customer)}"))
@@ -974,7 +1014,7 @@ def csv_kind(header: list[str]) -> tuple[str, Errors]:
         if column in seen:
             errors.append((column, "duplicate column"))
         seen.add(column)
-        if column not in allowed:
+        if column not in allowed and column != REJECTS_ERRORS_COLUMN:
             errors.append((column or "header", f"unknown column in a {kind} file"))
     for column in CSV_REQUIRED[kind]:
         if column not in columns:
@@ -1089,6 +1129,8 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
                     (f"column {position}", f"a value in a column without a name: {cell.strip()[:40]!r}")
                 )
             continue
+        if column == REJECTS_ERRORS_COLUMN:
+            continue
         if column in CSV_VERBATIM_COLUMNS:
             value: Any = cell.replace("\r\n", "\n").replace("\r", "\n") if "\r" in cell else cell
             if not value.strip():
@@ -1100,6 +1142,9 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
                 value = value[2:-1].strip()
             if not value:
                 value = None
+            elif column in CSV_CODE_COLUMNS:
+                if value[-1] == "0" and _WHOLE_FLOAT.fullmatch(value):
+                    value = value.partition(".")[0]
             elif column in CSV_INTEGER_COLUMNS:
                 duration = column in DURATION_COLUMNS
                 value = _csv_seconds(value) if duration else _csv_integer(value)

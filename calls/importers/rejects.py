@@ -86,10 +86,11 @@ def _write_workbook(
         by_line = reasons.get(src, {})
         sheet = book.create_sheet(source.sheet)
         _kind, header, rows = xlsx.sheet_rows(source.path, source.sheet)
-        sheet.append([*header, "errors"])
+        keep = _without_errors_column(header)
+        sheet.append([*keep(header), "errors"])
         for line, cells, _problems in rows:
             if line in by_line:
-                sheet.append([*cells, "; ".join(by_line[line])])
+                sheet.append([*keep(cells), "; ".join(by_line[line])])
     book.save(target)
 
 
@@ -136,6 +137,14 @@ def rejected_rows(data: bytes) -> int:
     )
 
 
+def _without_errors_column(header: list[str]):
+    """Drops the `errors` column of a rejects file imported again from a row (its reasons are replaced)."""
+    if parsing.REJECTS_ERRORS_COLUMN not in header:
+        return lambda cells: cells
+    position = header.index(parsing.REJECTS_ERRORS_COLUMN)
+    return lambda cells: [cell for index, cell in enumerate(cells) if index != position]
+
+
 def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
     with source.open() as stream, target.open("w", newline="", encoding="utf-8") as out:
         # Same separator (and `sep=` line) as the source, so the file opens like the one the user exported.
@@ -150,10 +159,11 @@ def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> N
         writer = csv.writer(out, delimiter=delimiter)
         _kind, header, rows = parsing.csv_rows(stream)
         as_written = next(csv.reader([head.rstrip("\r\n")], delimiter=delimiter), [])
-        writer.writerow([*(as_written if len(as_written) == len(header) else header), "errors"])
+        keep = _without_errors_column(header)
+        writer.writerow([*keep(as_written if len(as_written) == len(header) else header), "errors"])
         for line, cells, _problems in rows:
             if line in by_line:
-                writer.writerow([*cells, "; ".join(by_line[line])])
+                writer.writerow([*keep(cells), "; ".join(by_line[line])])
 
 
 def _write_json(source: Source, target: Path, by_line: dict[int, list[str]]) -> None:
@@ -171,7 +181,7 @@ def _write_json(source: Source, target: Path, by_line: dict[int, list[str]]) -> 
                 continue
             raw = raw.removeprefix(parsing.BOM) if line == 1 else raw
             try:
-                record = orjson.loads(raw)
+                record = parsing.rejected_record(orjson.loads(raw))  # a rejects file imported again
             except orjson.JSONDecodeError:
                 record = raw.decode("utf-8", "replace").rstrip("\r\n")
             out.write(orjson.dumps({"line": line, "errors": by_line[line], "record": record}) + b"\n")

@@ -713,6 +713,7 @@ def _read_jsonl(run: _Run, src: int, stream: IO[bytes]) -> None:
 
 
 def _stage_record(run, src, line, record, zone, write, error) -> None:
+    record = parsing.rejected_record(record)
     problems: list[tuple[str, str]] = []
     staged = parsing.call_row(
         record, src=src, line=line, zone=zone, errors=problems, date_order=run.date_order

@@ -291,3 +291,69 @@ def test_bad_options_and_missing_files_are_command_errors(db, tmp_path):
     with pytest.raises(CommandError, match="missing.jsonl: cannot read"):
         run(str(tmp_path / "missing.jsonl"))
     assert Call.objects.count() == 0
+
+
+def test_a_csv_rejects_file_fixed_imports_again_as_it_is(db, tmp_path):
+    """The rejects file's `errors` column is ignored on the way back in; rejected again, it is replaced."""
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "external_id,channel,started_at,ended_at\n"
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+        "C-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+        "C-3,pigeon,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z\n"
+    )
+    with pytest.raises(CommandError):
+        run(str(calls), "--partial")
+    rejects = tmp_path / "calls.rejects.csv"
+    assert rejects.read_text().splitlines() == [
+        "external_id,channel,started_at,ended_at,errors",
+        "C-2,fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,"
+        "\"channel: unknown value 'fax' (expected one of: phone, email, chat, social, in_person)\"",
+        "C-3,pigeon,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,"
+        "\"channel: unknown value 'pigeon' (expected one of: phone, email, chat, social, in_person)\"",
+    ]
+
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(rejects.read_text().replace("C-2,fax", "C-2,email"))
+    with pytest.raises(CommandError):
+        run(str(fixed), "--partial")
+
+    assert sorted(Call.objects.values_list("external_id", "channel")) == [
+        ("C-1", "phone"),
+        ("C-2", "email"),
+    ]
+    assert (tmp_path / "fixed.rejects.csv").read_text().splitlines() == [
+        "external_id,channel,started_at,ended_at,errors",
+        "C-3,pigeon,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,"
+        "\"channel: unknown value 'pigeon' (expected one of: phone, email, chat, social, in_person)\"",
+    ]
+
+
+def test_a_json_lines_rejects_file_fixed_imports_again_as_it_is(db, tmp_path):
+    """Each line of a JSON rejects file wraps its record ({line, errors, record}): read as the record."""
+    path = write_jsonl(
+        tmp_path / "calls.jsonl", [minimal(1), minimal(2, channel="fax"), minimal(3, channel="x")]
+    )
+    with pytest.raises(CommandError):
+        run(str(path), "--partial")
+    rejects = tmp_path / "calls.rejects.jsonl"
+    wrapped = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(item["line"], item["record"]["external_id"]) for item in wrapped] == [(2, "C-2"), (3, "C-3")]
+
+    fixed = tmp_path / "fixed.jsonl"
+    fixed.write_text(rejects.read_text().replace('"fax"', '"email"'))
+    with pytest.raises(CommandError):
+        run(str(fixed), "--partial")
+
+    assert sorted(Call.objects.values_list("external_id", "channel")) == [
+        ("C-1", "phone"),
+        ("C-2", "email"),
+    ]
+    again = [json.loads(line) for line in (tmp_path / "fixed.rejects.jsonl").read_text().splitlines()]
+    assert again == [
+        {
+            "line": 2,
+            "errors": ["channel: unknown value 'x' (expected one of: phone, email, chat, social, in_person)"],
+            "record": minimal(3, channel="x"),
+        }
+    ]

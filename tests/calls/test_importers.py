@@ -2102,3 +2102,54 @@ def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
     assert counts.stdout.split("\n")[0] == (
         "['C-1001', 'C-2', 'C-3', 'C-4'] 3 1 2 [('C-1001', 1), ('C-1001', 2), ('C-2', 1)]"
     )
+
+
+def test_csv_ids_and_codes_written_as_whole_floats_read_as_their_digits(db, tmp_path):
+    """pandas' to_csv writes 17.0 for 17 in a column with a gap (NaN): the same agent as JSON's 17.0 gives."""
+    calls = tmp_path / "calls.csv"
+    calls.write_text(
+        "external_id,channel,started_at,ended_at,agent_employee_code,customer_external_id,customer_phone\n"
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,17.0,88.0,15551234567.0\n"
+        "C-2,phone,2026-11-02T11:00:00Z,2026-11-02T11:05:00Z,,,\n"
+        "C-3,phone,2026-11-02T12:00:00Z,2026-11-02T12:05:00Z,A-1.50,CU-1.0,\n"
+    )
+    transfers = tmp_path / "transfers.csv"
+    transfers.write_text("call_external_id,at,from_agent,to_agent\nC-1,2026-11-02T10:01:00Z,17.0,44.00\n")
+
+    result = import_files([calls, transfers])
+    import_records([minimal(4, agent={"employee_code": 17.0}, customer={"external_id": 88.0})])
+
+    assert result.errors == []
+    assert sorted(Agent.objects.values_list("employee_code", flat=True)) == ["17", "44", "A-1.50"]
+    assert sorted(Customer.objects.values_list("external_id", "phone")) == [
+        ("88", "15551234567"),
+        ("CU-1.0", ""),
+    ]
+    assert list(Transfer.objects.values_list("from_agent__employee_code", "to_agent__employee_code")) == [
+        ("17", "44")
+    ]
+
+
+def test_agent_and_customer_objects_with_only_empty_members_mean_none(db):
+    """{"employee_code": null, ...}: SQL and jq exports of abandoned calls; CSV's empty cells mean the same."""
+    result = import_records(
+        [
+            minimal(
+                1, agent={"employee_code": None, "name": None, "team": None}, customer={"external_id": ""}
+            ),
+            minimal(2, agent={}, customer={"external_id": None, "name": "  ", "tier": None}),
+            minimal(3, agent={"employee_code": None, "name": "Ana"}),
+            minimal(4, customer={"external_id": None, "nickname": None}),
+        ],
+        partial=True,
+    )
+
+    assert [(e.line, e.field, e.reason) for e in result.errors] == [
+        (3, "agent.employee_code", "required"),
+        (4, "customer.nickname", "unknown field"),
+        (4, "customer.external_id", "required"),
+    ]
+    assert list(Call.objects.order_by("external_id").values_list("external_id", "agent", "customer")) == [
+        ("C-1", None, None),
+        ("C-2", None, None),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -30,7 +32,11 @@ class LeaderboardRowSerializer(serializers.Serializer):
     qa_mean = serializers.FloatField(allow_null=True)
     qa_shrunk = serializers.FloatField(allow_null=True)
     qa_lower = serializers.FloatField(allow_null=True, help_text="Rank key: lower 95% bound of qa_shrunk.")
-    shrinkage_k = serializers.FloatField(help_text="Prior weight of the team mean used for qa_shrunk.")
+    shrinkage_k = serializers.FloatField(
+        allow_null=True,
+        help_text="Prior weight of the team mean used for qa_shrunk; null: infinite (the team's agents differ "
+        "no more than noise would make them, so each one's qa_shrunk is the team mean).",
+    )
     shrinkage_k_is_estimated = serializers.BooleanField()
     responses = serializers.IntegerField()
     nps = serializers.FloatField(allow_null=True)
@@ -58,7 +64,11 @@ class LeaderboardAPIView(APIView):
             team_ids=form.team_ids(), period=period, sort=sort, descending=descending
         )
         rows = [
-            {**row, "sections": dict(zip(board["section_titles"], row["sections"], strict=True))}
+            {
+                **row,
+                "shrinkage_k": None if math.isinf(row["shrinkage_k"]) else row["shrinkage_k"],
+                "sections": dict(zip(board["section_titles"], row["sections"], strict=True)),
+            }
             for row in board["rows"]
         ]
         return Response(

@@ -19,6 +19,8 @@ def shrunk_mean(*, total: float, n: int, prior_mean: float | None, k: float) -> 
     """
     if prior_mean is None:
         return total / n if n else None
+    if math.isinf(k):  # full pooling (no between-agent variance beyond noise)
+        return prior_mean
     if n + k == 0:
         return None
     return (total + k * prior_mean) / (n + k)
@@ -39,8 +41,10 @@ class Pooled:
 
     mean: team mean over all scores; within_variance: pooled within-agent variance (MSW);
     k_estimate: the method-of-moments prior weight σ²_within / τ²_between, None when it cannot be
-    estimated (fewer than two agents with scores, no within-agent degrees of freedom, or no between-agent
-    variance beyond noise, τ² ≤ 0).
+    estimated (fewer than two agents with scores, or no within-agent degrees of freedom). With no
+    between-agent variance beyond noise (τ² ≤ 0) it is infinite: the positive-part estimate τ² = 0, full
+    pooling, every agent's estimate is the team mean (k grows without bound as τ² falls to 0, so a small
+    change in the data cannot flip the team from full to little shrinkage).
     """
 
     n: int
@@ -74,8 +78,7 @@ def pooled_moments(groups: list[GroupSums]) -> Pooled:
         n0 = (n_total - sum(g.n * g.n for g in groups) / n_total) / (m - 1)
         tau2 = (msb - within) / n0
         between = tau2
-        if tau2 > 0:
-            k = within / tau2
+        k = within / tau2 if tau2 > 0 else math.inf
     return Pooled(n_total, grand, within, between, k)
 
 
@@ -166,14 +169,19 @@ def correlation_from_centered(*, sxy: float | None, sxx: float | None, syy: floa
     return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
 
 
-def correlation_interval(r: float | None, n: int, *, z: float = Z_95) -> Correlation:
-    """95% interval of a correlation coefficient by Fisher's z: tanh(atanh(r) ± z/sqrt(n − 3))."""
+# Fieller, Hartley & Pearson (1957): the variance of atanh(Spearman's rho) is about 1.06 / (n − 3).
+SPEARMAN_VARIANCE_FACTOR = 1.06
+
+
+def correlation_interval(r: float | None, n: int, *, z: float = Z_95, spearman: bool = False) -> Correlation:
+    """95% interval of a correlation coefficient by Fisher's z: tanh(atanh(r) ± z·sqrt(c / (n − 3))), c = 1
+    for Pearson's r and 1.06 for Spearman's rho (Fieller, Hartley & Pearson)."""
     if r is None or n < 4 or math.isnan(r):
         return Correlation(r=r, n=n, low=None, high=None)
     if abs(r) >= 1:
         return Correlation(r=r, n=n, low=r, high=r)
     center = math.atanh(r)
-    half = z / math.sqrt(n - 3)
+    half = z * math.sqrt((SPEARMAN_VARIANCE_FACTOR if spearman else 1.0) / (n - 3))
     return Correlation(r=r, n=n, low=math.tanh(center - half), high=math.tanh(center + half))
 
 

@@ -697,7 +697,7 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
         "criteria": criteria,
         "factors": [(FACTOR_LABELS[key], factors[key]) for key in FACTOR_LABELS if key in factors],
         "pearson": correlation_interval(pearson, n),
-        "spearman": correlation_interval(spearman, n),
+        "spearman": correlation_interval(spearman, n, spearman=True),
     }
 
 

@@ -187,6 +187,28 @@ def test_two_perfect_evaluations_do_not_outrank_two_hundred_at_95(db, settings):
     assert rows[steady.pk]["rank"] < rows[lucky.pk]["rank"]
 
 
+def test_a_team_whose_agents_differ_no_more_than_noise_is_pooled_fully(client, team, supervisor, settings):
+    """Means 81.7, 78.3 and 80 against a within-agent variance of 272: τ² ≤ 0, so k is infinite and every
+    fair score is the team mean (the agents tie) instead of falling back to the constant k = 10."""
+    settings.ANALYTICS_MIN_EVALUATIONS = 1
+    card = make_scorecard()
+    agents = [AgentFactory(team=team) for _ in range(3)]
+    for agent, scores in zip(agents, ([60, 100, 85], [100, 60, 75], [80, 80, 80]), strict=True):
+        give(card, agent, scores)
+    refresh()
+
+    rows = {r["agent_id"]: r for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+
+    assert [rows[a.pk]["qa_mean"] for a in agents] == [pytest.approx(245 / 3), pytest.approx(235 / 3), 80.0]
+    assert [(rows[a.pk]["qa_shrunk"], rows[a.pk]["qa_lower"], rows[a.pk]["rank"]) for a in agents] == [
+        (80.0, 80.0, 1)
+    ] * 3
+    assert moments_k([[60, 100, 85], [100, 60, 75], [80, 80, 80]]) < 0  # τ² < 0: no finite estimate
+    client.force_login(supervisor)
+    api = client.get(reverse("analytics:api-leaderboard"), QUERY).json()["results"]
+    assert {r["shrinkage_k"] for r in api} == {None}
+
+
 def test_supervisor_sees_only_their_teams_even_when_asking_for_another(
     client, board_world, supervisor, other_team
 ):

@@ -46,11 +46,17 @@ def test_moment_estimate_of_k_matches_scipys_one_way_anova():
 def test_moment_estimate_is_unavailable_without_between_or_within_information():
     assert pooled_moments(sums([[80.0, 90.0, 85.0]])).k_estimate is None  # one agent
     assert pooled_moments(sums([[80.0], [90.0]])).k_estimate is None  # no within-agent df
-    # Equal means: no between-agent variance beyond noise (τ² ≤ 0): no estimate, the fallback is used.
-    same = pooled_moments(sums([[70.0, 90.0], [90.0, 70.0], [80.0, 80.0]]))
-    assert same.between_variance < 0 and same.k_estimate is None
     empty = pooled_moments([GroupSums(0, 0.0, 0.0)])
     assert (empty.n, empty.mean, empty.k_estimate) == (0, None, None)
+
+
+def test_no_between_agent_variance_beyond_noise_pools_fully():
+    """τ² ≤ 0 is the limit of τ² → 0⁺, where k = σ²/τ² grows without bound: every estimate is the team mean
+    (a constant fallback there would make a tiny change in the data flip the team to little shrinkage)."""
+    same = pooled_moments(sums([[70.0, 90.0], [90.0, 70.0], [80.0, 80.0]]))
+    assert same.between_variance < 0 and same.k_estimate == math.inf
+    assert shrunk_mean(total=170.0, n=2, prior_mean=same.mean, k=same.k_estimate) == 80.0
+    assert lower_bound(shrunk=80.0, within_variance=same.within_variance, n=2, k=same.k_estimate) == 80.0
 
 
 def test_identical_scores_within_agents_give_k_zero_no_shrinkage():

@@ -106,7 +106,14 @@ def test_correlation_matches_scipy(surveyed, team):
     assert drivers["pearson"].n == 10
     assert drivers["pearson"].r == pytest.approx(reference.statistic)
     assert (drivers["pearson"].low, drivers["pearson"].high) == (pytest.approx(low), pytest.approx(high))
-    assert drivers["spearman"].r == pytest.approx(spearmanr(qa, answers).statistic)
+    rho = spearmanr(qa, answers).statistic
+    assert drivers["spearman"].r == pytest.approx(rho)
+    # Spearman's rho: Fisher's z with the variance 1.06 / (n − 3) of Fieller, Hartley & Pearson (1957).
+    half = norm.ppf(0.975) * math.sqrt(1.06 / (10 - 3))
+    assert (drivers["spearman"].low, drivers["spearman"].high) == (
+        pytest.approx(math.tanh(math.atanh(rho) - half)),
+        pytest.approx(math.tanh(math.atanh(rho) + half)),
+    )
 
 
 def test_metrics_edge_cases():

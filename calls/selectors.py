@@ -74,6 +74,12 @@ def repeat_window() -> timedelta:
     return timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS)
 
 
+def call_repeat_window_open(calls: QuerySet[Call]) -> bool:
+    """Do these calls include one whose repeat-contact window has not closed yet? Its repeat contact may still
+    come, so first-contact resolution and repeat-contact figures over these calls are provisional."""
+    return calls.filter(started_at__gt=timezone.now() - repeat_window()).exists()
+
+
 def _after_outer_call() -> Q:
     """Calls that come after the outer call: later start, or the same start and a higher id.
 

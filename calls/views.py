@@ -36,6 +36,7 @@ from .selectors import (
     call_import_list_for_user,
     call_list_for_user,
     call_page_rows,
+    call_repeat_window_open,
     call_started_lookups,
     call_summary_for_list,
     call_timeline,
@@ -133,6 +134,8 @@ def call_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "summary": summary,
+        "repeat_window_open": bool(summary["calls"]) and call_repeat_window_open(calls),
+        "repeat_window_days": settings.REPEAT_CONTACT_WINDOW_DAYS,
         "page_obj": page_obj,
         "calls": page_obj.object_list,
         "can_see_phone": roles.can_see_customer_phone(request.user),

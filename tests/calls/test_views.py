@@ -294,6 +294,28 @@ def test_summary_strip_matches_call_summary_of_the_filtered_calls(client, admin_
     assert "<dd>5:50</dd>" in html
 
 
+def test_the_summary_is_marked_provisional_while_a_calls_repeat_window_is_open(client, admin_user, settings):
+    """A call younger than the repeat window may still get its repeat contact: FCR and repeats may change."""
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 7
+    now = datetime.now(UTC)
+    CallFactory(external_id="OLD", started_at=now - timedelta(days=8))
+    CallFactory(external_id="NEW", started_at=now - timedelta(days=6, hours=23))
+    client.force_login(admin_user)
+    note = "Provisional: some of these calls are less than 7 days old"
+
+    def shows_note(**params) -> bool:
+        response = client.get(LIST_URL, {"date_from": "", "date_to": "", **params})
+        assert response.context["repeat_window_open"] is (note in response.text)
+        return note in response.text
+
+    assert shows_note() is True
+    assert shows_note(q="OLD") is False
+    assert shows_note(q="NEW") is True
+    assert shows_note(q="NOTHING") is False  # no calls: nothing to qualify
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 6
+    assert shows_note(q="NEW") is False
+
+
 def summary_queries(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if AgentDayCallStats._meta.db_table in q["sql"]]
 
@@ -459,12 +481,12 @@ def test_list_query_count_does_not_grow_with_the_rows_on_the_page(
     client.force_login(request.getfixturevalue(who))
     _make_busy_calls(5, agents, customers)
     # A supervisor's summary: their agents' rollups, the calls transferred to them, and the guard's count;
-    # their agents' ids are read once.
-    with django_assert_max_num_queries(14):
+    # their agents' ids are read once; one EXISTS tells whether the summary is provisional.
+    with django_assert_max_num_queries(15):
         few_queries, few_rows = _list_queries(client)
 
     _make_busy_calls(55, agents, customers)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         many_queries, many_rows = _list_queries(client)
 
     assert (few_rows, many_rows) == (5, 60)

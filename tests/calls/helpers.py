@@ -125,24 +125,29 @@ def build_summary_world(settings) -> SummaryWorld:
 
 
 def hand_summary(specs: list[Spec]) -> dict:
-    """The list summary of these calls, counted from the hand-written flags."""
+    """The list summary of these calls, counted from the hand-written flags: counts, rates and handle time
+    over the calls an agent handled, abandoned (no agent) over all of them, wait over all of them."""
     n = len(specs)
+    handled = [s for s in specs if s.agent is not None]
+    h = len(handled)
     counts = {
-        "transferred": sum(1 for s in specs if s.transfers),
-        "escalated": sum(1 for s in specs if s.escalations),
-        "resolved": sum(1 for s in specs if s.resolved),
-        "first_contact_resolved": sum(1 for s in specs if s.resolved and not s.transfers and not s.repeat),
-        "repeat_contacts": sum(1 for s in specs if s.repeat),
+        "transferred": sum(1 for s in handled if s.transfers),
+        "escalated": sum(1 for s in handled if s.escalations),
+        "resolved": sum(1 for s in handled if s.resolved),
+        "first_contact_resolved": sum(1 for s in handled if s.resolved and not s.transfers and not s.repeat),
+        "repeat_contacts": sum(1 for s in handled if s.repeat),
     }
-    handled = [s for s in specs if s.agent is not None]  # AHT: over the calls an agent handled
     handle = sum(s.talk + s.hold + s.wrap for s in handled)
     wait = sum(s.wait for s in specs)
     return {
         "calls": n,
+        "handled_calls": h,
+        "abandoned": n - h,
+        "abandoned_rate": (n - h) / n if n else None,
         **counts,
-        "average_handle_seconds": handle / len(handled) if handled else None,
+        "average_handle_seconds": handle / h if h else None,
         "average_wait_seconds": wait / n if n else None,
-        **{f"{key}_rate": count / n if n else None for key, count in counts.items()},
+        **{f"{key}_rate": count / h if h else None for key, count in counts.items()},
     }
 
 

@@ -702,25 +702,24 @@ def test_list_summary_from_rollups_equals_the_hand_count_and_the_live_summary(
 def test_list_summary_of_all_calls_by_hand(summary_world, reviewer):
     summary, live, read_rollups = list_summary(reviewer, list_filters())
 
-    # Reviewers see every call too. By hand: handle 115+200+120+330+50+60+90+400 = 1365 over the 8 calls an
-    # agent handled (n1, n2 have no agent: no handle time of theirs counts), wait 295 over all 10; transferred a2 c2; escalated b1 c2 n2; repeat a1 a2 b1 c1; FCR a3 b2 b3.
+    # Reviewers see every call too. By hand: 10 calls, 8 an agent handled (n1, n2 have no agent: abandoned,
+    # 2 of 10); over the 8: handle 115+200+120+330+50+60+90+400 = 1365; transferred a2 c2; escalated b1 c2
+    # (n2's escalation is not an agent's); resolved all but b1; repeat a1 a2 b1 c1; FCR a3 b2 b3. Wait 295
+    # over all 10.
     assert read_rollups is True
-    assert (summary["calls"], summary["transferred"], summary["escalated"], summary["resolved"]) == (
-        10,
-        2,
-        3,
-        7,
-    )
+    assert (summary["calls"], summary["handled_calls"], summary["abandoned"]) == (10, 8, 2)
+    assert (summary["transferred"], summary["escalated"], summary["resolved"]) == (2, 2, 7)
     assert (summary["repeat_contacts"], summary["first_contact_resolved"]) == (4, 3)
     assert summary["average_handle_seconds"] == 1365 / 8
     assert summary["average_wait_seconds"] == 29.5
-    assert summary["first_contact_resolved_rate"] == 0.3
+    assert (summary["first_contact_resolved_rate"], summary["abandoned_rate"]) == (3 / 8, 0.2)
+    assert (summary["transferred_rate"], summary["repeat_contacts_rate"]) == (0.25, 0.5)
     assert summary == live
 
 
 def test_average_handle_time_leaves_out_calls_no_agent_took(summary_world, admin_user):
     """AHT is over handled calls, on both paths, as on the leaderboard: the agentless n1 (abandoned, 0 s) and
-    n2 do not pull it down; the other figures still count every call."""
+    n2 do not pull it down; it counts as abandoned instead, and the wait counts every call."""
     summary, live, read_rollups = list_summary(
         admin_user, list_filters(date_from=date(2026, 3, 5), date_to=date(2026, 3, 5))
     )
@@ -730,16 +729,24 @@ def test_average_handle_time_leaves_out_calls_no_agent_took(summary_world, admin
     assert summary["calls"] == live["calls"] == 2
     assert summary["average_handle_seconds"] == live["average_handle_seconds"] == 400
     assert summary["average_wait_seconds"] == (30 + 90) / 2
+    # c2 was transferred twice: not resolved on first contact.
+    assert (summary["abandoned"], summary["abandoned_rate"], summary["first_contact_resolved_rate"]) == (
+        1,
+        0.5,
+        0.0,
+    )
+    assert summary == live
 
 
 @pytest.mark.django_db
-def test_average_handle_time_of_only_abandoned_calls_is_none():
-    CallFactory(agent=None, talk_seconds=0, hold_seconds=0, wrap_seconds=0)
+def test_rates_of_only_abandoned_calls_are_none():
+    CallFactory(agent=None, talk_seconds=0, hold_seconds=0, wrap_seconds=0, is_resolved=True)
 
     summary = call_summary(Call.objects.all())
 
-    assert summary["calls"] == 1
+    assert (summary["calls"], summary["handled_calls"], summary["abandoned_rate"]) == (1, 0, 1.0)
     assert summary["average_handle_seconds"] is None
+    assert (summary["first_contact_resolved_rate"], summary["transferred_rate"]) == (None, None)
 
 
 def test_team_average_is_the_exact_quotient_on_both_paths(summary_world, admin_user):

@@ -108,6 +108,7 @@ _STATUS = inline_serializer(
         "progress": inline_serializer(
             "CallImportProgress",
             {"done_bytes": serializers.IntegerField(), "total_bytes": serializers.IntegerField()},
+            allow_null=True,  # null when no worker is reading the files (queued, or finished)
         ),
         "ok": serializers.BooleanField(allow_null=True),
         "created": serializers.IntegerField(),

@@ -230,10 +230,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first (as qa_center.authentication.TOKEN_AUTHENTICATION): DRF answers an unauthenticated
+    # request with the first class's WWW-Authenticate, and SessionAuthentication has none, which would
+    # turn a missing or wrong token into 403 instead of 401; a wrong token is refused even with a session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "qa_center.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # POST /api/auth/token (username + password): per client address.
     "DEFAULT_THROTTLE_RATES": {"api-token": env_rate("API_TOKEN_RATE", "10/minute")},

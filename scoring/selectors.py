@@ -190,7 +190,7 @@ def evaluation_get_for_user(user, *, pk: int) -> Evaluation:
     """One evaluation (superseded revisions included) with answers; 404 if the user may not read it."""
     try:
         return evaluation_with_details(evaluation_list_for_user(user, include_superseded=True)).get(pk=pk)
-    except Evaluation.DoesNotExist:
+    except (Evaluation.DoesNotExist, ValueError):  # ValueError: a non-numeric id from the URL
         raise Http404("No such evaluation") from None
 
 
@@ -357,7 +357,7 @@ def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPE
 def assignment_get_for_user(user, *, pk: int) -> Assignment:
     try:
         return assignment_list_for_user(user, status=None).get(pk=pk)
-    except Assignment.DoesNotExist:
+    except (Assignment.DoesNotExist, ValueError):  # ValueError: a non-numeric id from the URL
         raise Http404("No such assignment") from None
 
 

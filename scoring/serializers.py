@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rest_framework import serializers
 
 from .models import Answer, Assignment, Criterion, Evaluation, Scorecard, Section, SectionScore
@@ -64,7 +66,7 @@ class AgentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     employee_code = serializers.CharField()
     name = serializers.CharField()
-    team = serializers.CharField(source="team.name", default=None)
+    team = serializers.CharField(source="team.name", default=None, allow_null=True)  # an agent without a team
 
 
 class CallRefSerializer(serializers.Serializer):
@@ -154,6 +156,11 @@ class EvaluationFilterSerializer(serializers.Serializer):
     include_superseded = serializers.BooleanField(
         required=False, default=False, help_text="Include revisions replaced after a dispute."
     )
+
+    def validate_date_to(self, value):
+        if value >= dt.date.max:  # the filter ends before the next day, which must be a date
+            raise serializers.ValidationError(f"Must be before {dt.date.max}.")
+        return value
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:

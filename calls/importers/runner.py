@@ -85,10 +85,13 @@ def resolve_encoding(name: str | None) -> str:
     if not name or not name.strip():
         return ""
     try:
-        codec = codecs.lookup(name.strip()).name
+        info = codecs.lookup(name.strip())
     except LookupError:
         raise ImportSetupError(f"unknown encoding {name.strip()!r}") from None
-    return "" if codec == "utf-8" else codec
+    # base64, rot13, zlib, hex...: codecs.lookup finds them too, but they do not turn bytes into text.
+    if not getattr(info, "_is_text_encoding", True):
+        raise ImportSetupError(f"{name.strip()!r} is not a text encoding")
+    return "" if info.name == "utf-8" else info.name
 
 
 def _encoding_for(head: bytes, encoding: str) -> str:
@@ -154,13 +157,18 @@ class _Utf8Recoder(_Rewindable):
         try:
             return self.decoder.decode(chunk, final)
         except UnicodeDecodeError as error:
-            before = codecs.decode(error.object[: error.start], self.prefix_codec, "replace")
+            try:
+                before = codecs.decode(error.object[: error.start], self.prefix_codec, "replace")
+            except UnicodeError:  # a codec without the "replace" handler (idna): count lines in latin-1
+                before = error.object[: error.start].decode("latin-1")
             line = self.lines + before.count("\n") + 1
             column = len(before) - before.rfind("\n")
             bad = error.object[error.start : error.end].hex(" ")
             raise UndecodableError(
                 line, f"not valid {self.label} (bytes {bad} at column {column}: {error.reason})"
             ) from None
+        except UnicodeError as error:  # not a decoding position: "UTF-16 stream does not start with BOM"
+            raise UndecodableError(self.lines + 1, f"not valid {self.label} ({error})") from None
 
     def readinto(self, buffer) -> int:
         while not self.pending:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,7 +52,28 @@ class LeaderboardAPIView(APIView):
     """Per-agent figures for a period (same query parameters as the page: period, date_from, date_to, team,
     sort, dir). Supervisors see their teams only; agents get 403."""
 
-    @extend_schema(responses=LeaderboardRowSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", OpenApiTypes.STR, enum=list(selectors.PERIODS)),
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="with period=custom"),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="with period=custom"),
+            OpenApiParameter("team", OpenApiTypes.INT, description="one of the caller's teams"),
+            OpenApiParameter("sort", OpenApiTypes.STR, enum=sorted(selectors.SORT_KEYS)),
+            OpenApiParameter("dir", OpenApiTypes.STR, enum=["asc", "desc"]),
+        ],
+        responses={
+            200: inline_serializer(
+                "Leaderboard",
+                {
+                    "date_from": serializers.DateField(),
+                    "date_to": serializers.DateField(),
+                    "results": LeaderboardRowSerializer(many=True),
+                },
+            ),
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+        },
+    )
     def get(self, request):
         form = AnalyticsFilterForm(
             request.query_params or None, teams=selectors.analytics_teams_for_user(request.user)

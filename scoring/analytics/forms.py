@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 
 from .selectors import PERIODS, SORT_KEYS, Period, period_resolve
 
 MAX_CUSTOM_DAYS = 366
+# The previous range of the same length (rank movement) must stay representable dates.
+MIN_DATE = date(2, 1, 1)
 
 
 class AnalyticsFilterForm(forms.Form):
@@ -34,6 +36,8 @@ class AnalyticsFilterForm(forms.Form):
                 raise forms.ValidationError("The range starts after it ends.")
             if end - start > timedelta(days=MAX_CUSTOM_DAYS):
                 raise forms.ValidationError(f"A custom range is at most {MAX_CUSTOM_DAYS} days.")
+            if start < MIN_DATE:
+                raise forms.ValidationError(f"A custom range starts on {MIN_DATE} or later.")
         return data
 
     def resolved_period(self) -> Period:

@@ -193,6 +193,16 @@ class InboundResponseView(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
+        if not created and (response.score, response.comment) != (data["score"], data["comment"].strip()):
+            # The idempotency key (response_id, else the token, else the call) matched an earlier answer, but
+            # this one says something else: a different answer, not a redelivery, so it is not recorded.
+            return Response(
+                {
+                    "detail": "This call already has a different survey response.",
+                    "existing_id": response.pk,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         response = SurveyResponse.objects.select_related("call").get(pk=response.pk)
         return Response(
             SurveyResponseOutSerializer(response).data,

@@ -253,3 +253,14 @@ def test_my_analytics_is_only_for_logins_linked_to_an_agent(client, surveyed, su
     client.force_login(supervisor)
     assert "My analytics" not in client.get(reverse("calls:list")).text
     assert client.get(reverse("analytics:me")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "dates", [("0001-01-01", "0001-01-02"), ("0001-01-01", "0001-01-01"), ("0001-12-01", "0001-12-31")]
+)
+def test_leaderboard_api_refuses_a_custom_range_at_the_calendar_edges_with_400(client, supervisor, dates):
+    client.force_login(supervisor)
+    query = urlencode({"period": "custom", "date_from": dates[0], "date_to": dates[1]})
+    response = client.get(f"/analytics/api/leaderboard/?{query}")
+    assert response.status_code == 400
+    assert "__all__" in response.json()

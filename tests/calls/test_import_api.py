@@ -559,3 +559,23 @@ def test_an_import_status_is_only_for_importers_and_their_own_imports(admin_user
     allowed.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=reviewer).key}")
     assert allowed.get(f"/api/calls/imports/{theirs.pk}").status_code == 404
     assert APIClient().get(f"/api/calls/imports/{theirs.pk}").status_code == 401
+
+
+@pytest.mark.parametrize("encoding", ["base64", "rot13", "zlib", "hex"])
+def test_a_codec_that_is_not_a_text_encoding_is_refused_naming_the_parameter(admin_client, encoding):
+    body = ndjson(minimal(1))
+    response = admin_client.post(f"{URL}?encoding={encoding}", body, content_type="application/x-ndjson")
+    assert response.status_code == 400
+    assert [(e["line"], e["field"]) for e in response.json()["errors"]] == [(0, "encoding")]
+    assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "idna"])
+def test_a_body_not_readable_in_the_named_encoding_is_a_400_not_a_500(admin_client, encoding):
+    body = (
+        json.dumps(minimal(1, agent={"employee_code": "A-1", "name": "Zoë"}), ensure_ascii=False) + "\n"
+    ).encode()
+    response = admin_client.post(f"{URL}?encoding={encoding}", body, content_type="application/x-ndjson")
+    assert response.status_code == 400
+    assert response.json()["ok"] is False
+    assert not Call.objects.exists()

@@ -309,3 +309,36 @@ def test_list_endpoints_do_not_query_per_row(client, world, scorecard, owner_age
         submitted_evaluation(call=call, author=qa_lead, scorecard=scorecard, values=VALUES)
         simple_scorecard(family=f"more-{i}")
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/evaluations/", "/api/scorecards/", "/api/assignments/", "/api/evaluations/1/"]
+)
+@pytest.mark.parametrize("credentials", [None, "Token 0123456789abcdef", "Bearer 0123456789abcdef"])
+def test_missing_or_wrong_token_is_401_with_a_challenge(client, world, url, credentials):
+    headers = {"HTTP_AUTHORIZATION": credentials} if credentials else {}
+    response = client.get(url, **headers)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_wrong_token_is_refused_even_with_a_session(client, world):
+    client.force_login(world.users["admin"])
+    response = client.get("/api/evaluations/", HTTP_AUTHORIZATION="Token 0123456789abcdef")
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("base", ["/api/evaluations/", "/api/assignments/", "/api/scorecards/"])
+def test_a_non_numeric_id_is_404_not_500(client, world, base):
+    client.force_login(world.users["admin"])
+    response = client.get(f"{base}abc/")
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_the_last_calendar_day_as_date_to_is_400_naming_the_field(client, world):
+    client.force_login(world.users["admin"])
+    response = client.get("/api/evaluations/?date_to=9999-12-31")
+    assert response.status_code == 400
+    assert set(response.json()) == {"date_to"}
+    assert client.get("/api/evaluations/?date_from=0001-01-01&date_to=9999-12-30").status_code == 200

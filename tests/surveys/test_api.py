@@ -226,3 +226,18 @@ def test_the_endpoint_is_in_the_openapi_schema(admin_user, client):
     client.force_login(admin_user)
     schema = client.get("/api/schema/", {"format": "json"}).json()
     assert "post" in schema["paths"]["/api/surveys/responses"]
+
+
+def test_a_different_score_for_an_answered_call_without_response_id_is_409(call):
+    first = signed_post({"call_external_id": "C-API-1", "score": 3})
+    changed = signed_post({"call_external_id": "C-API-1", "score": 9})
+    assert (first.status_code, changed.status_code) == (201, 409)
+    assert changed.json()["existing_id"] == first.json()["id"]
+    assert SurveyResponse.objects.get().score == 3
+
+
+def test_a_different_score_for_an_answered_token_is_409():
+    _invitation, raw = invitation_with_token()
+    assert signed_post({"token": raw, "score": 8}).status_code == 201
+    assert signed_post({"token": raw, "score": 1}).status_code == 409
+    assert SurveyResponse.objects.get().score == 8

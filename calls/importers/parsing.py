@@ -15,7 +15,6 @@ import hashlib
 import io
 import itertools
 import re
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import IO, Any
@@ -145,6 +144,7 @@ _WHOLE_DECIMAL = re.compile(r"[+-]?[0-9]+\.0*")
 _DURATION = re.compile(r"([0-9]{1,5}):([0-5][0-9]):([0-5][0-9](?:\.[0-9]*)?)")
 
 MAX_INT = 2_147_483_647  # PostgreSQL integer
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # one JSON Lines line or one CSV value
 MAX_SEQUENCE = 32_767  # PositiveSmallIntegerField
 
 CALL_FIELDS = frozenset(
@@ -884,15 +884,34 @@ def json_items(stream: IO[bytes]) -> Iterator[Any]:
         raise JSONArrayError(f"invalid JSON ({reason})") from None
 
 
+def capped_lines(stream: IO[bytes], on_bytes: Callable[[int], None] | None) -> Iterator[bytes | None]:
+    """The lines of a byte stream, or None for a line longer than MAX_RECORD_BYTES (read past in pieces,
+    never held whole)."""
+    readline = stream.readline
+    while raw := readline(MAX_RECORD_BYTES + 1):
+        if on_bytes is not None:
+            on_bytes(len(raw))
+        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+            while (rest := readline(1 << 20)) and not rest.endswith(b"\n"):
+                if on_bytes is not None:
+                    on_bytes(len(rest))
+            if on_bytes is not None and rest:
+                on_bytes(len(rest))
+            yield None
+            continue
+        yield raw
+
+
 def jsonl_records(
     stream: IO[bytes], on_bytes: Callable[[int], None] | None = None
 ) -> Iterator[tuple[int, Any, Errors]]:
     """(line number, parsed value or None, errors) per non-blank line of a JSON Lines byte stream."""
     line_number = 0
-    for raw in stream:
+    for raw in capped_lines(stream, on_bytes):
         line_number += 1
-        if on_bytes is not None:
-            on_bytes(len(raw))
+        if raw is None:
+            yield line_number, None, [("record", f"longer than {MAX_RECORD_BYTES:,} bytes")]
+            continue
         if line_number == 1 and raw.startswith(BOM):
             raw = raw[3:]
         if not raw.strip():
@@ -927,24 +946,34 @@ def not_utf8(raw: bytes, position: int) -> str:
 CR_READ_BYTES = 1 << 16
 
 
-def physical_lines(stream: IO[bytes]) -> Iterator[bytes]:
+def physical_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
     """The lines of a text byte stream, each with its line break: LF or CRLF, or a lone CR in files from
-    classic Mac OS software (Excel's "CSV (Macintosh)"), told by the first line. Memory stays flat."""
+    classic Mac OS software (Excel's "CSV (Macintosh)"), told by the first line. Memory stays flat: a line
+    longer than MAX_RECORD_BYTES is read past and given as None."""
     first = stream.readline(CR_READ_BYTES)
     if not first:
         return
     if b"\r" not in first.rstrip(b"\r\n"):
         if not first.endswith(b"\n"):
-            first += stream.readline()  # a first line longer than the probe: the rest of it
+            rest = next(capped_lines(stream, None), b"")  # a first line longer than the probe: the rest of it
+            first = None if rest is None or len(first) + len(rest) > MAX_RECORD_BYTES else first + rest
         yield first
-        yield from stream
+        yield from capped_lines(stream, None)
         return
     pending = first
     while True:
         pieces = pending.split(b"\r")
         pending = pieces.pop()
         for piece in pieces:
-            yield piece + b"\r"
+            yield piece + b"\r" if len(piece) < MAX_RECORD_BYTES else None
+        if len(pending) > MAX_RECORD_BYTES:
+            yield None  # read past the rest of the line
+            while (chunk := stream.read(CR_READ_BYTES)) and b"\r" not in chunk:
+                pass
+            pending = chunk.split(b"\r", 1)[1] if chunk else b""
+            if not chunk:
+                return
+            continue
         chunk = stream.read(CR_READ_BYTES)
         if not chunk:
             if pending:
@@ -966,6 +995,10 @@ class _DecodedLines:
     def __iter__(self) -> Iterator[str]:
         for raw in physical_lines(self.stream):
             self.number += 1
+            if raw is None:
+                self.bad_lines[self.number] = f"longer than {MAX_RECORD_BYTES:,} bytes"
+                yield "\x00\n"  # a row, not a blank line, so that the error is reported
+                continue
             if self.on_bytes is not None:
                 self.on_bytes(len(raw))
             if self.number == 1 and raw.startswith(BOM):
@@ -1034,8 +1067,10 @@ def csv_column(name: str) -> str:
 CSV_DELIMITERS = (",", ";", "\t")
 
 # The csv module refuses a field over 128 KiB by default ("field larger than field limit"), which would make
-# a long transcript an "unreadable CSV" and lose the rest of the file; transcripts have no length limit.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# a long transcript an "unreadable CSV" and lose the rest of the file. A record is allowed MAX_RECORD_BYTES
+# (a transcript of ten hours of speech is about 1 MB): the bound keeps an unterminated quote, or a gzip bomb
+# of one endless line, from filling the memory.
+csv.field_size_limit(MAX_RECORD_BYTES)
 
 
 def csv_separator_line(line: str) -> str:

@@ -149,11 +149,11 @@ def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> N
     with source.open() as stream, target.open("w", newline="", encoding="utf-8") as out:
         # Same separator (and `sep=` line) as the source, so the file opens like the one the user exported.
         raw_lines = parsing.physical_lines(stream)
-        head = next(raw_lines, b"").removeprefix(parsing.BOM).decode("utf-8", "replace")
+        head = (next(raw_lines, b"") or b"").removeprefix(parsing.BOM).decode("utf-8", "replace")
         separator = parsing.csv_separator_line(head)
         if separator:
             out.write(head.rstrip("\r\n") + "\r\n")
-            head = next(raw_lines, b"").decode("utf-8", "replace")
+            head = (next(raw_lines, b"") or b"").decode("utf-8", "replace")
         stream.seek(0)
         delimiter = separator or parsing.csv_delimiter(head)
         writer = csv.writer(out, delimiter=delimiter)
@@ -175,9 +175,14 @@ def _write_json(source: Source, target: Path, by_line: dict[int, list[str]]) -> 
             items = parsing.json_items(reader)
             numbered = ((index, orjson.dumps(item)) for index, item in enumerate(items, start=1))
         else:
-            numbered = ((number, raw) for number, raw in enumerate(stream, start=1))
+            numbered = (
+                (number, raw) for number, raw in enumerate(parsing.capped_lines(stream, None), start=1)
+            )
         for line, raw in numbered:
             if line not in by_line:
+                continue
+            if raw is None:  # longer than a record may be: not kept
+                out.write(orjson.dumps({"line": line, "errors": by_line[line], "record": None}) + b"\n")
                 continue
             raw = raw.removeprefix(parsing.BOM) if line == 1 else raw
             try:

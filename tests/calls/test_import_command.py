@@ -357,3 +357,46 @@ def test_a_json_lines_rejects_file_fixed_imports_again_as_it_is(db, tmp_path):
             "record": minimal(3, channel="x"),
         }
     ]
+
+
+def test_a_json_lines_line_longer_than_a_record_may_be_is_a_row_error_never_read_whole(
+    db, tmp_path, monkeypatch
+):
+    """One endless line (a gzip bomb of spaces, a broken export) is read past in pieces, not held in memory."""
+    monkeypatch.setattr("calls.importers.parsing.MAX_RECORD_BYTES", 1000)
+    long = json.dumps(minimal(2, transcript="x" * 5000))
+    path = tmp_path / "calls.jsonl.gz"
+    path.write_bytes(gzip.compress(f"{json.dumps(minimal(1))}\n{long}\n{json.dumps(minimal(3))}\n".encode()))
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import_calls", str(path), "--partial", "--no-progress", stdout=out, stderr=err)
+
+    assert caught.value.returncode == 2
+    assert "line 2: record: longer than 1,000 bytes" in err.getvalue().splitlines()
+    assert sorted(Call.objects.values_list("external_id", flat=True)) == ["C-1", "C-3"]
+    rejects = [json.loads(line) for line in (tmp_path / "calls.rejects.jsonl").read_text().splitlines()]
+    assert rejects == [{"line": 2, "errors": ["record: longer than 1,000 bytes"], "record": None}]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])
+def test_a_csv_line_longer_than_a_record_may_be_is_a_row_error_never_read_whole(
+    db, tmp_path, monkeypatch, newline
+):
+    monkeypatch.setattr("calls.importers.parsing.MAX_RECORD_BYTES", 1000)
+    path = tmp_path / "calls.csv"
+    rows = [
+        "external_id,channel,started_at,ended_at,transcript",
+        "C-1,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,hello",
+        "C-2,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z," + "x" * 5000,
+        "C-3,phone,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,bye",
+    ]
+    path.write_text(newline.join(rows) + newline, newline="")
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_calls", str(path), "--partial", "--no-progress", stdout=out, stderr=err)
+
+    assert caught.value.returncode == 2
+    assert "line 3: record: longer than 1,000 bytes" in err.getvalue().splitlines()
+    assert sorted(Call.objects.values_list("external_id", "transcript")) == [("C-1", "hello"), ("C-3", "bye")]

@@ -134,6 +134,7 @@ _STATUS = inline_serializer(
 )
 
 TRUTHY = {"1", "true", "yes", "on"}
+FALSY = {"", "0", "false", "no", "off"}
 GZIP_CODINGS = {"gzip", "x-gzip"}
 
 
@@ -251,7 +252,13 @@ class CallImportView(APIView):
             )
         # Options in the query string, or (multipart) as form fields.
         options = request.data if multipart else request.query_params
-        partial = (options.get("partial") or request.query_params.get("partial", "")).lower() in TRUTHY
+        partial_value = (options.get("partial") or request.query_params.get("partial", "")).strip().lower()
+        if partial_value not in TRUTHY | FALSY:  # "partial=maybe" must not quietly mean all-or-nothing
+            return Response(
+                {"partial": [f"expected 1/0, true/false, yes/no or on/off, got {partial_value[:40]!r}"]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        partial = partial_value in TRUTHY
         zone = options.get("timezone") or request.query_params.get("timezone") or ""
         if zone[:1] == " " and zone[1:2].isdigit():
             zone = "+" + zone[1:]  # ?timezone=+01:00 written unencoded: a query string's "+" reads as a space

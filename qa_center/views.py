@@ -25,3 +25,6 @@ class ApiTokenView(ObtainAuthToken):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "api-token"
+    # The credentials are in the body: a session cookie the client happens to send must not make the request
+    # a session one, which would then fail CSRF.
+    authentication_classes = []

@@ -579,3 +579,19 @@ def test_a_body_not_readable_in_the_named_encoding_is_a_400_not_a_500(admin_clie
     assert response.status_code == 400
     assert response.json()["ok"] is False
     assert not Call.objects.exists()
+
+
+def test_an_unreadable_partial_option_is_400_not_all_or_nothing(admin_client):
+    response = admin_client.post(
+        URL + "?partial=maybe", ndjson(minimal(1)), content_type="application/x-ndjson"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"partial": ["expected 1/0, true/false, yes/no or on/off, got 'maybe'"]}
+    assert Call.objects.count() == 0
+    assert (
+        admin_client.post(
+            URL + "?partial=off", ndjson(minimal(1)), content_type="application/x-ndjson"
+        ).json()["created"]
+        == 1
+    )

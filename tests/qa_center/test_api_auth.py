@@ -141,3 +141,18 @@ def test_api_endpoints_answer_with_a_trailing_slash_too(db, path, body):
             400,
             {"call_external_id": ["No call with this external id."]},
         )
+
+
+def test_a_session_cookie_does_not_make_the_token_request_need_csrf(db):
+    """Credentials are in the body: a client that also holds a session (a browser, a script reusing its
+    cookie jar) still gets its token without a CSRF token."""
+    user = UserFactory(username="importer", roles=["admin"])
+    user.set_password("s3cret-pass")
+    user.save()
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    response = client.post(TOKEN_URL, {"username": "importer", "password": "s3cret-pass"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=user).key}

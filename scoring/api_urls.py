@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api
@@ -8,4 +9,8 @@ router = SimpleRouter()
 router.register("scorecards", api.ScorecardViewSet, basename="scorecard")
 router.register("evaluations", api.EvaluationViewSet, basename="evaluation")
 router.register("assignments", api.AssignmentViewSet, basename="assignment")
-urlpatterns = router.urls
+urlpatterns = [
+    # Reviewer agreement and bias (Krippendorff's alpha): the calibration page's figures as JSON.
+    path("calibration/", api.CalibrationAPIView.as_view(), name="calibration"),
+    *router.urls,
+]

@@ -33,6 +33,9 @@ from .models import Answer, AuditEntry, Criterion, Evaluation, Scorecard, Sectio
 from .sampling import weekly_sample_assign
 from .selectors import scorecard_for_call
 
+# Reviewed calls that the other demo reviewers score again (calibration), spread over the period.
+CALIBRATION_CALLS = 18
+
 
 @dataclass(frozen=True)
 class _Skills:
@@ -168,13 +171,17 @@ def _self_view(values: dict, rng: random.Random) -> dict:
 
 
 def _reviewer_view(values: dict, criteria: dict[str, Criterion], rng: random.Random, bias: int) -> dict:
-    """Another reviewer's take on the same call (calibration): ±1 on a points item now and then."""
+    """Another reviewer's take on the same call (calibration): ±1 (plus their lean) on a points item now
+    and then, a yes/no item misheard now and then. Critical items are read from the transcript (a card
+    number asked for is there or not), so colleagues never differ on them."""
     other = {}
     for key, value in values.items():
         criterion = criteria[key]
-        if value is not None and criterion.scale == Criterion.Scale.POINTS and rng.random() < 0.35:
+        # A reviewer with a lean acts on it more often than chance alone moves a score.
+        moved = 0.5 if bias else 0.35
+        if value is not None and criterion.scale == Criterion.Scale.POINTS and rng.random() < moved:
             value = min(criterion.max_points, max(0, value + rng.choice((-1, 1)) + bias))
-        elif value is not None and rng.random() < 0.05:
+        elif value is not None and not criterion.is_critical and rng.random() < 0.05:
             value = 1 - value if criterion.max_points == 1 else value
         other[key] = value
     return other
@@ -306,20 +313,33 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
             submitted_at,
         )
 
-    # Calibration: every reviewer scores the same few calls (needs two or more reviewers).
+    # Calibration: the other reviewers score a few reviewed calls again, spread over the whole period so
+    # every period filter finds some (needs two or more reviewers). The call's review is its reviewer's
+    # rating; each colleague reads the points items a little differently, with a lean of their own.
     calibration = 0
     if len(reviewers) >= 2:
-        reviewed = [e for e in evaluations if e.kind == Evaluation.Kind.REVIEW][:10]
-        biases = {r.pk: rng.choice((-1, 0, 0, 1)) for r in reviewers}
-        for evaluation, values in zip(reviewed, answer_values[: len(reviewed)], strict=True):
+        reviewed = sorted(
+            (i for i, e in enumerate(evaluations) if e.kind == Evaluation.Kind.REVIEW),
+            key=lambda i: (evaluations[i].submitted_at, i),
+        )
+        step = max(1, len(reviewed) // CALIBRATION_CALLS)
+        # The first reviewer scores as the review does, the second a little kindly, the third strictly.
+        leans = {r.pk: (0, 1, -1)[position % 3] for position, r in enumerate(reviewers)}
+        for index in reviewed[step // 2 :: step][:CALIBRATION_CALLS]:
+            evaluation, values = evaluations[index], answer_values[index]
             criteria = {c.key: c for c in criteria_of[evaluation.scorecard_id]}
             for reviewer in reviewers:
+                if reviewer.pk == evaluation.author.pk:
+                    continue
                 add(
                     evaluation.call,
                     reviewer,
                     Evaluation.Kind.CALIBRATION,
-                    _reviewer_view(values, criteria, rng, biases[reviewer.pk]),
-                    evaluation.submitted_at,
+                    _reviewer_view(values, criteria, rng, leans[reviewer.pk]),
+                    min(
+                        evaluation.submitted_at + dt.timedelta(hours=rng.uniform(1, 48)),
+                        now - dt.timedelta(minutes=5),
+                    ),
                 )
                 calibration += 1
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import disputes, evaluations, queue, scorecards, workspace
+from .views import calibration, disputes, evaluations, queue, scorecards, workspace
 
 app_name = "scoring"
 urlpatterns = [
@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("evaluations/<int:pk>/dispute/", evaluations.dispute_open, name="dispute_open"),
     path("me/", evaluations.my_qa, name="me"),
+    # Calibration: agreement between reviewers on the same calls, and each reviewer's bias
+    path("calibration/", calibration.calibration, name="calibration"),
     # Disputes
     path("disputes/", disputes.dispute_list, name="dispute_list"),
     path("disputes/<int:pk>/", disputes.dispute_detail, name="dispute_detail"),

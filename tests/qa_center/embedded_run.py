@@ -45,9 +45,10 @@ PAGES = {
         "/followups/",
         "/qa/queue/",
         "/qa/disputes/",
+        "/qa/calibration/",
         "/surveys/responses/",
     ],
-    "reviewer": ["/calls/", "/qa/queue/", "/qa/scorecards/"],
+    "reviewer": ["/calls/", "/qa/queue/", "/qa/scorecards/", "/qa/calibration/"],
     "agent": ["/calls/", "/qa/me/"],
     "admin": ["/calls/imports/"],
 }

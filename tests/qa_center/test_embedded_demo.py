@@ -61,7 +61,7 @@ def test_the_worker_side_of_follow_ups_works_on_sqlite(embedded):
 def test_every_main_page_opens_on_sqlite(embedded):
     failing = {page: status for page, status in embedded["pages"].items() if status != 200}
     assert failing == {}
-    assert len(embedded["pages"]) == 21
+    assert len(embedded["pages"]) == 23
     assert embedded["upload"] == [
         "done",
         1,

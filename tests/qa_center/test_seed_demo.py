@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 
 from calls.models import AgentDayCallStats, Call
+from scoring.demo import CALIBRATION_CALLS
 from scoring.followups.models import FollowUpCase
 from scoring.models import Dispute, Evaluation
 from scoring.surveys.models import SurveyResponse
@@ -27,6 +28,7 @@ def counts() -> dict[str, int]:
     return {
         "calls": Call.objects.count(),
         "evaluations": Evaluation.objects.count(),
+        "calibrations": Evaluation.objects.filter(kind="calibration").count(),
         "disputes": Dispute.objects.count(),
         "responses": SurveyResponse.objects.count(),
         "followups": FollowUpCase.objects.count(),
@@ -38,6 +40,8 @@ def test_seed_demo_builds_every_part_of_the_demo_and_a_rerun_adds_nothing():
     first = counts()
     assert first["calls"] == 600
     assert first["evaluations"] > 0 and first["disputes"] > 0 and first["responses"] > 0
+    # Three demo reviewers: the two who did not review a calibration call score it again.
+    assert first["calibrations"] == 2 * CALIBRATION_CALLS
     detractors = SurveyResponse.objects.filter(category="detractor").count()
     # Every detractor response has exactly one follow-up case (the closed loop).
     assert first["followups"] == detractors > 0

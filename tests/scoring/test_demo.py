@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from scoring.demo import seed_evaluations
+from scoring.calibration.selectors import calibration_report
+from scoring.demo import CALIBRATION_CALLS, seed_evaluations
 from scoring.models import Answer, Assignment, AuditEntry, Dispute, Evaluation
 from tests.scoring.factories import expected_score
 
@@ -96,3 +97,21 @@ def test_demo_scores_follow_the_agent_profiles(demo_calls):
     )
     assert agent_profile("A-002").archetype == "star" and agent_profile("A-001").archetype == "new hire"
     assert averages["A-002"] > averages["A-001"] + 15
+
+
+def test_demo_calibration_puts_every_reviewer_on_the_same_calls(demo_calls, django_user_model):
+    summary = seed_evaluations(seed=3, share=0.3)
+
+    reviewers = django_user_model.objects.filter(groups__name="reviewer").order_by("username")
+    assert list(reviewers.values_list("username", flat=True)) == ["reviewer", "reviewer2", "reviewer3"]
+    calibrated = set(Evaluation.objects.filter(kind="calibration").values_list("call_id", flat=True))
+    assert len(calibrated) == CALIBRATION_CALLS and summary["calibration"] == 2 * CALIBRATION_CALLS
+    for call_id in calibrated:  # the call's review by one reviewer, a calibration by each of the others
+        ratings = Evaluation.objects.filter(call_id=call_id, kind__in=["review", "calibration"], revision=1)
+        assert sorted(ratings.values_list("author__username", flat=True)) == ["reviewer", "reviewer2", "reviewer3"]
+        assert ratings.filter(kind="review").count() == 1
+    report = calibration_report(django_user_model.objects.get(username="admin"))
+    assert (report.overall.units, report.overall.raters) == (CALIBRATION_CALLS, 3)
+    # Colleagues differ now and then on points items, never on critical ones: agreement is good, not perfect.
+    assert report.overall.verdict in {"reliable", "tentative"} and report.overall.value < 1
+    assert len(report.reviewers) == 3

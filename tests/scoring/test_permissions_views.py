@@ -86,6 +86,13 @@ def world(
             reverse("scoring:queue"),
             frozenset({"reviewer", "supervisor", "other_supervisor", "admin"}),
         ),
+        # Which calls each role sees there is tested in tests/scoring/test_calibration.py.
+        Cell(
+            "calibration",
+            "get",
+            reverse("scoring:calibration"),
+            frozenset({"reviewer", "supervisor", "other_supervisor", "admin"}),
+        ),
         Cell(
             "assign page",
             "get",
@@ -324,7 +331,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert unauthorized_successes == []
     assert refused_allowed == []
     assert leaked == []
-    assert len(cells) == 34
+    assert len(cells) == 35
 
 
 @pytest.mark.django_db
@@ -403,6 +410,7 @@ def test_every_scoring_url_is_in_the_matrix():
         "evaluation_acknowledge",
         "dispute_open",
         "me",
+        "calibration",
         "dispute_list",
         "dispute_detail",
         "scorecard_list",

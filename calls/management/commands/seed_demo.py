@@ -49,6 +49,9 @@ SUPERVISOR_TEAMS = ("Billing East", "Billing West")
 DEMO_ACCOUNTS = (
     DemoAccount("admin", roles.ADMIN, is_superuser=True),
     DemoAccount("reviewer", roles.REVIEWER),
+    # Two more reviewers, so calibration (several reviewers scoring the same calls) has demo data.
+    DemoAccount("reviewer2", roles.REVIEWER),
+    DemoAccount("reviewer3", roles.REVIEWER),
     DemoAccount("supervisor", roles.SUPERVISOR, led_teams=SUPERVISOR_TEAMS),
     DemoAccount(
         "supervisor2", roles.SUPERVISOR, led_teams=tuple(t for t in TEAMS if t not in SUPERVISOR_TEAMS)

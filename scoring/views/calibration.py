@@ -1,0 +1,47 @@
+"""The calibration page: agreement between reviewers who scored the same calls, and each one's bias."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from calls import roles
+
+from ..calibration import agreement
+from ..calibration.forms import CalibrationFilterForm
+from ..calibration.selectors import calibration_report, calibration_scorecards
+from ._common import require_any_role
+
+
+@login_required
+@require_GET
+def calibration(request: HttpRequest) -> HttpResponse:
+    require_any_role(request.user, roles.REVIEWER, roles.SUPERVISOR)  # admins pass; agents get 403
+    form = CalibrationFilterForm(request.GET or None, scorecards=calibration_scorecards())
+    form.is_valid()
+    period = form.resolved_period()
+    report = calibration_report(
+        request.user,
+        date_from=period.date_from,
+        date_to=period.date_to,
+        scorecard=form.selected_scorecard(),
+    )
+    # htmx filter requests swap only the results, never the whole page.
+    template = (
+        "scoring/calibration.html#results" if getattr(request, "htmx", False) else "scoring/calibration.html"
+    )
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "period": period,
+            "report": report,
+            "reliable": agreement.RELIABLE,
+            "tentative": agreement.TENTATIVE,
+            "is_reviewer_only": roles.is_reviewer(request.user)
+            and not (roles.is_admin(request.user) or roles.is_supervisor(request.user)),
+        },
+    )

@@ -134,6 +134,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "qa_center.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "qa_center.urls"

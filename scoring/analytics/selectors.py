@@ -539,8 +539,12 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
 
 
 def agent_recent_evaluations(*, agent: Agent, limit: int = 10):
+    """The agent's latest reviews: the evaluations the page's QA figures are made of. The agent's own
+    self-reviews and calibration scores are not QA results and are left out, as they are from the rollups."""
     return (
-        Evaluation.objects.filter(agent=agent, status=Evaluation.Status.SUBMITTED, is_current=True)
+        Evaluation.objects.filter(
+            agent=agent, kind=Evaluation.Kind.REVIEW, status=Evaluation.Status.SUBMITTED, is_current=True
+        )
         .select_related("call", "scorecard")
         .order_by("-submitted_at", "-id")[:limit]
     )

@@ -154,6 +154,28 @@
 
   if (!form) return;
 
+  // An autosave that fails (server error, lost permission, network down) must say so: the ticked answer
+  // or typed comment is only in the browser until it is saved again (or the form is submitted).
+  function autosaveFailed(event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !form.contains(elt)) return;
+    var xhr = event.detail.xhr;
+    var why = xhr && xhr.status ? "error " + xhr.status : "no connection";
+    var message = "Not saved (" + why + "). Answer again, or reload the page.";
+    var criterion = elt.closest("fieldset.criterion");
+    if (criterion) {
+      hint(criterion, message);
+      return;
+    }
+    var summary = document.getElementById("summary-status");
+    if (summary && elt.id === "id_summary") {
+      summary.textContent = message;
+      summary.classList.add("error");
+    }
+  }
+  document.body.addEventListener("htmx:responseError", autosaveFailed);
+  document.body.addEventListener("htmx:sendError", autosaveFailed);
+
   // Clicking or tabbing into a criterion makes it the current one.
   form.addEventListener("focusin", function (event) {
     var el = event.target.closest && event.target.closest('fieldset.criterion[data-applies="1"]');

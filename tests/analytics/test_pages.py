@@ -264,3 +264,31 @@ def test_leaderboard_api_refuses_a_custom_range_at_the_calendar_edges_with_400(c
     response = client.get(f"/analytics/api/leaderboard/?{query}")
     assert response.status_code == 400
     assert "__all__" in response.json()
+
+
+def test_agent_page_recent_evaluations_are_reviews_only(client, surveyed, owner_agent):
+    """Self-reviews and calibration scores are not QA results: the rollups behind the page's QA chart
+    leave them out, and so must the "Recent evaluations" list next to it."""
+    call = CallFactory(agent=owner_agent, started_at=at(20))
+    review = make_evaluation(surveyed, call=call, score=61.5)
+    make_evaluation(surveyed, call=call, score=97.25, kind="self_review")
+    make_evaluation(surveyed, call=call, score=13.75, kind="calibration")
+    client.force_login(owner_agent.user)
+    page = client.get(reverse("analytics:agent", args=[owner_agent.pk]), QUERY)
+    assert page.status_code == 200
+    recent = list(page.context["evaluations"])
+    assert review in recent
+    assert {evaluation.kind for evaluation in recent} == {"review"}
+    assert "97.25" not in page.text and "13.75" not in page.text
+
+
+@pytest.mark.parametrize("name", ["leaderboard", "teams", "drivers", "transfers"])
+def test_an_invalid_period_is_reported_on_an_htmx_filter_change_too(client, supervisor, name):
+    """htmx swaps only #results: the error must be inside it, or the page silently shows the default
+    period while the filters say otherwise."""
+    client.force_login(supervisor)
+    query = {"period": "custom", "date_from": "2026-06-30", "date_to": "2026-06-01"}
+    for headers in ({}, {"HX-Request": "true"}):
+        page = client.get(reverse(f"analytics:{name}"), query, headers=headers)
+        assert page.status_code == 200
+        assert "The range starts after it ends." in page.text, headers

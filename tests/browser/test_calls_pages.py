@@ -101,3 +101,55 @@ def test_admin_filters_the_calls_list_and_opens_a_call_without_a_failed_request(
     page.reload()
     expect(page.locator("h1")).to_have_text("Call C-MOVED")
     assert problems == []
+
+
+def _login(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw")
+    page.click("button[type=submit]")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_clearing_both_dates_in_the_filters_shows_every_date_not_the_default_period(page, live_server):
+    now = timezone.now().replace(microsecond=0)
+    agent = {"employee_code": "A-1", "name": "Ana Lopez", "team": "Billing East"}
+
+    def call(external_id: str, days_ago: int) -> dict:
+        start = now - timedelta(days=days_ago)
+        return {"external_id": external_id, "channel": "phone", "started_at": start.isoformat(),
+                "ended_at": (start + timedelta(minutes=5)).isoformat(), "department": "Billing",
+                "agent": agent, "resolved": True}  # fmt: skip
+
+    assert import_records([call("C-RECENT", 1), call("C-OLD", 200)]).created == 2
+    UserFactory(username="boss", roles=["admin"])
+    _login(page, live_server, "boss")
+    page.goto(f"{live_server.url}/calls/")
+    rows = page.locator(".calls-table tbody tr")
+    expect(rows).to_have_count(1)  # the default period: the latest month only
+
+    page.fill("#id_date_from", "")
+    page.dispatch_event("#id_date_from", "change")
+    page.fill("#id_date_to", "")
+    page.dispatch_event("#id_date_to", "change")
+    # Both fields are empty: the list must hold every date, as the "Show all dates" link gives.
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"[?&]date_from=(&|$)"))
+    page.reload()
+    expect(rows).to_have_count(2)
+    expect(page.locator("#id_date_from")).to_have_value("")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_main_navigation_fits_a_phone_screen(page, live_server):
+    UserFactory(username="boss", roles=["admin", "supervisor", "reviewer"], is_staff=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, "boss")
+    page.goto(f"{live_server.url}/calls/")
+    # Every link of the main navigation is on screen, and the page does not scroll sideways.
+    for link in page.locator("nav[aria-label=Main] a").all():
+        box = link.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, link.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

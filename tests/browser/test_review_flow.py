@@ -130,3 +130,29 @@ def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, li
     expect(page.get_by_test_id(f"score-{evaluation.pk}")).to_have_text(str(final))
     expect(page.get_by_test_id("average-score")).to_have_text(str(final))
     page.screenshot(path="/tmp/ws_agent_page.png", full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_autosave_is_reported_on_its_criterion(page, live_server):
+    team = TeamFactory(name="Billing Fail")
+    agent = AgentFactory(employee_code="A-FAIL", name="Fay Lee", team=team)
+    reviewer = UserFactory(username="rita-fail", roles=["reviewer"])
+    simple_scorecard(family="autosave-fail")
+    call = CallFactory(
+        external_id="KB-F", channel="chat", agent=agent, is_resolved=True, transcript="Agent: hi"
+    )
+    AssignmentFactory(call=call, reviewer=reviewer)
+
+    login(page, live_server, "rita-fail")
+    page.goto(f"{live_server.url}/qa/calls/{call.pk}/review/")
+    current = page.locator("fieldset.criterion.is-current")
+    expect(current.locator("legend")).to_contain_text("A?")
+    page.route("**/review/answer/", lambda route: route.fulfill(status=500, body="boom"))
+    page.keyboard.press("y")
+    expect(current.locator(".save-status")).to_have_text(
+        "Not saved (error 500). Answer again, or reload the page."
+    )
+    page.unroute("**/review/answer/")
+    page.keyboard.press("n")
+    expect(current.locator(".save-status")).to_contain_text("Saved")

@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from scoring.surveys import selectors, services
 from scoring.surveys.metrics import nps_interval
@@ -193,3 +194,14 @@ def test_call_page_includes_the_survey_panel(client, admin_user):
     client.force_login(admin_user)
     html = client.get(f"/calls/{invitation.call_id}/").content.decode()
     assert "Customer survey" in html and "Lovely" in html
+
+
+def test_an_invalid_filter_is_reported_on_an_htmx_filter_change_too(client, supervisor):
+    """htmx swaps only #results: the error must be inside it, not above it in the (unswapped) form, or
+    the screen shows an empty list with no reason."""
+    client.force_login(supervisor)
+    query = {"date_from": "2026-06-30", "date_to": "2026-06-01"}
+    for headers in ({}, {"HX-Request": "true"}):
+        page = client.get(reverse("surveys:responses"), query, headers=headers)
+        assert page.status_code == 200
+        assert "The end date is before the start date." in page.text, headers

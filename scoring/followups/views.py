@@ -38,6 +38,7 @@ def board(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "groups": groups,
+        "has_cases": any(group["count"] for group in groups),
         "limit": data["limit"],
         "now": data["now"],
         "notifications": selectors.notification_unread_for_user(request.user),

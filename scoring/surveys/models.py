@@ -69,7 +69,7 @@ class SurveyInvitation(models.Model):
         NONE = "", "—"
         SAMPLED_OUT = "sampled_out", "Not in sample"
         FATIGUE = "fatigue", "Surveyed recently"
-        NO_CONTACT = "no_contact", "No e-mail or phone"
+        NO_CONTACT = "no_contact", "No reachable contact (no e-mail, and no phone with SMS set up)"
         OPTED_OUT = "opted_out", "Customer opted out"
         ANONYMOUS = "anonymous", "Anonymous caller"
         ABANDONED = "abandoned", "Never answered"

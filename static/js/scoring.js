@@ -137,6 +137,9 @@
       return;
     }
     if (!form || (dialog && dialog.open)) return;
+    // On a focused radio button the arrow keys keep their own meaning: the next or previous answer of that
+    // criterion (j and k still move between criteria).
+    if (target.type === "radio" && event.key.indexOf("Arrow") === 0) return;
     switch (event.key) {
       case "j": case "ArrowDown": move(1); break;
       case "k": case "ArrowUp": move(-1); break;

@@ -79,6 +79,15 @@ def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, li
     expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("B?")
     page.keyboard.press("3")  # b = 3 of 4
     expect(score).to_have_text(str(expected_score([(1, 1, 1), (3, 3, 4)])))  # 81.25
+    # On a focused answer the arrow keys change the answer (as in any radio group), not the criterion.
+    page.locator("fieldset.criterion.is-current input[value='3']").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("fieldset.criterion.is-current input[value='4']")).to_be_checked()
+    expect(page.locator("fieldset.criterion.is-current legend")).to_contain_text("B?")
+    expect(score).to_have_text(str(expected_score([(1, 1, 1), (3, 4, 4)])))  # 100.00
+    page.keyboard.press("ArrowUp")
+    expect(page.locator("fieldset.criterion.is-current input[value='3']")).to_be_checked()
+    expect(score).to_have_text(str(expected_score([(1, 1, 1), (3, 3, 4)])))
     page.keyboard.press("j")
     page.keyboard.press("n")  # crit = No: critical failure
     expect(score).to_have_text("0.00")

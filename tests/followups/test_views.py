@@ -241,3 +241,13 @@ def test_platinum_case_shows_urgent_badge(client, supervisor, owner_agent):
     make_detractor(agent=owner_agent, score=1, customer=CustomerFactory(tier="platinum"))
     body = login(client, supervisor).get(reverse("followups:board")).content.decode()
     assert "Urgent" in body
+
+
+def test_an_empty_board_says_whose_cases_it_shows(client, reviewer, supervisor, board_cases):
+    client.force_login(reviewer)
+    empty = client.get(reverse("followups:board"))
+
+    assert empty.context["has_cases"] is False
+    assert "No follow-up for you. This board shows the cases you own or whose queue you are in;" in empty.text
+    client.force_login(supervisor)
+    assert client.get(reverse("followups:board")).context["has_cases"] is True

@@ -1,0 +1,32 @@
+"""Pages around the app's own: the API docs, the admin, the public survey pages."""
+
+from __future__ import annotations
+
+from tests.surveys.factories import invitation_with_token
+
+
+def test_the_api_docs_page_loads_its_assets_from_our_static_files_not_a_cdn(client, admin_user):
+    """Swagger UI from drf-spectacular-sidecar: the page works without internet access."""
+    client.force_login(admin_user)
+
+    page = client.get("/api/docs/")
+
+    assert page.status_code == 200
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page.text
+    assert "cdn.jsdelivr.net" not in page.text and "unpkg.com" not in page.text
+
+
+def test_admin_and_public_survey_pages_name_their_icon(client, admin_user):
+    """Without a <link rel="icon">, browsers ask for /favicon.ico, a 404 and a console error on every page."""
+    client.force_login(admin_user)
+
+    admin_page = client.get("/admin/")
+
+    assert admin_page.status_code == 200
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in admin_page.text
+    assert "Django administration" in admin_page.text  # still the admin's own page around it
+    client.logout()
+    _invitation, raw = invitation_with_token()
+    survey_page = client.get(f"/s/{raw}/")
+    assert survey_page.status_code == 200
+    assert '<link rel="icon" href="data:,">' in survey_page.text

@@ -241,3 +241,14 @@ def test_a_different_score_for_an_answered_token_is_409():
     assert signed_post({"token": raw, "score": 8}).status_code == 201
     assert signed_post({"token": raw, "score": 1}).status_code == 409
     assert SurveyResponse.objects.get().score == 8
+
+
+def test_a_body_over_the_upload_limit_is_a_json_413(token_client, call, settings):
+    """Django's own answer would be an HTML 400 page; API clients get JSON, as from the import endpoint."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    payload = {"call_external_id": "C-API-1", "score": 10, "comment": "x" * 2000}
+
+    for response in (token_client.post(URL, payload, format="json"), signed_post(payload)):
+        assert response.status_code == 413
+        assert response.json() == {"detail": "Request body too large."}
+    assert SurveyResponse.objects.count() == 0

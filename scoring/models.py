@@ -143,7 +143,8 @@ class Criterion(models.Model):
 
 
 class Assignment(models.Model):
-    """A call in a reviewer's queue. No call is assigned twice for the same purpose (and period)."""
+    """A call in a reviewer's queue. No call is assigned twice for the same purpose (and period), except for
+    calibration, where several reviewers score the same call: once per reviewer."""
 
     class Purpose(models.TextChoices):
         MANUAL = "manual", "Manual"
@@ -184,8 +185,14 @@ class Assignment(models.Model):
             # nulls_distinct=False which SQLite ignores).
             models.UniqueConstraint(
                 fields=["call", "purpose"],
-                condition=Q(period__isnull=True) & ~Q(status="cancelled"),
+                condition=Q(period__isnull=True) & ~Q(status="cancelled") & ~Q(purpose="calibration"),
                 name="assignment_unique_call_purpose_no_period",
+            ),
+            # A calibration session puts one call in several reviewers' queues, each once.
+            models.UniqueConstraint(
+                fields=["call", "reviewer"],
+                condition=Q(purpose="calibration") & ~Q(status="cancelled"),
+                name="assignment_unique_calibration_per_reviewer",
             ),
             models.CheckConstraint(
                 condition=Q(purpose__in=["manual", "weekly_sample", "calibration"]),

@@ -709,7 +709,8 @@ def assignment_create(
 ) -> Assignment:
     """Put a call in a reviewer's queue (admins, `scoring.assign_calls` holders, supervisors for their teams).
 
-    Refused if the call is already assigned for the same purpose and period."""
+    Refused if the call is already assigned for the same purpose and period; for calibration (several reviewers
+    scoring the same call), if it is already in this reviewer's queue."""
     if not _can_assign(assigned_by, call):
         raise PermissionDenied("You may not assign this call.")
     if purpose not in Assignment.Purpose.values:
@@ -723,8 +724,14 @@ def assignment_create(
     duplicate = Assignment.objects.filter(call=call, purpose=purpose, period=period).exclude(
         status=Assignment.Status.CANCELLED
     )
-    if duplicate.exists():
-        raise ValidationError("This call is already assigned for that purpose.")
+    calibration = purpose == Assignment.Purpose.CALIBRATION
+    already = (
+        "This call is already in that reviewer's calibration queue."
+        if calibration
+        else ("This call is already assigned for that purpose.")
+    )
+    if (duplicate.filter(reviewer=reviewer) if calibration else duplicate).exists():
+        raise ValidationError(already)
     try:
         with transaction.atomic():
             return Assignment.objects.create(
@@ -737,7 +744,7 @@ def assignment_create(
                 note=note,
             )
     except IntegrityError:
-        raise ValidationError("This call is already assigned for that purpose.") from None
+        raise ValidationError(already) from None
 
 
 def assignment_cancel(*, assignment: Assignment, user) -> Assignment:

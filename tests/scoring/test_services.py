@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scoring import selectors, services
@@ -467,6 +468,32 @@ def test_supervisor_assigns_team_calls_but_not_other_teams(supervisor, reviewer,
     with pytest.raises(PermissionDenied):
         services.assignment_create(call=foreign_call, reviewer=reviewer, assigned_by=supervisor)
     assert Assignment.objects.count() == 1
+
+
+def test_a_calibration_puts_one_call_in_several_reviewers_queues_once_each(admin_user, reviewer, call):
+    """Calibration: several reviewers score the same call, so the call is assigned once per reviewer (a
+    manual review stays once per call)."""
+    second = UserFactory(username="reviewer-two", roles=["reviewer"])
+    both = [
+        services.assignment_create(call=call, reviewer=user, assigned_by=admin_user, purpose="calibration")
+        for user in (reviewer, second)
+    ]
+    with pytest.raises(ValidationError, match="already in that reviewer's calibration queue"):
+        services.assignment_create(call=call, reviewer=second, assigned_by=admin_user, purpose="calibration")
+    services.assignment_create(call=call, reviewer=reviewer, assigned_by=admin_user)
+    with pytest.raises(ValidationError, match="already assigned for that purpose"):
+        services.assignment_create(call=call, reviewer=second, assigned_by=admin_user)
+    # The database holds the same rule against writers that skip the service.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assignment.objects.create(call=call, reviewer=second, purpose="calibration")
+
+    assert sorted(Assignment.objects.values_list("reviewer__username", "purpose")) == [
+        ("reviewer", "calibration"),
+        ("reviewer", "manual"),
+        ("reviewer-two", "calibration"),
+    ]
+    services.assignment_cancel(assignment=both[1], user=admin_user)
+    services.assignment_create(call=call, reviewer=second, assigned_by=admin_user, purpose="calibration")
 
 
 def test_reviewers_and_agents_cannot_assign(reviewer, call, owner_agent):

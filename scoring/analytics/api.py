@@ -45,6 +45,9 @@ class LeaderboardRowSerializer(serializers.Serializer):
     nps_high = serializers.FloatField(allow_null=True)
     followups_closed = serializers.IntegerField()
     followups_closed_within_sla = serializers.IntegerField()
+    followups_open_overdue = serializers.IntegerField(
+        help_text="Follow-ups of the period's calls still open past their due time (not in followups_closed)."
+    )
     sections = serializers.DictField(child=serializers.FloatField(allow_null=True))
 
 

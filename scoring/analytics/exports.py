@@ -48,6 +48,7 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             "responses",
             "followups_closed",
             "followups_closed_within_sla",
+            "followups_open_overdue",
         ]
         + [csv_safe(f"section: {t}") for t in titles]
     )
@@ -75,6 +76,7 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
                     r["responses"],
                     r["followups_closed"],
                     r["followups_closed_within_sla"],
+                    r["followups_open_overdue"],
                 ]
             ]
             + [_num(s) for s in r["sections"]]

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, FloatField, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, FloatField, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce, TruncWeek
 from django.http import Http404
 from django.utils import timezone
@@ -26,10 +26,16 @@ from django.utils import timezone
 from calls import roles
 from calls.models import Agent, AgentDayCallStats, Call, Team
 from calls.rollups import compiled, local_day_start
-from calls.selectors import agent_list_for_user, call_annotate_metrics, team_list_for_user
+from calls.selectors import (
+    agent_list_for_user,
+    call_annotate_metrics,
+    call_started_lookups,
+    team_list_for_user,
+)
 from scoring.followups.models import FollowUpCase
 from scoring.models import Evaluation
 from scoring.surveys.metrics import nps_interval
+from scoring.surveys.models import ResponseCredit
 
 from .metrics import (
     GroupSums,
@@ -184,6 +190,27 @@ def _in_period(queryset: QuerySet, period: Period) -> QuerySet:
     return queryset.filter(day__gte=period.date_from, day__lte=period.date_to)
 
 
+def _open_overdue_followups(team_ids: list[int], period: Period, group: str) -> dict[int, int]:
+    """Follow-ups still open past their due time, of the period's calls (dated as the rollups date them), per
+    `group` ("agent_id" or "agent__team_id") of the response's primary agent. Counted live: open cases are
+    few and change by the minute. Shown beside "closed within SLA", which alone would read as perfect while
+    the late cases are still open."""
+    started = call_started_lookups(date_from=period.date_from, date_to=period.date_to)
+    rows = (
+        ResponseCredit.objects.filter(
+            is_primary=True,
+            agent__team_id__in=team_ids,
+            response__followup__status=FollowUpCase.Status.OPEN,
+            response__followup__due_at__lte=timezone.now(),
+            **{f"response__call__{lookup}": value for lookup, value in started.items()},
+        )
+        .order_by()
+        .values(group)
+        .annotate(open_overdue=Count("pk"))
+    )
+    return {row[group]: row["open_overdue"] for row in rows}
+
+
 def _sums(queryset: QuerySet, group: str, fields: tuple[str, ...]) -> dict[int, dict[str, Any]]:
     """{group value: {field: Σfield}} in one GROUP BY query (aliases differ from the model's field names,
     which Django would refuse as annotation names)."""
@@ -321,8 +348,8 @@ def leaderboard(
     (shrunk − 1.96·sqrt(σ²_within / (n + k))), only among agents with at least ANALYTICS_MIN_EVALUATIONS
     evaluations, with rank movement since the previous period of the same length.
 
-    Five queries whatever the number of agents: agents, call sums, score sums, previous score sums,
-    section scores.
+    Six queries whatever the number of agents: agents, call sums, score sums, previous score sums,
+    section scores, open overdue follow-ups.
     """
     agents = {
         a["agent_id"]: a
@@ -348,7 +375,9 @@ def leaderboard(
             sections.setdefault(s["agent_id"], {})[s["title"]] = (
                 float(s["total_score"]) / s["total_evaluations"] if s["total_evaluations"] else None
             )
+    overdue = _open_overdue_followups(team_ids, period, "agent_id") if rows else {}
     for row in rows:
+        row["followups_open_overdue"] = overdue.get(row["agent_id"], 0)
         row["previous_rank"] = previous.get(row["agent_id"])
         row["movement"] = row["previous_rank"] - row["rank"] if row["rank"] and row["previous_rank"] else None
         row["sections"] = [sections.get(row["agent_id"], {}).get(title) for title in titles]
@@ -382,6 +411,7 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
             "followups_closed_within_sla",
         ),
     )
+    overdue = _open_overdue_followups(team_ids, period, "agent__team_id")
     rows = []
     for team in Team.objects.filter(pk__in=team_ids).order_by("name"):
         c = calls.get(team.pk, {})
@@ -402,6 +432,7 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
             "detractors": s.get("detractors", 0),
             "followups_closed": s.get("followups_closed", 0),
             "followups_closed_within_sla": s.get("followups_closed_within_sla", 0),
+            "followups_open_overdue": overdue.get(team.pk, 0),
         }
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)

@@ -1,18 +1,23 @@
 """Leaderboard figures against an independent computation, fair ranking, permissions, CSV, API, queries."""
 
 import csv
+import importlib
 import io
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
+from django.utils import timezone
 from scipy.stats import f_oneway, norm
 
 from calls.rollups import agent_day_stats_refresh
-from scoring.analytics.selectors import Period, leaderboard
+from scoring.analytics.selectors import Period, leaderboard, team_figures
+from scoring.followups.models import FollowUpCase
 from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
 from tests.factories import AgentFactory, CallFactory, EscalationFactory, TeamFactory, TransferFactory
+from tests.followups.conftest import make_detractor
 
 JUNE = Period("custom", date(2026, 6, 1), date(2026, 6, 30))
 QUERY = {"period": "custom", "date_from": "2026-06-01", "date_to": "2026-06-30"}
@@ -160,6 +165,45 @@ def test_leaderboard_figures_match_an_independent_computation(
     assert (owner["evaluations"], owner["responses"], owner["nps"]) == (6, 5, 40.0)
     assert owner["sections"] == [pytest.approx((95 + 85 + 100 + 75 + 90 + 100) / 6)]
     assert board["section_titles"] == ["Greeting"]
+
+
+def test_open_overdue_follow_ups_are_shown_beside_those_closed_in_sla(
+    client, board_world, team, supervisor, owner_agent, teammate_agent
+):
+    """Closed-within-SLA over closed cases alone reads as perfect while the late cases are still open: the
+    open overdue ones of the period's calls are counted beside it, per agent and per team."""
+    importlib.import_module("scoring.followups.migrations.0002_defaults").create_defaults(apps, None)
+    late = make_detractor(agent=owner_agent, started_at=at(12, 9))
+    not_yet = make_detractor(agent=teammate_agent, started_at=at(12, 10))
+    FollowUpCase.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=2))
+    FollowUpCase.objects.filter(pk=not_yet.pk).update(due_at=timezone.now() + timedelta(hours=2))
+    expected = {
+        agent.pk: FollowUpCase.objects.filter(
+            status="open",
+            due_at__lte=timezone.now(),
+            response__call__started_at__month=6,
+            response__credits__is_primary=True,
+            response__credits__agent=agent,
+        ).count()
+        for agent in (owner_agent, teammate_agent)
+    }
+    assert sorted(expected.values()) == [0, 1]
+
+    rows = {r["agent_id"]: r for r in leaderboard(team_ids=[team.pk], period=JUNE)["rows"]}
+    teams = team_figures(team_ids=[team.pk], period=JUNE)
+
+    assert {pk: rows[pk]["followups_open_overdue"] for pk in expected} == expected
+    assert [t["followups_open_overdue"] for t in teams] == [1]
+    client.force_login(supervisor)
+    page = client.get(reverse("analytics:leaderboard"), QUERY)
+    assert page.text.count("+1 overdue") == 1
+    api = client.get(reverse("analytics:api-leaderboard"), QUERY).json()["results"]
+    assert {r["agent_id"]: r["followups_open_overdue"] for r in api} == expected
+    exported = csv.DictReader(io.StringIO(client.get(reverse("analytics:leaderboard-csv"), QUERY).text))
+    assert {row["employee_code"]: row["followups_open_overdue"] for row in exported} == {
+        owner_agent.employee_code: "1",
+        teammate_agent.employee_code: "0",
+    }
 
 
 def test_ranks_and_movement_since_the_previous_period(board_world, team, owner_agent, teammate_agent):

@@ -214,6 +214,7 @@ CSV_REQUIRED = {
 DURATION_COLUMNS = frozenset({"wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds"})
 CSV_INTEGER_COLUMNS = DURATION_COLUMNS | {"sequence"}
 CSV_VERBATIM_COLUMNS = frozenset({"transcript"})  # kept as written (only CRLF → LF), not stripped
+MYSQL_NULL = "\\N"  # how MySQL's SELECT ... INTO OUTFILE and mysqldump --tab write NULL: an empty cell
 # Ids and codes: `17.0` is how pandas writes the number 17 in a column that also holds a gap (NaN), as JSON
 # records' 17.0 is read as "17" (see _text).
 CSV_CODE_COLUMNS = frozenset(
@@ -1073,6 +1074,12 @@ CSV_DELIMITERS = (",", ";", "\t")
 csv.field_size_limit(MAX_RECORD_BYTES)
 
 
+def csv_type_line(line: str) -> bool:
+    """Windows PowerShell 5's Export-Csv first line, `#TYPE System.Management.Automation.PSCustomObject`
+    (unless told -NoTypeInformation): not part of the table."""
+    return line.removeprefix("\ufeff").startswith("#TYPE ")
+
+
 def csv_separator_line(line: str) -> str:
     """The separator a first line `sep=;` names (Excel reads it, and exports meant for Excel write it);
     "" when the line is not one."""
@@ -1099,10 +1106,12 @@ def csv_rows(
     lines = _DecodedLines(stream, on_bytes)
     line_iterator = iter(lines)
     first_line = next(line_iterator, None)
-    separator = csv_separator_line(first_line or "")
-    skipped = 0  # physical lines before the header (a `sep=` line)
-    if separator:
+    skipped = 0  # physical lines before the header (a `#TYPE` line, a `sep=` line)
+    if csv_type_line(first_line or ""):
         first_line, skipped = next(line_iterator, None), 1
+    separator = csv_separator_line(first_line or "")
+    if separator:
+        first_line, skipped = next(line_iterator, None), skipped + 1
     if first_line is None:
         raise CsvHeaderError([("header", "empty file")])
     reader = csv.reader(
@@ -1166,8 +1175,10 @@ def csv_cells_to_record(kind: str, header: list[str], cells: list[str], errors: 
             continue
         if column == REJECTS_ERRORS_COLUMN:
             continue
-        if column in CSV_VERBATIM_COLUMNS:
-            value: Any = cell.replace("\r\n", "\n").replace("\r", "\n") if "\r" in cell else cell
+        if cell == MYSQL_NULL:
+            value: Any = None
+        elif column in CSV_VERBATIM_COLUMNS:
+            value = cell.replace("\r\n", "\n").replace("\r", "\n") if "\r" in cell else cell
             if not value.strip():
                 value = None
         else:

@@ -150,6 +150,8 @@ def _write_csv(source: Source, target: Path, by_line: dict[int, list[str]]) -> N
         # Same separator (and `sep=` line) as the source, so the file opens like the one the user exported.
         raw_lines = parsing.physical_lines(stream)
         head = (next(raw_lines, b"") or b"").removeprefix(parsing.BOM).decode("utf-8", "replace")
+        if parsing.csv_type_line(head):  # PowerShell's #TYPE line: left out
+            head = (next(raw_lines, b"") or b"").decode("utf-8", "replace")
         separator = parsing.csv_separator_line(head)
         if separator:
             out.write(head.rstrip("\r\n") + "\r\n")

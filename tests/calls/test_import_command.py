@@ -400,3 +400,45 @@ def test_a_csv_line_longer_than_a_record_may_be_is_a_row_error_never_read_whole(
     assert caught.value.returncode == 2
     assert "line 3: record: longer than 1,000 bytes" in err.getvalue().splitlines()
     assert sorted(Call.objects.values_list("external_id", "transcript")) == [("C-1", "hello"), ("C-3", "bye")]
+
+
+def test_windows_powershell_export_csv_with_its_type_line_imports(db, tmp_path):
+    """Windows PowerShell 5's Export-Csv: a #TYPE first line, every value quoted, CRLF, UTF-8 with a BOM."""
+    path = tmp_path / "calls.csv"
+    lines = [
+        "#TYPE System.Management.Automation.PSCustomObject",
+        '"external_id","channel","started_at","ended_at","agent_name","agent_employee_code"',
+        '"C-1","Voice","2026-11-02T10:00:00Z","2026-11-02T10:05:00Z","Zoë Ødegård","A-1"',
+        '"C-2","Fax","2026-11-02T10:00:00Z","2026-11-02T10:05:00Z","",""',
+    ]
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_calls", str(path), "--partial", "--no-progress", stdout=out, stderr=err)
+
+    assert err.getvalue().splitlines() == [
+        "line 4: channel: unknown value 'Fax' (expected one of: phone, email, chat, social, in_person)"
+    ]
+    assert list(Call.objects.values_list("external_id", "channel", "agent__name")) == [
+        ("C-1", "phone", "Zoë Ødegård")
+    ]
+    assert (tmp_path / "calls.rejects.csv").read_text(encoding="utf-8").splitlines() == [
+        "external_id,channel,started_at,ended_at,agent_name,agent_employee_code,errors",
+        "C-2,Fax,2026-11-02T10:00:00Z,2026-11-02T10:05:00Z,,,"
+        "\"channel: unknown value 'Fax' (expected one of: phone, email, chat, social, in_person)\"",
+    ]
+
+
+def test_mysql_null_written_as_backslash_n_is_an_empty_cell(db, tmp_path):
+    """MySQL's SELECT ... INTO OUTFILE (and mysqldump --tab) write NULL as \\N, tab-separated."""
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "external_id\tchannel\tstarted_at\tanswered_at\tended_at\tagent_employee_code\tcustomer_external_id\ttranscript\n"
+        "C-1\tphone\t2026-11-02 10:00:00\t\\N\t2026-11-02 10:05:00\t\\N\t\\N\t\\N\n"
+    )
+
+    run(str(path), "--timezone", "UTC")
+
+    call = Call.objects.get()
+    assert (call.answered_at, call.agent, call.customer, call.transcript) == (None, None, None, "")

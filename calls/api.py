@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -94,6 +100,23 @@ _SUMMARY = inline_serializer(
 
 
 _DETAIL = inline_serializer("ImportRefusal", {"detail": serializers.CharField()})
+# An option that cannot be used (timezone, encoding, date_order, partial) or a body that cannot be read: the
+# summary's own error list, line 0, nothing imported.
+_SETUP = inline_serializer(
+    "CallImportSetupRefusal",
+    {
+        "ok": serializers.BooleanField(),
+        "errors": inline_serializer(
+            "CallImportSetupError",
+            {
+                "line": serializers.IntegerField(),
+                "field": serializers.CharField(),
+                "reason": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
 _QUEUED = inline_serializer(
     "CallImportQueued",
     {"id": serializers.IntegerField(), "status": serializers.CharField(), "url": serializers.CharField()},
@@ -214,7 +237,15 @@ class CallImportView(APIView):
         },
         responses={
             200: _SUMMARY,
-            400: _SUMMARY,
+            400: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="CallImportBadRequest",
+                    serializers=[_SUMMARY, _SETUP, _DETAIL],
+                    resource_type_field_name=None,
+                ),
+                description="Rows refused (the summary, nothing written unless partial), an option or a body "
+                "that cannot be used ({ok, errors} with line 0), or no body or file at all ({detail}).",
+            ),
             202: _QUEUED,
             411: OpenApiResponse(_DETAIL, description="A chunked body the server cannot read"),
             413: OpenApiResponse(_DETAIL, description="The body is over the limit"),
@@ -254,8 +285,9 @@ class CallImportView(APIView):
         options = request.data if multipart else request.query_params
         partial_value = (options.get("partial") or request.query_params.get("partial", "")).strip().lower()
         if partial_value not in TRUTHY | FALSY:  # "partial=maybe" must not quietly mean all-or-nothing
+            reason = f"expected 1/0, true/false, yes/no or on/off, got {partial_value[:40]!r}"
             return Response(
-                {"partial": [f"expected 1/0, true/false, yes/no or on/off, got {partial_value[:40]!r}"]},
+                {"ok": False, "errors": [{"line": 0, "field": "partial", "reason": reason}]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         partial = partial_value in TRUTHY

@@ -103,6 +103,13 @@ def test_the_openapi_schema_names_every_scheme_and_generates_without_warnings(db
     assert set(content) >= {"application/x-ndjson", "text/plain", "multipart/form-data"}
     responses = schema["paths"]["/api/calls/import"]["post"]["responses"]
     assert sorted(responses) == ["200", "202", "400", "411", "413", "415"]
+    # A 400 is one of three bodies, each described: rows refused, an option refused, no body at all.
+    refused = responses["400"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in schema["components"]["schemas"][refused]["oneOf"]] == [
+        "CallImportSummary",
+        "CallImportSetupRefusal",
+        "ImportRefusal",
+    ]
     # The trailing-slash aliases answer but are not listed twice.
     assert {"/api/calls/import", "/api/calls/imports/{id}", "/api/surveys/responses"} <= set(schema["paths"])
     assert not {"/api/auth/token/", "/api/calls/import/", "/api/surveys/responses/"} & set(schema["paths"])

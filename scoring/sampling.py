@@ -32,6 +32,7 @@ from calls.models import Agent, Call, Escalation, Transfer
 
 from . import metrics
 from .models import Assignment, Evaluation
+from .selectors import published_scorecard_scopes, scorecard_for_call
 from .surveys.models import Category as SurveyCategory
 from .surveys.models import SurveyResponse
 
@@ -173,6 +174,9 @@ def weekly_sample_assign(
     reviewers = sorted(reviewers, key=lambda r: (open_load.get(r.pk, 0), r.username))
     reviewer_agent = dict(Agent.objects.filter(user__in=reviewers).values_list("user_id", "pk"))
 
+    # A call no published scorecard covers can never be evaluated ("No published scorecard applies"): its
+    # assignment would stay open for ever, so it is not eligible.
+    scopes = published_scorecard_scopes()
     rng = random.Random(seed)
     turn = 0
     new_assignments: list[Assignment] = []
@@ -184,7 +188,7 @@ def weekly_sample_assign(
         need = per_agent - already.get(agent.pk, 0)
         if need <= 0:
             continue
-        eligible = [c for c in agent_calls if not c.is_taken]
+        eligible = [c for c in agent_calls if not c.is_taken and scorecard_for_call(c, scopes) is not None]
         picked = metrics.weighted_sample([(c, weights[c.pk]) for c in eligible], need, rng)
         if len(picked) < need:
             result.agents_short[agent.pk] = len(picked) + already.get(agent.pk, 0)

@@ -119,14 +119,24 @@ def scorecard_get_for_user(user, *, pk: int) -> Scorecard:
         raise Http404("No such scorecard") from None
 
 
-def scorecard_for_call(call: Call) -> Scorecard | None:
+def published_scorecard_scopes() -> list[tuple[set[int], Scorecard]]:
+    """The published scorecards, each with the departments it is limited to (empty: every department), in
+    two queries: for choosing the scorecard of many calls (scorecard_for_call(call, scopes))."""
+    return [
+        ({d.pk for d in scorecard.departments.all()}, scorecard)
+        for scorecard in Scorecard.objects.filter(status=Scorecard.Status.PUBLISHED).prefetch_related(
+            "departments"
+        )
+    ]
+
+
+def scorecard_for_call(
+    call: Call, scopes: list[tuple[set[int], Scorecard]] | None = None
+) -> Scorecard | None:
     """The newest published scorecard that applies to the call: department-specific ones beat
     channel-specific ones, which beat catch-alls; ties go to the most recently published."""
     candidates = []
-    for scorecard in Scorecard.objects.filter(status=Scorecard.Status.PUBLISHED).prefetch_related(
-        "departments"
-    ):
-        department_ids = {d.pk for d in scorecard.departments.all()}
+    for department_ids, scorecard in published_scorecard_scopes() if scopes is None else scopes:
         if department_ids and call.department_id not in department_ids:
             continue
         if not scorecard.applies_to_channel(call.channel):

@@ -207,3 +207,14 @@ def test_beat_runs_the_task_on_monday_morning():
     assert entry["task"] == tasks.weekly_sample_assign_task.name
     schedule = entry["schedule"]
     assert schedule.day_of_week == {1} and schedule.hour == {6} and schedule.minute == {0}
+
+
+def test_calls_no_published_scorecard_covers_are_not_sampled(agents, reviewers):
+    # The seeded Voice QA scorecard covers phone calls only: e-mail calls could never be scored, so a
+    # sampled e-mail call would sit in a reviewer's queue for ever ("No published scorecard applies").
+    agent = agents[0]
+    make_calls(agent, 5, channel="email")
+    phone = make_calls(agent, 2, channel="phone")
+    result = sampling.weekly_sample_assign(week_start=WEEK, seed=3)
+    assert {a.call_id for a in result.assignments} == {c.pk for c in phone}
+    assert result.agents_short == {agent.pk: 2}

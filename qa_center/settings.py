@@ -242,6 +242,10 @@ REST_FRAMEWORK = {
     ],
     # POST /api/auth/token (username + password): per client address.
     "DEFAULT_THROTTLE_RATES": {"api-token": env_rate("API_TOKEN_RATE", "10/minute")},
+    # The client address throttles count by: with NUM_PROXIES unset DRF takes X-Forwarded-For as sent by
+    # the client, so anyone could reset their count by sending a new one. 0: the socket's address; behind
+    # a TLS proxy (BEHIND_TLS_PROXY), the address that proxy appended.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if env_bool("BEHIND_TLS_PROXY", False) else 0, minimum=0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "qa_center.api_errors.exception_handler",
@@ -260,6 +264,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# Failed sign-ins at /accounts/login/ per client address (the web form must not be a way around the
+# API token endpoint's throttle).
+LOGIN_FAILURE_RATE = env_rate("LOGIN_FAILURE_RATE", "10/minute")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 
 # --- Cache ----------------------------------------------------------------------------------------

@@ -177,10 +177,24 @@ def evaluation_list_for_user(user, *, include_superseded: bool = False) -> Query
     if agent is not None:
         visible |= submitted & Q(agent=agent) & ~Q(kind=Evaluation.Kind.CALIBRATION)
     if roles.is_reviewer(user):
-        visible |= submitted & ~Q(kind=Evaluation.Kind.CALIBRATION)
+        # Blind calibration: while the reviewer has an open calibration assignment for a call, the other
+        # ratings of that call (the original review among them, which calibration compares against) stay
+        # hidden until their own calibration is submitted (which completes the assignment).
+        visible |= (
+            submitted
+            & ~Q(kind=Evaluation.Kind.CALIBRATION)
+            & ~Exists(open_calibration_assignments(user).filter(call_id=OuterRef("call_id")))
+        )
     if roles.is_supervisor(user):
         visible |= submitted & Q(agent__team__in=_led_team_ids(user))
     return queryset.filter(visible)
+
+
+def open_calibration_assignments(user) -> QuerySet[Assignment]:
+    """The user's open calibration assignments: calls whose other ratings they must not see yet."""
+    return Assignment.objects.filter(
+        reviewer=user, status=Assignment.Status.OPEN, purpose=Assignment.Purpose.CALIBRATION
+    )
 
 
 def evaluation_with_details(queryset: QuerySet[Evaluation]) -> QuerySet[Evaluation]:

@@ -19,7 +19,7 @@ from calls import roles
 from calls.models import Team
 
 from ..models import Answer, Criterion, Evaluation, Scorecard
-from ..selectors import evaluation_filter
+from ..selectors import evaluation_filter, open_calibration_assignments
 from . import agreement
 
 RATING_KINDS = (Evaluation.Kind.REVIEW, Evaluation.Kind.CALIBRATION)
@@ -101,7 +101,9 @@ def calibration_ratings_for_user(user) -> QuerySet[Evaluation]:
         visible |= Q(agent__team__in=Team.objects.filter(supervisors=user).values("pk"))
     if roles.is_reviewer(user):
         own = ratings.filter(author=user, call_id=OuterRef("call_id"), agent_id=OuterRef("agent_id"))
-        visible |= Q(Exists(own))
+        # An earlier review of the call does not open it while a calibration of it is still to do.
+        pending = open_calibration_assignments(user).filter(call_id=OuterRef("call_id"))
+        visible |= Q(Exists(own)) & ~Q(Exists(pending))
     return ratings.filter(visible)
 
 

@@ -335,7 +335,7 @@ def test_a_call_evaluated_before_shows_who_evaluated_it(
     first = submitted_evaluation(
         call=chat_call, author=qa_lead, scorecard=scorecard, values={"a": 1, "b": 4, "crit": 1, "res": 1}
     )
-    AssignmentFactory(call=chat_call, reviewer=reviewer, purpose=Assignment.Purpose.CALIBRATION)
+    AssignmentFactory(call=chat_call, reviewer=reviewer, purpose=Assignment.Purpose.MANUAL)
     client.force_login(reviewer)
 
     response = client.get(workspace_url(chat_call))
@@ -344,6 +344,23 @@ def test_a_call_evaluated_before_shows_who_evaluated_it(
     body = response.content.decode()
     assert "This call already has 1 evaluation by" in body
     assert reverse("scoring:evaluation_detail", args=[first.pk]) in body
+    assert response.context["ws"].kind == Evaluation.Kind.REVIEW
+
+
+@pytest.mark.django_db
+def test_a_calibration_workspace_hides_the_earlier_evaluation_blind_calibration(
+    client, chat_call, reviewer, owner_agent, scorecard, qa_lead
+):
+    first = submitted_evaluation(
+        call=chat_call, author=qa_lead, scorecard=scorecard, values={"a": 1, "b": 4, "crit": 1, "res": 1}
+    )
+    AssignmentFactory(call=chat_call, reviewer=reviewer, purpose=Assignment.Purpose.CALIBRATION)
+    client.force_login(reviewer)
+
+    response = client.get(workspace_url(chat_call))
+
+    assert response.context["previous"] == []
+    assert reverse("scoring:evaluation_detail", args=[first.pk]) not in response.content.decode()
     assert response.context["ws"].kind == Evaluation.Kind.CALIBRATION
 
 

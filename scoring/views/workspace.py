@@ -198,11 +198,15 @@ def _criterion_views(
 
 
 def _previous_evaluations(request: HttpRequest, workspace: Workspace) -> list[Evaluation]:
-    """Other submitted evaluations of this call the user may read (the "already evaluated" notice)."""
+    """Other submitted reviews of this call the user may read (the "already evaluated" notice, so a call is
+    not reviewed twice by mistake). None on a self-review, and never a self-review on a review: the
+    reviewer-vs-self comparison means something only if neither side saw the other's score first."""
+    if workspace.mode == SELF:
+        return []
     return [
         evaluation
         for evaluation in evaluation_list_for_call(request.user, workspace.call)
-        if evaluation.status == Evaluation.Status.SUBMITTED
+        if evaluation.status == Evaluation.Status.SUBMITTED and evaluation.kind != Evaluation.Kind.SELF_REVIEW
     ]
 
 

@@ -369,7 +369,7 @@ def test_a_calibration_workspace_hides_the_earlier_evaluation_blind_calibration(
 
 @pytest.mark.django_db
 def test_agent_self_reviews_and_compares_with_the_reviewer(
-    client, queued, chat_call, reviewer, owner_agent, scorecard, crit
+    client, queued, chat_call, reviewer, owner_agent, scorecard, crit, qa_lead
 ):
     review = submitted_evaluation(
         call=chat_call, author=reviewer, scorecard=scorecard, values={"a": 1, "b": 2, "crit": 1, "res": 1}
@@ -379,6 +379,9 @@ def test_agent_self_reviews_and_compares_with_the_reviewer(
     page = client.get(reverse("scoring:self_review", args=[chat_call.pk]))
     assert page.status_code == 200
     assert page.context["is_self"] is True
+    # The self-review is the agent's own view: the reviewer's score is not shown on it.
+    assert page.context["previous"] == []
+    assert reverse("scoring:evaluation_detail", args=[review.pk]) not in page.content.decode()
     for key, value in {"a": "1", "b": "4", "crit": "1", "res": "0"}.items():
         assert answer(client, chat_call, crit[key], value, self_mode=True).status_code == 200
     submitted = client.post(reverse("scoring:self_review", args=[chat_call.pk]), {"action": "submit"})
@@ -386,6 +389,10 @@ def test_agent_self_reviews_and_compares_with_the_reviewer(
     assert submitted.status_code == 302
     assert self_review.score == expected_score([(1, 1, 1), (3, 4, 4), (2, 1, 1), (1, 0, 1)])  # 85.71
 
+    # Nor does another reviewer opening the call see the agent's self-review as an earlier evaluation.
+    client.force_login(qa_lead)
+    assert client.get(workspace_url(chat_call)).context["previous"] == [review]
+    client.force_login(owner_agent.user)
     response = client.get(reverse("scoring:compare", args=[chat_call.pk]))
 
     assert response.status_code == 200

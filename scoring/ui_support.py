@@ -355,12 +355,14 @@ def assignable_reviewers() -> QuerySet:
 
 
 def agent_qa_summary(evaluations: QuerySet[Evaluation]) -> dict:
-    """Count, average score and unacknowledged count of submitted current reviews, in one query."""
+    """Count, average score and unacknowledged count of submitted current reviews, in one query. `scored`
+    counts those the average is over: a review with every criterion N/A has no score."""
     reviews = evaluations.filter(
         kind=Evaluation.Kind.REVIEW, status=Evaluation.Status.SUBMITTED, is_current=True
     ).order_by()
     return reviews.aggregate(
         reviews=Count("pk"),
+        scored=Count("score"),
         average_score=Avg("score"),
         unacknowledged=Count("pk", filter=Q(acknowledged_at__isnull=True)),
         auto_failed=Count("pk", filter=Q(is_auto_failed=True)),

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from scoring import services
-from scoring.models import Assignment, Criterion, Dispute, Scorecard, Section
+from scoring.models import Assignment, Criterion, Dispute, Evaluation, Scorecard, Section
 from tests.factories import AgentFactory, CallFactory, EscalationFactory, TransferFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
@@ -227,6 +227,16 @@ def test_my_page_shows_only_my_evaluations_and_the_exact_average(
         scores[0]
     )
     assert response.context["summary"]["unacknowledged"] == 3
+    assert response.context["summary"]["scored"] == 3
+    assert 'data-testid="scored-count"' not in response.text
+
+    # A review with every criterion N/A has no score: counted as a review, not in the average, and said so.
+    Evaluation.objects.filter(pk=mine[1].pk).update(score=None)
+    response = client.get(reverse("scoring:me"))
+    summary = response.context["summary"]
+    assert (summary["reviews"], summary["scored"]) == (3, 2)
+    assert summary["average_score"].quantize(scores[0]) == ((scores[0] + scores[2]) / 2).quantize(scores[0])
+    assert "over 2 scored (the others: every criterion N/A)" in response.text
 
 
 @pytest.mark.django_db

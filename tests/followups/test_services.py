@@ -578,3 +578,129 @@ def test_contact_attempt_is_logged_but_not_on_a_closed_case(supervisor, owner_ag
     with pytest.raises(services.FollowUpStateError):
         services.followup_contact_attempt_log(case=case, by=supervisor, channel="phone", result="reached")
     assert case.contact_attempts.count() == 1
+
+
+# --- reliability fixes: failed dispatches escalate; a stalled send cannot hold the case for ever -------
+
+
+def test_overdue_case_whose_dispatch_failed_escalates(
+    supervisor, owner_agent, department_supervisor, scripted_notifier, monkeypatch
+):
+    """Nobody was told about a failed dispatch: when it is overdue, the next level must hear of it."""
+    monkeypatch.setattr(tasks, "publish", lambda task, *args, **kw: task.apply(args))  # run inline
+    case = make_detractor(agent=owner_agent)
+    # The dispatch used up its attempts (e.g. an SMTP outage longer than the retries): failed, nobody told.
+    FollowUpCase.objects.filter(pk=case.pk).update(
+        status=S.FAILED, dispatch_state=D.FAILED, dispatch_attempts=5, dispatch_error="SMTP unreachable"
+    )
+    case.refresh_from_db()
+    assert (case.status, case.dispatch_state) == (S.FAILED, D.FAILED)
+    assert services.followup_sweep(now=case.due_at).escalated == 1
+    case.refresh_from_db()
+    assert (case.escalation_level, case.escalation_notified_level) == (1, 1)
+    assert list(
+        Notification.objects.filter(case=case, kind="escalated").values_list("recipient__username", flat=True)
+    ) == ["deptsup"]
+
+
+class StallingNotifier:
+    """A send that hangs far past the claim's lease (a frozen worker, a notifier without a timeout)."""
+
+    name = "stalling"
+
+    def is_enabled(self):
+        return True
+
+    def applies(self, notice):
+        return True
+
+    def send(self, notice):
+        time.sleep(4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_stalled_past_the_lease_releases_the_case_row(supervisor, owner_agent, settings, monkeypatch):
+    import threading
+
+    from django.db import DatabaseError, connection, connections
+
+    settings.FOLLOWUP_DISPATCH_LEASE_SECONDS = 1
+    settings.FOLLOWUP_NOTIFIERS = ["tests.followups.test_services.StallingNotifier"]
+    monkeypatch.setattr(tasks, "publish", lambda *a, **kw: True)  # no worker: dispatched below
+    case = make_detractor(agent=owner_agent)
+    errors = []
+
+    def dispatch():
+        try:
+            services.followup_dispatch(case_id=case.pk)
+        except Exception as exc:  # the stalled session was ended by PostgreSQL
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=dispatch)
+    thread.start()
+    time.sleep(2.5)  # past the lease, still inside the send
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '1s'")
+    try:
+        # The owner pausing the case (or the sweeper locking it) must not wait on the stalled send.
+        services.followup_pause(case=case, by=supervisor)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+        thread.join()
+    # "terminating connection due to idle-in-transaction timeout": the stalled session was ended.
+    assert errors and isinstance(errors[0], DatabaseError)
+    case.refresh_from_db()
+    assert (case.status, case.dispatch_state) == (S.WAITING, D.DISPATCHING)  # the sweeper re-drives it
+    assert Notification.objects.filter(case=case).count() == 0
+
+
+class BadAddressNotifier:
+    """E-mail that bounces permanently for one recipient's address."""
+
+    name = "bad-address"
+
+    def is_enabled(self):
+        return True
+
+    def applies(self, notice):
+        return True
+
+    def send(self, notice):
+        from scoring.followups.notifiers import PermanentNotifyError
+
+        if notice.recipient_email.startswith("bounce"):
+            raise PermanentNotifyError("550 no such user")
+
+
+def test_one_bouncing_escalation_recipient_does_not_cost_the_others_their_notice(
+    supervisor, owner_agent, team, settings, monkeypatch
+):
+    settings.FOLLOWUP_NOTIFIERS = ["tests.followups.test_services.BadAddressNotifier"]
+    monkeypatch.setattr(tasks, "publish", lambda task, *args, **kw: task.apply(args))
+    sister = TeamFactory(name="Billing North", department=team.department)
+    bouncing = UserFactory(username="a-bounce", email="bounce@example.com", roles=["supervisor"])
+    fine = UserFactory(username="b-fine", email="fine@example.com", roles=["supervisor"])
+    sister.supervisors.add(bouncing, fine)
+    case = make_detractor(agent=owner_agent)
+    assert services.followup_sweep(now=case.due_at).escalated == 1
+    assert list(
+        Notification.objects.filter(case=case, kind="escalated", level=1).values_list(
+            "recipient__username", flat=True
+        )
+    ) == ["b-fine"]
+
+
+def test_a_calendar_without_opening_hours_does_not_refuse_the_detractors_answer(supervisor, owner_agent):
+    calendar = BusinessCalendar.objects.create(
+        name="New office, hours not entered yet", time_zone="Europe/Paris"
+    )
+    SlaPolicy.objects.create(
+        name="Office hours", position=0, resolution_minutes=120, business_hours_only=True, calendar=calendar
+    )
+    received = timezone.now()
+    case = make_detractor(agent=owner_agent, received_at=received)  # raised ValueError before
+    assert case.due_at == received + hours(2)
+    assert case.calendar_id is None

@@ -249,6 +249,15 @@ def _deliver(
         "VALUES (%(case)s, %(kind)s, %(level)s, %(recipient)s, %(key)s, %(channels)s, %(now)s, NULL) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
     )
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The sends below run inside this transaction, which holds the notice's unique key and (with
+        # mark_dispatched) the case row's lock. A worker that stalls mid-send (frozen VM, SIGSTOP, a
+        # notifier without a timeout) would hold them for ever: the sweeper skips the locked row (SKIP
+        # LOCKED), so the case is neither re-driven nor escalated, and the owner's pause/close blocks on
+        # it. PostgreSQL ends such a session once the claim's lease is over (set from RETURNING: no extra
+        # round trip, and only a transaction that will send sets it); the lock goes and the sweeper
+        # re-drives the case as for a dead worker. Not inside a caller's atomic block (eager task, test).
+        insert += ", set_config('idle_in_transaction_session_timeout', %(idle_timeout)s, true)"
     params = {
         "case": facts.case_id,
         "kind": kind,
@@ -258,6 +267,7 @@ def _deliver(
         "channels": ",".join(n.name for n in channels),
         "now": now,
         "attempt": facts.attempt,
+        "idle_timeout": f"{int(settings.FOLLOWUP_DISPATCH_LEASE_SECONDS * 1000)}ms",
     }
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -422,17 +432,26 @@ def followup_escalation_notify(*, case_id: int) -> DispatchOutcome:
     if case is None or facts is None:
         return DispatchOutcome("skipped")
     for level in range(case.escalation_notified_level + 1, case.escalation_level + 1):
-        try:
-            for user in selectors.escalation_recipients(case, level):
+        # One recipient's permanent failure (a bad address) must not cost the others their notice: each
+        # recipient is delivered on its own; a transient failure retries the level (keys skip the done).
+        for user in selectors.escalation_recipients(case, level):
+            try:
                 _deliver(facts, kind=Notification.Kind.ESCALATED, level=level, recipient=Recipient.of(user))
-        except TransientNotifyError as exc:
-            delay = retry_delay_seconds(1)
-            logger.warning("follow-up %s: escalation notice failed (%s); retry in %.1fs", case_id, exc, delay)
-            return DispatchOutcome("retry", retry_in=delay)
-        except DatabaseError:
-            raise
-        except Exception:
-            logger.exception("follow-up %s: escalation notice level %s failed permanently", case_id, level)
+            except TransientNotifyError as exc:
+                delay = retry_delay_seconds(1)
+                logger.warning(
+                    "follow-up %s: escalation notice failed (%s); retry in %.1fs", case_id, exc, delay
+                )
+                return DispatchOutcome("retry", retry_in=delay)
+            except DatabaseError:
+                raise
+            except Exception:
+                logger.exception(
+                    "follow-up %s: escalation notice level %s to user %s failed permanently",
+                    case_id,
+                    level,
+                    getattr(user, "pk", None),
+                )
         FollowUpCase.objects.filter(pk=case_id, escalation_notified_level=level - 1).update(
             escalation_notified_level=level, updated_at=timezone.now()
         )

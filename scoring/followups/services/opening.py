@@ -3,6 +3,7 @@ failing or blocking the caller when the broker is down."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from .. import selectors, sla
 from ..models import FollowUpCase, Priority
 
 DispatchState = FollowUpCase.DispatchState
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_dispatch(case_id: int) -> None:
@@ -53,9 +56,20 @@ def followup_open_for_response(*, response: SurveyResponse) -> FollowUpCase:
     calendar_model = policy.calendar if policy is not None and policy.business_hours_only else None
     minutes = policy.resolution_minutes if policy is not None else settings.FOLLOWUP_FALLBACK_SLA_MINUTES
     start = min(response.received_at, now)
-    due_at = sla.add_business_time(
-        start, timedelta(minutes=minutes), selectors.business_calendar_for_sla(calendar_model)
-    )
+    try:
+        due_at = sla.add_business_time(
+            start, timedelta(minutes=minutes), selectors.business_calendar_for_sla(calendar_model)
+        )
+    except ValueError:
+        # A calendar with no opening hours (not entered yet, all deleted, a year of holidays) must not
+        # refuse the customer's answer: this runs in the response's transaction. Count round the clock.
+        logger.error(
+            "SLA policy %s: calendar %s has no opening hours; follow-up due counted round the clock",
+            policy.pk if policy is not None else None,
+            calendar_model.pk if calendar_model is not None else None,
+        )
+        calendar_model = None
+        due_at = sla.add_business_time(start, timedelta(minutes=minutes), None)
     owner = selectors.response_owner(response)
     try:
         # A savepoint: a repeat (or a concurrent twin) hits the unique response index and the caller's

@@ -102,8 +102,13 @@ def _redrive(now: datetime) -> int:
     return len(ids)
 
 
+# Overdue cases that escalate: open ones, and failed ones (their dispatch failed: nobody was told, so an
+# overdue one must reach the next level more than any other).
+ESCALATING = (Status.OPEN, Status.FAILED)
+
+
 def _escalate(now: datetime) -> int:
-    """Move overdue open cases up one level: level 1 at due_at, level n+1 a step after level n.
+    """Move overdue open (or dispatch-failed) cases up one level: level 1 at due_at, level n+1 a step after level n.
 
     Exactly once per level: the row lock (SKIP LOCKED) and the escalation_level condition re-checked
     under it mean two sweepers can never both raise the same case from the same level."""
@@ -113,7 +118,7 @@ def _escalate(now: datetime) -> int:
         with transaction.atomic():
             ids = list(
                 FollowUpCase.objects.filter(
-                    status=Status.OPEN, escalation_level=level - 1, due_at__lte=now - step * (level - 1)
+                    status__in=ESCALATING, escalation_level=level - 1, due_at__lte=now - step * (level - 1)
                 )
                 .order_by("due_at")
                 .select_for_update(skip_locked=True)
@@ -121,7 +126,7 @@ def _escalate(now: datetime) -> int:
             )
             if ids:
                 FollowUpCase.objects.filter(
-                    pk__in=ids, status=Status.OPEN, escalation_level=level - 1
+                    pk__in=ids, status__in=ESCALATING, escalation_level=level - 1
                 ).update(escalation_level=level, escalated_at=now, updated_at=now)
         escalated.extend(ids)
     for case_id in dict.fromkeys(escalated):

@@ -449,8 +449,10 @@ CELERY_BEAT_SCHEDULE["analytics-rebuild-recent"] = {
 }
 
 # --- Detractor follow-ups (scoring.followups) -----------------------------------------------------
-# Dispatch attempts (each claim of the row counts, crashed ones too) before a case is marked failed.
-FOLLOWUP_MAX_ATTEMPTS = env_int("FOLLOWUP_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+# Dispatch attempts (each claim of the row counts, crashed ones too) before a case is marked failed. With the
+# backoff below, 12 attempts ride out about half an hour of a notifier outage (5+10+…+160 s, then 300 s
+# apart); 5 gave up after 75 s, so a short e-mail outage failed every detractor that came in meanwhile.
+FOLLOWUP_MAX_ATTEMPTS = env_int("FOLLOWUP_MAX_ATTEMPTS", 12, minimum=1, maximum=50)
 # A claimed dispatch not finished within the lease is taken over (the worker died): keep it well above
 # the slowest notifier call (webhook/SMTP timeouts).
 FOLLOWUP_DISPATCH_LEASE_SECONDS = env_float("FOLLOWUP_DISPATCH_LEASE_SECONDS", 60.0, minimum=0.5)

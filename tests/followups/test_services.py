@@ -336,6 +336,19 @@ def test_backoff_doubles_and_is_capped(settings):
     assert [services.retry_delay_seconds(n) for n in (1, 2, 3, 4, 5)] == [5.0, 10.0, 20.0, 30.0, 30.0]
 
 
+def test_the_default_retry_budget_rides_out_half_an_hour_of_notifier_outage():
+    """With the shipped defaults (not the test overrides), a case is marked failed only after the retries
+    between its attempts add up to half an hour: 5+10+20+40+80+160 s, then 300 s apart."""
+    from qa_center import settings as shipped
+
+    waits = [
+        min(shipped.FOLLOWUP_RETRY_BASE_SECONDS * 2 ** (n - 1), shipped.FOLLOWUP_RETRY_MAX_SECONDS)
+        for n in range(1, shipped.FOLLOWUP_MAX_ATTEMPTS)
+    ]
+    assert shipped.FOLLOWUP_MAX_ATTEMPTS == 12
+    assert sum(waits) == 5 + 10 + 20 + 40 + 80 + 160 + 300 * 5 == 1815
+
+
 # --- sweeper ----------------------------------------------------------------------------------------
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import services
@@ -24,6 +27,7 @@ from ..ui_support import answer_label
 from ._common import error_messages
 
 DISPUTES_PAGE_SIZE = 50
+RECENTLY_RESOLVED_DAYS = 14
 STATUS_FILTERS = {"open": Dispute.Status.OPEN, "resolved": None, "all": None}
 
 
@@ -38,7 +42,19 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
         disputes = disputes.exclude(status=Dispute.Status.OPEN)
     disputes = disputes.order_by("-created_at", "-id")
     page_obj = Paginator(disputes, DISPUTES_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Disputes raise no notification: the open tab says when some were decided lately, so an agent whose
+    # dispute was resolved (or its author) sees it where they look for it.
+    recently_resolved = 0
+    if status == "open":
+        recently_resolved = (
+            dispute_list_for_user(request.user)
+            .exclude(status=Dispute.Status.OPEN)
+            .filter(resolved_at__gte=timezone.now() - timedelta(days=RECENTLY_RESOLVED_DAYS))
+            .count()
+        )
     context = {
+        "recently_resolved": recently_resolved,
+        "recently_resolved_days": RECENTLY_RESOLVED_DAYS,
         "disputes": page_obj.object_list,
         "page_obj": page_obj,
         "status": status,

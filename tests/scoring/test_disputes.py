@@ -301,3 +301,25 @@ def test_dispute_visibility(
         assert list(selectors.dispute_list_for_user(user)) == [dispute]
     for user in (teammate_agent.user, outsider_agent.user):
         assert list(selectors.dispute_list_for_user(user)) == []
+
+
+def test_the_open_tab_says_when_disputes_were_decided_lately(
+    client, dispute, supervisor, owner_agent, teammate_agent
+):
+    """No notification is sent: the agent who looks at their (empty) open tab learns the outcome is in."""
+    from django.urls import reverse
+
+    client.force_login(owner_agent.user)
+    assert 'data-testid="recently-resolved"' not in client.get(reverse("scoring:dispute_list")).text
+
+    services.dispute_resolve(dispute=dispute, user=supervisor, outcome="upheld", note="Recording confirms it")
+    page = client.get(reverse("scoring:dispute_list"))
+    assert page.context["recently_resolved"] == 1
+    assert "1 dispute decided in the last 14 days" in page.text
+    long_ago = timezone.now() - timedelta(days=15)
+    Dispute.objects.filter(pk=dispute.pk).update(
+        created_at=long_ago - timedelta(days=1), resolved_at=long_ago
+    )
+    assert client.get(reverse("scoring:dispute_list")).context["recently_resolved"] == 0
+    client.force_login(teammate_agent.user)  # not a party to it
+    assert client.get(reverse("scoring:dispute_list")).context["recently_resolved"] == 0

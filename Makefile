@@ -38,11 +38,13 @@ chromium:
 	  else echo "The browser tests need /usr/bin/chromium: sudo apt-get install chromium" >&2; exit 1; fi; \
 	fi
 
+# The set-up steps run under `honcho run`, which reads .env as honcho's `start` does for web, worker and
+# beat: a DATABASE_URL in .env then migrates and seeds the database the processes use, not the SQLite file.
 run: install assets
 	@mkdir -p var
-	DEBUG=$${DEBUG:-false} $(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py seed_demo --if-empty
+	DEBUG=$${DEBUG:-false} $(VENV)/bin/honcho run $(PY) manage.py migrate --noinput
+	$(VENV)/bin/honcho run $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/honcho run $(PY) manage.py seed_demo --if-empty
 	@echo "QA Center on http://$${HOST:-127.0.0.1}:$${PORT:-8000}/  (demo logins are printed above; Ctrl-C stops all)"
 	$(PY) bin/run-procs
 

@@ -154,3 +154,13 @@ def test_healthz_answers_ok(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_healthz_answers_whatever_host_the_health_check_sends(client, db, settings):
+    """The container's own check asks 127.0.0.1 (an orchestrator, the pod's address): a strict ALLOWED_HOSTS
+    must not make the service look unhealthy, while every other page still refuses a host it does not allow."""
+    settings.ALLOWED_HOSTS = ["qa.example.com"]
+
+    assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").json() == {"status": "ok"}
+    assert client.get("/accounts/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    assert client.get("/accounts/login/", HTTP_HOST="qa.example.com").status_code == 200

@@ -36,12 +36,17 @@ def _is_chunked(environ: dict[str, Any]) -> bool:
     return "chunked" in [coding.strip().lower() for coding in codings.split(",")]
 
 
-def _refuse(start_response: Callable[..., Any], status: str, detail: str) -> list[bytes]:
+def _refuse(
+    environ: dict[str, Any], start_response: Callable[..., Any], status: str, detail: str
+) -> list[bytes]:
     body = json.dumps({"detail": detail}).encode()
-    start_response(
-        status,
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
-    )
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    # The unread rest of the body must not be taken for the next request: close the connection. Python's
+    # wsgiref (Django's runserver) refuses a hop-by-hop header from the application (a 500 instead of this
+    # answer), and closes such a connection itself.
+    if not str(environ.get("SERVER_SOFTWARE", "")).startswith("WSGIServer/"):
+        headers.append(("Connection", "close"))
+    start_response(status, headers)
     return [body]
 
 
@@ -54,6 +59,7 @@ class ChunkedBodyMiddleware:
             return self.application(environ, start_response)
         if not environ.get("wsgi.input_terminated"):
             return _refuse(
+                environ,
                 start_response,
                 "411 Length Required",
                 "This server cannot read a chunked request body: send a Content-Length.",
@@ -68,7 +74,9 @@ class ChunkedBodyMiddleware:
             length += len(chunk)
             if length > limit:
                 spool.close()
-                return _refuse(start_response, "413 Request Entity Too Large", "Request body too large.")
+                return _refuse(
+                    environ, start_response, "413 Request Entity Too Large", "Request body too large."
+                )
             spool.write(chunk)
         spool.seek(0)
         environ["wsgi.input"] = spool

@@ -107,6 +107,38 @@ def test_a_server_that_cannot_end_a_chunked_body_gets_411_not_an_empty_import(to
     assert Call.objects.count() == 0
 
 
+def test_the_development_servers_wsgiref_handler_gets_the_411_too(token):
+    """Python's wsgiref (runserver) refuses hop-by-hop headers from the application: the refusal must not
+    carry `Connection: close` there, or the client gets wsgiref's 500 instead."""
+    from wsgiref.handlers import SimpleHandler
+    from wsgiref.simple_server import software_version
+
+    class ServerHandler(SimpleHandler):  # wsgiref's own server handler, minus its socket server
+        server_software = software_version
+
+    body = _calls(1)
+    environ: dict = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/calls/import",
+        "CONTENT_TYPE": "application/x-ndjson",
+        "HTTP_AUTHORIZATION": f"Token {token}",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+    }
+    setup_testing_defaults(environ)
+    environ.pop("CONTENT_LENGTH", None)
+    out = io.BytesIO()
+    handler = ServerHandler(io.BytesIO(body), out, io.StringIO(), environ)
+
+    handler.run(application)
+
+    head, _, answer = out.getvalue().partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.0 411 Length Required"
+    assert json.loads(answer) == {
+        "detail": "This server cannot read a chunked request body: send a Content-Length."
+    }
+    assert Call.objects.count() == 0
+
+
 def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(token, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
     settings.CALLS_IMPORT_UPLOAD_MAX_BYTES = 1024

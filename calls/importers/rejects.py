@@ -130,11 +130,10 @@ def rejected_rows(data: bytes) -> int:
     if data.startswith(b'{"line":'):
         return data.count(b"\n")
     lines = data.count(b"\n")
-    return (
-        lines
-        - 1
-        - (1 if parsing.csv_separator_line(data.split(b"\n", 1)[0].decode("utf-8", "replace")) else 0)
+    header_lines = 1 + (
+        1 if parsing.csv_separator_line(data.split(b"\n", 1)[0].decode("utf-8", "replace")) else 0
     )
+    return max(lines - header_lines, 0)  # an empty file (a JSON input with nothing rejected) holds none
 
 
 def _without_errors_column(header: list[str]):

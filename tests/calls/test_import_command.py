@@ -442,3 +442,20 @@ def test_mysql_null_written_as_backslash_n_is_an_empty_cell(db, tmp_path):
 
     call = Call.objects.get()
     assert (call.answered_at, call.agent, call.customer, call.transcript) == (None, None, None, "")
+
+
+def test_partial_leaves_no_rejects_file_for_an_input_with_nothing_rejected(db, tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", [minimal(1)])
+    bad = write_jsonl(tmp_path / "bad.jsonl", [minimal(2), minimal(3, channel="fax")])
+
+    with pytest.raises(CommandError):
+        out, _ = run(str(good), str(bad), "--partial")
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "bad.jsonl",
+        "bad.rejects.jsonl",
+        "good.jsonl",
+    ]
+    out, _ = run(str(good), "--partial")  # all imported (unchanged): no rejects file, none printed
+    assert "rejects:" not in out
+    assert not (tmp_path / "good.rejects.jsonl").exists()

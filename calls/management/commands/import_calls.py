@@ -20,6 +20,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from calls.importers import ImportSetupError, import_files
+from calls.importers.rejects import rejected_rows
 
 
 class ProgressBar:
@@ -125,6 +126,9 @@ class Command(BaseCommand):
             self.stderr.write(line)
         self.stdout.write(result.summary())
         for path in result.rejects_paths:
+            if rejected_rows(path.read_bytes()) == 0:  # none of this input's rows was rejected: no file
+                path.unlink()
+                continue
             self.stdout.write(f"rejects: {path}")
         if not result.written:
             raise CommandError(

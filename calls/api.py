@@ -232,6 +232,13 @@ class CallImportView(APIView):
             },
             "multipart/form-data": {
                 "type": "object",
+                # The options as form fields (or in the query string); every other part is a file.
+                "properties": {
+                    "partial": {"type": "boolean"},
+                    "timezone": {"type": "string", "example": "Europe/Paris"},
+                    "encoding": {"type": "string", "example": "cp1252"},
+                    "date_order": {"type": "string", "enum": ["mdy", "dmy"]},
+                },
                 "additionalProperties": {"type": "string", "format": "binary"},
             },
         },

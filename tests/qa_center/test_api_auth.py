@@ -101,6 +101,12 @@ def test_the_openapi_schema_names_every_scheme_and_generates_without_warnings(db
     content = schema["paths"]["/api/calls/import"]["post"]["requestBody"]["content"]
     assert content["application/json"]["schema"]["type"] == "array"  # typed, so clients send a list
     assert set(content) >= {"application/x-ndjson", "text/plain", "multipart/form-data"}
+    assert set(content["multipart/form-data"]["schema"]["properties"]) == {
+        "partial",
+        "timezone",
+        "encoding",
+        "date_order",
+    }
     responses = schema["paths"]["/api/calls/import"]["post"]["responses"]
     assert sorted(responses) == ["200", "202", "400", "411", "413", "415"]
     # A 400 is one of three bodies, each described: rows refused, an option refused, no body at all.

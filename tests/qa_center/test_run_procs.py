@@ -35,3 +35,29 @@ def bind_addresses(tmp_path: Path, **env: str) -> list[str]:
 )
 def test_the_web_process_binds_the_announced_port_not_honchos_5000(tmp_path, env, address):
     assert bind_addresses(tmp_path, **env) == [address]
+
+
+@pytest.mark.parametrize(
+    ("env", "site_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PORT": "9123", "HOST": "0.0.0.0"}, "http://127.0.0.1:9123"),  # noqa: S104
+        ({"PORT": "9123", "HOST": "::1"}, "http://[::1]:9123"),
+        ({"PORT": "9123", "SITE_URL": "https://qa.example.com"}, "https://qa.example.com"),
+    ],
+)
+def test_every_process_links_to_where_the_web_process_listens(tmp_path, env, site_url):
+    """Survey and follow-up links are built from SITE_URL in the worker, whose own PORT honcho numbers
+    differently: run-procs points SITE_URL at the web process unless it is set."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("web: echo web $SITE_URL\nworker: echo worker $SITE_URL\n")
+    environ = {key: value for key, value in os.environ.items() if key not in {"PORT", "HOST", "SITE_URL"}}
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bin" / "run-procs"), "-f", str(procfile), "-d", str(tmp_path)],
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert sorted(re.findall(r"\| (web|worker) (\S+)", out)) == [("web", site_url), ("worker", site_url)]

@@ -30,3 +30,22 @@ def test_admin_and_public_survey_pages_name_their_icon(client, admin_user):
     survey_page = client.get(f"/s/{raw}/")
     assert survey_page.status_code == 200
     assert '<link rel="icon" href="data:,">' in survey_page.text
+
+
+def test_403_and_404_pages_keep_the_navigation_and_say_why(client, db):
+    """Not Django's bare one-line pages: the app's layout, the view's own reason for a 403."""
+    from tests.factories import AgentFactory, TeamFactory, UserFactory
+
+    agent_user = UserFactory(username="ana-agent", roles=["agent"])
+    AgentFactory(team=TeamFactory(), user=agent_user)
+    client.force_login(agent_user)
+
+    forbidden = client.get("/analytics/")
+    missing = client.get("/calls/999999/")
+
+    assert forbidden.status_code == 403
+    assert "You can't open this page" in forbidden.text and 'aria-label="Main"' in forbidden.text
+    assert "<p>Leaderboards are for supervisors" in forbidden.text  # the view's own reason
+    assert missing.status_code == 404
+    assert "Nothing is at <code>/calls/999999/</code>, or it is not yours to see." in missing.text
+    assert 'aria-label="Main"' in missing.text

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -168,11 +168,35 @@ SCHEDULE_MAX_COUNTDOWN = timedelta(minutes=15)
 LONGEST_CALL = timedelta(days=1)
 
 
+# Calls whose decision is due now go out in messages of this many ids (survey_invite_batch_task): an import
+# of 20,000 recent calls as 20,000 messages kept the embedded demo's filesystem broker busy for 40 minutes.
+DECIDE_BATCH = 200
+
+
+def invitation_decide_many(*, call_ids: list[int]) -> dict[str, int]:
+    """invitation_decide for each call (each in its own transaction); a call that fails is logged and left
+    to the sweeper, never stops the others. Returns the outcomes counted."""
+    outcomes: dict[str, int] = {}
+    for call in Call.objects.filter(pk__in=call_ids).select_related("customer").order_by("pk"):
+        try:
+            invitation = invitation_decide(call=call)
+        except DatabaseError:
+            raise  # the database itself: the message is redelivered (acks_late) or the sweeper decides
+        except Exception:
+            logger.exception("survey decision of call %s failed; the sweeper will decide it", call.pk)
+            outcome = "error"
+        else:
+            outcome = invitation.skip_reason or invitation.status
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def _survey_decisions_enqueue(rows: list[tuple[int, datetime]], *, now: datetime) -> int:
-    """Queue survey_invite_task for (call id, ended_at) rows after commit: at once when the survey delay
-    is over, with a short countdown when it ends soon; later ones wait for the sweeper. Returns how many
-    are queued. A broker outage is logged, never raised: the sweeper decides those calls."""
-    from .tasks import survey_invite_task
+    """Queue the survey decisions of (call id, ended_at) rows after commit: those due now in batches
+    (survey_invite_batch_task), those due soon one by one with a short countdown (survey_invite_task); later
+    ones wait for the sweeper. Returns how many calls are queued. A broker outage is logged, never raised:
+    the sweeper decides those calls."""
+    from .tasks import survey_invite_batch_task, survey_invite_task
 
     delay = timedelta(seconds=settings.SURVEY_DELAY_SECONDS)
     queued = [(pk, max(0, int((ended_at + delay - now).total_seconds()))) for pk, ended_at in rows]
@@ -185,8 +209,12 @@ def _survey_decisions_enqueue(rows: list[tuple[int, datetime]], *, now: datetime
         # a large import never hangs on it; the sweeper decides whatever was not queued.
         from scoring.followups.tasks import publish
 
+        due_now = [pk for pk, countdown in queued if not countdown]
+        for start in range(0, len(due_now), DECIDE_BATCH):
+            publish(survey_invite_batch_task, due_now[start : start + DECIDE_BATCH])
         for pk, countdown in queued:
-            publish(survey_invite_task, pk, countdown=countdown or None)
+            if countdown:
+                publish(survey_invite_task, pk, countdown=countdown)
 
     transaction.on_commit(enqueue, robust=True)
     return len(queued)

@@ -20,6 +20,12 @@ def survey_invite_task(call_id: int) -> str:
     return invitation.skip_reason or invitation.status
 
 
+@shared_task(acks_late=True)
+def survey_invite_batch_task(call_ids: list[int]) -> dict[str, int]:
+    """Decide the surveys of many ended calls (an import's): one message instead of one per call."""
+    return services.invitation_decide_many(call_ids=call_ids)
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def survey_deliver_task(self, delivery_id: int) -> str:
     """Send one invitation; transient failures come back with backoff (the row holds the schedule)."""

@@ -155,13 +155,50 @@ def test_schedule_queues_undecided_calls_after_commit_with_the_delay(
     from scoring.surveys import tasks
 
     monkeypatch.setattr(
-        tasks.survey_invite_task, "apply_async", lambda args, countdown=None, **kwargs: sent.append((args, countdown or 0))
+        tasks.survey_invite_task,
+        "apply_async",
+        lambda args, countdown=None, **kwargs: sent.append((args, countdown or 0)),
+    )
+    batches = []
+    monkeypatch.setattr(
+        tasks.survey_invite_batch_task,
+        "apply_async",
+        lambda args, countdown=None, **kwargs: batches.append(args),
     )
     with django_capture_on_commit_callbacks(execute=True):
         queued = services.survey_schedule_for_calls([fresh.pk, old.pk, decided.pk], now=now)
     assert queued == 2
-    # fresh ended 100 s ago → due in 200 s; old ended long ago → now.
-    assert sorted(sent) == sorted([((fresh.pk,), 200), ((old.pk,), 0)])
+    # fresh ended 100 s ago → due in 200 s, on its own; old ended long ago → now, in a batch.
+    assert sent == [((fresh.pk,), 200)]
+    assert batches == [([old.pk],)]
+
+
+def test_calls_due_now_are_decided_in_batches_of_decide_batch(
+    settings, customer, django_capture_on_commit_callbacks, monkeypatch
+):
+    """An import of many recent calls is a few messages, not one per call."""
+    monkeypatch.setattr(services, "DECIDE_BATCH", 2)
+    settings.SURVEY_DELAY_SECONDS = 0
+    now = timezone.now()
+    calls = [CallFactory(customer=customer, started_at=now - timedelta(hours=1)) for _ in range(5)]
+    batches = []
+    from scoring.surveys import tasks
+
+    monkeypatch.setattr(
+        tasks.survey_invite_batch_task,
+        "apply_async",
+        lambda args, countdown=None, **kwargs: batches.append(args),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.survey_schedule_for_calls([c.pk for c in calls], now=now) == 5
+    assert sorted(len(ids) for (ids,) in batches) == [1, 2, 2]
+    assert sorted(pk for (ids,) in batches for pk in ids) == sorted(c.pk for c in calls)
+    outcomes = tasks.survey_invite_batch_task.run([c.pk for c in calls])
+    assert sum(outcomes.values()) == 5
+    assert SurveyInvitation.objects.filter(call__in=calls).count() == 5
+    assert (
+        tasks.survey_invite_batch_task.run([c.pk for c in calls]) == outcomes
+    )  # deciding again changes nothing
 
 
 def test_sweeper_decides_recent_undecided_calls_only(settings, customer):

@@ -83,11 +83,16 @@ def test_importing_calls_records_a_decision_for_each_recent_call_at_commit(
 def test_a_call_still_inside_the_survey_delay_is_queued_with_the_remaining_countdown(
     db, monkeypatch, django_capture_on_commit_callbacks
 ):
-    sent = []
+    sent, batches = [], []
     monkeypatch.setattr(
         tasks.survey_invite_task,
         "apply_async",
         lambda args, countdown=None, **kwargs: sent.append((args, countdown or 0)),
+    )
+    monkeypatch.setattr(
+        tasks.survey_invite_batch_task,
+        "apply_async",
+        lambda args, countdown=None, **kwargs: batches.append((args, countdown or 0)),
     )
     records = [
         record(1, ended_ago=timedelta(minutes=10), customer=customer(1, "one@example.com")),
@@ -96,10 +101,10 @@ def test_a_call_still_inside_the_survey_delay_is_queued_with_the_remaining_count
     with django_capture_on_commit_callbacks(execute=True):
         import_records(records)
     due_now, due_soon = Call.objects.get(external_id="HOOK-1"), Call.objects.get(external_id="HOOK-2")
-    assert len(sent) == 2
-    assert sent[0] == ((due_now.pk,), 0)
-    assert sent[1][0] == (due_soon.pk,)
-    assert 195 <= sent[1][1] <= 200  # 300 s after it ended, less the seconds this test took
+    assert batches == [(([due_now.pk],), 0)]  # due now: decided in a batch, at once
+    assert len(sent) == 1
+    assert sent[0][0] == (due_soon.pk,)
+    assert 195 <= sent[0][1] <= 200  # 300 s after it ended, less the seconds this test took
 
 
 def test_a_decision_due_later_than_a_short_countdown_is_left_to_the_sweeper(
@@ -107,11 +112,10 @@ def test_a_decision_due_later_than_a_short_countdown_is_left_to_the_sweeper(
 ):
     settings.SURVEY_DELAY_SECONDS = 3600  # no hour-long Celery countdowns (Redis would redeliver them)
     sent = []
-    monkeypatch.setattr(
-        tasks.survey_invite_task,
-        "apply_async",
-        lambda args, countdown=None, **kwargs: sent.append((args, countdown or 0)),
-    )
+    for task in (tasks.survey_invite_task, tasks.survey_invite_batch_task):
+        monkeypatch.setattr(
+            task, "apply_async", lambda args, countdown=None, **kwargs: sent.append((args, countdown or 0))
+        )
     with django_capture_on_commit_callbacks(execute=True):
         import_records([record(1, ended_ago=timedelta(minutes=10), customer=customer(1, "one@example.com"))])
     assert sent == []

@@ -13,18 +13,18 @@ MAX_CUSTOM_DAYS = 366
 MIN_DATE = date(2, 1, 1)
 
 
-class AnalyticsFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=list(PERIODS.items()), required=False, initial="last_30")
+class PeriodFilterForm(forms.Form):
+    """A named period, or a custom range of whole days (at most MAX_CUSTOM_DAYS); `default_period` when none."""
+
+    default_period = "last_30"
+
+    period = forms.ChoiceField(choices=list(PERIODS.items()), required=False)
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    sort = forms.ChoiceField(choices=[(k, k) for k in sorted(SORT_KEYS)], required=False)
-    dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
 
-    def __init__(self, *args, teams, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.teams = list(teams)
-        self.fields["team"].choices = [("", "All my teams")] + [(t.pk, t.name) for t in self.teams]
+        self.fields["period"].initial = self.default_period
 
     def clean(self):
         data = super().clean()
@@ -43,8 +43,21 @@ class AnalyticsFilterForm(forms.Form):
     def resolved_period(self) -> Period:
         data = self.cleaned_data if self.is_valid() else {}
         return period_resolve(
-            data.get("period") or "last_30", date_from=data.get("date_from"), date_to=data.get("date_to")
+            data.get("period") or self.default_period,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
         )
+
+
+class AnalyticsFilterForm(PeriodFilterForm):
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    sort = forms.ChoiceField(choices=[(k, k) for k in sorted(SORT_KEYS)], required=False)
+    dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teams = list(teams)
+        self.fields["team"].choices = [("", "All my teams")] + [(t.pk, t.name) for t in self.teams]
 
     def team_ids(self) -> list[int]:
         """The selected team (already limited to the user's teams by the choices) or all of them."""

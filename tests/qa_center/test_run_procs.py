@@ -13,20 +13,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bind_addresses(tmp_path: Path, **env: str) -> list[str]:
-    """Run bin/run-procs on the real Procfile with every command echoed instead of started."""
-    procfile = tmp_path / "Procfile"
-    procfile.write_text(re.sub(r"^(\w+): ", r"\1: echo ", (ROOT / "Procfile").read_text(), flags=re.M))
-    environ = {key: value for key, value in os.environ.items() if key not in {"PORT", "HOST"}}
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bin" / "run-procs"), "-f", str(procfile), "-d", str(ROOT)],
+def run_procs(procfile: Path, root: Path, **env: str) -> str:
+    """bin/run-procs's output on a Procfile, with PORT, HOST and SITE_URL only as given."""
+    environ = {key: value for key, value in os.environ.items() if key not in {"PORT", "HOST", "SITE_URL"}}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bin" / "run-procs"), "-f", str(procfile), "-d", str(root)],
         env={**environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     ).stdout
-    return re.findall(r"web\.1 +\| .*--bind (\S+)", out)
+
+
+def bind_addresses(tmp_path: Path, **env: str) -> list[str]:
+    """Run bin/run-procs on the real Procfile with every command echoed instead of started."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(re.sub(r"^(\w+): ", r"\1: echo ", (ROOT / "Procfile").read_text(), flags=re.M))
+    return re.findall(r"web\.1 +\| .*--bind (\S+)", run_procs(procfile, ROOT, **env))
 
 
 @pytest.mark.parametrize(
@@ -51,13 +55,5 @@ def test_every_process_links_to_where_the_web_process_listens(tmp_path, env, sit
     differently: run-procs points SITE_URL at the web process unless it is set."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("web: echo web $SITE_URL\nworker: echo worker $SITE_URL\n")
-    environ = {key: value for key, value in os.environ.items() if key not in {"PORT", "HOST", "SITE_URL"}}
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bin" / "run-procs"), "-f", str(procfile), "-d", str(tmp_path)],
-        env={**environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    out = run_procs(procfile, tmp_path, **env)
     assert sorted(re.findall(r"\| (web|worker) (\S+)", out)) == [("web", site_url), ("worker", site_url)]

@@ -717,3 +717,39 @@ def test_a_calendar_without_opening_hours_does_not_refuse_the_detractors_answer(
     case = make_detractor(agent=owner_agent, received_at=received)  # raised ValueError before
     assert case.due_at == received + hours(2)
     assert case.calendar_id is None
+
+
+def test_one_bouncing_queue_member_does_not_cost_the_others_their_notice(db, settings):
+    """A queue case tells every member; a member whose address bounces is noted, the others are told."""
+    settings.FOLLOWUP_NOTIFIERS = ["tests.followups.test_services.BadAddressNotifier"]
+    lonely = AgentFactory(team=TeamFactory(name="No lead"))
+    queue = FollowUpQueue.objects.get(is_default=True)
+    queue.members.add(
+        UserFactory(username="care1", email="care1@example.com"),
+        UserFactory(username="care2", email="bounce@example.com", first_name="Bo", last_name="Unce"),
+        UserFactory(username="care3", email="care3@example.com"),
+    )
+    case = make_detractor(agent=lonely)
+
+    assert services.followup_dispatch(case_id=case.pk).result == "dispatched"
+
+    case.refresh_from_db()
+    assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == ["care1", "care3"]
+    assert (case.status, case.dispatch_state) == ("open", "dispatched")
+    assert case.dispatch_error == "not told: Bo Unce: 550 no such user"
+
+
+def test_a_queue_whose_every_member_bounces_fails_the_dispatch(db, settings):
+    settings.FOLLOWUP_NOTIFIERS = ["tests.followups.test_services.BadAddressNotifier"]
+    lonely = AgentFactory(team=TeamFactory(name="No lead"))
+    FollowUpQueue.objects.get(is_default=True).members.add(
+        UserFactory(username="care1", email="bounce1@example.com"),
+        UserFactory(username="care2", email="bounce2@example.com"),
+    )
+    case = make_detractor(agent=lonely)
+
+    assert services.followup_dispatch(case_id=case.pk).result == "failed"
+
+    case.refresh_from_db()
+    assert (case.status, case.dispatch_state) == ("failed", "failed")
+    assert Notification.objects.count() == 0

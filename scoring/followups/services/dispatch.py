@@ -338,16 +338,40 @@ def followup_dispatch(*, case_id: int, now: datetime | None = None) -> DispatchO
     )
     try:
         recipients = _assignment_recipients(facts) if facts.status != Status.CLOSED else []
+        bounced: list[str] = []
         for index, recipient in enumerate(recipients):
-            _deliver(
-                facts,
-                kind=Notification.Kind.ASSIGNED,
-                level=0,
-                recipient=recipient,
-                mark_dispatched=index == len(recipients) - 1,
-            )
+            try:
+                _deliver(
+                    facts,
+                    kind=Notification.Kind.ASSIGNED,
+                    level=0,
+                    recipient=recipient,
+                    mark_dispatched=index == len(recipients) - 1,
+                )
+            except PermanentNotifyError as exc:
+                # One queue member's bad address must not cost the others their notice; the case fails
+                # only when nobody could be told.
+                if len(bounced) + 1 == len(recipients):
+                    raise
+                bounced.append(f"{recipient.name or recipient.user_id}: {exc}")
+                logger.error(
+                    "follow-up %s: notice to %s failed permanently: %s", case_id, recipient.user_id, exc
+                )
         if not recipients:  # closed before anyone was told: nothing to say any more
             mine.update(dispatch_state=DispatchState.DISPATCHED, lease_expires_at=None, dispatched_at=now)
+        elif bounced:  # told the others (the last one's mark may not have happened): dispatched, noted
+            FollowUpCase.objects.filter(
+                pk=case_id,
+                dispatch_attempts=attempt,
+                dispatch_state__in=[DispatchState.DISPATCHING, DispatchState.DISPATCHED],
+            ).update(
+                dispatch_state=DispatchState.DISPATCHED,
+                lease_expires_at=None,
+                dispatch_after=None,
+                dispatched_at=now,
+                dispatch_error=("not told: " + "; ".join(bounced))[:2000],
+                updated_at=timezone.now(),
+            )
     except TransientNotifyError as exc:
         if attempt >= settings.FOLLOWUP_MAX_ATTEMPTS:
             logger.error("follow-up %s: dispatch failed after %s attempts: %s", case_id, attempt, exc)

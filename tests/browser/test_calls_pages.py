@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from calls.importers import import_records
+from tests.browser.helpers import login
 from tests.factories import UserFactory
 
 HOSTILE = 'Agent: hello <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>\nCustomer: hi'
@@ -46,10 +47,7 @@ def test_admin_filters_the_calls_list_and_opens_a_call_without_a_failed_request(
     assert (result.created, result.errors) == (2, [])
     UserFactory(username="boss", roles=["admin"])
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", "pw")
-    page.click("button[type=submit]")
+    login(page, live_server, "boss")
     page.goto(f"{live_server.url}/calls/")
     rows = page.locator(".calls-table tbody tr")
     expect(rows).to_have_count(2)
@@ -103,13 +101,6 @@ def test_admin_filters_the_calls_list_and_opens_a_call_without_a_failed_request(
     assert problems == []
 
 
-def _login(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw")
-    page.click("button[type=submit]")
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_clearing_both_dates_in_the_filters_shows_every_date_not_the_default_period(page, live_server):
@@ -124,7 +115,7 @@ def test_clearing_both_dates_in_the_filters_shows_every_date_not_the_default_per
 
     assert import_records([call("C-RECENT", 1), call("C-OLD", 200)]).created == 2
     UserFactory(username="boss", roles=["admin"])
-    _login(page, live_server, "boss")
+    login(page, live_server, "boss")
     page.goto(f"{live_server.url}/calls/")
     rows = page.locator(".calls-table tbody tr")
     expect(rows).to_have_count(1)  # the default period: the latest month only
@@ -146,7 +137,7 @@ def test_clearing_both_dates_in_the_filters_shows_every_date_not_the_default_per
 def test_the_main_navigation_fits_a_phone_screen(page, live_server):
     UserFactory(username="boss", roles=["admin", "supervisor", "reviewer"], is_staff=True)
     page.set_viewport_size({"width": 390, "height": 844})
-    _login(page, live_server, "boss")
+    login(page, live_server, "boss")
     page.goto(f"{live_server.url}/calls/")
     # Every link of the main navigation is on screen, and the page does not scroll sideways.
     for link in page.locator("nav[aria-label=Main] a").all():

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from calls import services
 from calls.models import Call, CallImport, CallImportFile
+from tests.browser.helpers import login
 from tests.factories import UserFactory
 
 CALLS_CSV = (
@@ -21,10 +22,7 @@ def log_in(page, live_server) -> list[str]:
     page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     UserFactory(username="boss", roles=["admin"])
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", "pw")
-    page.click("button[type=submit]")
+    login(page, live_server, "boss")
     return problems
 
 

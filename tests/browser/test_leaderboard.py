@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from calls.rollups import agent_day_stats_refresh
 from tests.analytics.helpers import make_evaluation, make_response, make_scorecard
+from tests.browser.helpers import login
 from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
 
 
@@ -28,10 +29,7 @@ def test_leaderboard_filter_sort_and_agent_charts(page, live_server):
     today = timezone.localdate()
     agent_day_stats_refresh(date_from=today - timedelta(days=60), date_to=today)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "sup-browser")
-    page.fill("input[name=password]", "pw")
-    page.click("button[type=submit]")
+    login(page, live_server, "sup-browser")
     page.goto(f"{live_server.url}/analytics/")
     assert page.locator("#leaderboard tbody tr").count() == 3
     page.select_option("select[name=team]", label="East")

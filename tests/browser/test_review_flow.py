@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scoring.models import Evaluation
+from tests.browser.helpers import login
 from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, expected_score, simple_scorecard
 
@@ -17,14 +18,6 @@ TRANSCRIPT = """[00:00:02] Agent: Thanks for calling Acme, this is Kim. How can 
 
 
 QUOTED = "[00:01:10] Agent: The fee came from a payment that bounced; I've waived it as a courtesy."
-
-
-def login(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw")
-    page.click("button[type=submit]")
 
 
 @pytest.mark.browser

@@ -74,10 +74,14 @@ def repeat_window() -> timedelta:
     return timedelta(days=settings.REPEAT_CONTACT_WINDOW_DAYS)
 
 
-def call_repeat_window_open(calls: QuerySet[Call]) -> bool:
+def call_repeat_window_open(calls: QuerySet[Call], *, date_to: date | None = None) -> bool:
     """Do these calls include one whose repeat-contact window has not closed yet? Its repeat contact may still
-    come, so first-contact resolution and repeat-contact figures over these calls are provisional."""
-    return calls.filter(started_at__gt=timezone.now() - repeat_window()).exists()
+    come, so first-contact resolution and repeat-contact figures over these calls are provisional. With the
+    list's last day (date_to) before the window, no query: none can."""
+    window_start = timezone.now() - repeat_window()
+    if date_to is not None and _start_of_day(date_to + timedelta(days=1)) <= window_start:
+        return False
+    return calls.filter(started_at__gt=window_start).exists()
 
 
 def _after_outer_call() -> Q:

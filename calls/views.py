@@ -134,7 +134,8 @@ def call_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "summary": summary,
-        "repeat_window_open": bool(summary["calls"]) and call_repeat_window_open(calls),
+        "repeat_window_open": bool(summary["calls"])
+        and call_repeat_window_open(calls, date_to=(filters or {}).get("date_to")),
         "repeat_window_days": settings.REPEAT_CONTACT_WINDOW_DAYS,
         "page_obj": page_obj,
         "calls": page_obj.object_list,

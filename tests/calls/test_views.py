@@ -9,10 +9,11 @@ from django.db import connection
 from django.template import Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from calls import views
 from calls.models import AgentDayCallStats, Call
-from calls.selectors import call_summary
+from calls.selectors import call_repeat_window_open, call_summary
 from calls.templatetags.calls_tags import duration, http_url_or_empty, percent, phone_for, transcript_lines
 from tests.calls.helpers import SPECS, build_summary_world, hand_summary, rollups_refresh_all, specs_of
 from tests.factories import (
@@ -314,6 +315,18 @@ def test_the_summary_is_marked_provisional_while_a_calls_repeat_window_is_open(c
     assert shows_note(q="NOTHING") is False  # no calls: nothing to qualify
     settings.REPEAT_CONTACT_WINDOW_DAYS = 6
     assert shows_note(q="NEW") is False
+
+
+def test_a_list_ending_before_the_repeat_window_needs_no_query_to_know_it_is_settled(
+    db, settings, django_assert_num_queries
+):
+    settings.REPEAT_CONTACT_WINDOW_DAYS = 7
+    today = timezone.localdate()
+    with django_assert_num_queries(0):
+        assert call_repeat_window_open(Call.objects.all(), date_to=today - timedelta(days=8)) is False
+    CallFactory(started_at=timezone.now() - timedelta(days=6, hours=23))
+    with django_assert_num_queries(1):
+        assert call_repeat_window_open(Call.objects.all(), date_to=today - timedelta(days=6)) is True
 
 
 def summary_queries(captured) -> list[str]:

@@ -1,0 +1,108 @@
+"""`manage.py bench ingest` (calls.benchmarks): its generated file and its reference loaders do what they say.
+
+The benchmark's figures are measured, not asserted; these tests check that each side loads exactly the
+generated calls, so that the rates it prints compare the same work.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from calls import benchmarks
+from calls.importers import import_files
+from calls.models import Call, Escalation, Transfer
+
+
+def _records(path):
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def _conninfo() -> str:
+    params = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        dbname=params["NAME"],
+    )
+
+
+def test_generate_writes_the_counts_it_returns(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    transfers, escalations = benchmarks.generate(path, 300)
+    records = _records(path)
+    assert len(records) == 300
+    assert len({r["external_id"] for r in records}) == 300
+    assert transfers == sum(len(r["transfers"]) for r in records)
+    assert escalations == sum(len(r["escalations"]) for r in records)
+    assert transfers > 0 and escalations > 0
+    # Deterministic: the same seed writes the same file.
+    again = tmp_path / "again.jsonl"
+    benchmarks.generate(again, 300)
+    assert again.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bare_copy_into_the_product_tables_loads_every_call_with_its_links(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    transfers, escalations = benchmarks.generate(path, 200)
+    result = import_files([path])  # the product makes the departments, agents and customers
+    assert (result.created, result.rejected) == (200, 0)
+
+    seconds = benchmarks.constrained_copy(_conninfo(), path)
+
+    assert seconds > 0
+    assert Call.objects.count() == 200
+    assert Transfer.objects.count() == transfers
+    assert Escalation.objects.count() == escalations
+    record = next(r for r in _records(path) if r["transfers"])
+    call = Call.objects.select_related("agent", "customer", "department").get(
+        external_id=record["external_id"]
+    )
+    assert (call.agent.employee_code, call.customer.external_id, call.department.name) == (
+        record["agent"]["employee_code"],
+        record["customer"]["external_id"],
+        record["department"],
+    )
+    assert [(t.sequence, t.to_agent.employee_code) for t in call.transfers.select_related("to_agent")] == [
+        (t["sequence"], t["to_agent"]) for t in record["transfers"]
+    ]
+
+
+def test_validation_alone_reads_the_generated_file_and_refuses_a_bad_one(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    benchmarks.generate(path, 100)
+    assert benchmarks.validation_only(path) > 0
+
+    records = _records(path)
+    records[5]["ended_at"] = "2020-01-01T00:00:00+00:00"  # before started_at
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.raises(RuntimeError, match="ended_at"):
+        benchmarks.validation_only(bad)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_ingest_runs_end_to_end_and_states_its_ratio():
+    out = io.StringIO()
+    call_command("bench", "ingest", "--calls", "60", stdout=out)
+    text = out.getvalue()
+    assert "round 1: product import" in text
+    assert "bare COPY into the product's tables:" in text
+    assert "validation alone, no database:" in text
+    last = text.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"bench ingest: product (\d+) rows/s, bare COPY (\d+) rows/s, ratio (\d+\.\d\d)", last
+    )
+    assert match, last
+    product, bare, ratio = int(match[1]), int(match[2]), float(match[3])
+    assert product > 0 and bare > 0
+    assert ratio == pytest.approx(product / bare, abs=0.01)

@@ -16,9 +16,14 @@ from .selectors import agent_list_for_user, team_list_for_user
 YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 
 
-def _yes_no_field(label: str) -> forms.TypedChoiceField:
+def _yes_no_field(label: str, *, title: str = "") -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=label, choices=YES_NO_ANY, coerce=lambda value: value == "yes", empty_value=None, required=False
+        label=label,
+        choices=YES_NO_ANY,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.Select(attrs={"title": title} if title else None),
     )
 
 
@@ -45,7 +50,11 @@ class CallFilterForm(forms.Form):
     transferred = _yes_no_field("Transferred")
     escalated = _yes_no_field("Escalated")
     resolved = _yes_no_field("Resolved")
-    fcr = _yes_no_field("First-contact resolved")
+    # Yes and No both keep identified callers' calls only: an anonymous call's FCR is unknown (calls.selectors).
+    fcr = _yes_no_field(
+        "First-contact resolved",
+        title="Identified callers' calls only: an anonymous caller's first-contact resolution is unknown",
+    )
 
     def __init__(self, *args: Any, user, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -217,13 +217,18 @@ class AgentDayCallStats(models.Model):
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="day_call_stats")
     day = models.DateField()
     calls = models.IntegerField(default=0)
+    # Calls with a customer (the others are anonymous callers): first-contact resolution and repeat contacts
+    # are counted over these only, and their rates are over this number (calls.selectors.IDENTIFIED).
+    identified_calls = models.IntegerField(default=0)
     handle_seconds = models.BigIntegerField(default=0)
     wait_seconds = models.BigIntegerField(default=0)
     transferred = models.IntegerField(default=0)
     escalated = models.IntegerField(default=0)
     resolved = models.IntegerField(default=0)
+    # Identified callers' calls resolved, never transferred and not followed by a repeat contact.
     first_contact_resolved = models.IntegerField(default=0)
-    # Calls followed by another contact of the same customer within REPEAT_CONTACT_WINDOW_DAYS.
+    # Identified callers' calls followed by another contact of the same customer within
+    # REPEAT_CONTACT_WINDOW_DAYS.
     repeat_contacts = models.IntegerField(default=0)
 
     class Meta:
@@ -233,8 +238,10 @@ class AgentDayCallStats(models.Model):
                 condition=Q(transferred__lte=F("calls"))
                 & Q(escalated__lte=F("calls"))
                 & Q(resolved__lte=F("calls"))
+                & Q(identified_calls__lte=F("calls"))
                 & Q(first_contact_resolved__lte=F("resolved"))
-                & Q(repeat_contacts__lte=F("calls")),
+                & Q(first_contact_resolved__lte=F("identified_calls"))
+                & Q(repeat_contacts__lte=F("identified_calls")),
                 name="agent_day_call_stats_counts_consistent",
             ),
         ]

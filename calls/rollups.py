@@ -19,12 +19,12 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .models import AgentDayCallStats, Call, Escalation, Transfer
-from .selectors import has_repeat_contact_expression, repeat_window
+from .selectors import IDENTIFIED, has_repeat_contact_expression, repeat_window
 
 DayRefresher = Callable[..., None]
 _day_refreshers: list[DayRefresher] = []
@@ -75,9 +75,10 @@ def insert_select(table: str, columns: list[str], select_sql: str, params: tuple
 def call_rows(*, start: datetime, end: datetime) -> QuerySet:
     """One row per call with a first agent started in [start, end): the per-call flags the rollup sums.
 
-    Transferred / escalated / repeat contact are exactly calls.selectors' definitions (the repeat-contact
-    subquery is shared: a later call of the same customer within the window, ties on started_at broken by
-    id). Expressions come from the ORM, so the same code runs on PostgreSQL and on SQLite (the demo).
+    Transferred / escalated / repeat contact / identified are exactly calls.selectors' definitions (the
+    repeat-contact subquery is shared: a later call of the same customer within the window, ties on
+    started_at broken by id). Expressions come from the ORM, so the same code runs on PostgreSQL and on
+    SQLite (the demo).
     """
     return (
         Call.objects.filter(agent__isnull=False, started_at__gte=start, started_at__lt=end)
@@ -88,22 +89,35 @@ def call_rows(*, start: datetime, end: datetime) -> QuerySet:
             r_handle=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
             r_wait=F("wait_seconds"),
             r_resolved=F("is_resolved"),
+            r_identified=ExpressionWrapper(IDENTIFIED, output_field=BooleanField()),
             r_transferred=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
             r_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
             r_repeat=has_repeat_contact_expression(),
         )
         .values(
-            "r_agent", "r_day", "r_handle", "r_wait", "r_resolved", "r_transferred", "r_escalated", "r_repeat"
+            "r_agent",
+            "r_day",
+            "r_handle",
+            "r_wait",
+            "r_resolved",
+            "r_identified",
+            "r_transferred",
+            "r_escalated",
+            "r_repeat",
         )
     )
 
 
 # The per-call flags are computed once per call in the inner query (the repeat-contact EXISTS is the
 # expensive part) and then counted with FILTER, which PostgreSQL and SQLite (>= 3.30) both support.
+# First-contact resolution and repeat contacts count identified callers only (calls.selectors.IDENTIFIED):
+# an anonymous call never has a repeat contact, so without that condition each resolved, untransferred
+# anonymous call would count as resolved on first contact.
 _CALL_STATS_COLUMNS = [
     "agent_id",
     "day",
     "calls",
+    "identified_calls",
     "handle_seconds",
     "wait_seconds",
     "transferred",
@@ -113,12 +127,14 @@ _CALL_STATS_COLUMNS = [
     "repeat_contacts",
 ]
 _CALL_STATS_SELECT = """
-SELECT m.r_agent, m.r_day, COUNT(*), SUM(m.r_handle), SUM(m.r_wait),
+SELECT m.r_agent, m.r_day, COUNT(*),
+       COUNT(*) FILTER (WHERE m.r_identified),
+       SUM(m.r_handle), SUM(m.r_wait),
        COUNT(*) FILTER (WHERE m.r_transferred),
        COUNT(*) FILTER (WHERE m.r_escalated),
        COUNT(*) FILTER (WHERE m.r_resolved),
-       COUNT(*) FILTER (WHERE m.r_resolved AND NOT m.r_transferred AND NOT m.r_repeat),
-       COUNT(*) FILTER (WHERE m.r_repeat)
+       COUNT(*) FILTER (WHERE m.r_identified AND m.r_resolved AND NOT m.r_transferred AND NOT m.r_repeat),
+       COUNT(*) FILTER (WHERE m.r_identified AND m.r_repeat)
 FROM ({inner}{fence}) m
 GROUP BY m.r_agent, m.r_day
 """

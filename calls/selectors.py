@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     DateTimeField,
     Exists,
@@ -25,6 +26,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import In
@@ -116,15 +118,34 @@ def _later_contact_within_window() -> QuerySet[Call]:
 
 def has_repeat_contact_expression() -> Exists:
     """Whether the outer call was followed by a repeat contact (later start, or same start and higher id,
-    within the window). The one definition: call lists and the per-agent-day rollups (calls.rollups) use it."""
+    within the window). The one definition: call lists and the per-agent-day rollups (calls.rollups) use it.
+
+    False for a call without a customer (nobody to match), which is why every figure built on it counts
+    identified callers only (IDENTIFIED)."""
     return Exists(_later_contact_within_window())
+
+
+# A call whose caller is known. First-contact resolution and repeat contacts are only measurable for these:
+# an anonymous call can never be matched with a later contact, so counting it would make every resolved,
+# untransferred anonymous call "resolved on first contact". Per call both are unknown (NULL) without a
+# customer; FCR and repeat-contact rates are over the identified calls an agent handled.
+IDENTIFIED = Q(customer__isnull=False)
+
+
+def _unknown_if_anonymous(expression) -> Case:
+    """`expression` for a call with a customer, NULL (unknown) for an anonymous one."""
+    return Case(
+        When(customer__isnull=True, then=Value(None)), default=expression, output_field=BooleanField()
+    )
 
 
 def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """Annotate transfer_count, is_escalated, has_repeat_contact, is_first_contact_resolution, handle_seconds_total.
 
     A repeat contact is a later call by the same customer that starts within REPEAT_CONTACT_WINDOW_DAYS
-    of this one. First-contact resolution = resolved, never transferred, no repeat contact.
+    of this one. First-contact resolution = resolved, never transferred, no repeat contact. Both are None
+    (unknown) for a call without a customer: whether that caller called again cannot be known.
+    Filtering is_first_contact_resolution=True or False therefore keeps identified callers' calls only.
     """
     transfer_counts = (
         Transfer.objects.filter(call=OuterRef("pk"))
@@ -136,12 +157,14 @@ def call_annotate_metrics(queryset: QuerySet[Call]) -> QuerySet[Call]:
     return queryset.annotate(
         transfer_count=Coalesce(Subquery(transfer_counts, output_field=IntegerField()), 0),
         is_escalated=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
-        has_repeat_contact=Exists(_later_contact_within_window()),
+        has_repeat_contact=_unknown_if_anonymous(has_repeat_contact_expression()),
         handle_seconds_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
     ).annotate(
-        is_first_contact_resolution=ExpressionWrapper(
-            Q(is_resolved=True) & Q(transfer_count=0) & Q(has_repeat_contact=False),
-            output_field=BooleanField(),
+        is_first_contact_resolution=_unknown_if_anonymous(
+            ExpressionWrapper(
+                Q(is_resolved=True) & Q(transfer_count=0) & Q(has_repeat_contact=False),
+                output_field=BooleanField(),
+            )
         )
     )
 
@@ -164,9 +187,11 @@ def call_default_period() -> tuple[date, date] | None:
 
 
 # The integer totals a summary is made of; also the column names of calls.models.AgentDayCallStats, which
-# sums the same per-call definitions per agent and day (calls.rollups).
+# sums the same per-call definitions per agent and day (calls.rollups). The rate of each count is over the
+# handled calls, except those of IDENTIFIED_COUNTS: over the handled calls of identified callers.
 _SUMMARY_COUNTS = ("transferred", "escalated", "resolved", "first_contact_resolved", "repeat_contacts")
-_SUMMARY_TOTALS = ("calls", *_SUMMARY_COUNTS, "handle_seconds", "wait_seconds")
+IDENTIFIED_COUNTS = ("first_contact_resolved", "repeat_contacts")
+_SUMMARY_TOTALS = ("calls", "identified_calls", *_SUMMARY_COUNTS, "handle_seconds", "wait_seconds")
 # The counts, rates and handle time are of the calls an agent handled, as on the leaderboard and the team pages
 # (which sum the per-agent rollups), and as contact centers measure first-contact resolution: a call no agent
 # took (abandoned in the queue) is counted as abandoned instead. Counting its zeros pulled the list's figures
@@ -184,16 +209,18 @@ def _call_totals(calls: QuerySet[Call]) -> dict[str, int]:
         handle_seconds_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
     )
     handled = _HANDLED_ONLY
+    identified = handled & IDENTIFIED
     totals = per_call.aggregate(
         calls=Count("pk"),
         handled_calls=Count("pk", filter=handled),
+        identified_calls=Count("pk", filter=identified),
         transferred=Count("pk", filter=handled & Q(is_transferred=True)),
         escalated=Count("pk", filter=handled & Q(is_escalated=True)),
         resolved=Count("pk", filter=handled & Q(is_resolved=True)),
         first_contact_resolved=Count(
-            "pk", filter=handled & Q(is_resolved=True, is_transferred=False, has_repeat_contact=False)
+            "pk", filter=identified & Q(is_resolved=True, is_transferred=False, has_repeat_contact=False)
         ),
-        repeat_contacts=Count("pk", filter=handled & Q(has_repeat_contact=True)),
+        repeat_contacts=Count("pk", filter=identified & Q(has_repeat_contact=True)),
         handle_seconds=Sum("handle_seconds_total", filter=handled),
         wait_seconds=Sum("wait_seconds"),
     )
@@ -206,21 +233,27 @@ def _summary_from_totals(totals: dict[str, int]) -> dict:
 
     `calls` counts every call; `abandoned` those no agent took (abandoned_rate over every call); the other
     counts, their rates and the average handle time are over the calls an agent handled; the average wait is
-    over every call (an abandoned call waited too).
+    over every call (an abandoned call waited too). Of the handled calls, `identified_calls` have a customer
+    and `anonymous_calls` none: first-contact resolution and repeat contacts are counted over the identified
+    ones only, and so are their rates (an anonymous caller's repeat contact cannot be seen).
 
     The durations are NOT NULL (Call model; a test guards it), so an average is the sum divided by the number
     of calls: SQL AVG's value, except that PostgreSQL rounds AVG's numeric quotient to 16-20 significant
     digits before it becomes a float, which can differ in the last bit. Dividing here, once, for both ways of
     counting, makes the rollup path equal to the live one to the last bit.
     """
-    n, handled = totals["calls"], totals["handled_calls"]
-    summary: dict = {key: totals[key] for key in ("calls", "handled_calls", *_SUMMARY_COUNTS)}
+    n, handled, identified = totals["calls"], totals["handled_calls"], totals["identified_calls"]
+    summary: dict = {
+        key: totals[key] for key in ("calls", "handled_calls", "identified_calls", *_SUMMARY_COUNTS)
+    }
+    summary["anonymous_calls"] = handled - identified
     summary["abandoned"] = n - handled
     summary["abandoned_rate"] = (n - handled) / n if n else None
     summary["average_handle_seconds"] = totals["handle_seconds"] / handled if handled else None
     summary["average_wait_seconds"] = totals["wait_seconds"] / n if n else None
     for key in _SUMMARY_COUNTS:
-        summary[f"{key}_rate"] = totals[key] / handled if handled else None
+        over = identified if key in IDENTIFIED_COUNTS else handled
+        summary[f"{key}_rate"] = totals[key] / over if over else None
     return summary
 
 
@@ -609,7 +642,8 @@ def call_timeline(call: Call) -> list[dict]:
 
 def call_annotate_is_repeat_contact(queryset: QuerySet[Call]) -> QuerySet[Call]:
     """Annotate is_repeat_contact: an earlier call by the same customer started within the repeat window
-    before this one (the mirror of has_repeat_contact; counted over all calls, not only visible ones)."""
+    before this one (the mirror of has_repeat_contact; counted over all calls, not only visible ones). None
+    (unknown) for a call without a customer, as has_repeat_contact."""
     earlier_contact = Call.objects.filter(
         _before_outer_call(),
         customer_id=OuterRef("customer_id"),
@@ -617,7 +651,7 @@ def call_annotate_is_repeat_contact(queryset: QuerySet[Call]) -> QuerySet[Call]:
             OuterRef("started_at") - Value(repeat_window()), output_field=DateTimeField()
         ),
     )
-    return queryset.annotate(is_repeat_contact=Exists(earlier_contact))
+    return queryset.annotate(is_repeat_contact=_unknown_if_anonymous(Exists(earlier_contact)))
 
 
 def call_detail_for_user(user, *, pk: int) -> Call:

@@ -341,7 +341,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Domain settings ------------------------------------------------------------------------------
-# A call is not first-contact resolved if the same customer calls again within this many days.
+# A call is not first-contact resolved if the same customer calls again within this many days. (A call
+# without a customer has no first-contact resolution: FCR and repeat contacts count identified callers only.)
 REPEAT_CONTACT_WINDOW_DAYS = env_int("REPEAT_CONTACT_WINDOW_DAYS", 7, minimum=1, maximum=90)
 CALLS_PAGE_SIZE = env_int("CALLS_PAGE_SIZE", 50, minimum=5, maximum=500)
 # The calls list's CSV download holds at most this many calls (narrower filters for more).

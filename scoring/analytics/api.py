@@ -25,8 +25,15 @@ class LeaderboardRowSerializer(serializers.Serializer):
     movement = serializers.IntegerField(allow_null=True)
     is_ranked = serializers.BooleanField()
     calls = serializers.IntegerField()
+    identified_calls = serializers.IntegerField(
+        help_text="Of calls, those of identified callers (with a customer); the others are anonymous."
+    )
     average_handle_seconds = serializers.FloatField(allow_null=True)
-    fcr_rate = serializers.FloatField(allow_null=True)
+    fcr_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="First-contact resolution over identified_calls (an anonymous caller's repeat contact cannot "
+        "be seen, so anonymous calls are left out); null when there are none.",
+    )
     transfer_rate = serializers.FloatField(allow_null=True)
     escalation_rate = serializers.FloatField(allow_null=True)
     evaluations = serializers.IntegerField()

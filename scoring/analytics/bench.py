@@ -54,9 +54,10 @@ def add_arguments(parser) -> None:
 
 
 # The leaderboard's figures for local days [start, end) straight from the raw tables, in one statement:
-# per agent calls, handle time, transferred, escalated, first-contact resolved (resolved, never
-# transferred, no later contact of the same customer within the repeat window: the next contact in
-# (started_at, id) order, found with LEAD over the calls from start to end + window), counted QA
+# per agent calls, calls of identified callers (with a customer), handle time, transferred, escalated,
+# first-contact resolved (an identified caller's call resolved, never transferred, with no later contact of the
+# same customer within the repeat window: the next contact in (started_at, id) order, found with LEAD over
+# the calls from start to end + window; an anonymous call's FCR is unknown and not counted), counted QA
 # evaluations with Σscore and Σscore² (the shrinkage needs both) and per-section sums, QA sums of the
 # previous period (rank movement), primary-credited NPS responses by category, and closed follow-ups
 # (within SLA). Each raw table is read once, joined by hash on the period's calls: no correlated
@@ -73,10 +74,10 @@ WITH period_call AS (
 ), escalated AS (
     SELECT DISTINCT call_id FROM calls_escalation
 ), call_figures AS (
-    SELECT pc.agent_id, COUNT(*) AS calls, SUM(pc.handle) AS handle_seconds,
-           COUNT(t.call_id) AS transferred, COUNT(e.call_id) AS escalated,
-           COUNT(*) FILTER (WHERE pc.is_resolved AND t.call_id IS NULL AND (pc.customer_id IS NULL
-               OR pc.next_contact IS NULL OR pc.next_contact > pc.started_at + %(window)s)) AS fcr
+    SELECT pc.agent_id, COUNT(*) AS calls, COUNT(pc.customer_id) AS identified_calls,
+           SUM(pc.handle) AS handle_seconds, COUNT(t.call_id) AS transferred, COUNT(e.call_id) AS escalated,
+           COUNT(*) FILTER (WHERE pc.is_resolved AND t.call_id IS NULL AND pc.customer_id IS NOT NULL
+               AND (pc.next_contact IS NULL OR pc.next_contact > pc.started_at + %(window)s)) AS fcr
     FROM period_call pc
     LEFT JOIN transferred t ON t.call_id = pc.id
     LEFT JOIN escalated e ON e.call_id = pc.id
@@ -119,7 +120,7 @@ WITH period_call AS (
     GROUP BY cr.agent_id
 )
 SELECT a.id AS agent_id, a.name, a.team_id, tm.name AS team_name,
-       cf.calls, cf.handle_seconds, cf.transferred, cf.escalated, cf.fcr,
+       cf.calls, cf.identified_calls, cf.handle_seconds, cf.transferred, cf.escalated, cf.fcr,
        qa.evaluations, qa.score_sum, qa.score_sum_squares,
        qa.previous_evaluations, qa.previous_score_sum, qa.previous_score_sum_squares, section.sections,
        nps.promoters, nps.passives, nps.detractors, nps.followups_closed, nps.followups_closed_within_sla
@@ -168,7 +169,9 @@ def _build(out, *, calls: int, evaluations: int, responses: int, agents: int, da
         INSERT INTO calls_call (external_id, channel, direction, customer_id, agent_id, department_id, started_at,
             answered_at, ended_at, wait_seconds, talk_seconds, hold_seconds, wrap_seconds, disposition, is_resolved,
             transcript, recording_url, content_hash, created_at, updated_at)
-        SELECT 'bench-call-' || g, 'phone', 'inbound', ids.c0 + (hashint4(g) & 2147483647) %% %(customers)s,
+        SELECT 'bench-call-' || g, 'phone', 'inbound',
+               CASE WHEN g %% 20 = 7 THEN NULL  -- one call in 20 from an anonymous caller
+                    ELSE ids.c0 + (hashint4(g) & 2147483647) %% %(customers)s END,
                ids.a0 + g %% %(agents)s, ids.d0 + g %% 5, s, s, s + interval '300 seconds', 10, 200 + g %% 300,
                g %% 60, 30, '', (g %% 10) < 7, '', '', '', %(now)s, %(now)s
         FROM ids, generate_series(1, %(calls)s) g,
@@ -321,6 +324,7 @@ def _hand_rows(params: dict) -> list[dict]:
 
 _CHECKED = (
     "calls",
+    "identified_calls",
     "handle_seconds",
     "transferred",
     "escalated",
@@ -369,6 +373,7 @@ def _check_hand_sql(out, params: dict, period) -> None:
         sections = json.loads(r["sections"]) if isinstance(r["sections"], str) else r["sections"] or {}
         hand[r["agent_id"]] = {
             "calls": r["calls"] or 0,
+            "identified_calls": r["identified_calls"] or 0,
             "handle_seconds": r["handle_seconds"] or 0,
             "transferred": r["transferred"] or 0,
             "escalated": r["escalated"] or 0,

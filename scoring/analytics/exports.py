@@ -24,6 +24,7 @@ def _num(value, digits: int = 2):
 
 
 def leaderboard_csv(board: dict[str, Any]) -> str:
+    """The leaderboard's rows; fcr_rate is over identified_calls (the calls of identified callers)."""
     out = io.StringIO()
     writer = csv.writer(out)
     titles = board["section_titles"]
@@ -35,6 +36,7 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             "employee_code",
             "team",
             "calls",
+            "identified_calls",
             "average_handle_seconds",
             "fcr_rate",
             "transfer_rate",
@@ -63,6 +65,7 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
                     r["employee_code"],
                     r["team_name"],
                     r["calls"],
+                    r["identified_calls"],
                     _num(r["average_handle_seconds"], 1),
                     _num(r["fcr_rate"], 4),
                     _num(r["transfer_rate"], 4),

@@ -167,6 +167,7 @@ def _nps_fields(row: dict[str, Any]) -> None:
 
 _CALL_FIELDS = (
     "calls",
+    "identified_calls",
     "handle_seconds",
     "transferred",
     "escalated",
@@ -289,7 +290,8 @@ def _agent_figures(
             row[key] = float(row[key])
         c = row["calls"]
         row["average_handle_seconds"] = row["handle_seconds"] / c if c else None
-        row["fcr_rate"] = rate(row["first_contact_resolved"], c)
+        # Over identified callers' calls: an anonymous caller's repeat contact cannot be seen (calls.selectors).
+        row["fcr_rate"] = rate(row["first_contact_resolved"], row["identified_calls"])
         row["transfer_rate"] = rate(row["transferred"], c)
         row["escalation_rate"] = rate(row["escalated"], c)
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
@@ -396,7 +398,7 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
     calls = _sums(
         _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period),
         "agent__team_id",
-        ("calls", "handle_seconds", "transferred", "escalated", "first_contact_resolved"),
+        ("calls", "identified_calls", "handle_seconds", "transferred", "escalated", "first_contact_resolved"),
     )
     scores = _sums(
         _in_period(AgentDayScoreStats.objects.filter(agent__team_id__in=team_ids), period),
@@ -421,8 +423,9 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
             "team_id": team.pk,
             "team_name": team.name,
             "calls": n_calls,
+            "identified_calls": c.get("identified_calls", 0),
             "average_handle_seconds": c["handle_seconds"] / n_calls if n_calls else None,
-            "fcr_rate": rate(c.get("first_contact_resolved"), n_calls),
+            "fcr_rate": rate(c.get("first_contact_resolved"), c.get("identified_calls")),
             "transfer_rate": rate(c.get("transferred"), n_calls),
             "escalation_rate": rate(c.get("escalated"), n_calls),
             "evaluations": s.get("evaluations", 0),
@@ -527,7 +530,7 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
             team_responses=team_nps.n,
             team_nps=team_nps.nps,
         )
-    call_fields = ("calls", "transferred", "escalated", "first_contact_resolved")
+    call_fields = ("calls", "identified_calls", "transferred", "escalated", "first_contact_resolved")
     totals = _in_period(AgentDayCallStats.objects.filter(group), period).aggregate(
         **{f"mine_{f}": Sum(f, filter=mine) for f in call_fields},
         **{f"all_{f}": Sum(f) for f in call_fields},
@@ -539,12 +542,14 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
     rates = {
         "calls": calls["calls"] or 0,
         "team_calls": calls["team_calls"] or 0,
+        "identified_calls": calls["identified_calls"] or 0,
+        "team_identified_calls": calls["team_identified_calls"] or 0,
         "transfer_rate": rate(calls["transferred"], calls["calls"]),
         "team_transfer_rate": rate(calls["team_transferred"], calls["team_calls"]),
         "escalation_rate": rate(calls["escalated"], calls["calls"]),
         "team_escalation_rate": rate(calls["team_escalated"], calls["team_calls"]),
-        "fcr_rate": rate(calls["first_contact_resolved"], calls["calls"]),
-        "team_fcr_rate": rate(calls["team_first_contact_resolved"], calls["team_calls"]),
+        "fcr_rate": rate(calls["first_contact_resolved"], calls["identified_calls"]),
+        "team_fcr_rate": rate(calls["team_first_contact_resolved"], calls["team_identified_calls"]),
     }
     # Criterion pass rates from the per-agent-day criterion rollup (non-N/A answers of counted evaluations).
     criteria = list(
@@ -631,7 +636,7 @@ f AS (
     UNION ALL SELECT f_category, 'escalated', CASE WHEN is_escalated THEN 'yes' ELSE 'no' END FROM m
     UNION ALL SELECT f_category, 'resolved', CASE WHEN f_resolved THEN 'yes' ELSE 'no' END FROM m
     UNION ALL SELECT f_category, 'fcr',
-           CASE WHEN f_resolved AND transfer_count = 0 AND NOT has_repeat_contact THEN 'yes' ELSE 'no' END FROM m
+           CASE WHEN f_fcr IS NULL THEN 'unknown' WHEN f_fcr THEN 'yes' ELSE 'no' END FROM m
 )
 SELECT factor, level,
        COUNT(*) FILTER (WHERE category = 'promoter') AS promoters,
@@ -702,9 +707,12 @@ def nps_drivers(*, team_ids: list[int], period: Period) -> dict[str, Any]:
 
     surveyed = call_annotate_metrics(_scoped_calls(team_ids, period).filter(survey_responses__isnull=False))
     inner, params = compiled(
-        surveyed.annotate(f_category=F("survey_responses__category"), f_resolved=F("is_resolved")).values(
-            "f_category", "f_resolved", "transfer_count", "is_escalated", "has_repeat_contact"
-        )
+        surveyed.annotate(
+            f_category=F("survey_responses__category"),
+            f_resolved=F("is_resolved"),
+            # None (level "unknown") for an anonymous caller, as everywhere (calls.selectors).
+            f_fcr=F("is_first_contact_resolution"),
+        ).values("f_category", "f_resolved", "transfer_count", "is_escalated", "f_fcr")
     )
     factors: dict[str, list[dict[str, Any]]] = {}
     for row in _fetch(_CALL_FACTORS_SQL.format(inner=inner), params):
@@ -745,7 +753,9 @@ def transfer_analysis(*, team_ids: list[int], period: Period) -> dict[str, Any]:
     rollups of the selected teams' agents (never the raw calls). A transferred call counts once per
     (from, to) department path however many legs took it, and once per reason."""
     totals = _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period).aggregate(
-        calls=Coalesce(Sum("calls"), 0), repeat_contacts=Coalesce(Sum("repeat_contacts"), 0)
+        calls=Coalesce(Sum("calls"), 0),
+        identified_calls=Coalesce(Sum("identified_calls"), 0),
+        repeat_contacts=Coalesce(Sum("repeat_contacts"), 0),
     )
     total = totals["calls"]
     paths = list(
@@ -790,8 +800,10 @@ def transfer_analysis(*, team_ids: list[int], period: Period) -> dict[str, Any]:
         .order_by("kind", "-calls_count", "reason_label")
     ):
         reasons[r["kind"]].append({"kind": r["kind"], "reason": r["reason_label"], "calls": r["calls_count"]})
-    repeat = {"calls": total, "repeat_contacts": totals["repeat_contacts"]}
-    repeat["rate"] = rate(repeat["repeat_contacts"], repeat["calls"])
+    # Repeat contacts are those of identified callers, over their calls (an anonymous caller's cannot be seen).
+    repeat = {key: totals[key] for key in ("calls", "identified_calls", "repeat_contacts")}
+    repeat["anonymous_calls"] = repeat["calls"] - repeat["identified_calls"]
+    repeat["rate"] = rate(repeat["repeat_contacts"], repeat["identified_calls"])
     return {
         "paths": paths,
         "weekly": weekly,

@@ -36,6 +36,7 @@ from tests.analytics.helpers import make_evaluation, make_response, make_scoreca
 JUNE = Period("custom", date(2026, 6, 1), date(2026, 6, 30))
 CALL_FIELDS = [
     "calls",
+    "identified_calls",
     "handle_seconds",
     "wait_seconds",
     "transferred",
@@ -47,6 +48,7 @@ CALL_FIELDS = [
 SCORE_FIELDS = ["evaluations", "score_sum", "score_sum_squares", "promoters", "passives", "detractors"]
 BOARD_FIELDS = [
     "calls",
+    "identified_calls",
     "average_handle_seconds",
     "fcr_rate",
     "transfer_rate",

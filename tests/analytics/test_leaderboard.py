@@ -113,6 +113,8 @@ def independent(agent, team_agents, k, min_n):
     d = sum(a <= 6 for a in answers) / n
     se = 100 * math.sqrt((p + d - (p - d) ** 2) / n)
     calls = list(agent.calls.filter(started_at__month=6))
+    # FCR over identified callers' calls (each factory call has its own customer: no repeat contact).
+    identified = [c for c in calls if c.customer_id is not None]
     return {
         "qa_mean": sum(mine) / len(mine),
         "qa_shrunk": shrunk,
@@ -127,7 +129,8 @@ def independent(agent, team_agents, k, min_n):
         / len(calls),
         "transfer_rate": sum(c.transfers.exists() for c in calls) / len(calls),
         "escalation_rate": sum(c.escalations.exists() for c in calls) / len(calls),
-        "fcr_rate": sum(c.is_resolved and not c.transfers.exists() for c in calls) / len(calls),
+        "identified_calls": len(identified),
+        "fcr_rate": sum(c.is_resolved and not c.transfers.exists() for c in identified) / len(identified),
         "is_ranked": len(mine) >= min_n,
     }
 

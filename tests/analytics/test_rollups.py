@@ -57,14 +57,19 @@ def raw_call_stats() -> dict:
             and o.started_at <= c.started_at + window
             for o in calls
         )
+        identified = c.customer_id is not None
         row = out[(c.agent_id, timezone.localtime(c.started_at).date())]
         row["calls"] += 1
+        row["identified_calls"] += identified
         row["handle_seconds"] += c.talk_seconds + c.hold_seconds + c.wrap_seconds
         row["wait_seconds"] += c.wait_seconds
         row["transferred"] += c.pk in transferred
         row["escalated"] += c.pk in escalated
         row["resolved"] += c.is_resolved
-        row["first_contact_resolved"] += c.is_resolved and c.pk not in transferred and not repeat
+        # An anonymous caller's FCR is unknown: counted for identified callers only.
+        row["first_contact_resolved"] += (
+            identified and c.is_resolved and c.pk not in transferred and not repeat
+        )
         row["repeat_contacts"] += repeat
     return {k: dict(v) for k, v in out.items()}
 
@@ -72,6 +77,7 @@ def raw_call_stats() -> dict:
 def rollup_call_stats() -> dict:
     fields = [
         "calls",
+        "identified_calls",
         "handle_seconds",
         "wait_seconds",
         "transferred",
@@ -326,6 +332,20 @@ def test_rollups_match_a_raw_recomputation_after_a_full_refresh(world):
         ann_day.repeat_contacts,
         ann_day.escalated,
     ) == (2, 225 + 300, 1, 0, 1, 1)
+    # Bob's June 4 call has no customer: resolved and never transferred, yet not counted as resolved on first
+    # contact (unknown), and not an identified call.
+    bob_day4 = AgentDayCallStats.objects.get(agent=world["bob"], day=date(2026, 6, 4))
+    assert (
+        bob_day4.calls,
+        bob_day4.identified_calls,
+        bob_day4.resolved,
+        bob_day4.first_contact_resolved,
+    ) == (
+        1,
+        0,
+        1,
+        0,
+    )
     ann_scores = AgentDayScoreStats.objects.get(agent=world["ann"], day=date(2026, 6, 1))
     assert (ann_scores.evaluations, ann_scores.score_sum, ann_scores.score_sum_squares) == (
         2,

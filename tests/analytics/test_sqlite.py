@@ -39,7 +39,7 @@ AGENTS = {
 def record(
     external_id: str,
     agent: str,
-    customer: str,
+    customer: str | None,
     started: str,
     *,
     talk: int = 100,
@@ -63,7 +63,7 @@ def record(
         "wrap_seconds": wrap,
         "department": "Billing",
         "agent": AGENTS[agent],
-        "customer": {"external_id": customer},
+        "customer": {"external_id": customer} if customer else None,
         "resolved": resolved,
         "transfers": [{"sequence": 1, "at": at, "from_department": "Billing", "to_department": "Tech"}]
         if transferred
@@ -92,6 +92,9 @@ SECOND = [
     record("S-9", "A-3", "CU-1", "2026-06-10T09:00:00+00:00", talk=80),
     # A re-import that changes a call: S-5 is now resolved.
     record("S-5", "A-3", "CU-4", "2026-06-03T16:00:00+00:00", talk=250, resolved=True, escalated=True),
+    # An anonymous caller, resolved and never transferred: its first-contact resolution is unknown, so Ann's
+    # June 4 holds one call, no identified call and no first-contact resolution.
+    record("S-10", "A-1", None, "2026-06-04T14:00:00+00:00", talk=70),
 ]
 SCORING = {
     "evaluations": {"S-1": 90, "S-2": 70.5, "S-3": 80, "S-7": 100, "S-5": 60},
@@ -108,7 +111,7 @@ def expected_calls(records: list[dict], ids: dict[str, int]) -> list[dict]:
             {
                 "id": ids[r["external_id"]],
                 "agent": r["agent"]["employee_code"],
-                "customer": r["customer"]["external_id"],
+                "customer": r["customer"]["external_id"] if r["customer"] else None,
                 "start": datetime.fromisoformat(r["started_at"]),
                 "handle": r["talk_seconds"] + r["hold_seconds"] + r["wrap_seconds"],
                 "wait": r["wait_seconds"],
@@ -119,13 +122,15 @@ def expected_calls(records: list[dict], ids: dict[str, int]) -> list[dict]:
         )
     for c in calls:
         c["day"] = c["start"].astimezone(ZONE).date().isoformat()
-        c["repeat"] = any(
+        # First-contact resolution and repeat contacts are counted for identified callers only.
+        c["identified"] = c["customer"] is not None
+        c["repeat"] = c["identified"] and any(
             o["customer"] == c["customer"]
             and (o["start"] > c["start"] or (o["start"] == c["start"] and o["id"] > c["id"]))
             and o["start"] <= c["start"] + WINDOW
             for o in calls
         )
-        c["fcr"] = c["resolved"] and not c["transferred"] and not c["repeat"]
+        c["fcr"] = c["identified"] and c["resolved"] and not c["transferred"] and not c["repeat"]
     return calls
 
 
@@ -137,6 +142,7 @@ def expected_call_stats(calls: list[dict]) -> dict:
         row["handle_seconds"] += c["handle"]
         row["wait_seconds"] += c["wait"]
         for key, flag in (
+            ("identified_calls", "identified"),
             ("transferred", "transferred"),
             ("escalated", "escalated"),
             ("resolved", "resolved"),
@@ -168,12 +174,14 @@ def expected_board(calls: list[dict]) -> dict:
     board = {}
     for agent, mine in by_agent.items():
         n = len(mine)
+        identified = sum(c["identified"] for c in mine)
         scores = [s for ext, s in SCORING["evaluations"].items() if _agent_of(ext) == agent]
         answers = [a for ext, a in SCORING["responses"].items() if _agent_of(ext) == agent]
         board[agent] = {
             "calls": n,
             "average_handle_seconds": sum(c["handle"] for c in mine) / n,
-            "fcr_rate": sum(c["fcr"] for c in mine) / n,
+            "identified_calls": identified,
+            "fcr_rate": sum(c["fcr"] for c in mine) / identified,
             "transfer_rate": sum(c["transferred"] for c in mine) / n,
             "escalation_rate": sum(c["escalated"] for c in mine) / n,
             "evaluations": len(scores),
@@ -257,7 +265,7 @@ def sqlite_run(tmp_path_factory) -> dict:
 def test_the_subprocess_really_ran_on_sqlite_and_imported_everything(sqlite_run):
     assert sqlite_run["vendor"] == "sqlite"
     assert sqlite_run["import_errors"] == []
-    assert set(sqlite_run["after_both"]["call_ids"]) == {f"S-{i}" for i in range(1, 10)}
+    assert set(sqlite_run["after_both"]["call_ids"]) == {f"S-{i}" for i in range(1, 11)}
 
 
 def test_import_refreshes_the_call_rollups_on_sqlite(sqlite_run):
@@ -284,6 +292,19 @@ def test_second_import_updates_fcr_of_earlier_days_and_changed_calls(sqlite_run)
         after[("A-2", "2026-06-08")]["first_contact_resolved"],
     ) == (2, 1)
     assert after[("A-2", "2026-06-08")]["repeat_contacts"] == 1
+    # S-10, the anonymous caller's resolved, untransferred call: not an identified call, not an FCR.
+    assert ("A-1", "2026-06-04") not in before
+    assert after[("A-1", "2026-06-04")] == {
+        "calls": 1,
+        "identified_calls": 0,
+        "handle_seconds": 70,
+        "wait_seconds": 5,
+        "transferred": 0,
+        "escalated": 0,
+        "resolved": 1,
+        "first_contact_resolved": 0,
+        "repeat_contacts": 0,
+    }
     assert (before[("A-3", "2026-06-03")]["resolved"], after[("A-3", "2026-06-03")]["resolved"]) == (0, 1)
 
 

@@ -62,7 +62,7 @@ SPECS = [
     Spec("a1", "ann", paris(3, 2, 9), "X", True, 0, 0, 100, 10, 5, 20, repeat=True),
     # a2 -> c1 (Y) the next morning, across midnight.
     Spec("a2", "ann", paris(3, 2, 23, 30), "Y", True, 1, 0, 200, 0, 0, 40, repeat=True),
-    # No customer: never a repeat contact.
+    # No customer: its repeat contact, and so its first-contact resolution, are unknown (not counted).
     Spec("a3", "ann", paris(3, 4, 15), None, True, 0, 0, 110, 0, 10, 10, repeat=False, channel="chat"),
     # b1 -> c2 (X) 23 hours later.
     Spec("b1", "bob", paris(3, 4, 8), "X", False, 0, 1, 300, 20, 10, 5, repeat=True),
@@ -126,28 +126,39 @@ def build_summary_world(settings) -> SummaryWorld:
 
 def hand_summary(specs: list[Spec]) -> dict:
     """The list summary of these calls, counted from the hand-written flags: counts, rates and handle time
-    over the calls an agent handled, abandoned (no agent) over all of them, wait over all of them."""
+    over the calls an agent handled, abandoned (no agent) over all of them, wait over all of them; first-contact
+    resolution and repeat contacts over the handled calls with a customer only (an anonymous caller's are
+    unknown)."""
     n = len(specs)
     handled = [s for s in specs if s.agent is not None]
-    h = len(handled)
+    identified = [s for s in handled if s.customer is not None]
+    h, i = len(handled), len(identified)
     counts = {
         "transferred": sum(1 for s in handled if s.transfers),
         "escalated": sum(1 for s in handled if s.escalations),
         "resolved": sum(1 for s in handled if s.resolved),
-        "first_contact_resolved": sum(1 for s in handled if s.resolved and not s.transfers and not s.repeat),
-        "repeat_contacts": sum(1 for s in handled if s.repeat),
+    }
+    identified_counts = {
+        "first_contact_resolved": sum(
+            1 for s in identified if s.resolved and not s.transfers and not s.repeat
+        ),
+        "repeat_contacts": sum(1 for s in identified if s.repeat),
     }
     handle = sum(s.talk + s.hold + s.wrap for s in handled)
     wait = sum(s.wait for s in specs)
     return {
         "calls": n,
         "handled_calls": h,
+        "identified_calls": i,
+        "anonymous_calls": h - i,
         "abandoned": n - h,
         "abandoned_rate": (n - h) / n if n else None,
         **counts,
+        **identified_counts,
         "average_handle_seconds": handle / h if h else None,
         "average_wait_seconds": wait / n if n else None,
         **{f"{key}_rate": count / h if h else None for key, count in counts.items()},
+        **{f"{key}_rate": count / i if i else None for key, count in identified_counts.items()},
     }
 
 

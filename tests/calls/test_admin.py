@@ -243,9 +243,10 @@ def test_unresolving_a_call_in_the_admin_updates_the_list_summary(
 
     post_and_commit(client, django_capture_on_commit_callbacks, url, data)
 
-    # b2 was resolved at first contact: resolved 7 -> 6, FCR 3 -> 2.
+    # b2 was resolved at first contact: resolved 7 -> 6, FCR 2 -> 1 (b2 and b3; not the anonymous a3, whose
+    # FCR is unknown).
     summary = list_summary(client)
-    assert (summary["resolved"], summary["first_contact_resolved"]) == (6, 2)
+    assert (summary["resolved"], summary["first_contact_resolved"]) == (6, 1)
     assert summary == hand_summary(changed(b2={"resolved": False}))
     assert summary == call_summary(Call.objects.all())
 
@@ -274,10 +275,11 @@ def test_deleting_transfers_inline_on_the_call_page_updates_the_list_summary(
 
     post_and_commit(client, django_capture_on_commit_callbacks, url, data)
 
-    # c2 (resolved, no repeat) loses both transfers: transferred 2 -> 1, and it becomes an FCR (3 -> 4).
+    # c2 (resolved, no repeat) loses both transfers: transferred 2 -> 1, and it becomes an FCR (2 -> 3: b2, b3,
+    # c2; the anonymous a3 is never counted).
     assert Transfer.objects.filter(call__external_id="c2").count() == 0
     summary = list_summary(client)
-    assert (summary["transferred"], summary["first_contact_resolved"]) == (1, 4)
+    assert (summary["transferred"], summary["first_contact_resolved"]) == (1, 3)
     assert summary == hand_summary(changed(c2={"transfers": 0}))
 
 
@@ -350,10 +352,11 @@ def test_bulk_delete_action_refreshes_the_days_of_the_deleted_calls(
         {"action": "delete_selected", "_selected_action": doomed, "post": "yes"},
     )
 
-    # Without c2, b1 has no repeat contact; without n1, neither has c1 (which becomes an FCR).
+    # Without c2, b1 has no repeat contact; without n1, neither has c1 (which becomes an FCR: b2, b3, c1; the
+    # anonymous a3 is never counted).
     assert not Call.objects.filter(pk__in=doomed).exists()
     summary = list_summary(client)
-    assert (summary["calls"], summary["repeat_contacts"], summary["first_contact_resolved"]) == (8, 2, 4)
+    assert (summary["calls"], summary["repeat_contacts"], summary["first_contact_resolved"]) == (8, 2, 3)
     assert summary == hand_summary(changed(c2=None, n1=None, b1={"repeat": False}, c1={"repeat": False}))
 
 

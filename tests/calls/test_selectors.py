@@ -121,7 +121,7 @@ def repeat_calls(db, settings):
         customer=CustomerFactory(external_id="CU-stranger"),
         started_at=T0 + timedelta(hours=1),
     )
-    # Calls without a customer are never repeats of each other.
+    # Calls without a customer are never matched with each other: their repeat contacts are unknown.
     CallFactory(external_id="anon-1", customer=None, started_at=T0)
     CallFactory(external_id="anon-2", customer=None, started_at=T0 + timedelta(minutes=1))
 
@@ -140,8 +140,9 @@ def test_repeat_contact_window_is_inclusive_and_per_customer(repeat_calls):
         "same_second-2": False,
         "lonely-1": False,
         "stranger": False,
-        "anon-1": False,
-        "anon-2": False,
+        # No customer: whether the caller called again cannot be known.
+        "anon-1": None,
+        "anon-2": None,
     }
 
 
@@ -163,8 +164,8 @@ def test_is_repeat_contact_mirrors_has_repeat_contact(repeat_calls):
         "same_second-2": True,
         "lonely-1": False,
         "stranger": False,
-        "anon-1": False,
-        "anon-2": False,
+        "anon-1": None,
+        "anon-2": None,
     }
 
 
@@ -704,16 +705,18 @@ def test_list_summary_of_all_calls_by_hand(summary_world, reviewer):
 
     # Reviewers see every call too. By hand: 10 calls, 8 an agent handled (n1, n2 have no agent: abandoned,
     # 2 of 10); over the 8: handle 115+200+120+330+50+60+90+400 = 1365; transferred a2 c2; escalated b1 c2
-    # (n2's escalation is not an agent's); resolved all but b1; repeat a1 a2 b1 c1; FCR a3 b2 b3. Wait 295
-    # over all 10.
+    # (n2's escalation is not an agent's); resolved all but b1. Of the 8, a3 has no customer: 7 identified,
+    # 1 anonymous; over the 7: repeat a1 a2 b1 c1; FCR b2 b3 (a3, resolved and untransferred, is not counted:
+    # its FCR is unknown). Wait 295 over all 10.
     assert read_rollups is True
     assert (summary["calls"], summary["handled_calls"], summary["abandoned"]) == (10, 8, 2)
+    assert (summary["identified_calls"], summary["anonymous_calls"]) == (7, 1)
     assert (summary["transferred"], summary["escalated"], summary["resolved"]) == (2, 2, 7)
-    assert (summary["repeat_contacts"], summary["first_contact_resolved"]) == (4, 3)
+    assert (summary["repeat_contacts"], summary["first_contact_resolved"]) == (4, 2)
     assert summary["average_handle_seconds"] == 1365 / 8
     assert summary["average_wait_seconds"] == 29.5
-    assert (summary["first_contact_resolved_rate"], summary["abandoned_rate"]) == (3 / 8, 0.2)
-    assert (summary["transferred_rate"], summary["repeat_contacts_rate"]) == (0.25, 0.5)
+    assert (summary["first_contact_resolved_rate"], summary["abandoned_rate"]) == (2 / 7, 0.2)
+    assert (summary["transferred_rate"], summary["repeat_contacts_rate"]) == (0.25, 4 / 7)
     assert summary == live
 
 

@@ -350,15 +350,17 @@ def test_admin_list_summary_comes_from_the_rollups_with_the_right_totals(client,
     assert response.context["page_obj"].paginator.num_pages == 3
     assert len(listed_ids(response)) == 4
     html = response.content.decode()
-    # 10 calls, 2 abandoned (20 %); of the 8 an agent handled: transferred 2 and escalated 2 (25 %), FCR 3
-    # (37.5 %), repeat 4 (50 %); handle 1365 s / 8 = 170.6 s, shown as 2:51.
+    # 10 calls, 2 abandoned (20 %); of the 8 an agent handled: transferred 2 and escalated 2 (25 %); handle
+    # 1365 s / 8 = 170.6 s, shown as 2:51. Of the 8, 7 have a customer (a3 is anonymous): FCR b2 b3, 2 of 7
+    # (28.6 %), repeat a1 a2 b1 c1, 4 of 7 (57.1 %).
     for shown in (
         "<dd>10</dd>",
         "20.0 %",
         "<dd>25.0 %</dd>",
-        "<dd>37.5 %</dd>",
+        '<dd>28.6 %<span class="sub">of 7 calls from identified callers</span></dd>',
         "<dd>2:51</dd>",
-        "<dd>50.0 %</dd>",
+        '<dd>57.1 %<span class="sub">of 7 calls from identified callers</span></dd>',
+        "1 anonymous call left out",
     ):
         assert shown in html
 

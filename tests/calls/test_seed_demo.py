@@ -483,15 +483,17 @@ def test_seeded_rates_match_an_independent_count_of_the_records(db):
             starts[r["customer"]["external_id"]].append(parse(r["started_at"]))
     # The summary's counts are of the calls an agent handled (an abandoned call is counted as abandoned).
     handled = [r for r in generated if r["agent"]]
-    repeats = sum(
-        1
-        for r in handled
-        if r["customer"]
-        and any(
+
+    def has_repeat(r) -> bool:
+        return any(
             parse(r["started_at"]) < later <= parse(r["started_at"]) + timedelta(days=7)
             for later in starts[r["customer"]["external_id"]]
         )
-    )
+
+    # First-contact resolution and repeat contacts are counted for identified callers only.
+    identified = [r for r in handled if r["customer"]]
+    repeats = sum(1 for r in identified if has_repeat(r))
+    first_contact = sum(1 for r in identified if r["resolved"] and not r["transfers"] and not has_repeat(r))
 
     summary = selectors.call_summary(Call.objects.all())
 
@@ -502,6 +504,13 @@ def test_seeded_rates_match_an_independent_count_of_the_records(db):
     assert summary["resolved"] == sum(r["resolved"] for r in handled)
     assert summary["repeat_contacts"] == repeats
     assert repeats > 50
+    assert (summary["identified_calls"], summary["anonymous_calls"]) == (
+        len(identified),
+        len(handled) - len(identified),
+    )
+    assert summary["anonymous_calls"] > 0
+    assert summary["first_contact_resolved"] == first_contact
+    assert summary["first_contact_resolved_rate"] == first_contact / len(identified)
 
 
 def test_rerunning_seed_demo_creates_no_duplicates_and_keeps_changed_passwords(db):

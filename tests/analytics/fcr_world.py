@@ -150,33 +150,10 @@ def make_users(world: dict) -> dict:
 def _list_summary(user) -> dict:
     """The calls list summary of June for this user, and whether it came from the rollups (the rollup table
     read and believed) or was counted live."""
-    import logging
+    from tests.calls.helpers import list_filters, list_summary
 
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from calls.models import AgentDayCallStats
-    from calls.selectors import call_annotate_metrics, call_filter, call_list_for_user, call_summary_for_list
-    from tests.calls.helpers import list_filters
-
-    filters = list_filters(date_from=FIRST_DAY, date_to=LAST_DAY)
-    queryset = call_filter(call_annotate_metrics(call_list_for_user(user)), **filters)
-    messages: list[str] = []
-
-    class Remember(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    handler = Remember()
-    logger = logging.getLogger("calls.selectors")
-    logger.addHandler(handler)
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            summary = call_summary_for_list(user, queryset, filters)
-    finally:
-        logger.removeHandler(handler)
-    read = any(AgentDayCallStats._meta.db_table in q["sql"] for q in captured.captured_queries)
-    return {"summary": summary, "from_rollups": read and not any("summing live" in m for m in messages)}
+    summary, _live, from_rollups = list_summary(user, list_filters(date_from=FIRST_DAY, date_to=LAST_DAY))
+    return {"summary": summary, "from_rollups": from_rollups}
 
 
 def figures(world: dict, users: dict) -> dict:

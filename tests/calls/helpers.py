@@ -8,14 +8,24 @@ count over the table (never over the database).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Max, Min
+from django.test.utils import CaptureQueriesContext
 
-from calls.models import Agent, Call, Team
+from calls.models import Agent, AgentDayCallStats, Call, Team
 from calls.rollups import agent_day_stats_refresh, agent_day_stats_refresh_for_calls
+from calls.selectors import (
+    call_annotate_metrics,
+    call_filter,
+    call_list_for_user,
+    call_summary,
+    call_summary_for_list,
+)
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -194,3 +204,30 @@ def rollups_refresh_all() -> None:
     span = Call.objects.aggregate(first=Min("started_at"), last=Max("started_at"))
     if span["first"] is not None:
         agent_day_stats_refresh_for_calls(started_from=span["first"], started_to=span["last"])
+
+
+class _Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def list_summary(user, filters: dict | None) -> tuple[dict, dict, bool]:
+    """(call_summary_for_list, call_summary of the same list, whether the answer came from the rollups:
+    the rollup table was read and its count was believed, i.e. no fallback to counting live)."""
+    queryset = call_annotate_metrics(call_list_for_user(user))
+    queryset = call_filter(queryset, **filters) if filters is not None else queryset.none()
+    warnings = _Warnings()
+    logger = logging.getLogger("calls.selectors")
+    logger.addHandler(warnings)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            summary = call_summary_for_list(user, queryset, filters)
+    finally:
+        logger.removeHandler(warnings)
+    read_rollups = any(AgentDayCallStats._meta.db_table in q["sql"] for q in captured.captured_queries)
+    fell_back = any("summing live" in message for message in warnings.messages)
+    return summary, call_summary(queryset), read_rollups and not fell_back

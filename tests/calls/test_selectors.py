@@ -1,6 +1,5 @@
 """Derived call metrics and permission scoping, each checked against values worked out by hand."""
 
-import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,12 +20,11 @@ from calls.selectors import (
     call_get_for_user,
     call_list_for_user,
     call_summary,
-    call_summary_for_list,
     call_timeline,
     customer_contacts,
     team_list_for_user,
 )
-from tests.calls.helpers import build_summary_world, hand_summary, list_filters, specs_of
+from tests.calls.helpers import build_summary_world, hand_summary, list_filters, list_summary, specs_of
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -624,33 +622,6 @@ def test_call_timeline_orders_start_answer_transfers_escalations_end():
 @pytest.fixture
 def summary_world(db, settings):
     return build_summary_world(settings)
-
-
-class _Warnings(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def list_summary(user, filters: dict | None) -> tuple[dict, dict, bool]:
-    """(call_summary_for_list, call_summary of the same list, whether the answer came from the rollups:
-    the rollup table was read and its count was believed, i.e. no fallback to counting live)."""
-    queryset = call_annotate_metrics(call_list_for_user(user))
-    queryset = call_filter(queryset, **filters) if filters is not None else queryset.none()
-    warnings = _Warnings()
-    logger = logging.getLogger("calls.selectors")
-    logger.addHandler(warnings)
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            summary = call_summary_for_list(user, queryset, filters)
-    finally:
-        logger.removeHandler(warnings)
-    read_rollups = any(AgentDayCallStats._meta.db_table in q["sql"] for q in captured.captured_queries)
-    fell_back = any("summing live" in message for message in warnings.messages)
-    return summary, call_summary(queryset), read_rollups and not fell_back
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,7 @@ class AgentAdmin(admin.ModelAdmin):
     list_display = ("employee_code", "name", "team", "user", "is_active")
     list_filter = ("is_active", "team")
     list_select_related = ("team", "user")
+    # No trigram index: a few hundred agents are scanned in under a millisecond.
     search_fields = ("employee_code", "name", "user__username")
     autocomplete_fields = ("team",)
     raw_id_fields = ("user",)
@@ -60,6 +61,7 @@ class AgentAdmin(admin.ModelAdmin):
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("external_id", "name", "tier", "phone", "email")
     list_filter = ("tier",)
+    # Each is served by its trigram index on PostgreSQL (migration calls 0007): a bitmap OR of the four.
     search_fields = ("external_id", "name", "phone", "email")
     show_full_result_count = False
 

@@ -153,14 +153,18 @@ def test_list_search_examples_worked_by_hand(world):
 @pytest.mark.django_db
 def test_list_search_past_the_customer_id_limit_finds_the_same_calls(world, monkeypatch):
     admin = world.users["admin"]
-    spelled_out = list_ids(admin, "cu-", phone=True)
+    list_ids(admin, "zzqx", phone=True)  # the user's roles, asked once and kept on the user object
+    with CaptureQueriesContext(connection) as spelled_out_queries:
+        spelled_out = list_ids(admin, "cu-", phone=True)
     monkeypatch.setattr(selectors, "CUSTOMER_SEARCH_ID_LIMIT", 2)  # five customers match "cu-"
-
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as subquery_queries:
         by_subquery = list_ids(admin, "cu-", phone=True)
 
     assert spelled_out == by_subquery == {spec[0] for spec in CALLS if spec[1]}
-    assert 'FROM "calls_customer"' in queries.captured_queries[-1]["sql"]  # the customers as a subquery
+    # The calls' query: customer ids spelled out, then the customers as a subquery.
+    assert 'FROM "calls_customer"' not in spelled_out_queries.captured_queries[-1]["sql"]
+    assert 'FROM "calls_customer"' in subquery_queries.captured_queries[-1]["sql"]
+    assert len(spelled_out_queries) == len(subquery_queries)
 
 
 @pytest.mark.django_db

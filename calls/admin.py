@@ -61,7 +61,7 @@ class AgentAdmin(admin.ModelAdmin):
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("external_id", "name", "tier", "phone", "email")
     list_filter = ("tier",)
-    # Each is served by its trigram index on PostgreSQL (migration calls 0007): a bitmap OR of the four.
+    # Each is served by its trigram index on PostgreSQL (migration calls 0008): a bitmap OR of the four.
     search_fields = ("external_id", "name", "phone", "email")
     show_full_result_count = False
 

@@ -463,7 +463,7 @@ def call_text_search(
 ) -> QuerySet[Call]:
     """The calls of `queryset` with `term` in any part (case-insensitive) of the call's external id, of one
     of its customer's `customer_fields` (or, with agent_code, of its agent's employee code): the icontains
-    filter, written to use the trigram indexes (migration calls 0007).
+    filter, written to use the trigram indexes (migration calls 0008).
 
     The matching customers (and agents) are looked up first, in their own much smaller table, through the
     trigram indexes, and the calls by external id (trigram index) or by customer id (the (customer,

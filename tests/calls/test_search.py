@@ -1,5 +1,5 @@
 """Any-part search over calls and customers (calls list and admin): the same calls as plain icontains, the
-permission scoping kept, the trigram indexes of migration calls 0007 created, used and dropped."""
+permission scoping kept, the trigram indexes of migration calls 0008 created, used and dropped."""
 
 import importlib
 from datetime import UTC, datetime, timedelta
@@ -22,9 +22,9 @@ from tests.calls.helpers import list_filters
 from tests.factories import CallFactory, CustomerFactory, TransferFactory
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-MIGRATION = importlib.import_module("calls.migrations.0007_search_trigram_indexes")
-PREVIOUS = ("calls", "0006_call_import_encoding_date_order")
-LATEST = ("calls", "0007_search_trigram_indexes")
+MIGRATION = importlib.import_module("calls.migrations.0008_search_trigram_indexes")
+PREVIOUS = ("calls", "0007_agent_day_call_stats_identified_calls")
+LATEST = ("calls", "0008_search_trigram_indexes")
 INDEXES = {
     "call_external_id_trgm_idx": ("calls_call", "external_id"),
     "customer_external_id_trgm_idx": ("calls_customer", "external_id"),
@@ -336,7 +336,7 @@ def test_the_migration_does_nothing_on_sqlite():
     sqlite = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}})[
         "default"
     ]
-    operation = MIGRATION.Migration("0007_search_trigram_indexes", "calls").operations[0]
+    operation = MIGRATION.Migration("0008_search_trigram_indexes", "calls").operations[0]
     try:
         with sqlite.schema_editor() as schema_editor:
             with CaptureQueriesContext(sqlite) as queries:

@@ -45,7 +45,7 @@ def drop_trigram_indexes(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0006_call_import_encoding_date_order"),
+        ("calls", "0007_agent_day_call_stats_identified_calls"),
     ]
 
     operations = [

@@ -47,6 +47,32 @@ class Notice:
     customer_external_id: str = ""
 
 
+def email_send(*, subject: str, body: str, to: str, idempotency_key: str) -> None:
+    """Send one e-mail carrying its idempotency key (Message-ID and X-QA-Idempotency-Key), so a receiver can
+    drop a duplicate. Raises TransientNotifyError (retry: SMTP 4xx, unreachable) or PermanentNotifyError.
+    Shared by the follow-up e-mail notifier and QA notices (scoring.notices)."""
+    message = EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={
+            "Message-ID": f"<{idempotency_key}@qa-center>",
+            "X-QA-Idempotency-Key": idempotency_key,
+        },
+    )
+    try:
+        message.send()
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise TransientNotifyError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        raise PermanentNotifyError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+        raise TransientNotifyError(f"SMTP unreachable: {exc}") from exc
+    except smtplib.SMTPException as exc:
+        raise PermanentNotifyError(f"SMTP: {exc}") from exc
+
+
 class Notifier:
     name = "base"
 
@@ -69,26 +95,12 @@ class EmailNotifier(Notifier):
         return bool(notice.recipient_email)
 
     def send(self, notice: Notice) -> None:
-        message = EmailMessage(
+        email_send(
             subject=notice.subject,
             body=f"{notice.body}\n\n{notice.url}\n",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[notice.recipient_email],
-            headers={
-                "Message-ID": f"<{notice.idempotency_key}@qa-center>",
-                "X-QA-Idempotency-Key": notice.idempotency_key,
-            },
+            to=notice.recipient_email,
+            idempotency_key=notice.idempotency_key,
         )
-        try:
-            message.send()
-        except smtplib.SMTPResponseException as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise TransientNotifyError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-            raise PermanentNotifyError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-            raise TransientNotifyError(f"SMTP unreachable: {exc}") from exc
-        except smtplib.SMTPException as exc:
-            raise PermanentNotifyError(f"SMTP: {exc}") from exc
 
 
 class WebhookNotifier(Notifier):

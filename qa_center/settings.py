@@ -153,6 +153,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "qa_center.context_processors.roles",
+                "scoring.notices.context_processors.notices",
             ],
         },
     },
@@ -389,6 +390,17 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 CELERY_BEAT_SCHEDULE["scoring-weekly-sample"] = {
     "task": "scoring.tasks.weekly_sample_assign_task",
     "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+}
+# QA notices (review received, dispute opened/decided): in-app always; also e-mailed when this is on.
+QA_NOTICE_EMAIL = env_bool("QA_NOTICE_EMAIL", False)
+# The sweeper recreates notices of events this recent whose task was lost, and retries their e-mail.
+QA_NOTICE_SWEEP_LOOKBACK_HOURS = env_int("QA_NOTICE_SWEEP_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 30)
+QA_NOTICE_PAGE_SIZE = env_int("QA_NOTICE_PAGE_SIZE", 50, minimum=5, maximum=500)
+# Every 5 minutes: a notice whose task was lost (broker down, worker killed) appears at most 5 minutes
+# late; idempotent (one notice per event and recipient, by constraint) and bounded by the look-back.
+CELERY_BEAT_SCHEDULE["scoring-notices-sweep"] = {
+    "task": "scoring.tasks.notice_sweep_task",
+    "schedule": 300.0,
 }
 
 # --- NPS surveys (scoring.surveys) ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from calls.models import Agent, Call, Department
 
@@ -460,6 +461,68 @@ class AuditEntry(models.Model):
         return f"{self.evaluation_id} {self.action} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class Notice(models.Model):
+    """An in-app notification of a QA event to one person (optionally also e-mailed).
+
+    One row per (recipient, kind, evaluation, event_key): the event key names the event ("evaluation:<id>"
+    for a submitted review, "dispute:<id>" for a dispute's opening or decision), so the task, its retries
+    and the sweeper can all create "the" notice of an event and only one ever exists."""
+
+    class Kind(models.TextChoices):
+        REVIEW_SUBMITTED = "review_submitted", "Review received"
+        DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+        DISPUTE_DECIDED = "dispute_decided", "Dispute decided"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_notices"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # The evaluation to open: the reviewed one; for a decided dispute, the revision the decision produced
+    # (the disputed one when it was upheld).
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="notices")
+    dispute = models.ForeignKey(
+        Dispute, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    event_key = models.CharField(max_length=40)
+    # When the event happened (not when the row was written: a sweeper may write it minutes later).
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "evaluation", "event_key"], name="notice_one_per_event_recipient"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["review_submitted", "dispute_opened", "dispute_decided"]),
+                name="notice_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="review_submitted") & Q(dispute__isnull=True))
+                | (~Q(kind="review_submitted") & Q(dispute__isnull=False)),
+                name="notice_dispute_events_name_their_dispute",
+            ),
+        ]
+        indexes = [
+            # The nav's unread count and the list, newest first.
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notice_unread_idx",
+            ),
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notice_recipient_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id} ({self.event_key})"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
 __all__ = [
     "Answer",
     "Assignment",
@@ -468,6 +531,7 @@ __all__ = [
     "Dispute",
     "DisputeItem",
     "Evaluation",
+    "Notice",
     "Scorecard",
     "Section",
     "SectionScore",

@@ -33,10 +33,12 @@ from .models import (
     Dispute,
     DisputeItem,
     Evaluation,
+    Notice,
     Scorecard,
     Section,
     SectionScore,
 )
+from .notices.services import notice_schedule_for_event
 from .selectors import (
     call_context,
     call_evaluable_by_user,
@@ -613,6 +615,9 @@ def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = N
             status=Assignment.Status.DONE, completed_at=now
         )
     analytics_refresh_for_calls_on_commit(call_ids=[evaluation.call_id])
+    if evaluation.kind == Evaluation.Kind.REVIEW:
+        # The agent is told of a review (self-reviews and blind calibrations tell nobody).
+        notice_schedule_for_event(kind=Notice.Kind.REVIEW_SUBMITTED, evaluation_id=evaluation.pk)
     return evaluation
 
 
@@ -820,6 +825,7 @@ def dispute_open(
         reason=reason,
         dispute=dispute,
     )
+    notice_schedule_for_event(kind=Notice.Kind.DISPUTE_OPENED, dispute_id=dispute.pk)
     return dispute
 
 
@@ -872,6 +878,7 @@ def dispute_resolve(
             old_score=old.score,
             new_score=old.score,
         )
+        notice_schedule_for_event(kind=Notice.Kind.DISPUTE_DECIDED, dispute_id=dispute.pk)
         return dispute
     if outcome != Dispute.Status.ADJUSTED:
         raise ValidationError(f"Unknown outcome {outcome!r}.")
@@ -966,4 +973,5 @@ def dispute_resolve(
         "dispute %s adjusted evaluation %s -> %s (%s -> %s)", dispute.pk, old.pk, new.pk, old.score, new.score
     )
     analytics_refresh_for_calls_on_commit(call_ids=[old.call_id])
+    notice_schedule_for_event(kind=Notice.Kind.DISPUTE_DECIDED, dispute_id=dispute.pk)
     return dispute

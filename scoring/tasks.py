@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
 from celery import shared_task
 
+from .notices.services import notice_create_for_event, notice_sweep
 from .sampling import previous_week_start, weekly_sample_assign
 
 logger = logging.getLogger(__name__)
@@ -26,3 +28,18 @@ def weekly_sample_assign_task(week_start: str | None = None, seed: int | None = 
         "agents_short": len(result.agents_short),
         "reviewers": len(result.reviewers),
     }
+
+
+# acks_late: a worker killed mid-task leaves the message to be redelivered; the service is idempotent.
+@shared_task(name="scoring.tasks.notice_create_for_event_task", acks_late=True, ignore_result=True)
+def notice_create_for_event_task(
+    kind: str, evaluation_id: int | None = None, dispute_id: int | None = None
+) -> int:
+    """Create (and, with QA_NOTICE_EMAIL, e-mail) the notices of one QA event, queued after its commit."""
+    return len(notice_create_for_event(kind=kind, evaluation_id=evaluation_id, dispute_id=dispute_id))
+
+
+@shared_task(name="scoring.tasks.notice_sweep_task", ignore_result=True)
+def notice_sweep_task() -> dict:
+    """Beat, every 5 minutes: notices of recent events whose task was lost; e-mail that failed."""
+    return dataclasses.asdict(notice_sweep())

@@ -1,0 +1,40 @@
+"""Reading QA notices: a user only ever reads their own."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
+from ..models import Notice
+from ..selectors import evaluation_list_for_user
+
+
+def notice_list_for_user(user, *, unread_only: bool = False) -> QuerySet[Notice]:
+    """The user's own notices, newest first, with what their text needs, and `can_open`: whether the user
+    may read the linked evaluation now (the same rule as its page, so a link never leads to a 404)."""
+    if not user.is_authenticated:
+        return Notice.objects.none()
+    queryset = Notice.objects.filter(recipient=user)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    visible = evaluation_list_for_user(user, include_superseded=True).filter(pk=OuterRef("evaluation_id"))
+    return (
+        queryset.select_related("evaluation", "evaluation__call", "evaluation__agent", "dispute")
+        .annotate(can_open=Exists(visible.values("pk")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def notice_get_for_user(user, *, pk) -> Notice:
+    """One of the user's own notices; 404 for anyone else's (or a bad id)."""
+    try:
+        return notice_list_for_user(user).get(pk=pk)
+    except (Notice.DoesNotExist, ValueError):
+        raise Http404("No such notice") from None
+
+
+def notice_unread_count(user) -> int:
+    """Unread notices of the user (the nav badge): one query on the partial unread index."""
+    if not user.is_authenticated:
+        return 0
+    return Notice.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calibration, disputes, evaluations, queue, scorecards, workspace
+from .views import calibration, disputes, evaluations, notices, queue, scorecards, workspace
 
 app_name = "scoring"
 urlpatterns = [
@@ -30,6 +30,10 @@ urlpatterns = [
     # Disputes
     path("disputes/", disputes.dispute_list, name="dispute_list"),
     path("disputes/<int:pk>/", disputes.dispute_detail, name="dispute_detail"),
+    # The user's own notices (review received, dispute opened / decided)
+    path("notices/", notices.notice_list, name="notices"),
+    path("notices/read-all/", notices.notice_read_all, name="notice_read_all"),
+    path("notices/<int:pk>/read/", notices.notice_read, name="notice_read"),
     # Scorecard builder
     path("scorecards/", scorecards.scorecard_list, name="scorecard_list"),
     path("scorecards/new/", scorecards.scorecard_create, name="scorecard_create"),

@@ -1,0 +1,92 @@
+"""QA notices over HTTP: the caller's own notices only (anyone else's is a 404)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import Notice
+from . import services
+from .selectors import notice_get_for_user, notice_list_for_user
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    text = serializers.SerializerMethodField(help_text="What happened, in one sentence.")
+    call = serializers.CharField(source="evaluation.call.external_id", read_only=True)
+    evaluation_url = serializers.SerializerMethodField(
+        help_text="The evaluation's page, when the caller may open it now (else null)."
+    )
+    is_read = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Notice
+        fields = [
+            "id",
+            "kind",
+            "text",
+            "evaluation",
+            "dispute",
+            "call",
+            "evaluation_url",
+            "created_at",
+            "read_at",
+            "is_read",
+            "emailed_at",
+        ]
+        read_only_fields = fields
+
+    def get_text(self, notice: Notice) -> str:
+        return services.notice_text(notice)
+
+    def get_evaluation_url(self, notice: Notice) -> str | None:
+        if not getattr(notice, "can_open", False):
+            return None
+        return reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
+
+
+class NoticeFilterSerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="Only unread notices.")
+
+
+@extend_schema(tags=["notices"])
+class NoticeListAPIView(generics.ListAPIView):
+    """The caller's own notices, newest first: reviews of their calls, disputes they are part of."""
+
+    serializer_class = NoticeSerializer
+
+    def get_queryset(self):
+        filters = NoticeFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return notice_list_for_user(self.request.user, unread_only=filters.validated_data["unread"])
+
+    @extend_schema(parameters=[NoticeFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["notices"])
+class NoticeReadAPIView(APIView):
+    """Mark one of the caller's notices read (idempotent: the first read time is kept); 404 if not theirs."""
+
+    @extend_schema(request=None, responses=NoticeSerializer)
+    def post(self, request, pk: int):
+        notice = notice_get_for_user(request.user, pk=pk)
+        services.notice_mark_read(notice=notice, user=request.user)
+        return Response(NoticeSerializer(notice).data)
+
+
+@extend_schema(tags=["notices"])
+class NoticeReadAllAPIView(APIView):
+    """Mark every unread notice of the caller read."""
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "NoticeReadAll", {"marked": serializers.IntegerField(help_text="Notices that were unread.")}
+        ),
+    )
+    def post(self, request):
+        return Response({"marked": services.notice_mark_all_read(user=request.user)})

@@ -385,6 +385,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ScorecardStatusEnum": "scoring.models.Scorecard.Status",
         "EvaluationStatusEnum": "scoring.models.Evaluation.Status",
         "AssignmentStatusEnum": "scoring.models.Assignment.Status",
+        # Two choice sets now have fields named "kind": the evaluation's keeps its published name.
+        "KindEnum": "scoring.models.Evaluation.Kind",
+        "NoticeKindEnum": "scoring.models.Notice.Kind",
     }
 )
 CELERY_BEAT_SCHEDULE["scoring-weekly-sample"] = {

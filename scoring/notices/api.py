@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -51,11 +53,20 @@ class NoticeFilterSerializer(serializers.Serializer):
     unread = serializers.BooleanField(required=False, default=False, help_text="Only unread notices.")
 
 
+class NoticePagination(PageNumberPagination):
+    """Pages as long as the notices page's (QA_NOTICE_PAGE_SIZE)."""
+
+    @property
+    def page_size(self) -> int:
+        return settings.QA_NOTICE_PAGE_SIZE
+
+
 @extend_schema(tags=["notices"])
 class NoticeListAPIView(generics.ListAPIView):
     """The caller's own notices, newest first: reviews of their calls, disputes they are part of."""
 
     serializer_class = NoticeSerializer
+    pagination_class = NoticePagination
 
     def get_queryset(self):
         filters = NoticeFilterSerializer(data=self.request.query_params)

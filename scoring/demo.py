@@ -29,7 +29,8 @@ from calls.demo import ANYTHING_ELSE, BRAND, agent_profile
 from calls.models import Agent, Call
 
 from . import metrics, services
-from .models import Answer, AuditEntry, Criterion, Evaluation, Scorecard, SectionScore
+from .models import Answer, AuditEntry, Criterion, Dispute, Evaluation, Notice, Scorecard, SectionScore
+from .notices.services import notice_create_for_event
 from .sampling import weekly_sample_assign
 from .selectors import scorecard_for_call
 
@@ -378,6 +379,7 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
     AuditEntry.objects.bulk_create(audit, batch_size=5000)
 
     disputes = _seed_disputes(created, answer_values, agent_users, users_by_id, rng, now)
+    notices = _seed_notices(created, agent_users, now)
     assignments = _seed_assignments(seed, reviewers)
     summary = {
         "skipped": False,
@@ -389,13 +391,14 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
         "auto_failed": sum(1 for e in created if e.is_auto_failed),
         "skipped_no_scorecard": skipped_channel,
         **disputes,
+        "notices": notices,
         "assignments": assignments,
     }
     _say(
         stdout,
         f"QA demo: {summary['reviews']} reviews, {summary['self_reviews']} self-reviews, "
         f"{calibration} calibration scores, {disputes['disputes_open']} open and "
-        f"{disputes['disputes_resolved']} resolved disputes, {assignments} open assignments.",
+        f"{disputes['disputes_resolved']} resolved disputes, {notices} notices, {assignments} open assignments.",
     )
     return summary
 
@@ -449,6 +452,26 @@ def _seed_disputes(created: Iterable[Evaluation], answer_values, agent_users, us
                 )
             resolved += 1
     return {"disputes_open": opened - resolved, "disputes_resolved": resolved}
+
+
+# Notices older than this are shown as read: the demo agents have kept up, except with the last few days.
+DEMO_NOTICES_UNREAD_DAYS = 3
+
+
+def _seed_notices(created: Iterable[Evaluation], agent_users: dict[int, int], now) -> int:
+    """The notices of the demo's events, made by the service the Celery task runs (reviews of agents with a
+    login, every dispute opened and decided). Returns how many notices exist."""
+    for evaluation in created:
+        if evaluation.kind == Evaluation.Kind.REVIEW and evaluation.agent_id in agent_users:
+            notice_create_for_event(kind=Notice.Kind.REVIEW_SUBMITTED, evaluation_id=evaluation.pk)
+    for dispute in Dispute.objects.order_by("pk").only("pk", "status"):
+        notice_create_for_event(kind=Notice.Kind.DISPUTE_OPENED, dispute_id=dispute.pk)
+        if dispute.status != Dispute.Status.OPEN:
+            notice_create_for_event(kind=Notice.Kind.DISPUTE_DECIDED, dispute_id=dispute.pk)
+    Notice.objects.filter(created_at__lt=now - dt.timedelta(days=DEMO_NOTICES_UNREAD_DAYS)).update(
+        read_at=now
+    )
+    return Notice.objects.count()
 
 
 def _seed_assignments(seed: int, reviewers) -> int:

@@ -115,3 +115,48 @@ def test_demo_calibration_puts_every_reviewer_on_the_same_calls(demo_calls, djan
     # Colleagues differ now and then on points items, never on critical ones: agreement is good, not perfect.
     assert report.overall.verdict in {"reliable", "tentative"} and report.overall.value < 1
     assert len(report.reviewers) == 3
+
+
+def test_demo_notices_come_from_the_events(demo_calls, django_user_model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scoring.models import Notice
+
+    before = timezone.now()
+    summary = seed_evaluations(seed=3, share=0.3)
+    reviews_of_logins = Evaluation.objects.filter(kind="review", revision=1, agent__user__isnull=False)
+    assert reviews_of_logins.exists()
+    # One notice per review of an agent with a login, to that agent, dated when the review was submitted.
+    told = Notice.objects.filter(kind="review_submitted")
+    assert sorted(told.values_list("evaluation_id", "recipient_id", "created_at")) == sorted(
+        reviews_of_logins.values_list("pk", "agent__user_id", "submitted_at")
+    )
+    # Each dispute: its team's supervisors (or the admins) and the reviewer; each decision: agent and reviewer.
+    for dispute in Dispute.objects.select_related("evaluation__agent__team"):
+        evaluation = dispute.evaluation
+        supervisors = set(evaluation.agent.team.supervisors.values_list("pk", flat=True))
+        if not supervisors:
+            supervisors = set(
+                django_user_model.objects.filter(is_superuser=True).values_list("pk", flat=True)
+            ) | set(django_user_model.objects.filter(groups__name="admin").values_list("pk", flat=True))
+        opened = set(
+            Notice.objects.filter(dispute=dispute, kind="dispute_opened").values_list("recipient", flat=True)
+        )
+        assert opened == (supervisors | {evaluation.author_id}) - {dispute.raised_by_id}
+        decided = set(
+            Notice.objects.filter(dispute=dispute, kind="dispute_decided").values_list("recipient", flat=True)
+        )
+        if dispute.status == "open":
+            assert decided == set()
+        else:
+            assert decided == {evaluation.agent.user_id, evaluation.author_id} - {dispute.resolved_by_id}
+    assert summary["notices"] == Notice.objects.count()
+    # Older notices are shown read; the last few days' are unread.
+    unread = Notice.objects.filter(read_at__isnull=True)
+    assert unread.exists()
+    assert not unread.filter(created_at__lt=before - timedelta(days=3)).exists()
+    assert not Notice.objects.filter(
+        read_at__isnull=False, created_at__gte=before - timedelta(days=3) + timedelta(minutes=1)
+    ).exists()

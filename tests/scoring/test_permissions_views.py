@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from scoring import services
-from scoring.models import Assignment
+from scoring.models import Assignment, Notice
 from tests.factories import CallFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
@@ -69,6 +69,14 @@ def world(
         "admin": admin_user,
     }
     assignment = Assignment.objects.get(call=call)
+    # The owner's notice of the review (made here directly: the fixture runs no on_commit task).
+    owner_notice = Notice.objects.create(
+        recipient=owner_agent.user,
+        kind=Notice.Kind.REVIEW_SUBMITTED,
+        evaluation=review,
+        event_key=f"evaluation:{review.pk}",
+    )
+    signed_in = frozenset(role for role in users if role != "anonymous")
     criterion_fields = {
         "key": "k2",
         "question": "Q2?",
@@ -282,6 +290,22 @@ def world(
             reverse("scoring:criterion_remove", args=[draft.pk, criterion.pk]),
             frozenset({"admin"}),
         ),
+        # Everyone has a notices page, listing only their own notices; marking read is the recipient's alone.
+        Cell(
+            "notices",
+            "get",
+            reverse("scoring:notices"),
+            signed_in,
+            private_marker="Review received: call M-REVIEWED",
+            marker_visible_to=frozenset({"owner"}),
+        ),
+        Cell(
+            "notice read",
+            "post",
+            reverse("scoring:notice_read", args=[owner_notice.pk]),
+            frozenset({"owner"}),
+        ),
+        Cell("notices all read", "post", reverse("scoring:notice_read_all"), signed_in),
         Cell("publish", "post", reverse("scoring:scorecard_publish", args=[draft.pk]), frozenset({"admin"})),
         Cell(
             "new version",
@@ -336,7 +360,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert unauthorized_successes == []
     assert refused_allowed == []
     assert leaked == []
-    assert len(cells) == 35
+    assert len(cells) == 38
 
 
 @pytest.mark.django_db
@@ -430,5 +454,8 @@ def test_every_scoring_url_is_in_the_matrix():
         "criterion_add",
         "criterion_edit",
         "criterion_remove",
+        "notices",
+        "notice_read",
+        "notice_read_all",
     }
     assert names == covered

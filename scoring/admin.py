@@ -21,6 +21,7 @@ from .models import (
     Dispute,
     DisputeItem,
     Evaluation,
+    Notice,
     Scorecard,
     Section,
     SectionScore,
@@ -273,6 +274,29 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ("action",)
     list_select_related = ("evaluation", "actor")
     date_hierarchy = "at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """Read-only: notices are written by scoring.notices.services (one per event and recipient)."""
+
+    list_display = ("created_at", "recipient", "kind", "evaluation", "dispute", "read_at", "emailed_at")
+    list_filter = ("kind",)
+    list_select_related = ("recipient", "evaluation", "dispute")
+    search_fields = ("recipient__username",)
+    date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

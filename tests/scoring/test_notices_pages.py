@@ -260,3 +260,12 @@ def test_schema_describes_the_notice_endpoints(db):
     read_all = paths["/api/notices/read-all"]["post"]["responses"]["200"]["content"]["application/json"]
     assert read_all["schema"] == {"$ref": "#/components/schemas/NoticeReadAll"}
     assert "requestBody" not in paths["/api/notices/{id}/read"]["post"]
+
+
+def test_admin_lists_notices_read_only(client, admin_user, owner_agent, reviews):
+    notice(owner_agent.user, reviews[0], minutes_ago=1)
+    client.force_login(admin_user)
+    response = client.get("/admin/scoring/notice/")
+    assert response.status_code == 200
+    assert "Review received" in response.content.decode()
+    assert client.get("/admin/scoring/notice/add/").status_code == 403

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.models import Agent, Call, Department
@@ -144,8 +145,9 @@ class Criterion(models.Model):
 
 
 class Assignment(models.Model):
-    """A call in a reviewer's queue. No call is assigned twice for the same purpose (and period), except for
-    calibration, where several reviewers score the same call: once per reviewer."""
+    """A leg of a call (the call and the agent to evaluate) in a reviewer's queue. No leg is assigned twice
+    for the same purpose (and period), except for calibration, where several reviewers score the same
+    call: once per reviewer."""
 
     class Purpose(models.TextChoices):
         MANUAL = "manual", "Manual"
@@ -161,8 +163,11 @@ class Assignment(models.Model):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_assignments"
     )
-    # The agent to evaluate (a leg agent on transferred calls); null = the call's agent.
-    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The leg's agent (the one to evaluate). `assignment_create` and the weekly sample always set it
+    # (migration 0006 filled it in on older rows); null only on a call with no handling agent assigned
+    # without choosing a leg. PROTECT: a leg's agent is PROTECTed by the call/transfer anyway, and the
+    # weekly-sample check below must never be broken by a silent SET NULL.
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.MANUAL)
     period = models.DateField(null=True, blank=True, help_text="Week start (Monday) for weekly samples.")
     assigned_by = models.ForeignKey(
@@ -176,18 +181,31 @@ class Assignment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # Cancelled rows don't count, so a cancelled assignment can be re-made.
+            # One live assignment per leg (call, agent), purpose and period. Cancelled rows don't count, so a
+            # cancelled assignment can be re-made. The agent is coalesced to 0 because NULLs are distinct
+            # in a unique index: two agent-less rows of one call would otherwise both pass.
             models.UniqueConstraint(
-                fields=["call", "purpose", "period"],
-                condition=Q(period__isnull=False) & ~Q(status="cancelled"),
-                name="assignment_unique_call_purpose_period",
+                F("call"),
+                Coalesce(F("agent"), Value(0)),
+                F("purpose"),
+                F("period"),
+                condition=Q(period__isnull=False) & ~Q(status="cancelled") & ~Q(purpose="calibration"),
+                name="assignment_unique_leg_purpose_period",
             ),
-            # NULL periods are distinct in SQL: a second partial index covers them (portable, unlike
+            # NULL periods are distinct in SQL too: a second partial index covers them (portable, unlike
             # nulls_distinct=False which SQLite ignores).
             models.UniqueConstraint(
-                fields=["call", "purpose"],
+                F("call"),
+                Coalesce(F("agent"), Value(0)),
+                F("purpose"),
                 condition=Q(period__isnull=True) & ~Q(status="cancelled") & ~Q(purpose="calibration"),
-                name="assignment_unique_call_purpose_no_period",
+                name="assignment_unique_leg_purpose_no_period",
+            ),
+            # The sampler always names the leg's agent: a NULL there would dodge the per-leg rule above
+            # (NULL and the call's agent are the same leg, but different values).
+            models.CheckConstraint(
+                condition=~Q(purpose="weekly_sample") | Q(agent__isnull=False),
+                name="assignment_weekly_sample_has_agent",
             ),
             # A calibration session puts one call in several reviewers' queues, each once.
             models.UniqueConstraint(

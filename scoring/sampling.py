@@ -1,15 +1,20 @@
-"""Weekly QA sample: N calls per agent per week into reviewers' queues, risk-weighted, no duplicates.
+"""Weekly QA sample: N legs per agent per week into reviewers' queues, risk-weighted, no duplicates.
 
-A call's weight is 1 + 1 for each risk signal (transferred, escalated, unresolved, handle time above
-the week's 90th percentile) + `sampling_extra_weights` (QA_SAMPLE_DETRACTOR_WEIGHT for survey detractors).
-Calls are drawn per agent with Efraimidis–Spirakis weighted sampling without replacement
-(`metrics.weighted_sample`), so a weight-4 call is four times as likely as a weight-1 call to be the
-first pick. Calls are attributed to their primary agent (`Call.agent`); the reviewer may still choose
-another leg's agent when evaluating.
+QA is per leg (`scoring.legs`): a call two agents handled (a transfer) is one leg for each of them, so an
+agent who only receives transferred calls is sampled from those, and is "without calls" only if they
+have no leg at all that week. Each assignment names its leg's agent.
 
-Idempotent: calls already in a queue (any purpose, not cancelled) or already reviewed are not eligible,
-and an agent who already has N weekly-sample assignments for the week gets no more, so re-running for
-the same week adds nothing. The (call, purpose, period) unique constraint backs this if two runs race.
+A leg's weight is its call's: 1 + 1 for each risk signal (transferred, escalated, unresolved, handle
+time above the week's 90th percentile) + `sampling_extra_weights` (QA_SAMPLE_DETRACTOR_WEIGHT for
+survey detractors). Legs are drawn per agent with Efraimidis–Spirakis weighted sampling without
+replacement (`metrics.weighted_sample`), so a weight-4 leg is four times as likely as a weight-1 leg to
+be the first pick. A leg is eligible only if a published scorecard applies to it (its department and
+the call's channel: `scorecard_for_leg`).
+
+Idempotent: legs already in a queue (any purpose, not cancelled) or already reviewed (that agent on
+that call) are not eligible, and an agent who already has N weekly-sample assignments for the week
+gets no more, so re-running for the same week adds nothing. The per-leg (call, agent, purpose, period)
+unique constraint backs this if two runs race.
 """
 
 from __future__ import annotations
@@ -24,15 +29,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls import roles
 from calls.models import Agent, Call, Escalation, Transfer
 
 from . import metrics
+from .legs import LegRow, legs_between
 from .models import Assignment, Evaluation
-from .selectors import published_scorecard_scopes, scorecard_for_call
+from .selectors import published_scorecard_scopes, scorecard_for_leg
 from .surveys.models import Category as SurveyCategory
 from .surveys.models import SurveyResponse
 
@@ -54,9 +61,9 @@ class SampleResult:
     week_start: dt.date
     per_agent: int
     assignments: list[Assignment] = field(default_factory=list)
-    # Active agents with no calls at all that week (reported and logged, never silently skipped).
+    # Active agents with no leg of any call that week (reported and logged, never silently skipped).
     agents_without_calls: list[Agent] = field(default_factory=list)
-    # Agents who got fewer than per_agent calls because too few were eligible: agent id -> number assigned.
+    # Agents who got fewer than per_agent legs because too few were eligible: agent id -> number assigned.
     agents_short: dict[int, int] = field(default_factory=dict)
     reviewers: list = field(default_factory=list)
 
@@ -109,24 +116,48 @@ def call_sampling_weights(calls: Sequence[Call], *, long_handle_seconds: float |
 
 
 def annotate_sampling_signals(queryset: QuerySet[Call]) -> QuerySet[Call]:
-    """has_transfer, has_escalation, handle_total, and is_taken (already queued, or reviewed)."""
+    """has_transfer, has_escalation, handle_total."""
     return queryset.annotate(
         has_transfer=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
         has_escalation=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
         handle_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
-        is_taken=Exists(
-            Assignment.objects.filter(call=OuterRef("pk")).exclude(status=Assignment.Status.CANCELLED)
-        )
-        | Exists(Evaluation.objects.filter(call=OuterRef("pk")).exclude(kind=Evaluation.Kind.SELF_REVIEW)),
     )
 
 
 def week_calls_for_sampling(week_start: dt.date) -> QuerySet[Call]:
-    """Calls with an agent that started in the week, annotated, in a stable order (agent, start, id)."""
+    """Calls with at least one leg (a handling agent, or an agent on a transfer) that started in the week,
+    annotated, in a stable order (start, id)."""
     start, end = week_bounds(week_start)
+    with_agent_on_transfer = Exists(
+        Transfer.objects.filter(call=OuterRef("pk")).filter(
+            Q(to_agent__isnull=False) | Q(from_agent__isnull=False)
+        )
+    )
     return annotate_sampling_signals(
-        Call.objects.filter(started_at__gte=start, started_at__lt=end, agent__isnull=False)
-    ).order_by("agent_id", "started_at", "id")
+        Call.objects.filter(started_at__gte=start, started_at__lt=end).filter(
+            Q(agent__isnull=False) | with_agent_on_transfer
+        )
+    ).order_by("started_at", "id")
+
+
+def week_taken_legs(week_start: dt.date) -> set[tuple[int, int]]:
+    """(call id, agent id) of the week's legs already in a queue (any purpose, not cancelled) or already
+    evaluated (reviews and calibrations; self-reviews don't count): two queries."""
+    start, end = week_bounds(week_start)
+    in_week = {"call__started_at__gte": start, "call__started_at__lt": end}
+    queued = (
+        Assignment.objects.filter(**in_week)
+        .exclude(status=Assignment.Status.CANCELLED)
+        .annotate(leg_agent=Coalesce("agent_id", "call__agent_id"))
+        .filter(leg_agent__isnull=False)
+        .values_list("call_id", "leg_agent")
+    )
+    reviewed = (
+        Evaluation.objects.filter(**in_week)
+        .exclude(kind=Evaluation.Kind.SELF_REVIEW)
+        .values_list("call_id", "agent_id")
+    )
+    return set(queued) | set(reviewed)
 
 
 @transaction.atomic
@@ -137,8 +168,8 @@ def weekly_sample_assign(
     seed: int | None = None,
     reviewers: Sequence | None = None,
 ) -> SampleResult:
-    """Fill reviewers' queues with `per_agent` (QA_SAMPLE_CALLS_PER_AGENT) calls per active agent from
-    the week starting `week_start` (a Monday). `seed` makes the draw reproducible (tests)."""
+    """Fill reviewers' queues with `per_agent` (QA_SAMPLE_CALLS_PER_AGENT) legs per active agent from the
+    week starting `week_start` (a Monday), each assignment naming its leg's agent. `seed` makes the draw reproducible (tests)."""
     if week_start.weekday() != 0:
         raise ValidationError("week_start must be a Monday.")
     per_agent = settings.QA_SAMPLE_CALLS_PER_AGENT if per_agent is None else per_agent
@@ -151,20 +182,25 @@ def weekly_sample_assign(
         return result
 
     week_calls = list(week_calls_for_sampling(week_start))
+    calls = {call.pk: call for call in week_calls}
     long_handle = percentile_of_handle_times(week_calls)
     weights = call_sampling_weights(week_calls, long_handle_seconds=long_handle)
 
-    calls_by_agent: dict[int, list[Call]] = {}
-    for call in week_calls:
-        calls_by_agent.setdefault(call.agent_id, []).append(call)
+    # Legs in (agent, call start, call id) order: a stable input order keeps a seeded draw reproducible.
+    legs_by_agent: dict[int, list[LegRow]] = {}
+    for leg in legs_between(*week_bounds(week_start)):
+        legs_by_agent.setdefault(leg.agent_id, []).append(leg)
+    for agent_legs in legs_by_agent.values():
+        agent_legs.sort(key=lambda leg: (calls[leg.call_id].started_at, leg.call_id))
+    taken = week_taken_legs(week_start)
     already = dict(
         Assignment.objects.filter(purpose=Assignment.Purpose.WEEKLY_SAMPLE, period=week_start)
         .exclude(status=Assignment.Status.CANCELLED)
-        .values("call__agent_id")
+        .values("agent_id")
         .annotate(n=Count("pk"))
-        .values_list("call__agent_id", "n")
+        .values_list("agent_id", "n")
     )
-    # Least-loaded reviewer first, then round-robin; a reviewer never gets their own calls.
+    # Least-loaded reviewer first, then round-robin; a reviewer never gets their own legs.
     open_load = dict(
         Assignment.objects.filter(status=Assignment.Status.OPEN, reviewer__in=reviewers)
         .values("reviewer_id")
@@ -174,54 +210,67 @@ def weekly_sample_assign(
     reviewers = sorted(reviewers, key=lambda r: (open_load.get(r.pk, 0), r.username))
     reviewer_agent = dict(Agent.objects.filter(user__in=reviewers).values_list("user_id", "pk"))
 
-    # A call no published scorecard covers can never be evaluated ("No published scorecard applies"): its
+    # A leg no published scorecard covers can never be evaluated ("No published scorecard applies"): its
     # assignment would stay open for ever, so it is not eligible.
     scopes = published_scorecard_scopes()
     rng = random.Random(seed)
     turn = 0
     new_assignments: list[Assignment] = []
     for agent in Agent.objects.filter(is_active=True).order_by("employee_code", "pk"):
-        agent_calls = calls_by_agent.get(agent.pk, [])
-        if not agent_calls:
+        agent_legs = legs_by_agent.get(agent.pk, [])
+        if not agent_legs:
             result.agents_without_calls.append(agent)
             continue
         need = per_agent - already.get(agent.pk, 0)
         if need <= 0:
             continue
-        eligible = [c for c in agent_calls if not c.is_taken and scorecard_for_call(c, scopes) is not None]
-        picked = metrics.weighted_sample([(c, weights[c.pk]) for c in eligible], need, rng)
+        eligible = [
+            leg
+            for leg in agent_legs
+            if (leg.call_id, agent.pk) not in taken
+            and scorecard_for_leg(
+                department_id=leg.department_id, channel=calls[leg.call_id].channel, scopes=scopes
+            )
+            is not None
+        ]
+        picked = metrics.weighted_sample([(leg, weights[leg.call_id]) for leg in eligible], need, rng)
         if len(picked) < need:
             result.agents_short[agent.pk] = len(picked) + already.get(agent.pk, 0)
-        for call in picked:
+        for leg in picked:
             for _ in range(len(reviewers)):
                 reviewer = reviewers[turn % len(reviewers)]
                 turn += 1
                 if reviewer_agent.get(reviewer.pk) != agent.pk:
                     break
             else:
-                logger.warning("weekly sample: call %s has no reviewer other than its own agent", call.pk)
+                logger.warning(
+                    "weekly sample: call %s (agent %s) has no reviewer other than its own agent",
+                    leg.call_id,
+                    agent.pk,
+                )
                 continue
             new_assignments.append(
                 Assignment(
-                    call=call,
+                    call=calls[leg.call_id],
+                    agent=agent,
                     reviewer=reviewer,
                     purpose=Assignment.Purpose.WEEKLY_SAMPLE,
                     period=week_start,
                     status=Assignment.Status.OPEN,
-                    note=f"Weekly sample (weight {weights[call.pk]:g})",
+                    note=f"Weekly sample (weight {weights[leg.call_id]:g})",
                 )
             )
     result.assignments = Assignment.objects.bulk_create(new_assignments)
     if result.agents_without_calls:
         logger.warning(
-            "weekly sample for %s: %d active agent(s) had no calls: %s",
+            "weekly sample for %s: %d active agent(s) had no calls (no leg of any call): %s",
             week_start,
             len(result.agents_without_calls),
             ", ".join(a.employee_code for a in result.agents_without_calls),
         )
     if result.agents_short:
         logger.info(
-            "weekly sample for %s: %d agent(s) had too few eligible calls",
+            "weekly sample for %s: %d agent(s) had too few eligible legs",
             week_start,
             len(result.agents_short),
         )

@@ -31,6 +31,7 @@ from calls.models import Agent, Call, Team, Transfer
 from calls.selectors import agent_for_user
 
 from . import metrics
+from .legs import call_legs
 from .models import (
     Answer,
     Assignment,
@@ -55,17 +56,8 @@ def call_context(call: Call) -> tuple[bool, bool]:
 
 
 def call_leg_agents(call: Call) -> list[Agent]:
-    """The call's agent, then every other agent who handled a leg (transfer targets and sources), once each."""
-    agents: dict[int, Agent] = {}
-    if call.agent_id:
-        agents[call.agent_id] = call.agent
-    for transfer in (
-        Transfer.objects.filter(call_id=call.pk).select_related("from_agent", "to_agent").order_by("sequence")
-    ):
-        for agent in (transfer.from_agent, transfer.to_agent):
-            if agent is not None and agent.pk not in agents:
-                agents[agent.pk] = agent
-    return list(agents.values())
+    """The agents of the call's legs (`legs.call_legs`): the handling agent first, then by transfer."""
+    return [leg.agent for leg in call_legs(call)]
 
 
 def call_evaluable_by_user(user, call: Call) -> bool:
@@ -133,13 +125,22 @@ def published_scorecard_scopes() -> list[tuple[set[int], Scorecard]]:
 def scorecard_for_call(
     call: Call, scopes: list[tuple[set[int], Scorecard]] | None = None
 ) -> Scorecard | None:
-    """The newest published scorecard that applies to the call: department-specific ones beat
-    channel-specific ones, which beat catch-alls; ties go to the most recently published."""
+    """The scorecard of the call's handling leg (its own department and channel): `scorecard_for_leg`."""
+    return scorecard_for_leg(department_id=call.department_id, channel=call.channel, scopes=scopes)
+
+
+def scorecard_for_leg(
+    *, department_id: int | None, channel: str, scopes: list[tuple[set[int], Scorecard]] | None = None
+) -> Scorecard | None:
+    """The newest published scorecard that applies to a leg (the department the agent worked the call in:
+    the call's for the handling agent, the transfer's to_department for an agent it was transferred to;
+    the channel is the call's): department-specific ones beat channel-specific ones, which beat
+    catch-alls; ties go to the most recently published."""
     candidates = []
     for department_ids, scorecard in published_scorecard_scopes() if scopes is None else scopes:
-        if department_ids and call.department_id not in department_ids:
+        if department_ids and department_id not in department_ids:
             continue
-        if not scorecard.applies_to_channel(call.channel):
+        if not scorecard.applies_to_channel(channel):
             continue
         specificity = (bool(department_ids), bool(scorecard.channels))
         candidates.append((specificity, scorecard.published_at, scorecard.pk, scorecard))
@@ -362,7 +363,7 @@ def can_dispute(user, evaluation: Evaluation) -> bool:
 
 def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPEN) -> QuerySet[Assignment]:
     """A reviewer's queue (their own assignments); supervisors also see assignments of their teams'
-    calls and those they made; admins all. Pass status=None for every status."""
+    agents' legs and those they made; admins all. Pass status=None for every status."""
     queryset = Assignment.objects.select_related(
         "call", "call__agent", "call__department", "reviewer", "agent", "agent__team", "assigned_by"
     ).order_by("status", "created_at", "id")
@@ -374,8 +375,16 @@ def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPE
         return queryset
     visible = Q(reviewer=user) | Q(assigned_by=user)
     if roles.is_supervisor(user):
-        visible |= Q(call__agent__team__in=_led_team_ids(user))
+        # By the leg's agent: a supervisor sees the legs of their teams' agents, not every leg of a call
+        # one of their agents handled first (null agent = the call's agent, on calls assigned before 0006).
+        led = _led_team_ids(user)
+        visible |= Q(agent__team__in=led) | Q(agent__isnull=True, call__agent__team__in=led)
     return queryset.filter(visible)
+
+
+def assignment_filter_leg(queryset: QuerySet[Assignment], *, agent_id: int) -> QuerySet[Assignment]:
+    """Assignments of one agent's leg (a null agent, on rows from before migration 0006, is the call's)."""
+    return queryset.filter(Q(agent_id=agent_id) | Q(agent__isnull=True, call__agent_id=agent_id))
 
 
 def assignment_get_for_user(user, *, pk: int) -> Assignment:

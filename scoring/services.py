@@ -21,10 +21,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from calls import roles
-from calls.models import Agent, Call, Channel, Department
+from calls.models import Agent, Call, Channel, Department, Team
 
 from . import metrics
 from .analytics.rollups import analytics_refresh_for_calls_on_commit
+from .legs import call_legs, leg_for_agent
 from .models import (
     Answer,
     Assignment,
@@ -40,11 +41,12 @@ from .models import (
 )
 from .notices.services import notice_schedule_for_event
 from .selectors import (
+    assignment_filter_leg,
     call_context,
     call_evaluable_by_user,
     call_leg_agents,
     can_resolve_dispute,
-    scorecard_for_call,
+    scorecard_for_leg,
 )
 
 logger = logging.getLogger(__name__)
@@ -378,17 +380,20 @@ def _lock_draft(evaluation: Evaluation, user) -> Evaluation:
     return locked
 
 
-def _open_assignment_for(call: Call, user, kind: str) -> Assignment | None:
-    """The reviewer's open assignment this evaluation fulfils: calibration ones for calibrations,
-    the others (manual, weekly sample) for reviews."""
+def _open_assignment_for(call: Call, user, kind: str, agent: Agent) -> Assignment | None:
+    """The reviewer's open assignment this evaluation fulfils: the one of the evaluated agent's leg;
+    calibration ones for calibrations, the others (manual, weekly sample) for reviews."""
     purposes = (
         [Assignment.Purpose.CALIBRATION]
         if kind == Evaluation.Kind.CALIBRATION
         else [Assignment.Purpose.MANUAL, Assignment.Purpose.WEEKLY_SAMPLE]
     )
     return (
-        Assignment.objects.filter(
-            call=call, reviewer=user, status=Assignment.Status.OPEN, purpose__in=purposes
+        assignment_filter_leg(
+            Assignment.objects.filter(
+                call=call, reviewer=user, status=Assignment.Status.OPEN, purpose__in=purposes
+            ),
+            agent_id=agent.pk,
         )
         .order_by("created_at", "id")
         .first()
@@ -423,7 +428,7 @@ def evaluation_start(
 
 
 def _evaluation_start(*, call, author, agent, kind, scorecard, assignment) -> Evaluation:
-    leg_agents = call_leg_agents(call)
+    legs = call_legs(call)
     if agent is None:
         if assignment is not None and assignment.agent_id:
             agent = assignment.agent
@@ -431,7 +436,8 @@ def _evaluation_start(*, call, author, agent, kind, scorecard, assignment) -> Ev
             agent = call.agent
         else:
             raise ValidationError("This call has no agent to evaluate.")
-    if agent.pk not in {a.pk for a in leg_agents}:
+    leg = leg_for_agent(legs, agent.pk)
+    if leg is None:
         raise ValidationError("The evaluated agent must have handled a leg of this call.")
     existing = Evaluation.objects.filter(
         call=call, author=author, kind=kind, agent=agent, status=Evaluation.Status.DRAFT
@@ -439,13 +445,14 @@ def _evaluation_start(*, call, author, agent, kind, scorecard, assignment) -> Ev
     if existing is not None:
         return existing
     if scorecard is None:
-        scorecard = scorecard_for_call(call)
+        # The leg's department decides (the transfer's to_department for an agent it was transferred to).
+        scorecard = scorecard_for_leg(department_id=leg.department_id, channel=call.channel)
         if scorecard is None:
-            raise ValidationError("No published scorecard applies to this call's channel and department.")
+            raise ValidationError("No published scorecard applies to this leg's channel and department.")
     elif scorecard.status != Scorecard.Status.PUBLISHED:
         raise ValidationError("Evaluations use a published scorecard version.")
     if assignment is None and kind != Evaluation.Kind.SELF_REVIEW:
-        assignment = _open_assignment_for(call, author, kind)
+        assignment = _open_assignment_for(call, author, kind, agent)
     elif assignment is not None and (assignment.reviewer_id != author.pk or assignment.call_id != call.pk):
         raise PermissionDenied("That assignment belongs to another reviewer or call.")
     try:
@@ -691,14 +698,27 @@ def evaluation_acknowledge(*, evaluation: Evaluation, user) -> Evaluation:
 # =====================================================================================================
 
 
-def _can_assign(user, call: Call) -> bool:
+def _can_assign(user, call: Call, agent: Agent | None = None) -> bool:
+    """Admins and `scoring.assign_calls` holders any leg; supervisors the legs of their teams' agents
+    (`agent`: that leg; None: any leg of the call)."""
     if roles.is_admin(user) or user.has_perm("scoring.assign_calls"):
         return True
     if roles.is_supervisor(user):
-        return any(
-            a.team_id and a.team.supervisors.filter(pk=user.pk).exists() for a in call_leg_agents(call)
-        )
+        agents = [agent] if agent is not None else call_leg_agents(call)
+        team_ids = {a.team_id for a in agents if a.team_id}
+        return bool(team_ids) and Team.objects.filter(pk__in=team_ids, supervisors=user).exists()
     return False
+
+
+def _default_leg_agent(user, call: Call, legs) -> Agent | None:
+    """The leg an assignment made without naming one is for: the handling agent's, or for a supervisor
+    who does not lead the handling agent, the first leg of one of their agents."""
+    if not legs:
+        return None
+    if _can_assign(user, call, legs[0].agent) or not roles.is_supervisor(user):
+        return call.agent if call.agent_id else legs[0].agent
+    led = set(Team.objects.filter(supervisors=user).values_list("pk", flat=True))
+    return next((leg.agent for leg in legs if leg.agent.team_id in led), legs[0].agent)
 
 
 @transaction.atomic
@@ -712,20 +732,27 @@ def assignment_create(
     agent: Agent | None = None,
     note: str = "",
 ) -> Assignment:
-    """Put a call in a reviewer's queue (admins, `scoring.assign_calls` holders, supervisors for their teams).
+    """Put a leg of a call (the call and the agent to evaluate) in a reviewer's queue (admins,
+    `scoring.assign_calls` holders, supervisors for their teams' agents). `agent` defaults to the handling
+    agent (see `_default_leg_agent`) and is always stored.
 
-    Refused if the call is already assigned for the same purpose and period; for calibration (several reviewers
-    scoring the same call), if it is already in this reviewer's queue."""
+    Refused if that leg is already assigned for the same purpose and period; for calibration (several
+    reviewers scoring the same call), if the call is already in this reviewer's calibration queue."""
     if not _can_assign(assigned_by, call):
         raise PermissionDenied("You may not assign this call.")
     if purpose not in Assignment.Purpose.values:
         raise ValidationError(f"Unknown purpose {purpose!r}.")
+    legs = call_legs(call)
+    if agent is None:
+        agent = _default_leg_agent(assigned_by, call, legs)
+    elif leg_for_agent(legs, agent.pk) is None:
+        raise ValidationError("The agent to evaluate must have handled a leg of this call.")
+    if agent is not None and not _can_assign(assigned_by, call, agent):
+        raise PermissionDenied("You may not assign this agent's leg of the call (not one of your teams).")
     if not (roles.is_reviewer(reviewer) or roles.is_supervisor(reviewer) or roles.is_admin(reviewer)):
         raise ValidationError("Calls can only be assigned to reviewers, supervisors or admins.")
-    if agent is not None and agent.pk not in {a.pk for a in call_leg_agents(call)}:
-        raise ValidationError("The agent to evaluate must have handled a leg of this call.")
-    if purpose == Assignment.Purpose.WEEKLY_SAMPLE and period is None:
-        raise ValidationError("A weekly sample assignment needs its week.")
+    if purpose == Assignment.Purpose.WEEKLY_SAMPLE and (period is None or agent is None):
+        raise ValidationError("A weekly sample assignment needs its week and a leg agent.")
     duplicate = Assignment.objects.filter(call=call, purpose=purpose, period=period).exclude(
         status=Assignment.Status.CANCELLED
     )
@@ -733,9 +760,10 @@ def assignment_create(
     already = (
         "This call is already in that reviewer's calibration queue."
         if calibration
-        else ("This call is already assigned for that purpose.")
+        else ("This agent's leg of the call is already assigned for that purpose.")
     )
-    if (duplicate.filter(reviewer=reviewer) if calibration else duplicate).exists():
+    duplicate = duplicate.filter(reviewer=reviewer) if calibration else duplicate.filter(agent=agent)
+    if duplicate.exists():
         raise ValidationError(already)
     try:
         with transaction.atomic():
@@ -754,7 +782,7 @@ def assignment_create(
 
 def assignment_cancel(*, assignment: Assignment, user) -> Assignment:
     """Cancel an open assignment (whoever may assign the call, or its reviewer)."""
-    if assignment.reviewer_id != user.pk and not _can_assign(user, assignment.call):
+    if assignment.reviewer_id != user.pk and not _can_assign(user, assignment.call, assignment.agent):
         raise PermissionDenied("You may not cancel this assignment.")
     updated = Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.OPEN).update(
         status=Assignment.Status.CANCELLED, completed_at=timezone.now()

@@ -17,18 +17,31 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet
-from django.db.models.functions import TruncWeek
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Case,
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from calls import roles
-from calls.models import Agent, Call
+from calls.models import Agent, Call, Transfer
 from calls.selectors import call_annotate_metrics
 from calls.templatetags.calls_tags import transcript_lines
 
 from . import metrics
 from .models import Answer, Assignment, Criterion, Evaluation, Section
-from .selectors import EvaluationRow
+from .selectors import EvaluationRow, assignment_filter_leg
 
 # =====================================================================================================
 # Answer labels
@@ -185,13 +198,14 @@ def submitted_self_review_for(*, call: Call, author, agent: Agent) -> Evaluation
     )
 
 
-def open_assignment_for(*, call: Call, reviewer) -> Assignment | None:
-    return (
-        Assignment.objects.select_related("agent")
-        .filter(call=call, reviewer=reviewer, status=Assignment.Status.OPEN)
-        .order_by("created_at", "id")
-        .first()
+def open_assignment_for(*, call: Call, reviewer, agent_id: int | None = None) -> Assignment | None:
+    """The reviewer's oldest open assignment on the call; of that agent's leg if `agent_id` is given."""
+    queryset = Assignment.objects.select_related("agent").filter(
+        call=call, reviewer=reviewer, status=Assignment.Status.OPEN
     )
+    if agent_id is not None:
+        queryset = assignment_filter_leg(queryset, agent_id=agent_id)
+    return queryset.order_by("created_at", "id").first()
 
 
 _STAMP = re.compile(r"^(?:(?P<h>\d{1,2}):)?(?P<m>\d{1,2}):(?P<s>\d{2})(?:\.\d+)?$")
@@ -327,6 +341,26 @@ def attach_call_signals(assignments: list[Assignment]) -> list[Assignment]:
             handle_seconds=row["handle_seconds_total"],
         )
     return assignments
+
+
+def queue_annotate_legs(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
+    """Each assignment's leg, in the same query: `leg_agent_id` (null agent = the call's), `leg_sequence`
+    (0 for the handling agent, else the transfer that brought the call to them) and `leg_department`
+    (its name). A transfer-out-only leg (see `scoring.legs`) has neither."""
+    first_transfer_in = Transfer.objects.filter(
+        call_id=OuterRef("call_id"), to_agent_id=OuterRef("leg_agent_id")
+    ).order_by("sequence")
+    is_handling = Q(leg_agent_id=F("call__agent_id"))
+    return assignments.annotate(leg_agent_id=Coalesce("agent_id", "call__agent_id")).annotate(
+        leg_sequence=Case(
+            When(is_handling, then=Value(0)),
+            default=Subquery(first_transfer_in.values("sequence")[:1]),
+        ),
+        leg_department=Case(
+            When(is_handling, then=F("call__department__name")),
+            default=Subquery(first_transfer_in.values("to_department__name")[:1]),
+        ),
+    )
 
 
 def queue_counts(assignments: QuerySet[Assignment]) -> dict:

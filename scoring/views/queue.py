@@ -19,7 +19,7 @@ from .. import services
 from ..forms import AssignForm
 from ..models import Assignment, Evaluation
 from ..selectors import assignment_get_for_user, assignment_list_for_user
-from ..ui_support import assignable_reviewers, attach_call_signals, queue_counts
+from ..ui_support import assignable_reviewers, attach_call_signals, queue_annotate_legs, queue_counts
 from ._common import can_assign, error_messages, require_any_role
 
 QUEUE_PAGE_SIZE = 50
@@ -30,17 +30,25 @@ ASSIGN_CANDIDATES = 50
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """The reviewer's open assignments, oldest first, with why each call was picked."""
+    """The reviewer's open assignments (one row per leg: call and agent), oldest first, with why each call
+    was picked."""
     require_any_role(request.user, roles.REVIEWER, roles.SUPERVISOR)
     open_assignments = assignment_list_for_user(request.user).filter(reviewer=request.user)
     counts = queue_counts(open_assignments)
-    rows = open_assignments.annotate(
-        has_draft=Exists(
-            Evaluation.objects.filter(
-                call=OuterRef("call_id"), author=request.user, status=Evaluation.Status.DRAFT
+    rows = (
+        queue_annotate_legs(open_assignments)
+        .annotate(
+            has_draft=Exists(
+                Evaluation.objects.filter(
+                    call=OuterRef("call_id"),
+                    agent=OuterRef("leg_agent_id"),
+                    author=request.user,
+                    status=Evaluation.Status.DRAFT,
+                )
             )
         )
-    ).order_by("created_at", "id")
+        .order_by("created_at", "id")
+    )
     paginator = Paginator(rows, QUEUE_PAGE_SIZE)
     paginator.count = counts["total"]
     page_obj = paginator.get_page(request.GET.get("page"))

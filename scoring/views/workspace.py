@@ -27,15 +27,15 @@ from calls.selectors import agent_for_user, call_detail_for_user, call_timeline,
 
 from .. import metrics, services
 from ..forms import AnswerForm, SummaryForm
+from ..legs import Leg, call_legs, leg_for_agent
 from ..models import Criterion, Evaluation, Scorecard
 from ..selectors import (
     EvaluationRow,
     call_context,
     call_evaluable_by_user,
-    call_leg_agents,
     evaluation_list_for_call,
     evaluation_rows,
-    scorecard_for_call,
+    scorecard_for_leg,
 )
 from ..ui_support import (
     answer_choice_value,
@@ -64,13 +64,22 @@ class Workspace:
     kind: str
     scorecard: Scorecard | None
     draft: Evaluation | None
-    leg_agents: list[Agent] = field(default_factory=list)
+    # Every leg of the call (agent, department, sequence), for the agent picker.
+    legs: list[Leg] = field(default_factory=list)
+
+    @property
+    def leg(self) -> Leg | None:
+        return leg_for_agent(self.legs, self.agent.pk)
 
     @property
     def url(self) -> str:
         name = "scoring:workspace" if self.mode == REVIEW else "scoring:self_review"
         url = reverse(name, args=[self.call.pk])
-        return f"{url}?agent={self.agent.pk}" if self.agent.pk != self.call.agent_id else url
+        # On a call with several legs the agent is always spelled out: without it the page would fall back
+        # to the reviewer's oldest open assignment on the call, which may be another leg's.
+        if self.agent.pk != self.call.agent_id or len(self.legs) > 1:
+            return f"{url}?agent={self.agent.pk}"
+        return url
 
     @property
     def answer_url(self) -> str:
@@ -91,35 +100,40 @@ class AlreadySelfReviewed(Exception):  # noqa: N818 - a signal between two funct
         self.evaluation = evaluation
 
 
-def _chosen_agent(request: HttpRequest, leg_agents: list[Agent], default: Agent | None) -> Agent:
+def _requested_agent(request: HttpRequest, legs: list[Leg]) -> Agent | None:
+    """The leg agent asked for with ?agent= (or a posted agent); 404 if they did not handle the call."""
     raw = request.POST.get("agent") or request.GET.get("agent")
-    if raw:
-        for agent in leg_agents:
-            if str(agent.pk) == raw:
-                return agent
-        raise Http404("That agent did not handle this call.")
-    if default is None:
-        raise Http404("This call has no agent to evaluate.")
-    return default
+    if not raw:
+        return None
+    for leg in legs:
+        if str(leg.agent.pk) == raw:
+            return leg.agent
+    raise Http404("That agent did not handle this call.")
 
 
 def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
-    """Resolve the call (404 if not visible), check the user may score it, find the draft to resume."""
+    """Resolve the call (404 if not visible), check the user may score it, find the draft to resume.
+
+    The evaluated agent is the one asked for, else the leg agent of the reviewer's (oldest) open
+    assignment on the call, else the call's agent; the scorecard is the one of that agent's leg."""
     user = request.user
     call = call_detail_for_user(user, pk=call_id)
-    leg_agents = call_leg_agents(call)
+    legs = call_legs(call)
     if mode == SELF:
         own = agent_for_user(user)
-        if own is None or own.pk not in {a.pk for a in leg_agents}:
+        if own is None or leg_for_agent(legs, own.pk) is None:
             # Not their call: as far as self-review goes, it does not exist.
             raise Http404("You can only review your own calls.")
         agent, kind = own, Evaluation.Kind.SELF_REVIEW
     else:
         if not call_evaluable_by_user(user, call):
             raise PermissionDenied("This call is not in your review queue.")
-        assignment = open_assignment_for(call=call, reviewer=user)
-        default = assignment.agent if assignment and assignment.agent_id else call.agent
-        agent = _chosen_agent(request, leg_agents, default)
+        agent = _requested_agent(request, legs)
+        assignment = open_assignment_for(call=call, reviewer=user, agent_id=agent.pk if agent else None)
+        if agent is None:
+            agent = (assignment.agent if assignment and assignment.agent_id else None) or call.agent
+            if agent is None:
+                raise Http404("This call has no agent to evaluate.")
         kind = (
             Evaluation.Kind.CALIBRATION
             if assignment is not None and assignment.purpose == assignment.Purpose.CALIBRATION
@@ -130,9 +144,14 @@ def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
         done = submitted_self_review_for(call=call, author=user, agent=agent)
         if done is not None:
             raise AlreadySelfReviewed(done)
-    scorecard = draft.scorecard if draft else scorecard_for_call(call)
+    leg = leg_for_agent(legs, agent.pk)
+    if draft:
+        scorecard = draft.scorecard
+    else:
+        department_id = leg.department_id if leg else call.department_id
+        scorecard = scorecard_for_leg(department_id=department_id, channel=call.channel)
     return Workspace(
-        mode=mode, call=call, agent=agent, kind=kind, scorecard=scorecard, draft=draft, leg_agents=leg_agents
+        mode=mode, call=call, agent=agent, kind=kind, scorecard=scorecard, draft=draft, legs=legs
     )
 
 

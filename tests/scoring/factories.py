@@ -18,6 +18,8 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     call = factory.SubFactory(CallFactory)
     reviewer = factory.SubFactory(UserFactory, roles=["reviewer"])
+    # The leg's agent: the handling agent unless a test names another leg (as assignment_create does).
+    agent = factory.LazyAttribute(lambda o: o.call.agent)
     purpose = Assignment.Purpose.MANUAL
     status = Assignment.Status.OPEN
 
@@ -65,6 +67,19 @@ SIMPLE_DEFINITION = {
 def simple_scorecard(family: str = "simple", publish: bool = True) -> Scorecard:
     definition = {**SIMPLE_DEFINITION, "family": family, "name": family.title()}
     return services.scorecard_create_from_definition(definition=definition, user=None, publish=publish)
+
+
+def department_scorecard(family: str, departments) -> Scorecard:
+    """A published one-criterion scorecard limited to `departments`."""
+    definition = {
+        "family": family,
+        "name": family.title(),
+        "channels": [],
+        "sections": [{"title": "S", "criteria": [{"key": "k", "question": "K?", "weight": "1"}]}],
+    }
+    draft = services.scorecard_create_from_definition(definition=definition, user=None, publish=False)
+    services.scorecard_update_draft(scorecard=draft, user=None, departments=departments)
+    return services.scorecard_publish(scorecard=draft, user=None)
 
 
 def criteria_by_key(scorecard: Scorecard) -> dict:

@@ -24,6 +24,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -355,6 +356,7 @@ def queue_annotate_legs(assignments: QuerySet[Assignment]) -> QuerySet[Assignmen
         leg_sequence=Case(
             When(is_handling, then=Value(0)),
             default=Subquery(first_transfer_in.values("sequence")[:1]),
+            output_field=IntegerField(),
         ),
         leg_department=Case(
             When(is_handling, then=F("call__department__name")),

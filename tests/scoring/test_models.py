@@ -224,6 +224,54 @@ def test_no_call_is_assigned_twice_for_the_same_purpose_and_period(call, reviewe
     assert Assignment.objects.filter(call=call).count() == 4
 
 
+def test_each_leg_of_a_call_is_assigned_once_per_purpose_and_period(call, reviewer, outsider_agent):
+    # The call was transferred to the outsider: their leg is a separate assignment, but still only one.
+    other_reviewer = UserFactory(username="rev2", roles=["reviewer"])
+    monday = timezone.localdate() - timezone.timedelta(days=timezone.localdate().weekday())
+    week = {"purpose": "weekly_sample", "period": monday}
+    AssignmentFactory(call=call, reviewer=reviewer, agent=call.agent, **week)
+    AssignmentFactory(call=call, reviewer=reviewer, agent=outsider_agent, **week)
+    assert refused(
+        lambda: AssignmentFactory(call=call, reviewer=other_reviewer, agent=outsider_agent, **week)
+    )
+    # No period (manual): the same per leg.
+    AssignmentFactory(call=call, reviewer=reviewer, agent=outsider_agent, purpose="manual")
+    assert refused(
+        lambda: AssignmentFactory(call=call, reviewer=other_reviewer, agent=outsider_agent, purpose="manual")
+    )
+    assert Assignment.objects.filter(call=call).count() == 3
+
+
+def test_a_weekly_sample_always_names_its_leg_agent(call, reviewer):
+    monday = timezone.localdate() - timezone.timedelta(days=timezone.localdate().weekday())
+    assert refused(
+        lambda: AssignmentFactory(
+            call=call, reviewer=reviewer, agent=None, purpose="weekly_sample", period=monday
+        )
+    )
+    assert not Assignment.objects.exists()
+
+
+def test_agentless_manual_assignments_still_collide(reviewer):
+    # NULLs are distinct in a unique index: the constraint coalesces the agent so two rows of a call with
+    # no handling agent and no chosen leg are still the same assignment.
+    call = CallFactory(agent=None)
+    AssignmentFactory(call=call, reviewer=reviewer, agent=None)
+    assert refused(lambda: AssignmentFactory(call=call, reviewer=UserFactory(roles=["reviewer"]), agent=None))
+    assert Assignment.objects.filter(call=call).count() == 1
+
+
+def test_calibration_keeps_one_assignment_per_reviewer_whatever_the_leg(call, reviewer, outsider_agent):
+    AssignmentFactory(call=call, reviewer=reviewer, purpose="calibration")
+    AssignmentFactory(
+        call=call, reviewer=UserFactory(username="rev2", roles=["reviewer"]), purpose="calibration"
+    )
+    assert refused(
+        lambda: AssignmentFactory(call=call, reviewer=reviewer, agent=outsider_agent, purpose="calibration")
+    )
+    assert Assignment.objects.filter(call=call).count() == 2
+
+
 def test_cancelled_assignment_does_not_block_a_new_one(reviewer):
     call = CallFactory()
     first = AssignmentFactory(call=call, reviewer=reviewer)

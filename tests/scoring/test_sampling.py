@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 from collections import Counter
 
 import numpy as np
@@ -15,8 +16,15 @@ from django.utils import timezone
 
 from scoring import sampling, tasks
 from scoring.models import Assignment
-from tests.factories import AgentFactory, CallFactory, EscalationFactory, TransferFactory, UserFactory
-from tests.scoring.factories import AssignmentFactory
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    DepartmentFactory,
+    EscalationFactory,
+    TransferFactory,
+    UserFactory,
+)
+from tests.scoring.factories import AssignmentFactory, department_scorecard
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +226,90 @@ def test_calls_no_published_scorecard_covers_are_not_sampled(agents, reviewers):
     result = sampling.weekly_sample_assign(week_start=WEEK, seed=3)
     assert {a.call_id for a in result.assignments} == {c.pk for c in phone}
     assert result.agents_short == {agent.pk: 2}
+
+
+# --- per leg -------------------------------------------------------------------------------------------
+
+
+def expected_draw(rng: random.Random, weighted: list[tuple[str, float]], k: int) -> set[str]:
+    """Efraimidis–Spirakis, written out: one uniform per item in order, key u^(1/w), the k largest."""
+    keys = [(rng.random() ** (1 / weight), name) for name, weight in weighted]
+    return {name for _, name in sorted(keys, reverse=True)[:k]}
+
+
+@pytest.fixture
+def transfer_week(db):
+    """A: handles a1, a2 (a2 → C) and receives b3 from B; B: handles b1 (b1 → C), b2, b3; C only ever
+    receives transfers; D has no call. Transferred calls weigh 2, the others 1."""
+    a, b, c, d = (AgentFactory(employee_code=f"S-{x}") for x in "ABCD")
+    calls = {
+        "a1": CallFactory(agent=a, started_at=at(0)),
+        "a2": CallFactory(agent=a, started_at=at(1)),
+        "b1": CallFactory(agent=b, started_at=at(2)),
+        "b2": CallFactory(agent=b, started_at=at(3)),
+        "b3": CallFactory(agent=b, started_at=at(4)),
+    }
+    TransferFactory(call=calls["a2"], sequence=1, from_agent=a, to_agent=c)
+    TransferFactory(call=calls["b1"], sequence=1, from_agent=b, to_agent=c)
+    TransferFactory(call=calls["b3"], sequence=1, from_agent=b, to_agent=a)
+    return {"agents": {"A": a, "B": b, "C": c, "D": d}, "calls": calls}
+
+
+def test_weekly_sample_draws_per_leg_and_samples_transfer_only_agents(transfer_week, reviewers):
+    agents, calls = transfer_week["agents"], transfer_week["calls"]
+    seed = 21
+    # Agents in employee-code order, each drawing from their legs in call order.
+    rng = random.Random(seed)
+    expected_a = expected_draw(rng, [("a1", 1), ("a2", 2), ("b3", 2)], 2)
+    expected_b = expected_draw(rng, [("b1", 2), ("b2", 1), ("b3", 2)], 2)
+    expected_c = {"a2", "b1"}  # C has exactly two legs: both are taken whatever the draw
+    expected = {(calls[n].pk, agents["A"].pk) for n in expected_a}
+    expected |= {(calls[n].pk, agents["B"].pk) for n in expected_b}
+    expected |= {(calls[n].pk, agents["C"].pk) for n in expected_c}
+
+    result = sampling.weekly_sample_assign(week_start=WEEK, per_agent=2, seed=seed)
+
+    rows = list(Assignment.objects.values_list("call_id", "agent_id", "reviewer_id", "purpose", "period"))
+    assert {(r[0], r[1]) for r in rows} == expected
+    assert len(rows) == 6  # no (call, agent) twice
+    assert Counter(r[1] for r in rows) == {agents["A"].pk: 2, agents["B"].pk: 2, agents["C"].pk: 2}
+    assert Counter(r[2] for r in rows) == {r.pk: 2 for r in reviewers}
+    assert {(r[3], r[4]) for r in rows} == {("weekly_sample", WEEK)}
+    assert result.agents_without_calls == [agents["D"]]
+    assert result.agents_short == {}
+
+
+def test_a_leg_reviewed_for_one_agent_stays_eligible_for_the_other(transfer_week, reviewers):
+    agents, calls = transfer_week["agents"], transfer_week["calls"]
+    AssignmentFactory(call=calls["a2"], agent=agents["A"], reviewer=reviewers[0], purpose="manual")
+    AssignmentFactory(call=calls["b1"], agent=agents["C"], reviewer=reviewers[0], purpose="manual")
+
+    result = sampling.weekly_sample_assign(week_start=WEEK, per_agent=3, seed=4)
+
+    picked = {(a.call_id, a.agent_id) for a in result.assignments}
+    # A keeps a1 and b3 (a2 is queued for A); C keeps a2 (b1 is queued for C); B has three free legs.
+    assert {p for p in picked if p[1] == agents["A"].pk} == {
+        (calls[n].pk, agents["A"].pk) for n in ("a1", "b3")
+    }
+    assert {p for p in picked if p[1] == agents["C"].pk} == {(calls["a2"].pk, agents["C"].pk)}
+    assert {p for p in picked if p[1] == agents["B"].pk} == {
+        (calls[n].pk, agents["B"].pk) for n in ("b1", "b2", "b3")
+    }
+    assert result.agents_short == {agents["A"].pk: 2, agents["C"].pk: 1}
+    assert sampling.weekly_sample_assign(week_start=WEEK, per_agent=3, seed=5).created == 0
+
+
+def test_a_leg_is_sampled_only_if_a_scorecard_covers_its_department(reviewers):
+    # An e-mail call (the seeded Voice QA is phone only) handled by E in Front, transferred to G in Tech;
+    # only Tech has an e-mail-capable scorecard: G's leg can be scored, E's never could.
+    front, tech = DepartmentFactory(name="Front"), DepartmentFactory(name="Tech")
+    department_scorecard("tech", [tech])
+    handler, receiver = AgentFactory(employee_code="S-E"), AgentFactory(employee_code="S-G")
+    call = CallFactory(agent=handler, department=front, channel="email", started_at=at(2))
+    TransferFactory(call=call, sequence=1, from_agent=handler, to_agent=receiver, to_department=tech)
+
+    result = sampling.weekly_sample_assign(week_start=WEEK, per_agent=1, seed=8)
+
+    assert [(a.call_id, a.agent_id) for a in result.assignments] == [(call.pk, receiver.pk)]
+    assert result.agents_short == {handler.pk: 0}
+    assert result.agents_without_calls == []

@@ -154,7 +154,7 @@ def test_assigning_an_already_queued_call_reports_it_and_adds_nothing(
     )
 
     assert Assignment.objects.count() == 1
-    assert "DUP-1: This call is already assigned for that purpose." in [
+    assert "DUP-1: This agent's leg of the call is already assigned for that purpose." in [
         str(m) for m in response.context["messages"]
     ]
 

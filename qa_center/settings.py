@@ -372,7 +372,8 @@ CELERY_BEAT_SCHEDULE["calls-import-prune"] = {
 }
 
 # --- QA scoring (scoring) -------------------------------------------------------------------------
-# Weekly sample: this many calls per agent per week go into reviewers' queues.
+# Weekly sample: this many calls per agent per week go into reviewers' queues, counted per leg (a call
+# transferred to the agent counts for them too; see scoring.legs).
 QA_SAMPLE_CALLS_PER_AGENT = env_int("QA_SAMPLE_CALLS_PER_AGENT", 3, minimum=0, maximum=100)
 # A call whose customer answered the survey as a detractor (0–6) is this much more likely to be sampled.
 QA_SAMPLE_DETRACTOR_WEIGHT = env_float("QA_SAMPLE_DETRACTOR_WEIGHT", 2.0, minimum=0)

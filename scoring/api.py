@@ -63,7 +63,7 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(tags=["scoring"])
 class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
-    """The caller's review queue (supervisors also see their teams' calls' assignments; admins all)."""
+    """The caller's review queue (supervisors also see the legs of their teams' agents; admins all)."""
 
     serializer_class = AssignmentSerializer
 

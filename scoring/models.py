@@ -164,7 +164,7 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_assignments"
     )
     # The leg's agent (the one to evaluate). `assignment_create` and the weekly sample always set it
-    # (migration 0006 filled it in on older rows); null only on a call with no handling agent assigned
+    # (migration 0007 filled it in on older rows); null only on a call with no handling agent assigned
     # without choosing a leg. PROTECT: a leg's agent is PROTECTed by the call/transfer anyway, and the
     # weekly-sample check below must never be broken by a silent SET NULL.
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -383,7 +383,7 @@ def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPE
 
 
 def assignment_filter_leg(queryset: QuerySet[Assignment], *, agent_id: int) -> QuerySet[Assignment]:
-    """Assignments of one agent's leg (a null agent, on rows from before migration 0006, is the call's)."""
+    """Assignments of one agent's leg (a null agent, on rows from before migration 0007, is the call's)."""
     return queryset.filter(Q(agent_id=agent_id) | Q(agent__isnull=True, call__agent_id=agent_id))
 
 

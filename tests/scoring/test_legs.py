@@ -114,7 +114,7 @@ def test_migration_0006_fills_in_the_calls_agent_on_old_rows(path, reviewer):
         call=path["call"], reviewer=UserFactory(roles=["reviewer"]), agent=receiver, purpose="calibration"
     )
 
-    migration = importlib.import_module("scoring.migrations.0006_assignment_per_leg")
+    migration = importlib.import_module("scoring.migrations.0007_assignment_per_leg")
     migration.fill_in_leg_agents(apps, None)
     assert Assignment.objects.get(pk=old.pk).agent == handler
     assert Assignment.objects.get(pk=chosen.pk).agent == receiver

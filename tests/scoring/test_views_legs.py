@@ -146,15 +146,16 @@ def test_queue_page_asks_a_fixed_number_of_queries_whatever_the_legs(
     weekly(transferred, outsider_agent, reviewer)
     client.force_login(reviewer)
     # session, user, the reviewer's groups, the counts, the page of rows (legs annotated in the same
-    # query), the calls' signals (2), the user's and the groups' permissions ("Assign calls…" button).
-    with django_assert_num_queries(9):
+    # query), the calls' signals (2), the user's and the groups' permissions ("Assign calls…" button), the
+    # nav's unread notice count.
+    with django_assert_num_queries(10):
         client.get(reverse("scoring:queue"))
     for i in range(5):
         call = CallFactory(agent=owner_agent, channel="chat", started_at=MONDAY + timedelta(hours=i + 1))
         TransferFactory(call=call, sequence=1, from_agent=owner_agent, to_agent=outsider_agent)
         weekly(call, owner_agent, reviewer)
         weekly(call, outsider_agent, reviewer)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(reverse("scoring:queue"))
     assert len(response.context["assignments"]) == 12
 

@@ -400,6 +400,13 @@ QA_NOTICE_EMAIL = env_bool("QA_NOTICE_EMAIL", False)
 # The sweeper recreates notices of events this recent whose task was lost, and retries their e-mail.
 QA_NOTICE_SWEEP_LOOKBACK_HOURS = env_int("QA_NOTICE_SWEEP_LOOKBACK_HOURS", 24, minimum=1, maximum=24 * 30)
 QA_NOTICE_PAGE_SIZE = env_int("QA_NOTICE_PAGE_SIZE", 50, minimum=5, maximum=500)
+# A notice's e-mail is tried at most this many times on transient errors (SMTP 4xx, unreachable), waiting
+# base·2^(n−1) after the n-th (5, 10, 20, 40 minutes by default; the 5-minute sweep retries it), then marked
+# failed; a permanent error (5xx, refused address) or a recipient without an address fails at once.
+QA_NOTICE_EMAIL_MAX_ATTEMPTS = env_int("QA_NOTICE_EMAIL_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+QA_NOTICE_EMAIL_RETRY_BASE_SECONDS = env_int(
+    "QA_NOTICE_EMAIL_RETRY_BASE_SECONDS", 300, minimum=1, maximum=6 * 3600
+)
 # Every 5 minutes: a notice whose task was lost (broker down, worker killed) appears at most 5 minutes
 # late; idempotent (one notice per event and recipient, by constraint) and bounded by the look-back.
 CELERY_BEAT_SCHEDULE["scoring-notices-sweep"] = {

@@ -505,13 +505,52 @@ class Notice(models.Model):
     # When the event happened (not when the row was written: a sweeper may write it minutes later).
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # E-mail (QA_NOTICE_EMAIL): pending (neither time set), sent (emailed_at) or failed for good
+    # (email_failed_at + email_error: a permanent error, no address, or QA_NOTICE_EMAIL_MAX_ATTEMPTS
+    # transient ones). A transient failure leaves it pending with email_retry_at, the earliest time the
+    # sweep may try again (backoff); a sent or failed notice is never tried again.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_retry_at = models.DateTimeField(null=True, blank=True)
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient", "kind", "evaluation", "event_key"], name="notice_one_per_event_recipient"
+            ),
+            models.CheckConstraint(
+                condition=Q(emailed_at__isnull=True) | Q(email_failed_at__isnull=True),
+                name="notice_email_either_sent_or_failed",
+            ),
+            models.CheckConstraint(
+                condition=Q(emailed_at__isnull=True) | (Q(email_attempts__gte=1) & Q(email_error="")),
+                name="notice_email_sent_after_an_attempt_without_error",
+            ),
+            models.CheckConstraint(
+                condition=Q(email_failed_at__isnull=True)
+                | (~Q(email_error="") & Q(email_retry_at__isnull=True)),
+                name="notice_email_failure_says_why_and_is_final",
+            ),
+            models.CheckConstraint(
+                condition=Q(email_retry_at__isnull=True)
+                | (
+                    Q(emailed_at__isnull=True)
+                    & Q(email_failed_at__isnull=True)
+                    & Q(email_attempts__gte=1)
+                    & ~Q(email_error="")
+                ),
+                name="notice_email_retry_follows_a_failed_attempt",
+            ),
+            # A pending notice that was tried has a retry time, so the sweep always takes it up again.
+            models.CheckConstraint(
+                condition=Q(emailed_at__isnull=False)
+                | Q(email_failed_at__isnull=False)
+                | Q(email_attempts=0)
+                | Q(email_retry_at__isnull=False),
+                name="notice_email_tried_and_pending_has_retry",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=["review_submitted", "dispute_opened", "dispute_decided"]),
@@ -531,6 +570,12 @@ class Notice(models.Model):
                 name="notice_unread_idx",
             ),
             models.Index(fields=["recipient", "-created_at", "-id"], name="notice_recipient_created_idx"),
+            # The sweep's e-mail retries: only notices waiting out a backoff are in it.
+            models.Index(
+                fields=["email_retry_at"],
+                condition=Q(email_retry_at__isnull=False),
+                name="notice_email_retry_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -539,6 +584,47 @@ class Notice(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def is_email_failed(self) -> bool:
+        return self.email_failed_at is not None
+
+
+class NoticeSilentEvent(models.Model):
+    """A QA event that was resolved and had nobody to tell (e.g. a review of an agent without an active
+    login), so the notice sweep does not resolve it again every 5 minutes.
+
+    Written only by the service that found the recipient list empty, never for an event with recipients;
+    an event with notices needs no marker (its notices say it was resolved). Kept in a table of its own
+    rather than as fields on evaluations and disputes: those rows are guarded against edits once
+    submitted, a dispute carries two events, and these rows are only needed while the event is inside the
+    sweep's look-back, so the sweep deletes them after (the table stays a day's worth of rows)."""
+
+    kind = models.CharField(max_length=30, choices=Notice.Kind.choices)
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="+")
+    dispute = models.ForeignKey(Dispute, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    event_key = models.CharField(max_length=40)
+    # When the event happened (the sweep's look-back is on this) and when it was found to tell nobody.
+    event_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "event_key"], name="notice_silent_event_once"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["review_submitted", "dispute_opened", "dispute_decided"]),
+                name="notice_silent_event_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="review_submitted") & Q(dispute__isnull=True))
+                | (~Q(kind="review_submitted") & Q(dispute__isnull=False)),
+                name="notice_silent_event_dispute_events_name_their_dispute",
+            ),
+        ]
+        indexes = [models.Index(fields=["event_at"], name="notice_silent_event_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.event_key}): nobody to tell"
 
 
 __all__ = [
@@ -550,6 +636,7 @@ __all__ = [
     "DisputeItem",
     "Evaluation",
     "Notice",
+    "NoticeSilentEvent",
     "Scorecard",
     "Section",
     "SectionScore",

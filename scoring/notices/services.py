@@ -4,9 +4,11 @@ Flow: a state-changing service (evaluation_submit, dispute_open, dispute_resolve
 `notice_schedule_for_event` inside its transaction; after COMMIT a Celery task runs
 `notice_create_for_event`, which works out the recipients from the committed rows and inserts one notice
 per recipient (ON CONFLICT DO NOTHING against the `notice_one_per_event_recipient` constraint), then
-e-mails them if QA_NOTICE_EMAIL is on. A rolled-back change queues nothing. `notice_sweep` (beat, every
-5 minutes) runs the same service for recent events that have no notice yet (a lost task) and retries
-e-mail that failed, so every path ends in the same rows.
+e-mails them if QA_NOTICE_EMAIL is on; an event with nobody to tell gets a NoticeSilentEvent marker
+instead. A rolled-back change queues nothing. `notice_sweep` (beat, every 5 minutes) runs the same service
+for recent events that have neither notices nor a marker (a lost task) and retries e-mail whose backoff has
+run out, so every path ends in the same rows. A notice's e-mail ends sent or failed (a permanent error at
+once, transient ones after QA_NOTICE_EMAIL_MAX_ATTEMPTS tries), never retried after either.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,7 +29,7 @@ from django.utils import timezone
 from calls import roles
 
 from ..followups.notifiers import PermanentNotifyError, TransientNotifyError, email_send
-from ..models import Dispute, Evaluation, Notice
+from ..models import Dispute, Evaluation, Notice, NoticeSilentEvent
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +177,28 @@ def notice_create_for_event(
     *, kind: str, evaluation_id: int | None = None, dispute_id: int | None = None
 ) -> tuple[int, ...]:
     """Create the event's notices (idempotent: run it any number of times, concurrently too) and, with
-    QA_NOTICE_EMAIL, e-mail those not e-mailed yet. Returns the recipients' user ids."""
+    QA_NOTICE_EMAIL, e-mail those not e-mailed yet. Returns the recipients' user ids.
+
+    An event with nobody to tell gets a NoticeSilentEvent marker instead, so the sweep does not resolve it
+    again; who is told is decided once, when the event is first resolved after its commit."""
     event = notice_event(kind=kind, evaluation_id=evaluation_id, dispute_id=dispute_id)
-    if event is None or not event.recipient_ids:
+    if event is None:
+        return ()
+    if not event.recipient_ids:
+        # Written only from an empty recipient list read from committed rows: an event with recipients never
+        # gets one, so the sweep never skips it. A repeat or a concurrent twin inserts nothing.
+        NoticeSilentEvent.objects.bulk_create(
+            [
+                NoticeSilentEvent(
+                    kind=event.kind,
+                    evaluation_id=event.evaluation_id,
+                    dispute_id=event.dispute_id,
+                    event_key=event.event_key,
+                    event_at=event.at,
+                )
+            ],
+            ignore_conflicts=True,
+        )
         return ()
     # ON CONFLICT DO NOTHING on the unique (recipient, kind, evaluation, event_key): a repeat or a concurrent
     # twin inserts nothing, and the statement is atomic, so an event never has part of its notices.
@@ -195,14 +217,17 @@ def notice_create_for_event(
         ignore_conflicts=True,
     )
     if settings.QA_NOTICE_EMAIL:
+        # Only never-tried notices: one waiting out a backoff is the sweep's to retry when due.
         pending = Notice.objects.filter(
             kind=event.kind,
             evaluation_id=event.evaluation_id,
             event_key=event.event_key,
             emailed_at__isnull=True,
+            email_failed_at__isnull=True,
+            email_attempts=0,
         ).values_list("pk", flat=True)
         for notice_id in list(pending):
-            _email_quietly(notice_id)
+            notice_email_send(notice_id=notice_id)
     return event.recipient_ids
 
 
@@ -223,40 +248,90 @@ def notice_text(notice: Notice) -> str:
     return f"Dispute #{dispute.pk} on call {call} was decided: {outcome} (score now {score})."
 
 
-def notice_email_send(*, notice_id: int) -> bool:
-    """E-mail one notice to its recipient once; True if sent now. Raises TransientNotifyError /
-    PermanentNotifyError (the notice stays un-e-mailed; the sweeper tries again within its look-back).
+class EmailOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # a transient failure: pending, email_retry_at says when the sweep may try again
+    FAILED = "failed"  # for good: never tried again
+    SKIPPED = "skipped"  # already sent or failed, gone, or not due yet: nothing done
 
-    The row is locked and its emailed_at set in the transaction that sends: a concurrent duplicate waits,
-    then finds emailed_at set and sends nothing; a failed send rolls the mark back. Only a crash between
-    the send and the COMMIT can repeat a message, with the same Message-ID (notice.<id>) for the receiver."""
+
+def notice_email_retry_delay(attempt: int) -> timedelta:
+    """Backoff after failed attempt n (1-based): QA_NOTICE_EMAIL_RETRY_BASE_SECONDS·2^(n−1)."""
+    return timedelta(seconds=settings.QA_NOTICE_EMAIL_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+
+
+def _error_text(text: str) -> str:
+    return text[: Notice._meta.get_field("email_error").max_length]
+
+
+def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOutcome:
+    """Try to e-mail one pending notice (not sent, not failed, due) and record the outcome on it.
+
+    Sent: emailed_at. A PermanentNotifyError, or a recipient without an address or no longer active:
+    failed at once (email_failed_at, email_error), never tried again. A TransientNotifyError: pending with
+    email_retry_at after a backoff, or failed once QA_NOTICE_EMAIL_MAX_ATTEMPTS attempts have failed.
+
+    The row is locked for the send and its outcome written in the same transaction: a concurrent duplicate
+    waits, then finds it sent, failed or not due, and sends nothing. Only a crash between the send and the
+    COMMIT can repeat a message, with the same Message-ID (notice.<id>) for the receiver to drop."""
+    now = now or timezone.now()
     with transaction.atomic():
         notice = (
             Notice.objects.select_for_update(of=("self",))
             .select_related("recipient", "evaluation", "evaluation__call", "evaluation__agent", "dispute")
-            .filter(pk=notice_id, emailed_at__isnull=True)
+            .filter(pk=notice_id, emailed_at__isnull=True, email_failed_at__isnull=True)
+            .filter(Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now))
             .first()
         )
-        if notice is None or not notice.recipient.email or not notice.recipient.is_active:
-            return False
+        if notice is None:
+            return EmailOutcome.SKIPPED
+        row = Notice.objects.filter(pk=notice.pk)
+        if not notice.recipient.is_active or not notice.recipient.email:
+            reason = "the recipient is inactive" if not notice.recipient.is_active else "no e-mail address"
+            row.update(email_failed_at=now, email_retry_at=None, email_error=reason)
+            logger.info("notice %s: e-mail not sent: %s", notice.pk, reason)
+            return EmailOutcome.FAILED
         text = notice_text(notice)
         url = settings.SITE_URL + reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
-        email_send(
-            subject=f"QA Center: {text}",
-            body=f"{text}\n\nOpen the evaluation: {url}\nAll your notices: "
-            f"{settings.SITE_URL}{reverse('scoring:notices')}\n",
-            to=notice.recipient.email,
-            idempotency_key=f"notice.{notice.pk}",
-        )
-        Notice.objects.filter(pk=notice.pk).update(emailed_at=timezone.now())
-    return True
-
-
-def _email_quietly(notice_id: int) -> None:
-    try:
-        notice_email_send(notice_id=notice_id)
-    except (TransientNotifyError, PermanentNotifyError) as exc:
-        logger.warning("notice %s: e-mail not sent (%s); the sweeper retries it", notice_id, exc)
+        attempt = notice.email_attempts + 1
+        try:
+            email_send(
+                subject=f"QA Center: {text}",
+                body=f"{text}\n\nOpen the evaluation: {url}\nAll your notices: "
+                f"{settings.SITE_URL}{reverse('scoring:notices')}\n",
+                to=notice.recipient.email,
+                idempotency_key=f"notice.{notice.pk}",
+            )
+        except PermanentNotifyError as exc:
+            row.update(
+                email_attempts=attempt,
+                email_failed_at=now,
+                email_retry_at=None,
+                email_error=_error_text(str(exc)),
+            )
+            logger.warning("notice %s: e-mail failed for good (%s)", notice.pk, exc)
+            return EmailOutcome.FAILED
+        except TransientNotifyError as exc:
+            if attempt >= settings.QA_NOTICE_EMAIL_MAX_ATTEMPTS:
+                row.update(
+                    email_attempts=attempt,
+                    email_failed_at=now,
+                    email_retry_at=None,
+                    email_error=_error_text(f"gave up after {attempt} attempts: {exc}"),
+                )
+                logger.warning("notice %s: e-mail failed %s times, given up (%s)", notice.pk, attempt, exc)
+                return EmailOutcome.FAILED
+            row.update(
+                email_attempts=attempt,
+                email_retry_at=now + notice_email_retry_delay(attempt),
+                email_error=_error_text(str(exc)),
+            )
+            logger.warning(
+                "notice %s: e-mail attempt %s failed (%s); the sweep retries it", notice.pk, attempt, exc
+            )
+            return EmailOutcome.RETRY
+        row.update(emailed_at=now, email_attempts=attempt, email_retry_at=None, email_error="")
+    return EmailOutcome.SENT
 
 
 # --- sweep --------------------------------------------------------------------------------------------
@@ -266,16 +341,29 @@ def _email_quietly(notice_id: int) -> None:
 class NoticeSweepResult:
     events: int
     emails: int
+    email_failures: int = 0
+
+
+def _silent(kind: str, column: str):
+    """Ids of the events of `kind` marked silent, for a NOT IN: PostgreSQL hashes the subquery once, so the
+    cost stays linear even when the planner's statistics lag behind a burst of new markers (a correlated
+    NOT EXISTS was planned as a nested loop then: 1,000 × 1,000 comparisons, 0.3–0.5 s). The column is
+    never null for its kinds (a check constraint); the filter only makes that plain to the NOT IN."""
+    return NoticeSilentEvent.objects.filter(kind=kind, **{f"{column}__isnull": False}).values(column)
 
 
 def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
-    """Create the notices of recent events that have none (their task was lost) and retry e-mail not sent.
+    """Resolve recent events that were never resolved (their task was lost) and retry e-mail that is due.
 
-    Bounded by QA_NOTICE_SWEEP_LOOKBACK_HOURS; harmless to run at any time (notice_create_for_event is
-    idempotent). An event with no one to tell (agent without a login) is looked at again each run while
-    recent: a cheap query, as reviews of agents without a login are left out up front."""
+    Events: those within QA_NOTICE_SWEEP_LOOKBACK_HOURS with neither a notice nor a NoticeSilentEvent
+    marker (a resolved event has one or the other), so an event is resolved once however many sweeps run;
+    harmless to run at any time (notice_create_for_event is idempotent). Markers of events older than the
+    look-back are deleted: no sweep looks at those events again.
+    E-mail (QA_NOTICE_EMAIL): never-tried notices within the look-back, and notices whose backoff has run
+    out (whatever their age: their attempts are bounded, so each ends sent or failed)."""
     now = now or timezone.now()
     since = now - timedelta(hours=settings.QA_NOTICE_SWEEP_LOOKBACK_HOURS)
+    NoticeSilentEvent.objects.filter(event_at__lt=since).delete()
     events = 0
     reviews = (
         Evaluation.objects.filter(
@@ -286,6 +374,7 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
             agent__user__isnull=False,
         )
         .exclude(Exists(Notice.objects.filter(evaluation=OuterRef("pk"), kind=Kind.REVIEW_SUBMITTED)))
+        .exclude(pk__in=_silent(Kind.REVIEW_SUBMITTED, "evaluation_id"))
         .values_list("pk", flat=True)
     )
     for evaluation_id in reviews:
@@ -294,6 +383,7 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
     opened = (
         Dispute.objects.filter(created_at__gte=since)
         .exclude(Exists(Notice.objects.filter(dispute=OuterRef("pk"), kind=Kind.DISPUTE_OPENED)))
+        .exclude(pk__in=_silent(Kind.DISPUTE_OPENED, "dispute_id"))
         .values_list("pk", flat=True)
     )
     for dispute_id in opened:
@@ -303,22 +393,22 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
         Dispute.objects.filter(resolved_at__gte=since)
         .exclude(status=Dispute.Status.OPEN)
         .exclude(Exists(Notice.objects.filter(dispute=OuterRef("pk"), kind=Kind.DISPUTE_DECIDED)))
+        .exclude(pk__in=_silent(Kind.DISPUTE_DECIDED, "dispute_id"))
         .values_list("pk", flat=True)
     )
     for dispute_id in decided:
         notice_create_for_event(kind=Kind.DISPUTE_DECIDED, dispute_id=dispute_id)
         events += 1
-    emails = 0
+    emails = failures = 0
     if settings.QA_NOTICE_EMAIL:
-        unsent = Notice.objects.filter(
-            emailed_at__isnull=True, created_at__gte=since, recipient__is_active=True
-        ).exclude(recipient__email="")
-        for notice_id in list(unsent.values_list("pk", flat=True)):
-            try:
-                emails += notice_email_send(notice_id=notice_id)
-            except (TransientNotifyError, PermanentNotifyError) as exc:
-                logger.warning("notice %s: e-mail not sent again (%s)", notice_id, exc)
-    return NoticeSweepResult(events=events, emails=emails)
+        due = Notice.objects.filter(emailed_at__isnull=True, email_failed_at__isnull=True).filter(
+            Q(email_attempts=0, created_at__gte=since) | Q(email_retry_at__lte=now)
+        )
+        for notice_id in list(due.order_by("pk").values_list("pk", flat=True)):
+            outcome = notice_email_send(notice_id=notice_id, now=now)
+            emails += outcome == EmailOutcome.SENT
+            failures += outcome == EmailOutcome.FAILED
+    return NoticeSweepResult(events=events, emails=emails, email_failures=failures)
 
 
 # --- reading ------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .models import (
     DisputeItem,
     Evaluation,
     Notice,
+    NoticeSilentEvent,
     Scorecard,
     Section,
     SectionScore,
@@ -288,15 +289,68 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
+class NoticeEmailFilter(admin.SimpleListFilter):
+    title = "e-mail"
+    parameter_name = "email"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("sent", "Sent"),
+            ("retrying", "Retrying (a transient failure)"),
+            ("failed", "Not delivered"),
+            ("untried", "Not tried"),
+        ]
+
+    def queryset(self, request, queryset):
+        pending = queryset.filter(emailed_at__isnull=True, email_failed_at__isnull=True)
+        return {
+            "sent": queryset.filter(emailed_at__isnull=False),
+            "retrying": pending.filter(email_retry_at__isnull=False),
+            "failed": queryset.filter(email_failed_at__isnull=False),
+            "untried": pending.filter(email_attempts=0),
+        }.get(self.value(), queryset)
+
+
 @admin.register(Notice)
 class NoticeAdmin(admin.ModelAdmin):
     """Read-only: notices are written by scoring.notices.services (one per event and recipient)."""
 
-    list_display = ("created_at", "recipient", "kind", "evaluation", "dispute", "read_at", "emailed_at")
-    list_filter = ("kind",)
+    list_display = ("created_at", "recipient", "kind", "evaluation", "dispute", "read_at", "email_status")
+    list_filter = (NoticeEmailFilter, "kind")
     list_select_related = ("recipient", "evaluation", "dispute")
     search_fields = ("recipient__username",)
     date_hierarchy = "created_at"
+
+    @admin.display(description="e-mail")
+    def email_status(self, notice: Notice) -> str:
+        if notice.emailed_at:
+            return f"sent {notice.emailed_at:%Y-%m-%d %H:%M}"
+        if notice.email_failed_at:
+            return f"not delivered: {notice.email_error}"
+        if notice.email_retry_at:
+            return f"retry {notice.email_retry_at:%Y-%m-%d %H:%M} (attempt {notice.email_attempts} failed: {notice.email_error})"
+        return "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(NoticeSilentEvent)
+class NoticeSilentEventAdmin(admin.ModelAdmin):
+    """Read-only: events resolved with nobody to tell (kept while inside the sweep's look-back)."""
+
+    list_display = ("event_at", "kind", "event_key", "evaluation", "dispute", "resolved_at")
+    list_filter = ("kind",)
+    search_fields = ("event_key",)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -14,7 +14,7 @@ from scoring import services
 from scoring.followups.notifiers import TransientNotifyError
 from scoring.models import Evaluation, Notice
 from scoring.notices import services as notice_services
-from scoring.notices.services import notice_create_for_event, notice_sweep
+from scoring.notices.services import NoticeSweepResult, notice_create_for_event, notice_sweep
 from scoring.tasks import notice_create_for_event_task
 from tests.factories import AgentFactory, CallFactory, UserFactory
 from tests.scoring.factories import criteria_by_key, submitted_evaluation
@@ -22,6 +22,17 @@ from tests.scoring.factories import criteria_by_key, submitted_evaluation
 pytestmark = pytest.mark.django_db
 
 VALUES = {"a": 0, "b": 2, "crit": 1, "res": 1}
+
+
+def email_state(notice):
+    """(emailed_at, failed?, attempts, retry_at, error) of a notice's e-mail."""
+    return (
+        notice.emailed_at,
+        notice.email_failed_at is not None,
+        notice.email_attempts,
+        notice.email_retry_at,
+        notice.email_error,
+    )
 
 
 def notices():
@@ -321,13 +332,24 @@ def test_each_notice_is_emailed_once(
     assert notice.emailed_at is not None
 
 
-def test_a_recipient_without_an_address_gets_no_email(
-    email_on, call, assigned_reviewer, scorecard, django_capture_on_commit_callbacks, eager_celery
+def test_a_recipient_without_an_address_is_recorded_as_not_delivered_once(
+    email_on,
+    call,
+    assigned_reviewer,
+    owner_agent,
+    scorecard,
+    django_capture_on_commit_callbacks,
+    eager_celery,
 ):
     with django_capture_on_commit_callbacks(execute=True):
         submitted_evaluation(call=call, author=assigned_reviewer, scorecard=scorecard, values=VALUES)
     assert mail.outbox == []
-    assert Notice.objects.get().emailed_at is None
+    assert email_state(Notice.objects.get()) == (None, True, 0, None, "no e-mail address")
+    # Failed for good: an address given later does not make a sweep try again.
+    owner_agent.user.email = "olive@example.com"
+    owner_agent.user.save()
+    assert notice_sweep() == NoticeSweepResult(events=0, emails=0, email_failures=0)
+    assert mail.outbox == []
 
 
 def test_a_failed_email_is_sent_by_the_next_sweep(
@@ -349,12 +371,26 @@ def test_a_failed_email_is_sent_by_the_next_sweep(
     monkeypatch.setattr(notice_services, "email_send", down)
     with django_capture_on_commit_callbacks(execute=True):
         submitted_evaluation(call=call, author=assigned_reviewer, scorecard=scorecard, values=VALUES)
-    assert Notice.objects.get().emailed_at is None
+    notice = Notice.objects.get()
+    assert (notice.emailed_at, notice.email_attempts, notice.email_error) == (None, 1, "SMTP unreachable")
     monkeypatch.undo()
-    assert notice_sweep().emails == 1
-    assert notice_sweep().emails == 0
+    # Not before its backoff (QA_NOTICE_EMAIL_RETRY_BASE_SECONDS = 300 after the first failure).
+    assert notice_sweep(now=notice.email_retry_at - timedelta(seconds=1)).emails == 0
+    assert notice_sweep(now=notice.email_retry_at).emails == 1
+    assert notice_sweep(now=notice.email_retry_at + timedelta(minutes=5)).emails == 0
     assert [m.to for m in mail.outbox] == [["olive@example.com"]]
-    assert Notice.objects.get().emailed_at is not None
+    notice.refresh_from_db()
+    assert (
+        notice.emailed_at is not None,
+        notice.email_attempts,
+        notice.email_retry_at,
+        notice.email_error,
+    ) == (
+        True,
+        2,
+        None,
+        "",
+    )
 
 
 def test_no_email_when_the_setting_is_off(

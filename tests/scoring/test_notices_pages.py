@@ -269,3 +269,47 @@ def test_admin_lists_notices_read_only(client, admin_user, owner_agent, reviews)
     assert response.status_code == 200
     assert "Review received" in response.content.decode()
     assert client.get("/admin/scoring/notice/add/").status_code == 403
+
+
+def test_a_notice_whose_email_failed_says_so_on_the_page_only(client, owner_agent, reviews):
+    failed = notice(owner_agent.user, reviews[0], minutes_ago=2)
+    sent = notice(owner_agent.user, reviews[1], minutes_ago=1)
+    now = timezone.now()
+    Notice.objects.filter(pk=failed.pk).update(email_failed_at=now, email_error="SMTP 550: b'refused'")
+    Notice.objects.filter(pk=sent.pk).update(emailed_at=now, email_attempts=1)
+    client.force_login(owner_agent.user)
+    body = client.get(reverse("scoring:notices")).content.decode()
+    assert body.count('data-testid="notice-email-failed"') == 1
+    failed_row = body[body.index(f'id="notice-{failed.pk}"') :]
+    assert failed_row.index("(e-mail not delivered)") < failed_row.index("</li>")
+    assert "refused" not in body  # the SMTP reply is for the admin, not the recipient
+
+
+def test_admin_filters_notices_by_email_outcome(client, admin_user, owner_agent, reviews):
+    now = timezone.now()
+    failed = notice(owner_agent.user, reviews[0], minutes_ago=3)
+    retrying = notice(owner_agent.user, reviews[1], minutes_ago=2)
+    sent = notice(owner_agent.user, reviews[2], minutes_ago=1)
+    Notice.objects.filter(pk=failed.pk).update(
+        email_failed_at=now, email_attempts=5, email_error="gave up after 5 attempts: SMTP 421"
+    )
+    Notice.objects.filter(pk=retrying.pk).update(
+        email_attempts=2, email_retry_at=now.replace(hour=12, minute=30), email_error="SMTP unreachable"
+    )
+    Notice.objects.filter(pk=sent.pk).update(emailed_at=now, email_attempts=1)
+    client.force_login(admin_user)
+    expected = {
+        "failed": [failed.pk],
+        "retrying": [retrying.pk],
+        "sent": [sent.pk],
+        "untried": [],
+        "": [sent.pk, retrying.pk, failed.pk],
+    }
+    for value, pks in expected.items():
+        response = client.get("/admin/scoring/notice/", {"email": value} if value else {})
+        assert response.status_code == 200
+        assert [n.pk for n in response.context["cl"].result_list] == pks, value
+    body = client.get("/admin/scoring/notice/").content.decode()
+    assert "not delivered: gave up after 5 attempts: SMTP 421" in body
+    assert f"retry {now:%Y-%m-%d} 12:30 (attempt 2 failed: SMTP unreachable)" in body
+    assert f"sent {now:%Y-%m-%d %H:%M}" in body

@@ -385,3 +385,32 @@ def test_the_database_keeps_one_marker_per_event_and_names_a_disputes_dispute(
             **{**fields, "kind": "praise", "event_key": "x", "dispute_id": 999999}
         )
     assert len(markers()) == 1
+
+
+# --- migration --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_one_attempt_for_notices_already_emailed(
+    call, assigned_reviewer, owner_agent, scorecard
+):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    evaluation = submitted_evaluation(call=call, author=assigned_reviewer, scorecard=scorecard, values=VALUES)
+    teammate = UserFactory(username="second")
+    sent = Notice.objects.create(
+        recipient=owner_agent.user, kind="review_submitted", evaluation=evaluation, event_key="evaluation:x"
+    )
+    unsent = Notice.objects.create(
+        recipient=teammate, kind="review_submitted", evaluation=evaluation, event_key="evaluation:x"
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([("scoring", "0007_assignment_per_leg")])
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE scoring_notice SET emailed_at = now() WHERE id = %s", [sent.pk])
+    executor.loader.build_graph()
+    executor.migrate([("scoring", "0008_notice_email_state_and_silent_events")])
+    rows = Notice.objects.order_by("pk").values_list("pk", "email_attempts", "email_error", "email_failed_at")
+    assert list(rows) == [(sent.pk, 1, "", None), (unsent.pk, 0, "", None)]
+    assert Notice.objects.get(pk=sent.pk).emailed_at is not None

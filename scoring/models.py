@@ -570,7 +570,13 @@ class Notice(models.Model):
                 name="notice_unread_idx",
             ),
             models.Index(fields=["recipient", "-created_at", "-id"], name="notice_recipient_created_idx"),
-            # The sweep's e-mail retries: only notices waiting out a backoff are in it.
+            # The sweep's e-mail: never-tried notices (all of them while QA_NOTICE_EMAIL is off, a handful
+            # while it is on) and notices waiting out a backoff; sent and failed ones are in neither.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(emailed_at__isnull=True, email_failed_at__isnull=True, email_attempts=0),
+                name="notice_email_untried_idx",
+            ),
             models.Index(
                 fields=["email_retry_at"],
                 condition=Q(email_retry_at__isnull=False),

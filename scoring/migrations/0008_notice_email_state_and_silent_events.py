@@ -63,6 +63,16 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="notice",
             index=models.Index(
+                condition=models.Q(
+                    ("email_attempts", 0), ("email_failed_at__isnull", True), ("emailed_at__isnull", True)
+                ),
+                fields=["created_at"],
+                name="notice_email_untried_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="notice",
+            index=models.Index(
                 condition=models.Q(("email_retry_at__isnull", False)),
                 fields=["email_retry_at"],
                 name="notice_email_retry_idx",

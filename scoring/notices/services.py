@@ -348,7 +348,9 @@ def _silent(kind: str, column: str):
     """Ids of the events of `kind` marked silent, for a NOT IN: PostgreSQL hashes the subquery once, so the
     cost stays linear even when the planner's statistics lag behind a burst of new markers (a correlated
     NOT EXISTS was planned as a nested loop then: 1,000 × 1,000 comparisons, 0.3–0.5 s). The column is
-    never null for its kinds (a check constraint); the filter only makes that plain to the NOT IN."""
+    never null for its kinds (a check constraint); the filter only makes that plain to the NOT IN. Bound: the
+    hash must fit in work_mem (~100,000 markers inside the look-back with PostgreSQL's defaults), far above
+    the silent events of a day of human-paced QA reviews; past it PostgreSQL falls back to a plain subplan."""
     return NoticeSilentEvent.objects.filter(kind=kind, **{f"{column}__isnull": False}).values(column)
 
 

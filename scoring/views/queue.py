@@ -129,7 +129,7 @@ def assign(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = AssignForm(request.POST, **form_kwargs)
         if form.is_valid():
-            agents = {(call_id, leg.agent.pk): leg.agent for call_id, legs, *_ in pickers for leg in legs}
+            agents = {(call.pk, leg.agent.pk): leg.agent for call, legs, *_ in pickers for leg in legs}
             reviewer = form.cleaned_data["reviewer"]
             try:
                 result = services.assignment_create_many(

@@ -503,3 +503,23 @@ def test_queue_and_api_list_ask_as_many_queries_for_30_legs_as_for_3(
 
 def _count(payload):
     return payload["count"] if isinstance(payload, dict) else len(payload)
+
+
+def test_the_assign_pages_list_offers_cancel_only_for_legs_the_user_may_assign(
+    client, supervisor, reviewer, other_team, transferred, owner_agent
+):
+    mine = services.assignment_create(call=transferred, reviewer=reviewer, assigned_by=supervisor)
+    client.force_login(supervisor)
+    cancel = reverse("scoring:assignment_cancel", args=[mine.pk])
+    page = client.get(reverse("scoring:assign"))
+    assert [(a.pk, a.can_cancel) for a in page.context["recent"]] == [(mine.pk, True)]
+    assert f'action="{cancel}"' in page.content.decode()
+
+    owner_agent.team = other_team  # the agent moved: the assignment the supervisor made is no longer theirs
+    owner_agent.save()
+    page = client.get(reverse("scoring:assign"))
+    assert [(a.pk, a.can_cancel) for a in page.context["recent"]] == [(mine.pk, False)]
+    assert f'action="{cancel}"' not in page.content.decode()
+    assert client.post(cancel).status_code == 403  # and the service refuses it
+    mine.refresh_from_db()
+    assert mine.status == "open"

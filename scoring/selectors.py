@@ -32,7 +32,7 @@ from calls.models import Agent, Call, Team, Transfer
 from calls.selectors import agent_for_user
 
 from . import metrics
-from .legs import Leg, call_legs, calls_legs
+from .legs import Leg, call_legs
 from .models import (
     Answer,
     Assignment,
@@ -390,7 +390,7 @@ def assignment_filter_leg(queryset: QuerySet[Assignment], *, agent_id: int) -> Q
 
 @dataclass(frozen=True)
 class LegAssignScope:
-    """Which legs a user may assign by hand, decided once (at most one query) and then per leg in memory,
+    """Which legs a user may assign by hand, decided once (permissions, led teams) and then per leg in memory,
     so a list of calls or legs costs the same whatever its length. Admins and `scoring.assign_calls`
     holders: every leg; supervisors: the legs of their teams' agents (a leg agent in another team is that
     team's supervisor's, not the handling agent's supervisor's); anyone else: none."""
@@ -418,18 +418,6 @@ def leg_assign_scope(user) -> LegAssignScope:
         led = Team.objects.filter(supervisors=user).values_list("pk", flat=True)
         return LegAssignScope(every_leg=False, team_ids=frozenset(led))
     return LegAssignScope(every_leg=False, team_ids=frozenset())
-
-
-def legs_assignable_by_user(user, calls: list[Call]) -> dict[int, list[Leg]]:
-    """For each call, its legs (`legs.call_legs`, in order) that the user may assign: two queries at most
-    (the calls' transfers, the led teams) whatever the number of calls and legs."""
-    scope = leg_assign_scope(user)
-    if not scope.may_assign_any:
-        return {call.pk: [] for call in calls}
-    return {
-        call_id: [leg for leg in legs if scope.may_assign(leg.agent)]
-        for call_id, legs in calls_legs(calls).items()
-    }
 
 
 def default_leg(call: Call, legs: list[Leg], scope: LegAssignScope) -> Leg | None:

@@ -6,8 +6,9 @@ from typing import Any
 
 from django import forms
 
-from calls.models import Channel, Department
+from calls.models import Call, Channel, Department
 
+from .legs import Leg
 from .models import Assignment, Criterion, Dispute, Scorecard, Section
 from .ui_support import criterion_choices
 
@@ -73,8 +74,44 @@ class SummaryForm(forms.Form):
 # =====================================================================================================
 
 
+class LegChoiceField(forms.TypedChoiceField):
+    """The leg of one call to assign: its agent id, among the legs the user may assign. A posted id that
+    is not one of the call's legs, or is a leg the user may not assign, gets a field error saying which."""
+
+    def __init__(self, *, call: Call, legs: list[Leg], assignable: list[Leg], queued: set[int], **kwargs):
+        order = {leg.agent.pk: number for number, leg in enumerate(legs, start=1)}
+        choices = [
+            (
+                leg.agent.pk,
+                f"{order[leg.agent.pk]}. {leg.label}{' (in a queue)' if leg.agent.pk in queued else ''}",
+            )
+            for leg in assignable
+        ]
+        super().__init__(coerce=int, choices=choices, required=False, **kwargs)
+        self.call = call
+        self.leg_ids = {str(leg.agent.pk) for leg in legs}
+        self.assignable_ids = {str(leg.agent.pk) for leg in assignable}
+
+    def validate(self, value: Any) -> None:
+        if value in self.empty_values:
+            return
+        if str(value) not in self.leg_ids:
+            raise forms.ValidationError(
+                "That agent did not handle a leg of call %(call)s: choose one of its legs.",
+                code="not_a_leg",
+                params={"call": self.call.external_id},
+            )
+        if str(value) not in self.assignable_ids:
+            raise forms.ValidationError(
+                "You may not assign that leg of call %(call)s: its agent is not in one of your teams.",
+                code="not_your_team",
+                params={"call": self.call.external_id},
+            )
+
+
 class AssignForm(forms.Form):
-    """Put the selected calls in one reviewer's queue."""
+    """Put the ticked calls in one reviewer's queue, each for the leg picked on its row (`leg-<call id>`:
+    the agent to evaluate; blank or absent: the default leg, see `selectors.default_leg`)."""
 
     reviewer = forms.ModelChoiceField(label="Reviewer", queryset=None, empty_label="Choose a reviewer")
     purpose = forms.ChoiceField(
@@ -85,12 +122,41 @@ class AssignForm(forms.Form):
     note = forms.CharField(label="Note for the reviewer", required=False, max_length=300)
     calls = forms.TypedMultipleChoiceField(label="Calls", coerce=int, choices=())
 
-    def __init__(self, *args: Any, reviewers, call_ids: list[int], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        reviewers,
+        call_ids: list[int],
+        pickers: list[tuple[Call, list[Leg], list[Leg], set[int], Leg | None]] = (),
+        **kwargs: Any,
+    ) -> None:
+        """call_ids: the calls that may be ticked; pickers: per call on the page (call, its legs, those the
+        user may assign, the agent ids of its legs already in a queue, the leg preselected)."""
         super().__init__(*args, **kwargs)
         self.fields["reviewer"].queryset = reviewers
         self.fields["reviewer"].label_from_instance = lambda user: user.get_full_name() or user.username
         self.fields["calls"].choices = [(pk, str(pk)) for pk in call_ids]
         self.fields["calls"].error_messages["required"] = "Tick at least one call."
+        for call, legs, assignable, queued, preselected in pickers:
+            self.fields[self.leg_field_name(call.pk)] = LegChoiceField(
+                call=call,
+                legs=legs,
+                assignable=assignable,
+                queued=queued,
+                label=f"Leg of {call.external_id}",
+                initial=preselected.agent.pk if preselected is not None else None,
+            )
+
+    @staticmethod
+    def leg_field_name(call_id: int) -> str:
+        return f"leg-{call_id}"
+
+    def picked_legs(self) -> list[tuple[int, int | None]]:
+        """(call id, agent id or None for the default leg) for each ticked call (a valid form)."""
+        return [
+            (call_id, self.cleaned_data.get(self.leg_field_name(call_id)) or None)
+            for call_id in self.cleaned_data["calls"]
+        ]
 
 
 # =====================================================================================================

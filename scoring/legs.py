@@ -142,11 +142,25 @@ def legs_between(start: dt.datetime, end: dt.datetime) -> list[LegRow]:
 def call_legs(call: Call) -> list[Leg]:
     """The call's legs in order (handling agent first), with agents and departments: one query (the
     transfers); the same rules as `legs_between`, applied in Python to one call's transfer path."""
-    transfers = (
-        Transfer.objects.filter(call_id=call.pk)
-        .select_related("from_agent__team", "to_agent__team", "from_department", "to_department")
-        .order_by("sequence")
-    )
+    return calls_legs([call])[call.pk]
+
+
+def calls_legs(calls: list[Call]) -> dict[int, list[Leg]]:
+    """Each call's legs (`call_legs`) for many calls at once, in one query whatever their number (the
+    calls' transfers); pass calls with `agent__team` and `department` selected, as lists do."""
+    transfers_by_call: dict[int, list[Transfer]] = {call.pk: [] for call in calls}
+    if transfers_by_call:
+        transfers = (
+            Transfer.objects.filter(call_id__in=list(transfers_by_call))
+            .select_related("from_agent__team", "to_agent__team", "from_department", "to_department")
+            .order_by("call_id", "sequence")
+        )
+        for transfer in transfers:
+            transfers_by_call[transfer.call_id].append(transfer)
+    return {call.pk: _legs_of(call, transfers_by_call[call.pk]) for call in calls}
+
+
+def _legs_of(call: Call, transfers: list[Transfer]) -> list[Leg]:
     legs: dict[int, Leg] = {}
     if call.agent_id:
         legs[call.agent_id] = Leg(agent=call.agent, department=call.department, sequence=0, role=HANDLING)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ from calls.models import Agent, Call, Team, Transfer
 from calls.selectors import agent_for_user
 
 from . import metrics
-from .legs import call_legs
+from .legs import Leg, call_legs
 from .models import (
     Answer,
     Assignment,
@@ -385,6 +386,61 @@ def assignment_list_for_user(user, *, status: str | None = Assignment.Status.OPE
 def assignment_filter_leg(queryset: QuerySet[Assignment], *, agent_id: int) -> QuerySet[Assignment]:
     """Assignments of one agent's leg (a null agent, on rows from before migration 0007, is the call's)."""
     return queryset.filter(Q(agent_id=agent_id) | Q(agent__isnull=True, call__agent_id=agent_id))
+
+
+@dataclass(frozen=True)
+class LegAssignScope:
+    """Which legs a user may assign by hand, decided once (permissions, led teams) and then per leg in memory,
+    so a list of calls or legs costs the same whatever its length. Admins and `scoring.assign_calls`
+    holders: every leg; supervisors: the legs of their teams' agents (a leg agent in another team is that
+    team's supervisor's, not the handling agent's supervisor's); anyone else: none."""
+
+    every_leg: bool
+    team_ids: frozenset[int]
+
+    def may_assign(self, agent: Agent | None) -> bool:
+        if self.every_leg:
+            return True
+        return agent is not None and agent.team_id is not None and agent.team_id in self.team_ids
+
+    @property
+    def may_assign_any(self) -> bool:
+        return self.every_leg or bool(self.team_ids)
+
+
+def leg_assign_scope(user) -> LegAssignScope:
+    """The user's `LegAssignScope` (the led teams, one query, for a supervisor)."""
+    if not user.is_authenticated:
+        return LegAssignScope(every_leg=False, team_ids=frozenset())
+    if roles.is_admin(user) or user.has_perm("scoring.assign_calls"):
+        return LegAssignScope(every_leg=True, team_ids=frozenset())
+    if roles.is_supervisor(user):
+        led = Team.objects.filter(supervisors=user).values_list("pk", flat=True)
+        return LegAssignScope(every_leg=False, team_ids=frozenset(led))
+    return LegAssignScope(every_leg=False, team_ids=frozenset())
+
+
+def default_leg(call: Call, legs: list[Leg], scope: LegAssignScope) -> Leg | None:
+    """The leg an assignment made without naming one is for: the handling agent's when the user may assign
+    it, else the user's first assignable leg of the call (a supervisor leading only a transfer target);
+    None when the call has no leg."""
+    if not legs:
+        return None
+    handling = next((leg for leg in legs if leg.agent.pk == call.agent_id), legs[0])
+    if scope.may_assign(handling.agent):
+        return handling
+    return next((leg for leg in legs if scope.may_assign(leg.agent)), handling)
+
+
+def open_legs_of_calls(call_ids: list[int]) -> set[tuple[int, int | None]]:
+    """(call id, leg agent id) of every open assignment of these calls, in one query (a null agent, on
+    rows from before migration 0007, is the call's agent)."""
+    rows = (
+        Assignment.objects.filter(call_id__in=call_ids, status=Assignment.Status.OPEN)
+        .annotate(leg_agent_id=Coalesce("agent_id", "call__agent_id"))
+        .values_list("call_id", "leg_agent_id")
+    )
+    return set(rows)
 
 
 def assignment_get_for_user(user, *, pk: int) -> Assignment:

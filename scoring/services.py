@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -21,11 +22,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from calls import roles
-from calls.models import Agent, Call, Channel, Department, Team
+from calls.models import Agent, Call, Channel, Department
 
 from . import metrics
 from .analytics.rollups import analytics_refresh_for_calls_on_commit
-from .legs import call_legs, leg_for_agent
+from .legs import call_legs, calls_legs, leg_for_agent
 from .models import (
     Answer,
     Assignment,
@@ -46,6 +47,8 @@ from .selectors import (
     call_evaluable_by_user,
     call_leg_agents,
     can_resolve_dispute,
+    default_leg,
+    leg_assign_scope,
     scorecard_for_leg,
 )
 
@@ -700,25 +703,21 @@ def evaluation_acknowledge(*, evaluation: Evaluation, user) -> Evaluation:
 
 def _can_assign(user, call: Call, agent: Agent | None = None) -> bool:
     """Admins and `scoring.assign_calls` holders any leg; supervisors the legs of their teams' agents
-    (`agent`: that leg; None: any leg of the call)."""
-    if roles.is_admin(user) or user.has_perm("scoring.assign_calls"):
-        return True
-    if roles.is_supervisor(user):
-        agents = [agent] if agent is not None else call_leg_agents(call)
-        team_ids = {a.team_id for a in agents if a.team_id}
-        return bool(team_ids) and Team.objects.filter(pk__in=team_ids, supervisors=user).exists()
-    return False
+    (`agent`: that leg; None: any leg of the call). See `selectors.LegAssignScope`."""
+    scope = leg_assign_scope(user)
+    if scope.every_leg or agent is not None:
+        return scope.may_assign(agent)
+    return any(scope.may_assign(leg_agent) for leg_agent in call_leg_agents(call))
 
 
-def _default_leg_agent(user, call: Call, legs) -> Agent | None:
-    """The leg an assignment made without naming one is for: the handling agent's, or for a supervisor
-    who does not lead the handling agent, the first leg of one of their agents."""
-    if not legs:
-        return None
-    if _can_assign(user, call, legs[0].agent) or not roles.is_supervisor(user):
-        return call.agent if call.agent_id else legs[0].agent
-    led = set(Team.objects.filter(supervisors=user).values_list("pk", flat=True))
-    return next((leg.agent for leg in legs if leg.agent.team_id in led), legs[0].agent)
+def _may_take_assignments(reviewer) -> bool:
+    return roles.is_reviewer(reviewer) or roles.is_supervisor(reviewer) or roles.is_admin(reviewer)
+
+
+def _duplicate_message(purpose: str) -> str:
+    if purpose == Assignment.Purpose.CALIBRATION:
+        return "This call is already in that reviewer's calibration queue."
+    return "This agent's leg of the call is already assigned for that purpose."
 
 
 @transaction.atomic
@@ -734,22 +733,24 @@ def assignment_create(
 ) -> Assignment:
     """Put a leg of a call (the call and the agent to evaluate) in a reviewer's queue (admins,
     `scoring.assign_calls` holders, supervisors for their teams' agents). `agent` defaults to the handling
-    agent (see `_default_leg_agent`) and is always stored.
+    agent (see `selectors.default_leg`) and is always stored.
 
     Refused if that leg is already assigned for the same purpose and period; for calibration (several
     reviewers scoring the same call), if the call is already in this reviewer's calibration queue."""
-    if not _can_assign(assigned_by, call):
+    scope = leg_assign_scope(assigned_by)
+    legs = call_legs(call)
+    if not any(scope.may_assign(leg.agent) for leg in legs) and not scope.every_leg:
         raise PermissionDenied("You may not assign this call.")
     if purpose not in Assignment.Purpose.values:
         raise ValidationError(f"Unknown purpose {purpose!r}.")
-    legs = call_legs(call)
     if agent is None:
-        agent = _default_leg_agent(assigned_by, call, legs)
+        leg = default_leg(call, legs, scope)
+        agent = leg.agent if leg is not None else None
     elif leg_for_agent(legs, agent.pk) is None:
         raise ValidationError("The agent to evaluate must have handled a leg of this call.")
-    if agent is not None and not _can_assign(assigned_by, call, agent):
+    if agent is not None and not scope.may_assign(agent):
         raise PermissionDenied("You may not assign this agent's leg of the call (not one of your teams).")
-    if not (roles.is_reviewer(reviewer) or roles.is_supervisor(reviewer) or roles.is_admin(reviewer)):
+    if not _may_take_assignments(reviewer):
         raise ValidationError("Calls can only be assigned to reviewers, supervisors or admins.")
     if purpose == Assignment.Purpose.WEEKLY_SAMPLE and (period is None or agent is None):
         raise ValidationError("A weekly sample assignment needs its week and a leg agent.")
@@ -757,14 +758,9 @@ def assignment_create(
         status=Assignment.Status.CANCELLED
     )
     calibration = purpose == Assignment.Purpose.CALIBRATION
-    already = (
-        "This call is already in that reviewer's calibration queue."
-        if calibration
-        else ("This agent's leg of the call is already assigned for that purpose.")
-    )
     duplicate = duplicate.filter(reviewer=reviewer) if calibration else duplicate.filter(agent=agent)
     if duplicate.exists():
-        raise ValidationError(already)
+        raise ValidationError(_duplicate_message(purpose))
     try:
         with transaction.atomic():
             return Assignment.objects.create(
@@ -777,7 +773,89 @@ def assignment_create(
                 note=note,
             )
     except IntegrityError:
-        raise ValidationError(already) from None
+        raise ValidationError(_duplicate_message(purpose)) from None
+
+
+@dataclass
+class BulkAssignResult:
+    """What `assignment_create_many` made, and why each refused leg was refused (call, message)."""
+
+    created: list[Assignment] = field(default_factory=list)
+    problems: list[tuple[Call, str]] = field(default_factory=list)
+
+
+@transaction.atomic
+def assignment_create_many(
+    *,
+    legs: list[tuple[Call, Agent | None]],
+    reviewer,
+    assigned_by,
+    purpose: str = Assignment.Purpose.MANUAL,
+    note: str = "",
+) -> BulkAssignResult:
+    """`assignment_create` for many legs (call, agent; None: the default leg) at once, with the same rules,
+    in a fixed number of queries whatever their number: the legs of every call (one query), the user's
+    scope (one), the live duplicates (one), one INSERT. A leg refused (not a leg of the call, not the
+    user's team, already assigned) is reported in `problems` and the others are still made; a reviewer
+    who cannot take assignments or an unknown purpose refuses the whole batch (ValidationError)."""
+    if purpose not in Assignment.Purpose.values or purpose == Assignment.Purpose.WEEKLY_SAMPLE:
+        raise ValidationError(f"Purpose {purpose!r} cannot be assigned by hand.")
+    if not _may_take_assignments(reviewer):
+        raise ValidationError("Calls can only be assigned to reviewers, supervisors or admins.")
+    result = BulkAssignResult()
+    scope = leg_assign_scope(assigned_by)
+    legs_by_call = calls_legs(list({call.pk: call for call, _ in legs}.values()))
+    calibration = purpose == Assignment.Purpose.CALIBRATION
+    live = Assignment.objects.filter(
+        call_id__in=list(legs_by_call), purpose=purpose, period__isnull=True
+    ).exclude(status=Assignment.Status.CANCELLED)
+    # Calibration: one per (call, reviewer), whatever the leg; otherwise one per leg (call, agent).
+    taken: set[tuple[int, int | None]] = (
+        {(call_id, None) for call_id in live.filter(reviewer=reviewer).values_list("call_id", flat=True)}
+        if calibration
+        else set(live.values_list("call_id", "agent_id"))
+    )
+    wanted: list[Assignment] = []
+    for call, agent in legs:
+        call_legs_ = legs_by_call[call.pk]
+        if agent is None:
+            leg = default_leg(call, call_legs_, scope)
+            agent = leg.agent if leg is not None else None
+        elif leg_for_agent(call_legs_, agent.pk) is None:
+            result.problems.append((call, "The agent to evaluate must have handled a leg of this call."))
+            continue
+        if not scope.may_assign(agent):
+            result.problems.append(
+                (call, "You may not assign this agent's leg of the call (not one of your teams).")
+            )
+            continue
+        key = (call.pk, None if calibration else (agent.pk if agent else None))
+        if key in taken:
+            result.problems.append((call, _duplicate_message(purpose)))
+            continue
+        taken.add(key)
+        wanted.append(
+            Assignment(
+                call=call, reviewer=reviewer, assigned_by=assigned_by, purpose=purpose, agent=agent, note=note
+            )
+        )
+    if not wanted:
+        return result
+    try:
+        with transaction.atomic():
+            result.created = Assignment.objects.bulk_create(wanted)
+    except IntegrityError:
+        # Someone assigned one of these legs between the duplicate check and the INSERT: make them one by
+        # one so the others are still made and the lost race is reported for its leg alone.
+        for assignment in wanted:
+            try:
+                with transaction.atomic():
+                    assignment.pk = None
+                    assignment.save(force_insert=True)
+                result.created.append(assignment)
+            except IntegrityError:
+                result.problems.append((assignment.call, _duplicate_message(purpose)))
+    return result
 
 
 def assignment_cancel(*, assignment: Assignment, user) -> Assignment:

@@ -7,6 +7,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Permission
 
 from scoring import legs, selectors, services
 from scoring.models import Assignment
@@ -119,3 +120,46 @@ def test_migration_0006_fills_in_the_calls_agent_on_old_rows(path, reviewer):
     assert Assignment.objects.get(pk=old.pk).agent == handler
     assert Assignment.objects.get(pk=chosen.pk).agent == receiver
     assert Assignment.objects.count() == 2
+
+
+def test_calls_legs_gives_each_call_its_own_legs_in_one_query(path, django_assert_num_queries):
+    handler, receiver, third, from_only = path["agents"]
+    billing, tech, retention = path["departments"]
+    lone = CallFactory(agent=third, department=retention, started_at=START)
+    agentless = CallFactory(agent=None, department=None, started_at=START)
+    TransferFactory(call=agentless, sequence=1, from_agent=None, to_agent=receiver, to_department=tech)
+    calls = [path["call"], lone, agentless]
+
+    with django_assert_num_queries(1):
+        found = legs.calls_legs(calls)
+
+    def rows(call_id):
+        return [(leg.agent, leg.department, leg.sequence, leg.role) for leg in found[call_id]]
+
+    assert list(found) == [path["call"].pk, lone.pk, agentless.pk]
+    assert rows(path["call"].pk) == [
+        (handler, billing, 0, "handling"),
+        (receiver, tech, 1, "received"),
+        (third, retention, 3, "received"),
+        (from_only, retention, 4, "transferred_out"),
+    ]
+    assert rows(lone.pk) == [(third, retention, 0, "handling")]
+    assert rows(agentless.pk) == [(receiver, tech, 1, "received")]
+    with django_assert_num_queries(0):
+        assert legs.calls_legs([]) == {}
+
+
+def test_leg_assign_scope_per_role(path, team, other_team, supervisor, reviewer, admin_user):
+    handler, receiver, third, from_only = path["agents"]
+    handler.team, receiver.team, third.team = team, other_team, None
+    lead = UserFactory(username="lead", roles=["reviewer"])
+    lead.user_permissions.add(Permission.objects.get(codename="assign_calls"))
+
+    def assignable(user):
+        scope = selectors.leg_assign_scope(user)
+        return [scope.may_assign(agent) for agent in (handler, receiver, third)]
+
+    assert assignable(admin_user) == [True, True, True]
+    assert assignable(lead) == [True, True, True]
+    assert assignable(supervisor) == [True, False, False]  # only their team's; an agent without a team: no
+    assert assignable(reviewer) == [False, False, False]

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from scoring import services
 from scoring.models import Assignment, Notice
-from tests.factories import CallFactory, UserFactory
+from tests.factories import CallFactory, TransferFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
 ROLES = ("anonymous", "owner", "teammate", "outsider", "reviewer", "supervisor", "other_supervisor", "admin")
@@ -55,6 +55,9 @@ def world(
     disputed = submitted_evaluation(call=disputed_call, author=reviewer, scorecard=scorecard, values=FULL)
     dispute = services.dispute_open(evaluation=disputed, user=owner_agent.user, items={crit["a"].pk: "I did"})
     free_call = CallFactory(external_id="M-FREE", channel="chat", agent=owner_agent)
+    # Handled by the owner (supervisor's team), transferred to the outsider (other_supervisor's team).
+    legs_call = CallFactory(external_id="M-LEGS", channel="chat", agent=owner_agent)
+    TransferFactory(call=legs_call, sequence=1, from_agent=owner_agent, to_agent=outsider_agent)
     draft = services.scorecard_create_draft(family="matrix-draft", name="Matrix draft", user=admin_user)
     section = services.section_add(scorecard=draft, user=admin_user, title="Only")
     criterion = services.criterion_add(section=section, user=admin_user, key="k", question="Q?")
@@ -113,6 +116,44 @@ def world(
             reverse("scoring:assign"),
             frozenset({"supervisor", "admin"}),
             data={"reviewer": reviewer.pk, "purpose": "manual", "calls": [free_call.pk]},
+        ),
+        # The leg picker: each supervisor may assign the leg of their own team's agent only; a forged agent
+        # (one who did not handle the call) is refused to everybody, admins included (a field error, 422).
+        Cell(
+            "assign post: handling agent's leg",
+            "post",
+            reverse("scoring:assign"),
+            frozenset({"supervisor", "admin"}),
+            data={
+                "reviewer": reviewer.pk,
+                "purpose": "manual",
+                "calls": [legs_call.pk],
+                f"leg-{legs_call.pk}": owner_agent.pk,
+            },
+        ),
+        Cell(
+            "assign post: transfer target's leg",
+            "post",
+            reverse("scoring:assign"),
+            frozenset({"other_supervisor", "admin"}),
+            data={
+                "reviewer": reviewer.pk,
+                "purpose": "manual",
+                "calls": [legs_call.pk],
+                f"leg-{legs_call.pk}": outsider_agent.pk,
+            },
+        ),
+        Cell(
+            "assign post: forged leg",
+            "post",
+            reverse("scoring:assign"),
+            frozenset(),
+            data={
+                "reviewer": reviewer.pk,
+                "purpose": "manual",
+                "calls": [legs_call.pk],
+                f"leg-{legs_call.pk}": teammate_agent.pk,
+            },
         ),
         Cell(
             "cancel assignment",
@@ -360,7 +401,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert unauthorized_successes == []
     assert refused_allowed == []
     assert leaked == []
-    assert len(cells) == 38
+    assert len(cells) == 41
 
 
 @pytest.mark.django_db

@@ -540,3 +540,79 @@ def test_calibration_closes_only_the_calibration_assignment(call, reviewer, scor
     review_assignment.refresh_from_db()
     calibration_assignment.refresh_from_db()
     assert (review_assignment.status, calibration_assignment.status) == ("open", "done")
+
+
+# --- assignment_create_many ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_assignment_create_many_makes_each_leg_once_and_reports_the_rest(
+    reviewer, supervisor, owner_agent, teammate_agent, outsider_agent
+):
+    shared = CallFactory(agent=owner_agent, external_id="SHARED")
+    TransferFactory(call=shared, sequence=1, from_agent=owner_agent, to_agent=outsider_agent)
+    queued = CallFactory(agent=teammate_agent, external_id="QUEUED")
+    AssignmentFactory(call=queued, reviewer=reviewer)
+
+    result = services.assignment_create_many(
+        legs=[
+            (shared, None),  # the default leg: the handling agent's
+            (shared, owner_agent),  # the same leg again in one batch
+            (shared, outsider_agent),  # another team's leg
+            (shared, teammate_agent),  # did not handle the call
+            (queued, None),  # already in a queue
+        ],
+        reviewer=reviewer,
+        assigned_by=supervisor,
+        note="Coaching",
+    )
+
+    assert [(a.call_id, a.agent_id, a.note) for a in result.created] == [
+        (shared.pk, owner_agent.pk, "Coaching")
+    ]
+    assert [(call.external_id, message) for call, message in result.problems] == [
+        ("SHARED", "This agent's leg of the call is already assigned for that purpose."),
+        ("SHARED", "You may not assign this agent's leg of the call (not one of your teams)."),
+        ("SHARED", "The agent to evaluate must have handled a leg of this call."),
+        ("QUEUED", "This agent's leg of the call is already assigned for that purpose."),
+    ]
+    assert Assignment.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_assignment_create_many_refuses_a_reviewer_who_cannot_take_assignments(
+    admin_user, owner_agent, teammate_agent
+):
+    call = CallFactory(agent=owner_agent)
+    with pytest.raises(ValidationError, match="only be assigned to reviewers"):
+        services.assignment_create_many(
+            legs=[(call, None)], reviewer=teammate_agent.user, assigned_by=admin_user
+        )
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_assignment_create_many_falls_back_to_one_by_one_when_it_loses_a_race(
+    reviewer, admin_user, owner_agent, monkeypatch
+):
+    first, second = CallFactory(agent=owner_agent), CallFactory(agent=owner_agent)
+    real_default_leg = services.default_leg
+
+    def racing_default_leg(call, legs, scope):
+        # Another request queues the first call's leg between the duplicate check and the INSERT.
+        if call.pk == first.pk:
+            AssignmentFactory(call=first, reviewer=admin_user)
+        return real_default_leg(call, legs, scope)
+
+    monkeypatch.setattr(services, "default_leg", racing_default_leg)
+    result = services.assignment_create_many(
+        legs=[(first, None), (second, None)], reviewer=reviewer, assigned_by=admin_user
+    )
+
+    assert [a.call_id for a in result.created] == [second.pk]
+    assert [(call.pk, message) for call, message in result.problems] == [
+        (first.pk, "This agent's leg of the call is already assigned for that purpose.")
+    ]
+    assert sorted(Assignment.objects.values_list("call_id", "reviewer_id")) == sorted(
+        [(first.pk, admin_user.pk), (second.pk, reviewer.pk)]
+    )

@@ -211,3 +211,315 @@ def test_a_supervisor_assigns_only_their_own_agents_legs(
     mine = services.assignment_create(call=transferred, reviewer=reviewer, assigned_by=supervisor)
     theirs = services.assignment_create(call=transferred, reviewer=reviewer, assigned_by=other_supervisor)
     assert (mine.agent, theirs.agent) == (owner_agent, outsider_agent)
+
+
+# --- assign page: the leg picker -----------------------------------------------------------------------
+
+
+def _three_leg_call(owner_agent, outsider_agent, teammate_agent, billing, tech, external_id="LEGS-3"):
+    """Handled by owner (Billing), transferred (#1) to outsider (Tech), who sent it on (#2) to teammate
+    (Billing again)."""
+    call = CallFactory(
+        external_id=external_id, agent=owner_agent, department=billing, channel="chat", started_at=MONDAY
+    )
+    TransferFactory(
+        call=call,
+        sequence=1,
+        from_agent=owner_agent,
+        from_department=billing,
+        to_agent=outsider_agent,
+        to_department=tech,
+    )
+    TransferFactory(
+        call=call,
+        sequence=2,
+        from_agent=outsider_agent,
+        from_department=tech,
+        to_agent=teammate_agent,
+        to_department=billing,
+    )
+    return call
+
+
+def _picker(page, call):
+    field = page.context["form"][f"leg-{call.pk}"]
+    return [(value, label) for value, label in field.field.choices], field.value()
+
+
+def test_assign_page_offers_every_leg_of_a_call_in_order_to_an_admin(
+    client, admin_user, owner_agent, outsider_agent, teammate_agent, billing, tech
+):
+    call = _three_leg_call(owner_agent, outsider_agent, teammate_agent, billing, tech)
+    client.force_login(admin_user)
+
+    page = client.get(reverse("scoring:assign"))
+
+    choices, selected = _picker(page, call)
+    assert choices == [
+        (owner_agent.pk, "1. Olive Owner (A-OWNER) · Billing · handled"),
+        (outsider_agent.pk, "2. Otto Outsider (A-OUT) · Tech · transfer #1"),
+        (teammate_agent.pk, "3. Tom Mate (A-MATE) · Billing · transfer #2"),
+    ]
+    assert selected == owner_agent.pk  # the handling agent's leg by default
+    html = page.content.decode()
+    assert f'<label class="visually-hidden" for="id_leg-{call.pk}">Leg of LEGS-3</label>' in html
+    assert f'<select name="leg-{call.pk}" id="id_leg-{call.pk}">' in html
+    assert (
+        f'<option value="{owner_agent.pk}" selected>1. Olive Owner (A-OWNER) · Billing · handled</option>'
+        in html
+    )
+
+
+def test_a_supervisor_is_offered_only_the_legs_of_their_teams_agents(
+    client, supervisor, other_team, owner_agent, outsider_agent, teammate_agent, billing, tech
+):
+    other_supervisor = UserFactory(username="sup2", roles=["supervisor"])
+    other_team.supervisors.add(other_supervisor)
+    call = _three_leg_call(owner_agent, outsider_agent, teammate_agent, billing, tech)
+
+    client.force_login(supervisor)
+    assert _picker(client.get(reverse("scoring:assign")), call) == (
+        [
+            (owner_agent.pk, "1. Olive Owner (A-OWNER) · Billing · handled"),
+            (teammate_agent.pk, "3. Tom Mate (A-MATE) · Billing · transfer #2"),
+        ],
+        owner_agent.pk,
+    )
+    client.force_login(other_supervisor)
+    # Not the handling agent's supervisor: their own agent's leg comes preselected, and is the only one.
+    assert _picker(client.get(reverse("scoring:assign")), call) == (
+        [(outsider_agent.pk, "2. Otto Outsider (A-OUT) · Tech · transfer #1")],
+        outsider_agent.pk,
+    )
+
+
+def test_the_picked_leg_is_assigned(client, admin_user, reviewer, transferred, outsider_agent):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("scoring:assign"),
+        {
+            "reviewer": reviewer.pk,
+            "purpose": "manual",
+            "calls": [transferred.pk],
+            f"leg-{transferred.pk}": outsider_agent.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    assert list(Assignment.objects.values_list("call_id", "agent_id", "reviewer_id", "purpose")) == [
+        (transferred.pk, outsider_agent.pk, reviewer.pk, "manual")
+    ]
+
+
+def test_without_a_picked_leg_the_default_leg_is_assigned(
+    client, admin_user, reviewer, transferred, owner_agent
+):
+    client.force_login(admin_user)
+
+    client.post(
+        reverse("scoring:assign"), {"reviewer": reviewer.pk, "purpose": "manual", "calls": [transferred.pk]}
+    )
+
+    assert list(Assignment.objects.values_list("call_id", "agent_id")) == [(transferred.pk, owner_agent.pk)]
+
+
+@pytest.mark.parametrize("forged", ["teammate", "999999", "abc"])
+def test_a_forged_agent_id_is_refused_with_a_field_error(
+    client, admin_user, reviewer, transferred, teammate_agent, forged
+):
+    value = teammate_agent.pk if forged == "teammate" else forged  # teammate did not handle the call
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("scoring:assign"),
+        {
+            "reviewer": reviewer.pk,
+            "purpose": "manual",
+            "calls": [transferred.pk],
+            f"leg-{transferred.pk}": value,
+        },
+    )
+
+    assert response.status_code == 422
+    message = f"That agent did not handle a leg of call {transferred.external_id}: choose one of its legs."
+    assert response.context["form"].errors == {f"leg-{transferred.pk}": [message]}
+    assert message in response.content.decode()
+    assert not Assignment.objects.exists()
+
+
+def test_a_supervisor_cannot_assign_another_teams_leg_by_posting_its_agent(
+    client, supervisor, reviewer, transferred, outsider_agent
+):
+    client.force_login(supervisor)
+
+    response = client.post(
+        reverse("scoring:assign"),
+        {
+            "reviewer": reviewer.pk,
+            "purpose": "manual",
+            "calls": [transferred.pk],
+            f"leg-{transferred.pk}": outsider_agent.pk,
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.context["form"].errors == {
+        f"leg-{transferred.pk}": [
+            f"You may not assign that leg of call {transferred.external_id}: its agent is not in one of your teams."
+        ]
+    }
+    assert not Assignment.objects.exists()
+
+
+def test_a_call_with_one_leg_queued_offers_the_next_leg(
+    client, admin_user, reviewer, transferred, owner_agent, outsider_agent
+):
+    AssignmentFactory(call=transferred, agent=owner_agent, reviewer=reviewer)
+    client.force_login(admin_user)
+
+    page = client.get(reverse("scoring:assign"))
+
+    assert _picker(page, transferred) == (
+        [
+            (owner_agent.pk, "1. Olive Owner (A-OWNER) · Billing · handled (in a queue)"),
+            (outsider_agent.pk, "2. Otto Outsider (A-OUT) · Tech · transfer #1"),
+        ],
+        outsider_agent.pk,
+    )
+    row = next(c for c in page.context["candidates"] if c.pk == transferred.pk)
+    assert (row.is_assigned, row.is_closed) == (True, False)
+    assert (
+        f'id="pick-{transferred.pk}" aria-label="Assign {transferred.external_id}">' in page.content.decode()
+    )
+
+    AssignmentFactory(call=transferred, agent=outsider_agent, reviewer=reviewer)
+    page = client.get(reverse("scoring:assign"))
+    row = next(c for c in page.context["candidates"] if c.pk == transferred.pk)
+    assert (row.is_assigned, row.is_closed) == (True, True)
+    assert (
+        f'id="pick-{transferred.pk}" aria-label="Assign {transferred.external_id}" disabled>'
+        in page.content.decode()
+    )
+
+
+def test_assigning_an_already_queued_leg_reports_it_and_still_assigns_the_others(
+    client, admin_user, reviewer, transferred, owner_agent, outsider_agent
+):
+    AssignmentFactory(call=transferred, agent=outsider_agent, reviewer=reviewer)
+    other = CallFactory(agent=owner_agent, channel="chat", external_id="OTHER-1", started_at=MONDAY)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("scoring:assign"),
+        {
+            "reviewer": reviewer.pk,
+            "purpose": "manual",
+            "calls": [transferred.pk, other.pk],
+            f"leg-{transferred.pk}": outsider_agent.pk,
+        },
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "1 call assigned to reviewer.",
+        f"{transferred.external_id}: This agent's leg of the call is already assigned for that purpose.",
+    ]
+    assert sorted(Assignment.objects.values_list("call_id", "agent_id")) == sorted(
+        [(transferred.pk, outsider_agent.pk), (other.pk, owner_agent.pk)]
+    )
+
+
+# --- set-based permission checks on lists: the query count does not grow with the rows ------------------
+
+
+def _transferred_calls(count, owner_agent, outsider_agent, start=0):
+    calls = []
+    for i in range(start, start + count):
+        call = CallFactory(agent=owner_agent, channel="chat", started_at=MONDAY + timedelta(minutes=i))
+        TransferFactory(call=call, sequence=1, from_agent=owner_agent, to_agent=outsider_agent)
+        calls.append(call)
+    return calls
+
+
+@pytest.mark.parametrize("who", ["admin", "supervisor"])
+def test_assign_page_and_bulk_assign_ask_as_many_queries_for_30_calls_as_for_3(
+    client, admin_user, supervisor, reviewer, owner_agent, outsider_agent, django_assert_max_num_queries, who
+):
+    client.force_login(admin_user if who == "admin" else supervisor)
+    url = reverse("scoring:assign")
+    data = {"reviewer": reviewer.pk, "purpose": "manual"}
+    few = _transferred_calls(3, owner_agent, outsider_agent)
+    # Page: session, user, groups, (supervisor: permissions x2, led teams, own agent, led agents for the
+    # filters,) calls, transfers, open legs, nav count, filter choices, reviewers. Post: the same reads,
+    # the posted calls, the reviewer's groups, the live duplicates, one INSERT, the message storage.
+    # Before the set-based checks a post cost 27 queries for 3 calls and 216 for 30 (admin), 43 and 340
+    # (supervisor): several per call.
+    page_budget, post_budget = {"admin": (12, 16), "supervisor": (17, 22)}[who]
+    with django_assert_max_num_queries(page_budget) as page_few:
+        client.get(url)
+    with django_assert_max_num_queries(post_budget) as post_few:
+        client.post(url, {**data, "calls": [c.pk for c in few]})
+    assert Assignment.objects.count() == 3
+    many = _transferred_calls(30, owner_agent, outsider_agent, start=3)
+    with django_assert_max_num_queries(page_budget) as page_many:
+        page = client.get(url)
+    with django_assert_max_num_queries(post_budget) as post_many:
+        client.post(
+            url, {**data, "calls": [c.pk for c in many], **{f"leg-{c.pk}": owner_agent.pk for c in many}}
+        )
+
+    assert len(page.context["candidates"]) == 33
+    assert Assignment.objects.filter(agent=owner_agent).count() == 33
+    assert (len(page_many), len(post_many)) == (len(page_few), len(post_few))
+
+
+def test_queue_and_api_list_ask_as_many_queries_for_30_legs_as_for_3(
+    client, reviewer, owner_agent, outsider_agent, django_assert_max_num_queries
+):
+    client.force_login(reviewer)
+    for call in _transferred_calls(2, owner_agent, outsider_agent):
+        weekly(call, owner_agent, reviewer)
+    weekly(call, outsider_agent, reviewer)
+    client.get(reverse("scoring:queue"))
+
+    # Queue: see test_queue_page_asks_a_fixed_number_of_queries_whatever_the_legs. API: session, user,
+    # groups, count, the page of rows (legs' agents and calls joined in).
+    with django_assert_max_num_queries(10) as queue_few:
+        client.get(reverse("scoring:queue"))
+    with django_assert_max_num_queries(5) as api_few:
+        few = client.get("/api/assignments/").json()
+    for call in _transferred_calls(15, owner_agent, outsider_agent, start=2):
+        weekly(call, owner_agent, reviewer)
+        weekly(call, outsider_agent, reviewer)
+    with django_assert_max_num_queries(10) as queue_many:
+        response = client.get(reverse("scoring:queue"))
+    with django_assert_max_num_queries(5) as api_many:
+        many = client.get("/api/assignments/").json()
+
+    assert (len(response.context["assignments"]), _count(few), _count(many)) == (33, 3, 33)
+    assert (len(queue_many), len(api_many)) == (len(queue_few), len(api_few))
+
+
+def _count(payload):
+    return payload["count"] if isinstance(payload, dict) else len(payload)
+
+
+def test_the_assign_pages_list_offers_cancel_only_for_legs_the_user_may_assign(
+    client, supervisor, reviewer, other_team, transferred, owner_agent
+):
+    mine = services.assignment_create(call=transferred, reviewer=reviewer, assigned_by=supervisor)
+    client.force_login(supervisor)
+    cancel = reverse("scoring:assignment_cancel", args=[mine.pk])
+    page = client.get(reverse("scoring:assign"))
+    assert [(a.pk, a.can_cancel) for a in page.context["recent"]] == [(mine.pk, True)]
+    assert f'action="{cancel}"' in page.content.decode()
+
+    owner_agent.team = other_team  # the agent moved: the assignment the supervisor made is no longer theirs
+    owner_agent.save()
+    page = client.get(reverse("scoring:assign"))
+    assert [(a.pk, a.can_cancel) for a in page.context["recent"]] == [(mine.pk, False)]
+    assert f'action="{cancel}"' not in page.content.decode()
+    assert client.post(cancel).status_code == 403  # and the service refuses it
+    mine.refresh_from_db()
+    assert mine.status == "open"

@@ -25,7 +25,9 @@ def refreshed(settings, monkeypatch) -> list[tuple[date, date]]:
         lambda *, date_from, date_to, agent_ids=None: ranges.append((date_from, date_to)),
     )
     monkeypatch.setattr(
-        rollups, "_day_refreshers", [lambda *, date_from, date_to: ranges.others.append((date_from, date_to))]
+        rollups,
+        "_day_refreshers",
+        [lambda *, date_from, date_to, agent_ids: ranges.others.append((date_from, date_to))],
     )
     return ranges
 
@@ -99,7 +101,9 @@ def test_an_import_rebuilds_the_call_rollups_over_the_repeat_window_and_other_ro
         lambda *, date_from, date_to, agent_ids=None: rebuilt.append((date_from, date_to)),
     )
     monkeypatch.setattr(
-        rollups, "_day_refreshers", [lambda *, date_from, date_to: refreshed.append((date_from, date_to))]
+        rollups,
+        "_day_refreshers",
+        [lambda *, date_from, date_to, agent_ids: refreshed.append((date_from, date_to))],
     )
 
     # 00:30 in Paris on March 10th is March 9th in UTC.

@@ -5,7 +5,8 @@ in one transaction (DELETE + INSERT … SELECT … GROUP BY). The importer calls
 for [min started − REPEAT_CONTACT_WINDOW_DAYS, max started]: a new call can turn an earlier call of the
 same customer into a repeat contact (and take its first-contact resolution away).
 A call, transfer or escalation edited in the Django admin queues `agent_day_stats_refresh_on_commit` for
-the days it touched, run once the edit commits; the nightly `agent_day_stats_rebuild_recent` is the safety net.
+the days it touched and the agents whose rows it can change, run once the edit commits; the nightly
+`agent_day_stats_rebuild_recent` (every agent) is the safety net.
 
 `calls` never imports `scoring`: other apps that keep rollups over the same days register a refresher
 with `register_day_refresher` (scoring.analytics does, from its AppConfig.ready()), and

@@ -5,9 +5,11 @@ where), set-based in SQL, all days of a range in one transaction.
 How they stay up to date as data arrives:
 - imports: the importer calls `calls.rollups.agent_day_stats_refresh`, which runs
   `agent_day_scoring_stats_refresh` for the same days (registered in AnalyticsConfig.ready());
+- calls, transfers and escalations edited in the Django admin: calls.rollups runs it for the start days,
+  scoped to the call's old and new agent and to `analytics_agents_of_calls` (the leg agents credited);
 - evaluations, dispute adjustments, survey responses, follow-up closes: `analytics_refresh_for_calls_on_commit`
-  queues a refresh of the affected calls' days after the writing transaction commits (a service adds one
-  line), and, so that a service that forgets it or a lost message cannot leave a rollup stale for long,
+  queues a refresh of the affected calls' days, for the agents whose rows can hang off those calls only
+  (`calls_agent_ids`), after the writing transaction commits (a service adds one line), and, so that a service that forgets it or a lost message cannot leave a rollup stale for long,
   the `analytics_refresh_changed_task` sweeper (beat, every 5 minutes) refreshes the days of rows changed
   in the last ANALYTICS_SWEEP_LOOKBACK_MINUTES;
 - nightly, `analytics_rebuild_recent_task` rebuilds the last ANALYTICS_REBUILD_DAYS days (deletions and

@@ -231,6 +231,20 @@ def contiguous_day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
+def _agent_day_ranges(pairs: Iterable[tuple[int, date]]) -> list[tuple[date, date, set[int]]]:
+    """(agent, day) pairs as runs of consecutive days with the same agents: (first, last, agents)."""
+    by_day: dict[date, set[int]] = {}
+    for agent, day in pairs:
+        by_day.setdefault(day, set()).add(agent)
+    runs: list[tuple[date, date, set[int]]] = []
+    for day in sorted(by_day):
+        if runs and day == runs[-1][1] + timedelta(days=1) and by_day[day] == runs[-1][2]:
+            runs[-1] = (runs[-1][0], day, runs[-1][2])
+        else:
+            runs.append((day, day, by_day[day]))
+    return runs
+
+
 def agent_day_stats_refresh_on_commit(
     *,
     started_ats: Iterable[datetime | None],
@@ -246,10 +260,11 @@ def agent_day_stats_refresh_on_commit(
     decide whether an earlier call of that customer was followed by a repeat contact. A transfer or an
     escalation only changes its own call's flags: pass its call's start and include_repeat_window=False.
 
-    With agent_ids (the calls' handling agents, old and new) only the rows of agents whose figures can
-    change are rebuilt. Call rollups: those agents', and, over the repeat window, the agents of the
-    customer_ids' (old and new customers') calls there, whose repeat-contact and first-contact-resolution
-    counts the change can turn (nobody else's call counts a repeat of these customers). Registered
+    With agent_ids (the calls' handling agents, old and new) only the rows whose figures can change are
+    rebuilt. Call rollups: those agents' rows of the start days, and the (agent, day) rows of the
+    customer_ids' (old and new customers') calls over the repeat window, whose repeat-contact and
+    first-contact-resolution counts the change can turn (no other call's flags depend on these calls);
+    without customer_ids, those agents' rows over the whole window. Registered
     refreshers, over the start days only (they never depend on repeat contacts): those agents' and the
     agents that refreshers' finders tie to call_ids (register_day_refresher). Without agent_ids, every
     agent's rows of those days.
@@ -280,10 +295,15 @@ def agent_day_stats_refresh_on_commit(
     # with the refreshers scoped to the agents too, see the commit that added call_ids.
     @transaction.atomic
     def refresh() -> None:
-        scope = agents
-        if scope is not None and customers:
-            # The agents of the earlier calls whose repeat-contact flag the change may turn.
-            scope = scope | set(
+        if agents is None or not customers:
+            for date_from, date_to in ranges:
+                if agents is None or agents:
+                    _call_stats_rebuild(date_from=date_from, date_to=date_to, agent_ids=agents)
+        else:
+            # The edited calls' own rows (old and new agent, old and new day), and the rows of the customers'
+            # calls in the window, whose repeat-contact flag the change may turn; no other call's flags move.
+            pairs = {(agent, day) for agent in agents for day in own_days}
+            pairs |= set(
                 Call.objects.filter(
                     customer_id__in=customers,
                     agent__isnull=False,
@@ -291,11 +311,11 @@ def agent_day_stats_refresh_on_commit(
                     started_at__lt=local_day_start(ranges[-1][1] + timedelta(days=1)),
                 )
                 .order_by()
-                .values_list("agent_id", flat=True)
+                .annotate(local_day=local_date("started_at"))
+                .values_list("agent_id", "local_day")
                 .distinct()
             )
-        for date_from, date_to in ranges:
-            if scope is None or scope:
+            for date_from, date_to, scope in _agent_day_ranges(pairs):
                 _call_stats_rebuild(date_from=date_from, date_to=date_to, agent_ids=scope)
         others = None if agents is None else agents | call_related_agent_ids(calls)
         for date_from, date_to in own_ranges:

@@ -396,13 +396,15 @@ def run_random_edits(
     mismatches = []
     kinds = [*EDIT_KINDS] * (edits // len(EDIT_KINDS) + 1)
     world.rng.shuffle(kinds)
+    previous = snapshot()
     for kind in kinds[:edits]:
         what = Edit(world, client, committing).run(kind)
-        if log is not None:
-            log.append(what)
         incremental = snapshot()
+        if log is not None:
+            log.append(what + (" [rollups changed]" if incremental != previous else ""))
         full_rebuild()
         rebuilt = snapshot()
         if incremental != rebuilt:
             mismatches.append({"edit": what, "differences": differences(incremental, rebuilt)})
+        previous = rebuilt
     return mismatches

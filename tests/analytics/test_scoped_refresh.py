@@ -55,14 +55,20 @@ def test_random_edits_keep_every_rollup_table_equal_to_a_full_rebuild(
     assert all(snapshot().values()), "every rollup table has rows to get wrong"
     assert_rollups_match_raw()
 
+    log: list[str] = []
     mismatches = run_random_edits(
         world,
         client,
         lambda: django_capture_on_commit_callbacks(execute=True),
         edits=2 * len(EDIT_KINDS),
+        log=log,
     )
 
     assert mismatches == []
+    # Every edit found something to edit, and most of them changed some rollup figure.
+    assert len(log) == 2 * len(EDIT_KINDS)
+    assert not [what for what in log if what.startswith("no ")]
+    assert sum("[rollups changed]" in what for what in log) >= len(log) // 2
     assert_rollups_match_raw()
 
 
@@ -171,4 +177,5 @@ def test_random_edits_keep_every_rollup_table_equal_to_a_full_rebuild_on_sqlite(
     assert sqlite_refresh_run["rows"] > 100
     assert len(sqlite_refresh_run["edits"]) == 2 * len(EDIT_KINDS)
     assert sqlite_refresh_run["mismatches"] == []
+    assert sum("[rollups changed]" in what for what in sqlite_refresh_run["edits"]) >= len(EDIT_KINDS)
     assert sqlite_refresh_run["matches_raw"] is True

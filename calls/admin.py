@@ -156,22 +156,24 @@ class CallAdmin(admin.ModelAdmin):
             started_ats=[call.started_at, form.initial.get("started_at")],
             agent_ids=[call.agent_id, form.initial.get("agent")],
             customer_ids=[call.customer_id, form.initial.get("customer")],
+            call_ids=[call.pk],
         )
 
     def delete_model(self, request: HttpRequest, obj: Call) -> None:
-        started_at, agent_id, customer_id = obj.started_at, obj.agent_id, obj.customer_id
+        started_at, agent_id, customer_id, call_id = obj.started_at, obj.agent_id, obj.customer_id, obj.pk
         super().delete_model(request, obj)
         agent_day_stats_refresh_on_commit(
-            started_ats=[started_at], agent_ids=[agent_id], customer_ids=[customer_id]
+            started_ats=[started_at], agent_ids=[agent_id], customer_ids=[customer_id], call_ids=[call_id]
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Call]) -> None:
-        deleted = list(queryset.values_list("started_at", "agent_id", "customer_id"))
+        deleted = list(queryset.values_list("started_at", "agent_id", "customer_id", "pk"))
         super().delete_queryset(request, queryset)
         agent_day_stats_refresh_on_commit(
             started_ats=[row[0] for row in deleted],
             agent_ids=[row[1] for row in deleted],
             customer_ids=[row[2] for row in deleted],
+            call_ids=[row[3] for row in deleted],
         )
 
 
@@ -182,12 +184,13 @@ class CallPartAdmin(admin.ModelAdmin):
     def _refresh_days_of_calls(self, call_ids: Iterable[int | None]) -> None:
         calls = list(
             Call.objects.filter(pk__in=[pk for pk in call_ids if pk is not None]).values_list(
-                "started_at", "agent_id"
+                "started_at", "agent_id", "pk"
             )
         )
         agent_day_stats_refresh_on_commit(
-            started_ats=[started_at for started_at, _ in calls],
-            agent_ids=[agent_id for _, agent_id in calls],
+            started_ats=[started_at for started_at, _, _ in calls],
+            agent_ids=[agent_id for _, agent_id, _ in calls],
+            call_ids=[pk for _, _, pk in calls],
             include_repeat_window=False,
         )
 

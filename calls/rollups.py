@@ -5,7 +5,8 @@ in one transaction (DELETE + INSERT … SELECT … GROUP BY). The importer calls
 for [min started − REPEAT_CONTACT_WINDOW_DAYS, max started]: a new call can turn an earlier call of the
 same customer into a repeat contact (and take its first-contact resolution away).
 A call, transfer or escalation edited in the Django admin queues `agent_day_stats_refresh_on_commit` for
-the days it touched, run once the edit commits; the nightly `agent_day_stats_rebuild_recent` is the safety net.
+the days it touched and the agents whose rows it can change, run once the edit commits; the nightly
+`agent_day_stats_rebuild_recent` (every agent) is the safety net.
 
 `calls` never imports `scoring`: other apps that keep rollups over the same days register a refresher
 with `register_day_refresher` (scoring.analytics does, from its AppConfig.ready()), and
@@ -27,19 +28,43 @@ from .models import AgentDayCallStats, Call, Escalation, Transfer
 from .selectors import IDENTIFIED, has_repeat_contact_expression, repeat_window
 
 DayRefresher = Callable[..., None]
+CallAgentFinder = Callable[[Collection[int]], Iterable[int]]
 _day_refreshers: list[DayRefresher] = []
+_call_agent_finders: list[CallAgentFinder] = []
 
 
-def register_day_refresher(refresher: DayRefresher) -> DayRefresher:
-    """Run `refresher(date_from=…, date_to=…)` after every call-rollup refresh (idempotent).
+def register_day_refresher(
+    refresher: DayRefresher, *, agents_of_calls: CallAgentFinder | None = None
+) -> DayRefresher:
+    """Run `refresher(date_from=…, date_to=…, agent_ids=…)` after every call-rollup refresh (idempotent).
 
     Contract: a refresher's figures for a day depend only on that day's calls (and what hangs off them),
     never on other calls of the same customer: repeat contacts are these call rollups' business. So after
     an import a refresher runs for the days of the calls that changed only, not for the repeat window
-    before them (agent_day_stats_refresh_for_calls)."""
+    before them (agent_day_stats_refresh_for_calls).
+
+    agent_ids is None (rebuild every agent's rows of those days) or a set of agent ids (rebuild only their
+    rows; an empty set rebuilds nothing). A refresh scoped to the calls that changed passes their handling
+    agents, old and new, plus whatever `agents_of_calls(call_ids)` returns: the other agents whose rows of
+    this refresher hang off those calls (scoring credits a transfer leg's agent with the leg's review and
+    survey answer). Those are looked up once the change has committed, so a finder must return them from
+    what survives the change (rows that cannot move from call to call, or stop the call's deletion)."""
     if refresher not in _day_refreshers:
         _day_refreshers.append(refresher)
+    if agents_of_calls is not None and agents_of_calls not in _call_agent_finders:
+        _call_agent_finders.append(agents_of_calls)
     return refresher
+
+
+def call_related_agent_ids(call_ids: Iterable[int | None]) -> set[int]:
+    """The agents, other than the calls' handling agents, whose registered refreshers' rows depend on these
+    calls (the union of every `agents_of_calls` finder)."""
+    ids = {pk for pk in call_ids if pk is not None}
+    agents: set[int] = set()
+    if ids:
+        for finder in _call_agent_finders:
+            agents.update(finder(ids))
+    return agents
 
 
 def local_day_start(day: date) -> datetime:
@@ -156,7 +181,7 @@ def agent_day_stats_refresh(*, date_from: date, date_to: date) -> None:
     INSERT … SELECT … GROUP BY, on PostgreSQL and SQLite alike.
     """
     _call_stats_rebuild(date_from=date_from, date_to=date_to)
-    _refreshers_run(date_from=date_from, date_to=date_to)
+    _refreshers_run(date_from=date_from, date_to=date_to, agent_ids=None)
 
 
 def _call_stats_rebuild(*, date_from: date, date_to: date, agent_ids: Collection[int] | None = None) -> None:
@@ -177,9 +202,11 @@ def _call_stats_rebuild(*, date_from: date, date_to: date, agent_ids: Collection
     )
 
 
-def _refreshers_run(*, date_from: date, date_to: date) -> None:
+def _refreshers_run(*, date_from: date, date_to: date, agent_ids: Collection[int] | None) -> None:
+    if agent_ids is not None and not agent_ids:
+        return
     for refresher in _day_refreshers:
-        refresher(date_from=date_from, date_to=date_to)
+        refresher(date_from=date_from, date_to=date_to, agent_ids=agent_ids)
 
 
 @transaction.atomic
@@ -190,7 +217,7 @@ def agent_day_stats_refresh_for_calls(*, started_from: datetime, started_to: dat
     day's import into a large database that spares rebuilding a week of QA/NPS rollups."""
     first_day, last_day = local_day(started_from), local_day(started_to)
     _call_stats_rebuild(date_from=local_day(started_from - repeat_window()), date_to=last_day)
-    _refreshers_run(date_from=first_day, date_to=last_day)
+    _refreshers_run(date_from=first_day, date_to=last_day, agent_ids=None)
 
 
 def contiguous_day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -204,12 +231,27 @@ def contiguous_day_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
+def _agent_day_ranges(pairs: Iterable[tuple[int, date]]) -> list[tuple[date, date, set[int]]]:
+    """(agent, day) pairs as runs of consecutive days with the same agents: (first, last, agents)."""
+    by_day: dict[date, set[int]] = {}
+    for agent, day in pairs:
+        by_day.setdefault(day, set()).add(agent)
+    runs: list[tuple[date, date, set[int]]] = []
+    for day in sorted(by_day):
+        if runs and day == runs[-1][1] + timedelta(days=1) and by_day[day] == runs[-1][2]:
+            runs[-1] = (runs[-1][0], day, runs[-1][2])
+        else:
+            runs.append((day, day, by_day[day]))
+    return runs
+
+
 def agent_day_stats_refresh_on_commit(
     *,
     started_ats: Iterable[datetime | None],
     include_repeat_window: bool = True,
     agent_ids: Iterable[int | None] | None = None,
     customer_ids: Iterable[int | None] = (),
+    call_ids: Iterable[int | None] = (),
 ) -> None:
     """Once the caller's transaction commits, refresh the local days of these call starts (None skipped).
 
@@ -218,9 +260,14 @@ def agent_day_stats_refresh_on_commit(
     decide whether an earlier call of that customer was followed by a repeat contact. A transfer or an
     escalation only changes its own call's flags: pass its call's start and include_repeat_window=False.
 
-    With agent_ids (the calls' handling agents, old and new) only the rows of those agents are rebuilt, and
-    of the agents of the customer_ids' (old and new customers') calls in the repeat window: nobody else's
-    figures can change. Without, every agent's rows of those days.
+    With agent_ids (the calls' handling agents, old and new) only the rows whose figures can change are
+    rebuilt. Call rollups: those agents' rows of the start days, and the (agent, day) rows of the
+    customer_ids' (old and new customers') calls over the repeat window, whose repeat-contact and
+    first-contact-resolution counts the change can turn (no other call's flags depend on these calls);
+    without customer_ids, those agents' rows over the whole window. Registered
+    refreshers, over the start days only (they never depend on repeat contacts): those agents' and the
+    agents that refreshers' finders tie to call_ids (register_day_refresher). Without agent_ids, every
+    agent's rows of those days.
 
     Must be called after the change is made: outside a transaction the refresh runs at once. A failed
     refresh is logged, not raised (the edit is committed by then); the nightly rebuild repairs the days.
@@ -240,28 +287,40 @@ def agent_day_stats_refresh_on_commit(
     own_ranges = contiguous_day_ranges(own_days)
     agents = None if agent_ids is None else {pk for pk in agent_ids if pk is not None}
     customers = {pk for pk in customer_ids if pk is not None} if include_repeat_window else set()
+    calls = {pk for pk in call_ids if pk is not None}
 
     # As after an import: the call rollups over the repeat window, registered refreshers (which never depend
-    # on repeat contacts) over the start days only; scoped to the agents concerned. One call's edit at 1M
-    # calls, measured in one run: 3.6 s when every agent's rows and every refresher covered the 8 days, 0.6 s.
+    # on repeat contacts) over the start days only; scoped to the rows concerned. One call's edit at 1M
+    # calls, measured in one run: 3.6 s when every agent's rows and every refresher covered the 8 days, 0.6 s
+    # with the call rollups scoped to agents. One admin save at 200k calls (bench admin-save, one run):
+    # 0.95-1.9 s with the refreshers rebuilding every agent's rows of the day, 0.31-0.50 s scoped.
     @transaction.atomic
     def refresh() -> None:
-        scope = agents
-        if scope is not None and customers:
-            # The agents of the earlier calls whose repeat-contact flag the change may turn.
-            scope = scope | set(
+        if agents is None or not customers:
+            for date_from, date_to in ranges:
+                if agents is None or agents:
+                    _call_stats_rebuild(date_from=date_from, date_to=date_to, agent_ids=agents)
+        else:
+            # The edited calls' own rows (old and new agent, old and new day), and the rows of the customers'
+            # calls in the window, whose repeat-contact flag the change may turn; no other call's flags move.
+            pairs = {(agent, day) for agent in agents for day in own_days}
+            pairs |= set(
                 Call.objects.filter(
                     customer_id__in=customers,
                     agent__isnull=False,
                     started_at__gte=local_day_start(ranges[0][0]),
                     started_at__lt=local_day_start(ranges[-1][1] + timedelta(days=1)),
-                ).values_list("agent_id", flat=True)
+                )
+                .order_by()
+                .annotate(local_day=local_date("started_at"))
+                .values_list("agent_id", "local_day")
+                .distinct()
             )
-        for date_from, date_to in ranges:
-            if scope is None or scope:
+            for date_from, date_to, scope in _agent_day_ranges(pairs):
                 _call_stats_rebuild(date_from=date_from, date_to=date_to, agent_ids=scope)
+        others = None if agents is None else agents | call_related_agent_ids(calls)
         for date_from, date_to in own_ranges:
-            _refreshers_run(date_from=date_from, date_to=date_to)
+            _refreshers_run(date_from=date_from, date_to=date_to, agent_ids=others)
 
     transaction.on_commit(refresh, robust=True)
 

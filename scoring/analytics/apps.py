@@ -12,6 +12,6 @@ class AnalyticsConfig(AppConfig):
         from calls.rollups import register_day_refresher
 
         from . import tasks  # noqa: F401 — register the Celery tasks with the app at startup
-        from .rollups import agent_day_scoring_stats_refresh
+        from .rollups import agent_day_scoring_stats_refresh, analytics_agents_of_calls
 
-        register_day_refresher(agent_day_scoring_stats_refresh)
+        register_day_refresher(agent_day_scoring_stats_refresh, agents_of_calls=analytics_agents_of_calls)

@@ -5,9 +5,11 @@ where), set-based in SQL, all days of a range in one transaction.
 How they stay up to date as data arrives:
 - imports: the importer calls `calls.rollups.agent_day_stats_refresh`, which runs
   `agent_day_scoring_stats_refresh` for the same days (registered in AnalyticsConfig.ready());
+- calls, transfers and escalations edited in the Django admin: calls.rollups runs it for the start days,
+  scoped to the call's old and new agent and to `analytics_agents_of_calls` (the leg agents credited);
 - evaluations, dispute adjustments, survey responses, follow-up closes: `analytics_refresh_for_calls_on_commit`
-  queues a refresh of the affected calls' days after the writing transaction commits (a service adds one
-  line), and, so that a service that forgets it or a lost message cannot leave a rollup stale for long,
+  queues a refresh of the affected calls' days, for the agents whose rows can hang off those calls only
+  (`calls_agent_ids`), after the writing transaction commits (a service adds one line), and, so that a service that forgets it or a lost message cannot leave a rollup stale for long,
   the `analytics_refresh_changed_task` sweeper (beat, every 5 minutes) refreshes the days of rows changed
   in the last ANALYTICS_SWEEP_LOOKBACK_MINUTES;
 - nightly, `analytics_rebuild_recent_task` rebuilds the last ANALYTICS_REBUILD_DAYS days (deletions and
@@ -16,7 +18,7 @@ How they stay up to date as data arrives:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -66,11 +68,16 @@ _PART_COLUMNS = [
 ]
 
 
+def _agent_filter(field: str, agent_ids: Collection[int] | None) -> dict:
+    """Filter kwargs keeping rows keyed on one of `agent_ids` (no filter for None: every agent)."""
+    return {} if agent_ids is None else {f"{field}__in": agent_ids}
+
+
 def _one_if(**condition) -> Case:
     return Case(When(then=Value(1), **condition), default=Value(0), output_field=IntegerField())
 
 
-def _parts(*, start: datetime, end: datetime) -> QuerySet:
+def _parts(*, start: datetime, end: datetime, agent_ids: Collection[int] | None = None) -> QuerySet:
     """Evaluations, primary response credits and closed follow-ups of calls started in [start, end), one
     row each with the same columns (zeros where a source has nothing to say), as one UNION ALL."""
     zero = Value(0, output_field=IntegerField())
@@ -78,6 +85,7 @@ def _parts(*, start: datetime, end: datetime) -> QuerySet:
         Evaluation.objects.filter(
             **counted_evaluations(), call__started_at__gte=start, call__started_at__lt=end
         )
+        .filter(**_agent_filter("agent_id", agent_ids))
         .order_by()
         .annotate(
             p_agent=F("agent_id"),
@@ -98,6 +106,7 @@ def _parts(*, start: datetime, end: datetime) -> QuerySet:
         ResponseCredit.objects.filter(
             is_primary=True, response__call__started_at__gte=start, response__call__started_at__lt=end
         )
+        .filter(**_agent_filter("agent_id", agent_ids))
         .order_by()
         .annotate(
             p_agent=F("agent_id"),
@@ -121,6 +130,7 @@ def _parts(*, start: datetime, end: datetime) -> QuerySet:
             response__call__started_at__gte=start,
             response__call__started_at__lt=end,
         )
+        .filter(**_agent_filter("agent_id", agent_ids))
         .order_by()
         .annotate(
             p_agent=F("agent_id"),
@@ -164,13 +174,14 @@ GROUP BY parts.p_agent, parts.p_day
 """
 
 
-def _sections(*, start: datetime, end: datetime) -> QuerySet:
+def _sections(*, start: datetime, end: datetime, agent_ids: Collection[int] | None = None) -> QuerySet:
     return (
         SectionScore.objects.filter(
             **counted_evaluations("evaluation__"),
             score__isnull=False,
             evaluation__call__started_at__gte=start,
             evaluation__call__started_at__lt=end,
+            **_agent_filter("evaluation__agent_id", agent_ids),
         )
         .order_by()
         .values(
@@ -187,7 +198,7 @@ SELECT q.s_agent, q.s_day, q.s_section, q.s_evaluations, q.s_score_sum FROM ({in
 """
 
 
-def _criteria(*, start: datetime, end: datetime) -> QuerySet:
+def _criteria(*, start: datetime, end: datetime, agent_ids: Collection[int] | None = None) -> QuerySet:
     """One row per non-N/A answer of a counted evaluation of a call started in [start, end): passed or
     failed (earned the maximum or less) and the call's survey category (a call has at most one response)."""
     return (
@@ -196,6 +207,7 @@ def _criteria(*, start: datetime, end: datetime) -> QuerySet:
             is_na=False,
             evaluation__call__started_at__gte=start,
             evaluation__call__started_at__lt=end,
+            **_agent_filter("evaluation__agent_id", agent_ids),
         )
         .order_by()
         .annotate(
@@ -238,19 +250,25 @@ GROUP BY q.q_agent, q.q_day, q.q_criterion
 """
 
 
-def _agent_calls(model, *, start: datetime, end: datetime, prefix: str = "") -> QuerySet:
-    """Rows of `model` whose call (through `prefix`) has an agent and started in [start, end)."""
+def _agent_calls(
+    model, *, start: datetime, end: datetime, prefix: str = "", agent_ids: Collection[int] | None = None
+) -> QuerySet:
+    """Rows of `model` whose call (through `prefix`) has an agent (one of `agent_ids`, if given) and started
+    in [start, end)."""
     return model.objects.filter(
         **{
             f"{prefix}agent__isnull": False,
             f"{prefix}started_at__gte": start,
             f"{prefix}started_at__lt": end,
-        }
+        },
+        **_agent_filter(f"{prefix}agent_id", agent_ids),
     ).order_by()
 
 
-def _department_calls(*, start: datetime, end: datetime) -> QuerySet:
-    return _agent_calls(Call, start=start, end=end).values(
+def _department_calls(
+    *, start: datetime, end: datetime, agent_ids: Collection[int] | None = None
+) -> QuerySet:
+    return _agent_calls(Call, start=start, end=end, agent_ids=agent_ids).values(
         d_agent=F("agent_id"),
         d_day=local_date("started_at"),
         d_department=F("department_id"),
@@ -268,10 +286,10 @@ GROUP BY d.d_agent, d.d_day, d.d_department
 """
 
 
-def _paths(*, start: datetime, end: datetime) -> QuerySet:
+def _paths(*, start: datetime, end: datetime, agent_ids: Collection[int] | None = None) -> QuerySet:
     """Each transferred call once per (from, to) department path, with its outcome and survey category."""
     return (
-        _agent_calls(Transfer, start=start, end=end, prefix="call__")
+        _agent_calls(Transfer, start=start, end=end, prefix="call__", agent_ids=agent_ids)
         .values(
             p_call=F("call_id"),
             p_agent=F("call__agent_id"),
@@ -310,10 +328,10 @@ def reason_label() -> Coalesce:
     return Coalesce(NullIf("reason", Value("")), Value("(none)"))
 
 
-def _reasons(model, *, start: datetime, end: datetime) -> QuerySet:
+def _reasons(model, *, start: datetime, end: datetime, agent_ids: Collection[int] | None = None) -> QuerySet:
     """Each call once per reason label of its transfers (or escalations)."""
     return (
-        _agent_calls(model, start=start, end=end, prefix="call__")
+        _agent_calls(model, start=start, end=end, prefix="call__", agent_ids=agent_ids)
         .values(
             r_call=F("call_id"),
             r_agent=F("call__agent_id"),
@@ -337,36 +355,57 @@ def _insert(model, columns: list[str], select: str, queryset: QuerySet, **fmt) -
 
 
 @transaction.atomic
-def agent_day_scoring_stats_refresh(*, date_from: date, date_to: date) -> None:
-    """Rebuild AgentDayScoreStats and AgentDaySectionStats for local days date_from..date_to (included).
+def agent_day_scoring_stats_refresh(
+    *, date_from: date, date_to: date, agent_ids: Collection[int] | None = None
+) -> None:
+    """Rebuild every scoring.analytics day rollup for local days date_from..date_to (included): all agents'
+    rows, or only those of `agent_ids` (the contract of calls.rollups.register_day_refresher).
 
     Set-based on PostgreSQL and SQLite alike: the per-row parts are ORM-built (time-zone day, filters,
-    adapted parameters), the aggregation is one portable INSERT … SELECT … GROUP BY per table.
+    adapted parameters), the aggregation is one portable INSERT … SELECT … GROUP BY per table. Each source
+    is scoped by the agent its rows are keyed on: the evaluation's or credit's agent (a transfer leg's) for
+    QA/NPS, sections and criteria, the call's handling agent for departments, paths and reasons.
     """
     if date_from > date_to:
         raise ValueError(f"date_from {date_from} is after date_to {date_to}")
+    if agent_ids is not None:
+        agent_ids = sorted(set(agent_ids))
+        if not agent_ids:
+            return
     start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
     for model in _DAY_MODELS:
-        model.objects.filter(day__gte=date_from, day__lte=date_to).delete()
-    inner, params = compiled(_parts(start=start, end=end))
+        model.objects.filter(
+            day__gte=date_from, day__lte=date_to, **_agent_filter("agent_id", agent_ids)
+        ).delete()
+    inner, params = compiled(_parts(start=start, end=end, agent_ids=agent_ids))
     insert_select(
         AgentDayScoreStats._meta.db_table, _SCORE_COLUMNS, _SCORE_SELECT.format(inner=inner), params
     )
-    inner, params = compiled(_sections(start=start, end=end))
+    inner, params = compiled(_sections(start=start, end=end, agent_ids=agent_ids))
     insert_select(
         AgentDaySectionStats._meta.db_table,
         ["agent_id", "day", "section_id", "evaluations", "score_sum"],
         _SECTION_SELECT.format(inner=inner),
         params,
     )
-    _insert(AgentDayCriterionStats, _CRITERION_COLUMNS, _CRITERION_SELECT, _criteria(start=start, end=end))
+    _insert(
+        AgentDayCriterionStats,
+        _CRITERION_COLUMNS,
+        _CRITERION_SELECT,
+        _criteria(start=start, end=end, agent_ids=agent_ids),
+    )
     _insert(
         AgentDayDepartmentStats,
         _DEPARTMENT_COLUMNS,
         _DEPARTMENT_SELECT,
-        _department_calls(start=start, end=end),
+        _department_calls(start=start, end=end, agent_ids=agent_ids),
     )
-    _insert(AgentDayTransferPathStats, _PATH_COLUMNS, _PATH_SELECT, _paths(start=start, end=end))
+    _insert(
+        AgentDayTransferPathStats,
+        _PATH_COLUMNS,
+        _PATH_SELECT,
+        _paths(start=start, end=end, agent_ids=agent_ids),
+    )
     for kind, model in (
         (AgentDayReasonStats.Kind.TRANSFER, Transfer),
         (AgentDayReasonStats.Kind.ESCALATION, Escalation),
@@ -375,7 +414,7 @@ def agent_day_scoring_stats_refresh(*, date_from: date, date_to: date) -> None:
             AgentDayReasonStats,
             _REASON_COLUMNS,
             _REASON_SELECT,
-            _reasons(model, start=start, end=end),
+            _reasons(model, start=start, end=end, agent_ids=agent_ids),
             kind=kind.value,
         )
 
@@ -409,15 +448,62 @@ def call_days(call_ids: Iterable[int]) -> list[date]:
     return sorted(days)
 
 
-def analytics_refresh_days(*, days: Iterable[date]) -> None:
-    """Refresh the scoring rollups of the given local days (grouped into contiguous ranges)."""
+def analytics_agents_of_calls(call_ids: Iterable[int]) -> set[int]:
+    """The agents, other than the handling agent, whose analytics rows can hang off these calls: the agent of
+    any evaluation (current or not, of any status: a revision or resubmission changes which one counts) and
+    of any survey-response credit. Both rows PROTECT their call and are never moved to another call, so they
+    are still there after any change of the call."""
+    ids = sorted(set(call_ids))
+    agents: set[int] = set()
+    for i in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[i : i + _ID_CHUNK]
+        agents.update(
+            Evaluation.objects.filter(call_id__in=chunk).values_list("agent_id", flat=True).distinct()
+        )
+        agents.update(
+            ResponseCredit.objects.filter(response__call_id__in=chunk)
+            .values_list("agent_id", flat=True)
+            .distinct()
+        )
+    return agents
+
+
+def calls_agent_ids(call_ids: Iterable[int]) -> set[int]:
+    """Every agent whose analytics rows can depend on these calls: their handling agents and
+    analytics_agents_of_calls."""
+    ids = sorted(set(call_ids))
+    agents = analytics_agents_of_calls(ids)
+    for i in range(0, len(ids), _ID_CHUNK):
+        agents.update(
+            Call.objects.filter(pk__in=ids[i : i + _ID_CHUNK], agent__isnull=False)
+            .values_list("agent_id", flat=True)
+            .distinct()
+        )
+    return agents
+
+
+def analytics_refresh_days(*, days: Iterable[date], agent_ids: Collection[int] | None = None) -> None:
+    """Refresh the scoring rollups of the given local days (grouped into contiguous ranges): every agent's
+    rows, or only those of agent_ids."""
     for date_from, date_to in contiguous_day_ranges(days):
-        agent_day_scoring_stats_refresh(date_from=date_from, date_to=date_to)
+        agent_day_scoring_stats_refresh(date_from=date_from, date_to=date_to, agent_ids=agent_ids)
+
+
+def analytics_refresh_agent_days(*, agent_days: Iterable[tuple[date, int]]) -> None:
+    """Refresh the scoring rollups of these (local day, agent) pairs: per day, only those agents' rows."""
+    by_day: dict[date, set[int]] = {}
+    for day, agent in agent_days:
+        by_day.setdefault(day, set()).add(agent)
+    for day in sorted(by_day):
+        agent_day_scoring_stats_refresh(date_from=day, date_to=day, agent_ids=by_day[day])
 
 
 def analytics_refresh_for_calls(*, call_ids: Iterable[int]) -> None:
-    """Refresh the scoring rollups of the days these calls started on."""
-    analytics_refresh_days(days=call_days(call_ids))
+    """Refresh the scoring rollups of the days these calls started on, for the agents whose rows can depend
+    on them (calls_agent_ids): an evaluation, a survey response or a follow-up of a call changes nothing
+    else. Its call's start and agent are not changed here (the calls admin refreshes those itself)."""
+    ids = set(call_ids)
+    analytics_refresh_days(days=call_days(ids), agent_ids=calls_agent_ids(ids))
 
 
 _PENDING_ATTRIBUTE = "_analytics_pending_call_ids"

@@ -13,7 +13,14 @@ from django.utils import timezone
 from calls.rollups import agent_day_stats_rebuild_recent
 from scoring.followups.tasks import publish
 
-from .rollups import analytics_refresh_days, analytics_refresh_for_calls, call_days, changed_call_ids
+from .rollups import (
+    analytics_refresh_agent_days,
+    analytics_refresh_days,
+    analytics_refresh_for_calls,
+    call_days,
+    calls_agent_ids,
+    changed_call_ids,
+)
 
 
 @shared_task
@@ -26,26 +33,51 @@ def analytics_refresh_days_task(days: list[str]) -> None:
     analytics_refresh_days(days=[date.fromisoformat(day) for day in days])
 
 
-def analytics_refresh_publish(call_ids: list[int]) -> None:
-    """Queue a refresh of these calls' days through the project's publisher, which never raises and backs
-    off while the broker is down (the analytics sweeper then catches up).
+@shared_task
+def analytics_refresh_agent_days_task(agent_days: list[list]) -> None:
+    analytics_refresh_agent_days(agent_days=[(date.fromisoformat(day), agent) for day, agent in agent_days])
 
-    Debounced per day (ANALYTICS_REFRESH_DEBOUNCE_SECONDS): the first change of a day sets a cache key
-    that lives as long as the countdown of the refresh it schedules, so every commit made while the key
-    lives is older than the refresh's start and is included in it. At 100 responses a second that is one
-    refresh per day every few seconds instead of a hundred (each rebuilding the same day).
+
+# Past this many (day, agent) pairs a batch is debounced per whole day: one cache key per pair would cost
+# more than the refresh it spares (the demo seed commits thousands of responses at once).
+DEBOUNCE_PAIR_LIMIT = 200
+
+
+def analytics_refresh_publish(call_ids: list[int]) -> None:
+    """Queue a refresh of these calls' days, for the agents whose rows can depend on them, through the
+    project's publisher, which never raises and backs off while the broker is down (the analytics sweeper
+    then catches up).
+
+    Debounced per (day, agent) (ANALYTICS_REFRESH_DEBOUNCE_SECONDS): the first change of an agent's day
+    sets a cache key that lives as long as the countdown of the refresh it schedules, so every commit made
+    while the key lives is older than the refresh's start and is included in it. At 100 responses a second
+    that is one refresh per agent-day every few seconds instead of a hundred (each rebuilding the same
+    rows). A batch of more than DEBOUNCE_PAIR_LIMIT pairs is debounced per day instead (every agent's rows
+    of the day; its own keys, so the same argument holds for each kind of key).
     """
     debounce = settings.ANALYTICS_REFRESH_DEBOUNCE_SECONDS
     if not debounce:
         publish(analytics_refresh_for_calls_task, call_ids)
         return
+    days = call_days(call_ids)
+    agents = sorted(calls_agent_ids(call_ids))
+    if len(days) * len(agents) > DEBOUNCE_PAIR_LIMIT:
+        fresh_days = [
+            day.isoformat()
+            for day in days
+            if cache.add(f"qa-center:analytics-refresh:{day.isoformat()}", True, timeout=debounce)
+        ]
+        if fresh_days:
+            publish(analytics_refresh_days_task, fresh_days, countdown=debounce)
+        return
     fresh = [
-        day.isoformat()
-        for day in call_days(call_ids)
-        if cache.add(f"qa-center:analytics-refresh:{day.isoformat()}", True, timeout=debounce)
+        [day.isoformat(), agent]
+        for day in days
+        for agent in agents
+        if cache.add(f"qa-center:analytics-refresh:{day.isoformat()}:{agent}", True, timeout=debounce)
     ]
     if fresh:
-        publish(analytics_refresh_days_task, fresh, countdown=debounce)
+        publish(analytics_refresh_agent_days_task, fresh, countdown=debounce)
 
 
 @shared_task

@@ -510,16 +510,45 @@ def test_refreshes_of_a_day_are_debounced_into_one_delayed_refresh(
         response_record(call=calls[1], score=3, source="inbound_api", received_at=at(25, 9))
     analytics_tasks.analytics_refresh_publish([calls[0].pk])  # another change on the same day (1 June)
 
+    # Calls 0 and 1 are Ann's, on 1 June, and only Ann is credited with anything on them: one refresh of
+    # Ann's 1 June rows, not of the whole day.
+    ann = world["ann"].pk
     assert published == [
-        ("scoring.analytics.tasks.analytics_refresh_days_task", (["2026-06-01"],), {"countdown": 5})
+        (
+            "scoring.analytics.tasks.analytics_refresh_agent_days_task",
+            ([["2026-06-01", ann]],),
+            {"countdown": 5},
+        )
     ]
     cache.clear()  # the debounce window is over: the next change schedules a new refresh
     analytics_tasks.analytics_refresh_publish([calls[1].pk])
     assert len(published) == 2
 
     # The delayed refresh sees every commit made before it runs.
-    analytics_tasks.analytics_refresh_days_task.apply(args=(["2026-06-01"],))
+    analytics_tasks.analytics_refresh_agent_days_task.apply(args=([["2026-06-01", ann]],))
     assert_rollups_match_raw()
+
+
+def test_a_large_batch_is_debounced_per_day(world, monkeypatch, settings):
+    from django.core.cache import cache
+
+    settings.ANALYTICS_REFRESH_DEBOUNCE_SECONDS = 5
+    monkeypatch.setattr(analytics_tasks, "DEBOUNCE_PAIR_LIMIT", 1)
+    cache.clear()
+    published = []
+    monkeypatch.setattr(
+        analytics_tasks, "publish", lambda task, *args, **kw: published.append((task.name, args, kw))
+    )
+    calls = world["calls"]
+    analytics_tasks.analytics_refresh_publish([calls[0].pk, calls[2].pk])  # Ann's 1 June, Bob's 3 June
+
+    assert published == [
+        (
+            "scoring.analytics.tasks.analytics_refresh_days_task",
+            (["2026-06-01", "2026-06-03"],),
+            {"countdown": 5},
+        )
+    ]
 
 
 def test_closing_a_follow_up_refreshes_the_rollup_right_after_commit(

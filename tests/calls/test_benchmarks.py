@@ -106,3 +106,39 @@ def test_bench_ingest_runs_end_to_end_and_states_its_ratio():
     product, bare, ratio = int(match[1]), int(match[2]), float(match[3])
     assert product > 0 and bare > 0
     assert ratio == pytest.approx(product / bare, abs=0.01)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_save_bench_saves_through_the_admin_and_leaves_the_data_as_it_was(settings):
+    """`bench admin-save` (calls.bench_admin_save) really saves calls through the admin (both methods, a
+    move to another agent and back), and leaves every call and every rollup row as it found them."""
+    from datetime import date
+
+    from calls import bench_admin_save
+    from calls.models import AgentDayCallStats
+    from calls.rollups import agent_day_stats_refresh
+    from scoring.analytics.models import AgentDayScoreStats
+    from tests.analytics.helpers import at, make_evaluation, make_scorecard
+    from tests.factories import AgentFactory, CallFactory
+
+    card = make_scorecard()
+    agents = [AgentFactory(), AgentFactory()]
+    for i in range(2):
+        make_evaluation(card, call=CallFactory(agent=agents[i], started_at=at(3 + i, 10)), score=80)
+    agent_day_stats_refresh(date_from=date(2026, 6, 1), date_to=date(2026, 6, 10))
+
+    def state():
+        return (
+            sorted(Call.objects.values_list("pk", "agent_id", "started_at")),
+            sorted(AgentDayCallStats.objects.values_list("agent_id", "day", "calls")),
+            sorted(AgentDayScoreStats.objects.values_list("agent_id", "day", "evaluations")),
+        )
+
+    before = state()
+    lines: list[str] = []
+    summary = bench_admin_save.run(lines.append, rounds=2)
+
+    assert state() == before
+    assert set(summary) == {"every agent", "scoped"}
+    assert all(figures["queries"] > 0 for figures in summary.values())
+    assert re.match(r"bench admin-save: one call saved in the admin at 2 calls: \d+ ms", lines[-1])

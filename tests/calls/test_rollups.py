@@ -25,7 +25,9 @@ def refreshed(settings, monkeypatch) -> list[tuple[date, date]]:
         lambda *, date_from, date_to, agent_ids=None: ranges.append((date_from, date_to)),
     )
     monkeypatch.setattr(
-        rollups, "_day_refreshers", [lambda *, date_from, date_to: ranges.others.append((date_from, date_to))]
+        rollups,
+        "_day_refreshers",
+        [lambda *, date_from, date_to, agent_ids: ranges.others.append((date_from, date_to))],
     )
     return ranges
 
@@ -99,7 +101,9 @@ def test_an_import_rebuilds_the_call_rollups_over_the_repeat_window_and_other_ro
         lambda *, date_from, date_to, agent_ids=None: rebuilt.append((date_from, date_to)),
     )
     monkeypatch.setattr(
-        rollups, "_day_refreshers", [lambda *, date_from, date_to: refreshed.append((date_from, date_to))]
+        rollups,
+        "_day_refreshers",
+        [lambda *, date_from, date_to, agent_ids: refreshed.append((date_from, date_to))],
     )
 
     # 00:30 in Paris on March 10th is March 9th in UTC.
@@ -110,7 +114,7 @@ def test_an_import_rebuilds_the_call_rollups_over_the_repeat_window_and_other_ro
 
 
 @pytest.mark.django_db
-def test_a_refresh_scoped_to_agents_rebuilds_only_their_rows_and_those_of_the_customers_agents(
+def test_a_refresh_scoped_to_agents_rebuilds_their_rows_of_the_day_and_those_of_the_customers_calls(
     settings, django_capture_on_commit_callbacks
 ):
     world = build_summary_world(settings)
@@ -124,8 +128,10 @@ def test_a_refresh_scoped_to_agents_rebuilds_only_their_rows_and_those_of_the_cu
             started_ats=[c2.started_at], agent_ids=[c2.agent_id], customer_ids=[c2.customer_id]
         )
 
-    window = {date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 5)}  # two days before c2, and its own
-    rebuilt = {world.agents["cat"].pk, world.agents["bob"].pk}
+    # c2's own row (cat, March 5th) and the rows of customer X's calls in the window (two days before c2,
+    # and its own): bob's March 4th (b1). Not cat's other days, nor anybody else's rows of those days.
+    rebuilt = {(world.agents["cat"].pk, date(2026, 3, 5)), (world.agents["bob"].pk, date(2026, 3, 4))}
+    assert any(key[1] in {date(2026, 3, 3), date(2026, 3, 4)} and key not in rebuilt for key in before)
     assert {(row.agent_id, row.day): row.calls for row in AgentDayCallStats.objects.all()} == {
-        key: count if key[0] in rebuilt and key[1] in window else 999 for key, count in before.items()
+        key: count if key in rebuilt else 999 for key, count in before.items()
     }

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 BENCHMARKS: dict[str, str] = {
     "ingest": "calls.benchmarks",
+    "admin-save": "calls.bench_admin_save",
     "analytics": "scoring.analytics.bench",
     "followups": "scoring.followups.bench",
 }

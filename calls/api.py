@@ -100,21 +100,20 @@ _SUMMARY = inline_serializer(
 
 
 _DETAIL = inline_serializer("ImportRefusal", {"detail": serializers.CharField()})
-# An option that cannot be used (timezone, encoding, date_order, partial) or a body that cannot be read: the
-# summary's own error list, line 0, nothing imported.
-_SETUP = inline_serializer(
-    "CallImportSetupRefusal",
+# Nothing imported: the summary (rows refused), or, when an option (timezone, encoding, date_order, partial) or
+# the body cannot be used, `ok` and `errors` alone (line 0). One schema for both, with the counts optional: two
+# alternatives would both match a summary, which a client choosing by `oneOf` cannot tell apart.
+_REFUSAL = inline_serializer(
+    "CallImportRefusal",
     {
         "ok": serializers.BooleanField(),
-        "errors": inline_serializer(
-            "CallImportSetupError",
-            {
-                "line": serializers.IntegerField(),
-                "field": serializers.CharField(),
-                "reason": serializers.CharField(),
-            },
-            many=True,
-        ),
+        "created": serializers.IntegerField(required=False),
+        "updated": serializers.IntegerField(required=False),
+        "unchanged": serializers.IntegerField(required=False),
+        "rejected": serializers.IntegerField(required=False),
+        "elapsed_seconds": serializers.FloatField(required=False),
+        "rows_per_second": serializers.FloatField(required=False),
+        "errors": _ERRORS,
     },
 )
 _QUEUED = inline_serializer(
@@ -155,6 +154,101 @@ _STATUS = inline_serializer(
         "finished_at": serializers.DateTimeField(allow_null=True),
     },
 )
+
+# JSON Lines is text to OpenAPI (no JSON Schema describes lines): a string, each line one call record.
+_JSON_LINES = {
+    "type": "string",
+    "description": "JSON Lines: one call record (a JSON object, docs/import-format.md) per line.",
+    "example": '{"external_id": "C-1", "channel": "phone", "started_at": "2026-11-02T10:00:00Z", '
+    '"ended_at": "2026-11-02T10:05:00Z"}\n',
+}
+
+
+def _text(max_length: int | None = None, **schema) -> dict:
+    return {"type": "string", "nullable": True, **({"maxLength": max_length} if max_length else {}), **schema}
+
+
+_MOMENT = {"type": "string", "format": "date-time"}
+_SECONDS = {"type": "integer", "minimum": 0, "maximum": 2147483647, "nullable": True}
+# One call record as docs/import-format.md describes it (the importer also reads aliases of the channel,
+# direction and level names, any case, durations as "h:mm:ss" and Unix times: not described here). A member
+# not listed is refused (`unknown field`); optional members may be absent or null. Cross-field rules (ended_at
+# not before started_at, a transfer within the call) are the importer's row errors, in the answer.
+_CALL_RECORD = {
+    "type": "object",
+    "required": ["external_id", "channel", "started_at", "ended_at"],
+    "additionalProperties": False,
+    "properties": {
+        "external_id": {"type": "string", "maxLength": 100},
+        "channel": {"type": "string", "enum": ["phone", "email", "chat", "social", "in_person"]},
+        "direction": {"type": "string", "enum": ["inbound", "outbound"], "nullable": True},
+        "started_at": _MOMENT,
+        "answered_at": {**_MOMENT, "nullable": True},
+        "ended_at": _MOMENT,
+        "wait_seconds": _SECONDS,
+        "talk_seconds": _SECONDS,
+        "hold_seconds": _SECONDS,
+        "wrap_seconds": _SECONDS,
+        "department": _text(100),
+        "agent": {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": False,
+            "properties": {"employee_code": _text(50), "name": _text(200), "team": _text(100)},
+        },
+        "customer": {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": False,
+            "properties": {
+                "external_id": _text(100),
+                "name": _text(200),
+                "phone": _text(40),
+                "email": _text(254, format="email"),
+                "tier": {"type": "string", "enum": ["standard", "gold", "platinum"], "nullable": True},
+            },
+        },
+        "disposition": _text(50),
+        "resolved": {"type": "boolean", "nullable": True},
+        "transcript": _text(),
+        "recording_url": _text(500, format="uri"),
+        "transfers": {
+            "type": "array",
+            "nullable": True,
+            "items": {
+                "type": "object",
+                "required": ["at"],
+                "additionalProperties": False,
+                "properties": {
+                    "sequence": {"type": "integer", "minimum": 1, "maximum": 32767, "nullable": True},
+                    "at": _MOMENT,
+                    "from_department": _text(100),
+                    "to_department": _text(100),
+                    "from_agent": _text(50),
+                    "to_agent": _text(50),
+                    "reason": _text(200),
+                },
+            },
+        },
+        "escalations": {
+            "type": "array",
+            "nullable": True,
+            "items": {
+                "type": "object",
+                "required": ["at", "level"],
+                "additionalProperties": False,
+                "properties": {
+                    "sequence": {"type": "integer", "minimum": 1, "maximum": 32767, "nullable": True},
+                    "at": _MOMENT,
+                    "level": {"type": "string", "enum": ["tier2", "supervisor", "complaint", "other"]},
+                    "reason": _text(200),
+                    "outcome": _text(200),
+                    "resolved_at": {**_MOMENT, "nullable": True},
+                },
+            },
+        },
+    },
+}
 
 TRUTHY = {"1", "true", "yes", "on"}
 FALSY = {"", "0", "false", "no", "off"}
@@ -223,13 +317,10 @@ class CallImportView(APIView):
             ),
         ],
         request={
-            "application/x-ndjson": OpenApiTypes.STR,
-            "text/plain": OpenApiTypes.STR,
+            "application/x-ndjson": _JSON_LINES,
+            "text/plain": _JSON_LINES,
             # An array of call records (docs/import-format.md); an object holding one is read too.
-            "application/json": {
-                "type": "array",
-                "items": {"type": "object", "additionalProperties": True},
-            },
+            "application/json": {"type": "array", "items": _CALL_RECORD},
             "multipart/form-data": {
                 "type": "object",
                 # The options as form fields (or in the query string); every other part is a file.
@@ -247,7 +338,7 @@ class CallImportView(APIView):
             400: OpenApiResponse(
                 PolymorphicProxySerializer(
                     component_name="CallImportBadRequest",
-                    serializers=[_SUMMARY, _SETUP, _DETAIL],
+                    serializers=[_REFUSAL, _DETAIL],
                     resource_type_field_name=None,
                 ),
                 description="Rows refused (the summary, nothing written unless partial), an option or a body "

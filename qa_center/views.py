@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views import defaults
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, SimpleRateThrottle
 
@@ -12,6 +13,18 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, SimpleRa
 @login_required
 def home(request):
     return redirect("calls:list")
+
+
+API_PATH_PREFIXES = ("/api/", "/analytics/api/")
+
+
+def page_not_found(request, exception):
+    """handler404: a URL under the API that no pattern matches (an id that is not a number, a misspelt path)
+    gets DRF's JSON 404, not the HTML page, which an API client cannot read. Django's APPEND_SLASH redirect
+    still comes first (it only acts on 404s)."""
+    if request.path.startswith(API_PATH_PREFIXES):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def healthz(request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
@@ -172,9 +173,9 @@ class CalibrationAPIView(APIView):
             OpenApiParameter(
                 "period", str, enum=["this_week", "last_week", "this_month", "last_30", "last_90", "custom"]
             ),
-            OpenApiParameter("date_from", str, description="YYYY-MM-DD (period=custom)"),
-            OpenApiParameter("date_to", str, description="YYYY-MM-DD (period=custom)"),
-            OpenApiParameter("scorecard", int, description="A scorecard version id"),
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="with period=custom"),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="with period=custom"),
+            OpenApiParameter("scorecard", OpenApiTypes.INT, description="A scorecard version id"),
         ],
         responses=CalibrationReportSerializer,
     )

@@ -471,6 +471,12 @@ def _sheet_time(text: str, date_order: str) -> datetime | str | None:
         return f"not a date-time: {text[:40]!r}{order} ({error})"
 
 
+# Call times the product can hold: the day rollups reach a few days before and after a call's day, and a year
+# 1 or 9999 moment at an offset is not even a datetime in UTC (the import answered 500 for both).
+_MOMENT_FIRST = datetime(1900, 1, 1, tzinfo=UTC)
+_MOMENT_END = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _time(
     value: Any, field: str, zone: tzinfo, errors: Errors, *, required: bool = False, date_order: str = ""
 ) -> datetime | None:
@@ -507,8 +513,15 @@ def _time(
         if isinstance(localized, str):
             errors.append((field, localized))
             return None
-        return localized
+        moment = localized
     # Aware values keep their offset: comparisons are exact and the database stores UTC.
+    try:
+        in_range = _MOMENT_FIRST <= moment < _MOMENT_END
+    except OverflowError:  # the first or last day of years 1 and 9999 at an offset that leaves them in UTC
+        in_range = False
+    if not in_range:
+        errors.append((field, f"out of range: {value[:40]!r} is not in the years 1900 to 9998 (UTC)"))
+        return None
     return moment
 
 

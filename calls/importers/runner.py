@@ -86,7 +86,7 @@ def resolve_encoding(name: str | None) -> str:
         return ""
     try:
         info = codecs.lookup(name.strip())
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL character
         raise ImportSetupError(f"unknown encoding {name.strip()!r}") from None
     # base64, rot13, zlib, hex...: codecs.lookup finds them too, but they do not turn bytes into text.
     if not getattr(info, "_is_text_encoding", True):

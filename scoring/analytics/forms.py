@@ -11,6 +11,8 @@ from .selectors import PERIODS, SORT_KEYS, Period, period_resolve
 MAX_CUSTOM_DAYS = 366
 # The previous range of the same length (rank movement) must stay representable dates.
 MIN_DATE = date(2, 1, 1)
+# Each day's range ends where the next day starts, which must be a date too.
+MAX_DATE = date.max - timedelta(days=1)
 
 
 class PeriodFilterForm(forms.Form):
@@ -38,6 +40,8 @@ class PeriodFilterForm(forms.Form):
                 raise forms.ValidationError(f"A custom range is at most {MAX_CUSTOM_DAYS} days.")
             if start < MIN_DATE:
                 raise forms.ValidationError(f"A custom range starts on {MIN_DATE} or later.")
+            if end > MAX_DATE:
+                raise forms.ValidationError(f"A custom range ends on {MAX_DATE} or earlier.")
         return data
 
     def resolved_period(self) -> Period:

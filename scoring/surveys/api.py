@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -147,7 +147,18 @@ class InboundResponseView(APIView):
                 SurveyResponseOutSerializer, description="Redelivery: the existing response"
             ),
             400: OpenApiResponse(description="Validation error naming the field"),
-            409: OpenApiResponse(description="The call or link already has a different answer"),
+            409: OpenApiResponse(
+                inline_serializer(
+                    "SurveyResponseConflict",
+                    {
+                        "detail": serializers.CharField(),
+                        "existing_id": serializers.IntegerField(
+                            required=False, help_text="The call's recorded response (absent for a used link)"
+                        ),
+                    },
+                ),
+                description="The call or link already has a different answer",
+            ),
         },
         summary="Record a survey response from another survey tool",
     )

@@ -266,6 +266,32 @@ def test_leaderboard_api_refuses_a_custom_range_at_the_calendar_edges_with_400(c
     assert "__all__" in response.json()
 
 
+@pytest.mark.parametrize("dates", [("9999-12-31", "9999-12-31"), ("9999-06-01", "9999-12-31")])
+def test_a_custom_range_ending_on_the_last_calendar_day_is_refused_not_a_server_error(
+    client, supervisor, dates
+):
+    # A day's range ends where the next day starts: after 9999-12-31 there is none (500 on the API and pages).
+    client.force_login(supervisor)
+    query = {"period": "custom", "date_from": dates[0], "date_to": dates[1]}
+
+    api = client.get("/analytics/api/leaderboard/", query)
+    drivers = client.get(reverse("analytics:drivers"), query)
+    last_day = client.get(
+        "/analytics/api/leaderboard/", {**query, "date_to": "9999-12-30", "date_from": "9999-12-30"}
+    )
+
+    assert (api.status_code, api.json()) == (
+        400,
+        {"__all__": ["A custom range ends on 9999-12-30 or earlier."]},
+    )
+    assert drivers.status_code == 200
+    assert "A custom range ends on 9999-12-30 or earlier." in drivers.text
+    assert (last_day.status_code, last_day.json()) == (
+        200,
+        {"date_from": "9999-12-30", "date_to": "9999-12-30", "results": []},
+    )
+
+
 def test_agent_page_recent_evaluations_are_reviews_only(client, surveyed, owner_agent):
     """Self-reviews and calibration scores are not QA results: the rollups behind the page's QA chart
     leave them out, and so must the "Recent evaluations" list next to it."""

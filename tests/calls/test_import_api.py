@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+from openapi_schema_validator import OAS30Validator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -604,3 +605,112 @@ def test_an_unreadable_partial_option_is_400_not_all_or_nothing(admin_client):
         ).json()["created"]
         == 1
     )
+
+
+# --- found by the API contract test (tests/qa_center/test_api_contract.py) ------------------------------
+
+
+def test_call_times_outside_the_years_1900_to_9998_are_row_errors_not_a_server_error(admin_client):
+    # 00:30 at +01:00 on 1 January of year 1 is 23:30 UTC on 31 December of year 0, and 22:00 at -05:00 on
+    # 31 December 9999 is 03:00 UTC in year 10000: no datetime holds them (the import answered 500). A call
+    # in year 1 or 9999 broke the day rollups' date arithmetic (500 too).
+    times = [
+        ("0001-01-01T00:30:00+01:00", "0001-01-01T00:40:00+01:00"),
+        ("9999-12-31T21:00:00-05:00", "9999-12-31T22:00:00-05:00"),
+        ("1899-12-31T23:59:59Z", "1900-01-01T00:05:00Z"),
+        ("9998-12-31T23:55:00Z", "9999-01-01T00:00:00Z"),
+    ]
+    records = [minimal(n, started_at=start, ended_at=end) for n, (start, end) in enumerate(times, start=1)]
+
+    refused = admin_client.post(URL, ndjson(*records), content_type="application/x-ndjson")
+    earliest = admin_client.post(
+        URL, ndjson(minimal(5, started_at="1900-01-01T00:00:00Z")), content_type="application/x-ndjson"
+    )
+    latest = admin_client.post(
+        URL,
+        ndjson(minimal(6, started_at="9998-12-31T23:50:00Z", ended_at="9998-12-31T23:59:59Z")),
+        content_type="application/x-ndjson",
+    )
+
+    assert refused.status_code == 400
+    reason = "out of range: {!r} is not in the years 1900 to 9998 (UTC)"
+    assert refused.json()["errors"] == [
+        {"line": 1, "field": "started_at", "reason": reason.format("0001-01-01T00:30:00+01:00")},
+        {"line": 1, "field": "ended_at", "reason": reason.format("0001-01-01T00:40:00+01:00")},
+        {"line": 2, "field": "started_at", "reason": reason.format("9999-12-31T21:00:00-05:00")},
+        {"line": 2, "field": "ended_at", "reason": reason.format("9999-12-31T22:00:00-05:00")},
+        {"line": 3, "field": "started_at", "reason": reason.format("1899-12-31T23:59:59Z")},
+        {"line": 4, "field": "ended_at", "reason": reason.format("9999-01-01T00:00:00Z")},
+    ]
+    assert [(r.status_code, r.json()["created"]) for r in (earliest, latest)] == [(200, 1), (200, 1)]
+    assert list(Call.objects.order_by("started_at").values_list("external_id", "started_at")) == [
+        ("C-5", datetime(1900, 1, 1, tzinfo=UTC)),
+        ("C-6", datetime(9998, 12, 31, 23, 50, tzinfo=UTC)),
+    ]
+
+
+def test_an_encoding_name_with_a_nul_character_is_refused_as_unknown(admin_client):
+    response = admin_client.post(
+        f"{URL}?encoding=%00", ndjson(minimal(1)), content_type="application/x-ndjson"
+    )
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"ok": False, "errors": [{"line": 0, "field": "encoding", "reason": "unknown encoding '\\x00'"}]},
+    )
+    assert not Call.objects.exists()
+
+
+def _validator(document: dict, component: str) -> OAS30Validator:
+    return OAS30Validator(
+        {"allOf": [{"$ref": f"#/components/schemas/{component}"}], "components": document["components"]}
+    )
+
+
+def test_the_schema_tells_each_400_answer_apart(admin_client):
+    document = admin_client.get("/api/schema/", {"format": "json"}).json()
+    bad_request = document["paths"][URL]["post"]["responses"]["400"]["content"]["application/json"]["schema"]
+    refused_rows = admin_client.post(
+        URL, ndjson(minimal(1, channel="fax")), content_type="application/x-ndjson"
+    )
+    refused_option = admin_client.post(
+        f"{URL}?encoding=klingon", ndjson(minimal(1)), content_type="application/x-ndjson"
+    )
+    refused_body = admin_client.post(URL, b"", content_type="application/x-ndjson")
+    alternatives = document["components"]["schemas"]["CallImportBadRequest"]["oneOf"]
+
+    assert bad_request == {"$ref": "#/components/schemas/CallImportBadRequest"}
+    assert [r.status_code for r in (refused_rows, refused_option, refused_body)] == [400, 400, 400]
+    # oneOf: each answer must match exactly one alternative (a summary matched two, so it was invalid).
+    for response, matching in ((refused_rows, 0), (refused_option, 0), (refused_body, 1)):
+        matches = [
+            index
+            for index, alternative in enumerate(alternatives)
+            if _validator(document, alternative["$ref"].rsplit("/", 1)[1]).is_valid(response.json())
+        ]
+        assert matches == [matching]
+
+
+def test_the_schema_describes_the_bodies_the_import_reads(admin_client):
+    document = admin_client.get("/api/schema/", {"format": "json"}).json()
+    content = document["paths"][URL]["post"]["requestBody"]["content"]
+    record = content["application/json"]["schema"]["items"]
+    record_validator = OAS30Validator({**record, "components": document["components"]})
+
+    assert sorted(content) == [
+        "application/json",
+        "application/x-ndjson",
+        "multipart/form-data",
+        "text/plain",
+    ]
+    assert content["application/x-ndjson"]["schema"]["type"] == "string"
+    assert record["required"] == ["external_id", "channel", "started_at", "ended_at"]
+    assert record_validator.is_valid(minimal(1, agent={"employee_code": "A-1"}, resolved=True))
+    assert not record_validator.is_valid(minimal(1, colour="red"))  # the importer refuses unknown fields
+    assert not record_validator.is_valid({"external_id": "C-1", "channel": "phone"})
+    # The JSON Lines example imports as it stands.
+    example = content["application/x-ndjson"]["schema"]["example"]
+    imported = admin_client.post(URL, example, content_type="application/x-ndjson")
+    assert (imported.status_code, imported.json()["created"]) == (200, 1)
+    unknown = admin_client.post(URL, json.dumps([minimal(2, colour="red")]), content_type="application/json")
+    assert unknown.json()["errors"] == [{"line": 1, "field": "colour", "reason": "unknown field"}]

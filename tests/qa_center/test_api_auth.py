@@ -108,12 +108,12 @@ def test_the_openapi_schema_names_every_scheme_and_generates_without_warnings(db
         "date_order",
     }
     responses = schema["paths"]["/api/calls/import"]["post"]["responses"]
-    assert sorted(responses) == ["200", "202", "400", "411", "413", "415"]
-    # A 400 is one of three bodies, each described: rows refused, an option refused, no body at all.
+    assert sorted(responses) == ["200", "202", "400", "401", "403", "411", "413", "415"]
+    # A 400 is one of two bodies that no answer matches both of: rows or an option refused (the summary, or
+    # ok and errors alone), or no body at all.
     refused = responses["400"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert [ref["$ref"].rsplit("/", 1)[1] for ref in schema["components"]["schemas"][refused]["oneOf"]] == [
-        "CallImportSummary",
-        "CallImportSetupRefusal",
+        "CallImportRefusal",
         "ImportRefusal",
     ]
     # The trailing-slash aliases answer but are not listed twice.

@@ -436,6 +436,42 @@ def test_api_refuses_a_bad_custom_range(admin_user):
     assert response.status_code == 400
 
 
+def test_api_refuses_a_custom_range_ending_on_the_last_calendar_day_with_400_not_500(admin_user):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+
+    last_day = api.get(
+        "/api/calibration/", {"period": "custom", "date_from": "9999-12-31", "date_to": "9999-12-31"}
+    )
+    day_before = api.get(
+        "/api/calibration/", {"period": "custom", "date_from": "9999-12-30", "date_to": "9999-12-30"}
+    )
+
+    assert (last_day.status_code, last_day.json()) == (
+        400,
+        {"__all__": ["A custom range ends on 9999-12-30 or earlier."]},
+    )
+    assert day_before.status_code == 200
+    assert (day_before.json()["date_to"], day_before.json()["calls_total"]) == ("9999-12-30", 0)
+
+
+def test_schema_types_the_calibration_dates_as_dates(admin_user):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+
+    parameters = api.get("/api/schema/", {"format": "json"}).json()["paths"]["/api/calibration/"]["get"][
+        "parameters"
+    ]
+
+    assert {
+        p["name"]: p["schema"] for p in parameters if p["name"] in {"date_from", "date_to", "scorecard"}
+    } == {
+        "date_from": {"type": "string", "format": "date"},
+        "date_to": {"type": "string", "format": "date"},
+        "scorecard": {"type": "integer"},
+    }
+
+
 def test_schema_documents_the_calibration_endpoint(admin_user):
     api = APIClient()
     api.force_authenticate(admin_user)

@@ -304,3 +304,15 @@ def test_the_scoring_form_is_tabbed_in_order_with_a_visible_unobscured_focus_rin
     assert page.evaluate(FOCUSED)["name"] == "A? Yes"
     page.keyboard.press("Space")
     expect(page.get_by_test_id("running-score")).to_have_text("100.00")
+
+    # The page's second skip link jumps over the call panel (transcript, timeline, contacts): two Tabs and Enter,
+    # and the next Tab is the first answer, instead of about 30 Tabs through the links before the form.
+    page.reload()
+    expect(page.locator("h1")).to_contain_text("Review of Tab Agent")
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["name"] == "Skip to content"
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["name"] == "Skip to the scorecard"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["name"] == "A? Yes"

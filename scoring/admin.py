@@ -269,12 +269,8 @@ class DisputeAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("at", "evaluation", "action", "actor", "old_score", "new_score")
-    list_filter = ("action",)
-    list_select_related = ("evaluation", "actor")
-    date_hierarchy = "at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record the admin may only look at: rows written by services (audit, notices), never by hand."""
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
@@ -287,6 +283,14 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "evaluation", "action", "actor", "old_score", "new_score")
+    list_filter = ("action",)
+    list_select_related = ("evaluation", "actor")
+    date_hierarchy = "at"
 
 
 class NoticeEmailFilter(admin.SimpleListFilter):
@@ -312,7 +316,7 @@ class NoticeEmailFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ReadOnlyAdmin):
     """Read-only: notices are written by scoring.notices.services (one per event and recipient)."""
 
     list_display = ("created_at", "recipient", "kind", "evaluation", "dispute", "read_at", "email_status")
@@ -331,35 +335,11 @@ class NoticeAdmin(admin.ModelAdmin):
             return f"retry {notice.email_retry_at:%Y-%m-%d %H:%M} (attempt {notice.email_attempts} failed: {notice.email_error})"
         return "—"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(NoticeSilentEvent)
-class NoticeSilentEventAdmin(admin.ModelAdmin):
+class NoticeSilentEventAdmin(ReadOnlyAdmin):
     """Read-only: events resolved with nobody to tell (kept while inside the sweep's look-back)."""
 
     list_display = ("event_at", "kind", "event_key", "evaluation", "dispute", "resolved_at")
     list_filter = ("kind",)
     search_fields = ("event_key",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

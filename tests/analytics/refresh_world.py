@@ -19,7 +19,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.forms import CheckboxInput, MultiWidget
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,6 +35,7 @@ from scoring.analytics.models import (
 )
 from scoring.analytics.rollups import analytics_refresh_for_calls, calls_agent_ids
 from scoring.models import Evaluation
+from tests.admin_forms import change_page_data
 from tests.analytics.helpers import make_evaluation, make_response, make_scorecard
 from tests.factories import (
     AgentFactory,
@@ -167,35 +167,6 @@ def build_world(seed: int) -> World:
 
 
 # --- the admin, driven as a browser drives it ------------------------------------------------------------
-
-
-def posted(form) -> dict:
-    """What a browser posts for an admin form as rendered (values unchanged)."""
-    data = {}
-    for bound in form:
-        widget = bound.field.widget
-        widget = getattr(widget, "widget", widget)  # RelatedFieldWidgetWrapper
-        value = bound.value()
-        if isinstance(widget, MultiWidget):
-            for i, part in enumerate(widget.decompress(value)):
-                data[f"{bound.html_name}_{i}"] = "" if part is None else str(part)
-        elif isinstance(widget, CheckboxInput):
-            if value:
-                data[bound.html_name] = "on"
-        elif value is not None:
-            data[bound.html_name] = str(value)
-    return data
-
-
-def change_page_data(client, url: str) -> dict:
-    response = client.get(url)
-    assert response.status_code == 200, url
-    data = {**posted(response.context["adminform"].form), "_save": "Save"}
-    for inline in response.context["inline_admin_formsets"]:
-        data.update(posted(inline.formset.management_form))
-        for form in inline.formset.forms:
-            data.update(posted(form))
-    return data
 
 
 def _split(moment: datetime) -> tuple[str, str]:

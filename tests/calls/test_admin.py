@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.forms import CheckboxInput, MultiWidget
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
 from calls.selectors import call_summary
+from tests.admin_forms import change_page_data
 from tests.calls.helpers import SPECS, Spec, build_summary_world, hand_summary, paris
 from tests.factories import (
     AgentFactory,
@@ -171,36 +171,6 @@ def test_staff_without_model_permissions_cannot_open_calls(client):
 
 
 # --- changes made here keep the per-agent-day rollups (and so the calls list summary) current ---------
-
-
-def posted(form) -> dict:
-    """What a browser posts for an admin form as rendered (values unchanged)."""
-    data = {}
-    for bound in form:
-        widget = bound.field.widget
-        widget = getattr(widget, "widget", widget)  # RelatedFieldWidgetWrapper
-        value = bound.value()
-        if isinstance(widget, MultiWidget):
-            for i, part in enumerate(widget.decompress(value)):
-                data[f"{bound.html_name}_{i}"] = "" if part is None else str(part)
-        elif isinstance(widget, CheckboxInput):
-            if value:
-                data[bound.html_name] = "on"
-        elif value is not None:
-            data[bound.html_name] = str(value)
-    return data
-
-
-def change_page_data(client, url: str) -> dict:
-    """The change form of an admin page with its inline formsets, as a browser would post it back."""
-    response = client.get(url)
-    assert response.status_code == 200
-    data = {**posted(response.context["adminform"].form), "_save": "Save"}
-    for inline in response.context["inline_admin_formsets"]:
-        data.update(posted(inline.formset.management_form))
-        for form in inline.formset.forms:
-            data.update(posted(form))
-    return data
 
 
 def post_and_commit(client, django_capture_on_commit_callbacks, url: str, data: dict) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .parsing import EMPTY_CHILDREN_DIGEST, KIND_TRANSFER, STAGE_COLUMNS
+from .parsing import COLUMN_INDEX, EMPTY_CHILDREN_DIGEST, KIND_TRANSFER, STAGE_COLUMNS
 from .staging import Affected, Finding, MergeCounts, StageBackend
 
 STAGE = "calls_import_stage"
@@ -34,6 +34,7 @@ ANALYZED = "kind, bad, src, line, external_id"
 # the unique indexes or see each other's half-made agents; serialized, the second simply finds the rows
 # the first committed and reports them unchanged.
 ADVISORY_LOCK_KEY = 0x5143_696D_706F_7274  # "QCimport"
+BAD = COLUMN_INDEX["bad"]
 
 
 # What a call's content hash covers (32 hex of md5 of the call's row, then 16 + 16 of its transfers' and
@@ -631,7 +632,6 @@ class PipelinedPostgresStage(PostgresStage):
         # with parsing; they are deferred again at the end (Django declares them DEFERRABLE).
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        self.rejects_exist = True
 
     def write(self, row: tuple) -> None:  # type: ignore[override]
         # Cut only before a call row: a record's transfers and escalations stay in its chunk.
@@ -658,6 +658,7 @@ class PipelinedPostgresStage(PostgresStage):
             copy.set_types([kind for _, kind in STAGE_COLUMNS])
             for row in rows:
                 copy.write_row(row)
+        has_bad = any(row[BAD] for row in rows)
         del rows
         if not self.analyzed:
             # Column statistics survive TRUNCATE and one chunk looks like the next: the first chunk's are
@@ -666,15 +667,19 @@ class PipelinedPostgresStage(PostgresStage):
             self.analyzed = True
         findings = self._check_chunk()
         self.findings += findings
-        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE bad)")
-        if findings or cur.fetchone()[0]:
+        if findings or has_bad:
             self.failed = True
         if self.failed and not self.partial:
             return
-        with cur.copy(f"COPY {REJECT} (src, line) FROM STDIN") as copy:
-            for finding in findings:
-                copy.write_row((finding.src, finding.line))
-        cur.execute(f"INSERT INTO {REJECT} (src, line) SELECT src, line FROM {STAGE} WHERE bad")
+        # A clean chunk (the usual case) leaves REJECT empty: the merge then needs no anti-join against it,
+        # and PostgreSQL no scan of the staging table for bad rows (the parser already knows there are none).
+        self.rejects_exist = bool(findings or has_bad)
+        if findings:
+            with cur.copy(f"COPY {REJECT} (src, line) FROM STDIN") as copy:
+                for finding in findings:
+                    copy.write_row((finding.src, finding.line))
+        if has_bad:
+            cur.execute(f"INSERT INTO {REJECT} (src, line) SELECT src, line FROM {STAGE} WHERE bad")
         self._merge_staged(self.now, self.counts, self.affected)
 
     def _check_chunk(self) -> list[Finding]:

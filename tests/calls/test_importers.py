@@ -783,6 +783,36 @@ def test_across_chunks_first_sight_wins_and_later_chunks_fill_blanks_and_add_new
     assert Call.objects.filter(agent__employee_code="A-1").count() == 6
 
 
+def test_partial_import_rejects_bad_rows_and_duplicates_only_in_their_own_chunk(db, monkeypatch):
+    """One record per chunk, partial: a chunk with an invalid row or a duplicate keeps those out, and the
+    clean chunks before and after it merge all their rows (the reject list of one chunk never leaks into
+    the next, and a clean chunk is merged without one)."""
+    from calls.importers.postgres import PipelinedPostgresStage
+
+    monkeypatch.setattr(PipelinedPostgresStage, "CHUNK_ROWS", 1)
+    transfer = {"at": "2026-11-02T10:01:00Z", "to_agent": "A-2"}
+    records = [
+        minimal(1, disposition="first"),
+        minimal(2, channel="fax", transfers=[transfer]),  # invalid: neither it nor its transfer is stored
+        minimal(3, transfers=[transfer]),
+        minimal(1, disposition="second"),  # a duplicate of line 1: rejected, the first row stays
+        minimal(4, transfers=[transfer, {"at": "2026-11-02T10:02:00Z", "to_agent": "A-3"}]),
+    ]
+
+    result = import_records(records, partial=True)
+
+    assert (result.created, result.updated, result.unchanged, result.rejected) == (3, 0, 0, 2)
+    assert [(error.line, error.field) for error in result.errors] == [(2, "channel"), (4, "external_id")]
+    assert sorted(Call.objects.values_list("external_id", "disposition")) == [
+        ("C-1", "first"),
+        ("C-3", ""),
+        ("C-4", ""),
+    ]
+    assert sorted(
+        Transfer.objects.values_list("call__external_id", "sequence", "to_agent__employee_code")
+    ) == [("C-3", 1, "A-2"), ("C-4", 1, "A-2"), ("C-4", 2, "A-3")]
+
+
 def test_an_agent_first_named_on_a_rejected_row_is_still_created_by_a_later_chunk(db, monkeypatch):
     """Partial import, one record per chunk: agent A-5 first appears on a rejected duplicate, so the next
     chunk must still create it (else its call would lose its agent)."""

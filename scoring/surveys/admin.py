@@ -24,7 +24,7 @@ class ResponseCreditInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(SurveyResponse)
 class SurveyResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "call", "score", "category", "source", "received_at"]
+    list_display = ["id", "call", "score", "category", "csat", "ces", "source", "received_at"]
     list_filter = ["category", "source"]
     search_fields = ["call__external_id", "customer__external_id", "idempotency_key"]
     raw_id_fields = ["call", "customer", "invitation"]

@@ -28,7 +28,7 @@ from qa_center.authentication import TOKEN_AUTHENTICATION
 
 from . import services
 from .forms import COMMENT_MAX_LENGTH
-from .models import SurveyResponse
+from .models import CES_MAX, CSAT_MAX, SurveyResponse
 from .tokens import signature_is_valid, token_hash
 
 SIGNATURE_HEADER = "X-QA-Signature"
@@ -81,6 +81,22 @@ class InboundResponseSerializer(serializers.Serializer):
     call_external_id = serializers.CharField(required=False, max_length=100)
     token = serializers.CharField(required=False, max_length=128)
     score = serializers.IntegerField(min_value=0, max_value=10)
+    csat = serializers.IntegerField(
+        min_value=1,
+        max_value=CSAT_MAX,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional satisfaction answer, 1–5 (4–5 count as satisfied).",
+    )
+    ces = serializers.IntegerField(
+        min_value=1,
+        max_value=CES_MAX,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional Customer Effort Score, 1–7 (7 = strongly agree it was easy).",
+    )
     comment = serializers.CharField(
         required=False, allow_blank=True, max_length=COMMENT_MAX_LENGTH, default=""
     )
@@ -118,6 +134,8 @@ class SurveyResponseOutSerializer(serializers.ModelSerializer):
             "call_external_id",
             "score",
             "category",
+            "csat",
+            "ces",
             "comment",
             "source",
             "received_at",
@@ -174,6 +192,8 @@ class InboundResponseView(APIView):
                     raw_token=data["token"],
                     score=data["score"],
                     comment=data["comment"],
+                    csat=data["csat"],
+                    ces=data["ces"],
                     source=SurveyResponse.Source.INBOUND_API,
                     idempotency_key=key,
                     received_at=data.get("responded_at"),
@@ -185,6 +205,8 @@ class InboundResponseView(APIView):
                     call=call,
                     score=data["score"],
                     comment=data["comment"],
+                    csat=data["csat"],
+                    ces=data["ces"],
                     source=SurveyResponse.Source.INBOUND_API,
                     idempotency_key=key,
                     received_at=data.get("responded_at"),
@@ -204,7 +226,12 @@ class InboundResponseView(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        if not created and (response.score, response.comment) != (data["score"], data["comment"].strip()):
+        if not created and (response.score, response.comment, response.csat, response.ces) != (
+            data["score"],
+            data["comment"].strip(),
+            data["csat"],
+            data["ces"],
+        ):
             # The idempotency key (response_id, else the token, else the call) matched an earlier answer, but
             # this one says something else: a different answer, not a redelivery, so it is not recorded.
             return Response(

@@ -109,6 +109,23 @@ def demo_score(
     return max(0, min(10, round(rng.gauss(mean, 1.6))))
 
 
+CSAT_ANSWER_RATE = 0.75  # of respondents, who also answer the optional satisfaction question
+CES_ANSWER_RATE = 0.6  # ... and the optional effort question
+
+
+def _companion_answers(external_id: str, *, score: int, transfers: int) -> dict[str, int | None]:
+    """Optional CSAT (1–5) and CES (1–7) answers that go with an NPS score: satisfaction follows the score,
+    effort also suffers from each transfer. Drawn from their own generator, seeded by the call, so adding
+    them left every other demo figure as it was."""
+    rng = random.Random(f"companions:{external_id}")
+    csat = ces = None
+    if rng.random() < CSAT_ANSWER_RATE:
+        csat = min(5, max(1, round(1 + score * 0.4 + rng.gauss(0, 0.6))))
+    if rng.random() < CES_ANSWER_RATE:
+        ces = min(7, max(1, round(1.5 + score * 0.5 - transfers + rng.gauss(0, 0.8))))
+    return {"csat": csat, "ces": ces}
+
+
 def _comment(
     rng: random.Random, *, score: int, call: Call, transfers: int, final: AgentProfile | None
 ) -> str:
@@ -218,6 +235,7 @@ def seed_surveys(*, seed: int = 42, stdout=None, now: datetime | None = None) ->
                 plan.update(
                     answered_at=answered_at,
                     score=score,
+                    **_companion_answers(call.external_id, score=score, transfers=len(transfers)),
                     comment=_comment(rng, score=score, call=call, transfers=len(transfers), final=final),
                     transfers=[(t.sequence, t.from_agent_id, t.to_agent_id) for t in transfers],
                 )
@@ -275,6 +293,8 @@ def seed_surveys(*, seed: int = 42, stdout=None, now: datetime | None = None) ->
                 invitation=invitation_by_call[plan["call"].pk],
                 score=plan["score"],
                 category=category_for_score(plan["score"]),
+                csat=plan["csat"],
+                ces=plan["ces"],
                 comment=plan["comment"],
                 source=SurveyResponse.Source.SURVEY_LINK,
                 received_at=plan["answered_at"],
@@ -304,6 +324,8 @@ def seed_surveys(*, seed: int = 42, stdout=None, now: datetime | None = None) ->
                 invitation=invitation_by_call[plan["call"].pk],
                 source=SurveyResponse.Source.SURVEY_LINK,
                 received_at=plan["answered_at"],
+                csat=plan["csat"],
+                ces=plan["ces"],
             )
             detractors += 1
 

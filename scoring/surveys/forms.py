@@ -6,10 +6,14 @@ from django import forms
 
 from calls.selectors import agent_list_for_user, team_list_for_user
 
-from .models import Category, SurveyResponse
+from .models import CES_MAX, CSAT_MAX, Category, SurveyResponse
 
 COMMENT_MAX_LENGTH = 2000
 QUESTION = "How likely are you to recommend us to a friend or colleague?"
+CSAT_QUESTION = "How satisfied were you with the service you received? (optional)"
+CES_QUESTION = "The company made it easy for me to handle my issue. (optional)"
+CSAT_LABELS = {1: "Very dissatisfied", 5: "Very satisfied"}
+CES_LABELS = {1: "Strongly disagree", 7: "Strongly agree"}
 
 
 class SurveyAnswerForm(forms.Form):
@@ -19,6 +23,22 @@ class SurveyAnswerForm(forms.Form):
         coerce=int,
         widget=forms.RadioSelect,
         error_messages={"required": "Please choose a score from 0 to 10."},
+    )
+    csat = forms.TypedChoiceField(
+        label=CSAT_QUESTION,
+        choices=[(str(n), str(n)) for n in range(1, CSAT_MAX + 1)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    ces = forms.TypedChoiceField(
+        label=CES_QUESTION,
+        choices=[(str(n), str(n)) for n in range(1, CES_MAX + 1)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
     )
     comment = forms.CharField(
         label="What is the main reason for your score? (optional)",

@@ -11,6 +11,11 @@ from calls.models import Agent, Call, Customer
 
 PROMOTER_MIN_SCORE = 9
 PASSIVE_MIN_SCORE = 7
+# Optional companion questions on the same survey (DOMAIN.md): CSAT on 1–5 (satisfied = 4 or 5) and the
+# Customer Effort Score on 1–7 ("the company made it easy for me to handle my issue", 7 = strongly agree).
+CSAT_MAX = 5
+CSAT_SATISFIED_MIN = 4
+CES_MAX = 7
 
 
 class Category(models.TextChoices):
@@ -205,6 +210,12 @@ class SurveyResponse(models.Model):
     )
     score = models.PositiveSmallIntegerField()
     category = models.CharField(max_length=20, choices=Category.choices)
+    csat = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Optional satisfaction answer, 1–5 (4–5 = satisfied)."
+    )
+    ces = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Optional effort answer, 1–7 (7 = very easy)."
+    )
     comment = models.TextField(blank=True)
     source = models.CharField(max_length=20, choices=Source.choices)
     idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
@@ -225,6 +236,14 @@ class SurveyResponse(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(source__in=["survey_link", "inbound_api"]), name="response_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | (Q(csat__gte=1) & Q(csat__lte=CSAT_MAX)),
+                name="response_csat_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(ces__isnull=True) | (Q(ces__gte=1) & Q(ces__lte=CES_MAX)),
+                name="response_ces_1_7",
             ),
         ]
         indexes = [

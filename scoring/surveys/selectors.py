@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from calls import roles
 from calls.models import Call
 from calls.selectors import agent_for_user
 
-from .metrics import NpsInterval, nps_interval
-from .models import Category, ResponseCredit, SurveyInvitation, SurveyResponse
+from .metrics import NpsInterval, csat_interval, mean_interval, nps_interval
+from .models import (
+    CES_MAX,
+    CSAT_SATISFIED_MIN,
+    Category,
+    ResponseCredit,
+    SurveyInvitation,
+    SurveyResponse,
+)
 
 
 def response_list_for_user(user) -> QuerySet[SurveyResponse]:
@@ -93,10 +100,34 @@ def nps_counts(queryset: QuerySet[SurveyResponse]) -> dict[str, int]:
 
 
 def nps_summary(queryset: QuerySet[SurveyResponse]) -> dict:
-    """Counts plus NPS and its 95% interval (see metrics.nps_interval)."""
-    counts = nps_counts(queryset)
+    """Counts plus NPS and its 95% interval (see metrics.nps_interval), and the optional companions:
+    CSAT (share of 4–5 answers, Wilson interval) and CES (mean effort, t-interval) over the responses that
+    answered them. One SQL query."""
+    row = queryset.order_by().aggregate(
+        promoters=Count("pk", filter=Q(category=Category.PROMOTER)),
+        passives=Count("pk", filter=Q(category=Category.PASSIVE)),
+        detractors=Count("pk", filter=Q(category=Category.DETRACTOR)),
+        csat_n=Count("csat"),
+        csat_satisfied=Count("pk", filter=Q(csat__gte=CSAT_SATISFIED_MIN)),
+        ces_n=Count("ces"),
+        ces_sum=Sum("ces"),
+        ces_sum_squares=Sum(F("ces") * F("ces")),
+    )
+    counts = {key: row[key] for key in ("promoters", "passives", "detractors")}
     interval: NpsInterval = nps_interval(counts["promoters"], counts["passives"], counts["detractors"])
-    return {**counts, "n": interval.n, "interval": interval}
+    return {
+        **counts,
+        "n": interval.n,
+        "interval": interval,
+        "csat": csat_interval(row["csat_satisfied"], row["csat_n"]),
+        "ces": mean_interval(
+            float(row["ces_sum"] or 0),
+            float(row["ces_sum_squares"] or 0),
+            row["ces_n"],
+            lowest=1,
+            highest=CES_MAX,
+        ),
+    }
 
 
 def nps_by_agent(queryset: QuerySet[SurveyResponse], *, primary_only: bool = False) -> QuerySet:

@@ -19,6 +19,8 @@ from scoring.analytics.rollups import analytics_refresh_for_calls_on_commit
 
 from . import channels as channel_registry
 from .models import (
+    CES_MAX,
+    CSAT_MAX,
     CustomerOptOut,
     ResponseCredit,
     SurveyDelivery,
@@ -429,6 +431,13 @@ def _response_existing(
     return None
 
 
+def _check_optional_answer(name: str, value: int | None, highest: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= highest:
+        raise ValueError(f"{name} must be an integer from 1 to {highest}, got {value!r}")
+
+
 @transaction.atomic
 def response_record(
     *,
@@ -439,6 +448,8 @@ def response_record(
     source: str,
     idempotency_key: str | None = None,
     received_at: datetime | None = None,
+    csat: int | None = None,
+    ces: int | None = None,
 ) -> tuple[SurveyResponse, bool]:
     """Record a 0–10 answer about a call, credit its agents and, for a detractor, open the follow-up in
     the same transaction. Idempotent: the same idempotency key or invitation returns the existing
@@ -447,6 +458,8 @@ def response_record(
     if isinstance(score, bool) or not isinstance(score, int):
         raise ValueError(f"score must be an integer, got {score!r}")
     category = category_for_score(score)
+    _check_optional_answer("csat", csat, CSAT_MAX)
+    _check_optional_answer("ces", ces, CES_MAX)
     if invitation is not None and invitation.call_id != call.pk:
         raise ValueError("the invitation belongs to another call")
     idempotency_key = idempotency_key or None
@@ -463,6 +476,8 @@ def response_record(
                 invitation=invitation,
                 score=score,
                 category=category,
+                csat=csat,
+                ces=ces,
                 comment=comment.strip(),
                 source=source,
                 idempotency_key=idempotency_key,
@@ -497,6 +512,8 @@ def response_submit_by_token(
     idempotency_key: str | None = None,
     received_at: datetime | None = None,
     opt_out: bool = False,
+    csat: int | None = None,
+    ces: int | None = None,
 ) -> tuple[SurveyResponse, bool]:
     """Answer through a survey link. The link works once: the first request to flip used_at wins;
     every concurrent or later one gets LinkUnusable("used") — unless it repeats the winner's
@@ -537,6 +554,8 @@ def response_submit_by_token(
         source=source,
         idempotency_key=idempotency_key,
         received_at=received_at,
+        csat=csat,
+        ces=ces,
     )
     if opt_out and invitation.customer_id is not None:
         customer_opt_out(customer=invitation.customer, source=CustomerOptOut.Source.SURVEY_PAGE)

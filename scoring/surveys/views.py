@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
-from .forms import QUESTION, ResponseFilterForm, SurveyAnswerForm
+from .forms import CES_LABELS, CSAT_LABELS, QUESTION, ResponseFilterForm, SurveyAnswerForm
 from .models import SurveyInvitation
 
 # Human messages for links that cannot take an answer, with the HTTP status each page is served with.
@@ -83,6 +83,8 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
                 score=form.cleaned_data["score"],
                 comment=form.cleaned_data["comment"],
                 opt_out=form.cleaned_data["opt_out"],
+                csat=form.cleaned_data["csat"],
+                ces=form.cleaned_data["ces"],
             )
         except services.LinkUnusable as exc:
             return _link_page(request, token, exc.reason)
@@ -90,7 +92,17 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
             # The call was answered another way (e.g. another survey tool) meanwhile.
             return _link_page(request, token, "used")
         return redirect("surveys:thanks", token=token)
-    context = {"form": form, "question": QUESTION, "token": token, "scores": range(11)}
+    extra_questions = [
+        (form["csat"], f"1 = {CSAT_LABELS[1]}", f"5 = {CSAT_LABELS[5]}"),
+        (form["ces"], f"1 = {CES_LABELS[1]}", f"7 = {CES_LABELS[7]}"),
+    ]
+    context = {
+        "form": form,
+        "question": QUESTION,
+        "token": token,
+        "scores": range(11),
+        "extra_questions": extra_questions,
+    }
     return render(request, "surveys/public_answer.html", context, status=400 if form.errors else 200)
 
 

@@ -59,6 +59,8 @@ def test_token_auth_with_permission_creates_a_response(token_client, call):
         "call_external_id": "C-API-1",
         "score": 10,
         "category": "promoter",
+        "csat": None,
+        "ces": None,
         "comment": "Superb",
         "source": "inbound_api",
         "received_at": response.json()["received_at"],

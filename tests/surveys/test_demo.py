@@ -122,6 +122,21 @@ def test_scores_follow_call_outcomes_and_agent_profiles(demo_calls):
     assert strongest - weakest > 0.8
 
 
+def test_companion_answers_are_optional_on_the_scale_and_follow_the_nps_answer(demo_calls):
+    seed_surveys(seed=42)
+    responses = list(SurveyResponse.objects.values_list("score", "csat", "ces"))
+    answered_csat = [(score, csat) for score, csat, _ces in responses if csat is not None]
+    answered_ces = [(score, ces) for score, _csat, ces in responses if ces is not None]
+    # Some respondents skip each optional question (rates 0.75 and 0.6 in the demo).
+    assert 0.6 < len(answered_csat) / len(responses) < 0.9
+    assert 0.45 < len(answered_ces) / len(responses) < 0.75
+    assert {csat for _score, csat in answered_csat} <= set(range(1, 6))
+    assert {ces for _score, ces in answered_ces} <= set(range(1, 8))
+    promoters = [csat for score, csat in answered_csat if score >= 9]
+    detractors = [csat for score, csat in answered_csat if score <= 6]
+    assert statistics.mean(promoters) - statistics.mean(detractors) > 1.5
+
+
 def test_seed_surveys_command_prints_the_summary(demo_calls):
     from django.core.management import call_command
 

@@ -34,10 +34,23 @@ class AgentDayScoreStats(models.Model):
     detractors = models.IntegerField(default=0)
     followups_closed = models.IntegerField(default=0)
     followups_closed_within_sla = models.IntegerField(default=0)
+    # The optional survey questions of the same responses: CSAT answers and those of 4–5; CES answers,
+    # their sum and sum of squares (mean and t-interval over any range of days).
+    csat_answers = models.IntegerField(default=0)
+    csat_satisfied = models.IntegerField(default=0)
+    ces_answers = models.IntegerField(default=0)
+    ces_sum = models.IntegerField(default=0)
+    ces_sum_squares = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["agent", "day"], name="agent_day_score_stats_unique"),
+            models.CheckConstraint(
+                condition=Q(csat_satisfied__lte=F("csat_answers"))
+                & Q(csat_answers__lte=F("responses"))
+                & Q(ces_answers__lte=F("responses")),
+                name="agent_day_score_stats_companions_within_responses",
+            ),
             models.CheckConstraint(
                 condition=Q(responses=F("promoters") + F("passives") + F("detractors")),
                 name="agent_day_score_stats_responses_add_up",

@@ -29,7 +29,7 @@ from calls.models import Call, Escalation, Transfer
 from calls.rollups import compiled, contiguous_day_ranges, insert_select, local_date, local_day_start
 from scoring.followups.models import FollowUpCase
 from scoring.models import Answer, Evaluation, SectionScore
-from scoring.surveys.models import ResponseCredit, SurveyResponse
+from scoring.surveys.models import CSAT_SATISFIED_MIN, ResponseCredit, SurveyResponse
 
 from .models import (
     AgentDayCriterionStats,
@@ -65,6 +65,11 @@ _PART_COLUMNS = [
     "p_detractors",
     "p_followups_closed",
     "p_followups_within_sla",
+    "p_csat_answers",
+    "p_csat_satisfied",
+    "p_ces_answers",
+    "p_ces_sum",
+    "p_ces_sum_squares",
 ]
 
 
@@ -75,6 +80,12 @@ def _agent_filter(field: str, agent_ids: Collection[int] | None) -> dict:
 
 def _one_if(**condition) -> Case:
     return Case(When(then=Value(1), **condition), default=Value(0), output_field=IntegerField())
+
+
+_NO_COMPANIONS = {
+    name: Value(0, output_field=IntegerField())
+    for name in ("p_csat_answers", "p_csat_satisfied", "p_ces_answers", "p_ces_sum", "p_ces_sum_squares")
+}
 
 
 def _parts(*, start: datetime, end: datetime, agent_ids: Collection[int] | None = None) -> QuerySet:
@@ -99,6 +110,7 @@ def _parts(*, start: datetime, end: datetime, agent_ids: Collection[int] | None 
             p_detractors=zero,
             p_followups_closed=zero,
             p_followups_within_sla=zero,
+            **_NO_COMPANIONS,
         )
         .values(*_PART_COLUMNS)
     )
@@ -120,6 +132,11 @@ def _parts(*, start: datetime, end: datetime, agent_ids: Collection[int] | None 
             p_detractors=_one_if(response__category="detractor"),
             p_followups_closed=zero,
             p_followups_within_sla=zero,
+            p_csat_answers=_one_if(response__csat__isnull=False),
+            p_csat_satisfied=_one_if(response__csat__gte=CSAT_SATISFIED_MIN),
+            p_ces_answers=_one_if(response__ces__isnull=False),
+            p_ces_sum=Coalesce(F("response__ces"), zero),
+            p_ces_sum_squares=Coalesce(F("response__ces") * F("response__ces"), zero),
         )
         .values(*_PART_COLUMNS)
     )
@@ -146,6 +163,7 @@ def _parts(*, start: datetime, end: datetime, agent_ids: Collection[int] | None 
             p_followups_within_sla=_one_if(
                 response__followup__closed_at__lte=F("response__followup__due_at")
             ),
+            **_NO_COMPANIONS,
         )
         .values(*_PART_COLUMNS)
     )
@@ -164,11 +182,18 @@ _SCORE_COLUMNS = [
     "detractors",
     "followups_closed",
     "followups_closed_within_sla",
+    "csat_answers",
+    "csat_satisfied",
+    "ces_answers",
+    "ces_sum",
+    "ces_sum_squares",
 ]
 _SCORE_SELECT = """
 SELECT parts.p_agent, parts.p_day, SUM(parts.p_evaluations), SUM(parts.p_score_sum),
        SUM(parts.p_score_sum_squares), SUM(parts.p_responses), SUM(parts.p_promoters), SUM(parts.p_passives),
-       SUM(parts.p_detractors), SUM(parts.p_followups_closed), SUM(parts.p_followups_within_sla)
+       SUM(parts.p_detractors), SUM(parts.p_followups_closed), SUM(parts.p_followups_within_sla),
+       SUM(parts.p_csat_answers), SUM(parts.p_csat_satisfied), SUM(parts.p_ces_answers), SUM(parts.p_ces_sum),
+       SUM(parts.p_ces_sum_squares)
 FROM ({inner}) parts
 GROUP BY parts.p_agent, parts.p_day
 """

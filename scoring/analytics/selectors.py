@@ -34,8 +34,8 @@ from calls.selectors import (
 )
 from scoring.followups.models import FollowUpCase
 from scoring.models import Evaluation
-from scoring.surveys.metrics import nps_interval
-from scoring.surveys.models import ResponseCredit
+from scoring.surveys.metrics import csat_interval, mean_interval, nps_interval
+from scoring.surveys.models import CES_MAX, ResponseCredit
 
 from .metrics import (
     GroupSums,
@@ -488,6 +488,28 @@ def _mine(agent_id: int) -> Q:
     return Q(agent_id=agent_id)
 
 
+COMPANION_FIELDS = ("csat_answers", "csat_satisfied", "ces_answers", "ces_sum", "ces_sum_squares")
+
+
+def _satisfaction(weeks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The period's CSAT (Wilson interval) and CES (t-interval) for the agent and the team, from the weekly
+    sums of the optional survey answers (primary credits, like the NPS beside them)."""
+    totals = {
+        f"{who}{f}": sum(w[f"{who}{f}"] or 0 for w in weeks) for who in ("", "team_") for f in COMPANION_FIELDS
+    }
+    result: dict[str, Any] = {}
+    for who in ("", "team_"):
+        result[f"{who}csat"] = csat_interval(totals[f"{who}csat_satisfied"], totals[f"{who}csat_answers"])
+        result[f"{who}ces"] = mean_interval(
+            totals[f"{who}ces_sum"],
+            totals[f"{who}ces_sum_squares"],
+            totals[f"{who}ces_answers"],
+            lowest=1,
+            highest=CES_MAX,
+        )
+    return result
+
+
 def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) -> dict[str, Any]:
     """The agent page's figures: weekly QA/NPS trend beside a team's, criterion pass rates and
     transfer/escalation rates beside the team's. The team is the agent's own unless another (one the
@@ -498,7 +520,7 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
     # serve every read below (an OR across a join to the agents would scan each rollup table whole).
     group = Q(agent_id__in=Agent.objects.filter(Q(team_id=team_id) | Q(pk=agent.pk)).values("pk"))
     mine = _mine(agent.pk)
-    fields = ("evaluations", "score_sum", "promoters", "passives", "detractors")
+    fields = ("evaluations", "score_sum", "promoters", "passives", "detractors", *COMPANION_FIELDS)
     weeks = [
         {
             "week": row["week"],
@@ -571,7 +593,7 @@ def agent_overview(*, agent: Agent, period: Period, team: Team | None = None) ->
     for c in criteria:
         c["pass_rate"] = rate(c["passed"], c["answered"])
         c["team_pass_rate"] = rate(c["team_passed"], c["team_answered"])
-    return {"weeks": weeks, "rates": rates, "criteria": criteria}
+    return {"weeks": weeks, "rates": rates, "criteria": criteria, "satisfaction": _satisfaction(weeks)}
 
 
 def agent_recent_evaluations(*, agent: Agent, limit: int = 10):

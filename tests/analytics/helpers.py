@@ -92,12 +92,14 @@ def make_evaluation(
     return evaluation
 
 
-def make_response(*, call, score: int, primary=None, others=()) -> SurveyResponse:
+def make_response(*, call, score: int, primary=None, others=(), csat=None, ces=None) -> SurveyResponse:
     response = SurveyResponse.objects.create(
         call=call,
         customer=call.customer,
         score=score,
         category=category_for_score(score),
+        csat=csat,
+        ces=ces,
         source="inbound_api",
         received_at=call.ended_at + timedelta(hours=1),
     )

@@ -1,7 +1,7 @@
 """Agent page, teams, NPS drivers and transfers: permissions and figures against independent computations."""
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -132,6 +132,74 @@ def test_agent_overview_rates_vs_team(surveyed, owner_agent):
     assert (greet["team_answered"], greet["team_passed"]) == (10, 6)  # the outsider's team is not mixed in
     assert sum(w["evaluations"] for w in overview["weeks"]) == 5
     assert sum(w["team_evaluations"] for w in overview["weeks"]) == 10
+
+
+# (CSAT, CES) answers per call, None = question skipped: owner gets the even rows, the teammate the odd ones.
+COMPANIONS = [
+    (5, 7),
+    (4, None),
+    (2, 3),
+    (None, 6),
+    (5, 5),
+    (1, 1),
+    (4, 6),
+    (3, None),
+    (None, None),
+    (5, 7),
+    (4, 2),
+]
+
+
+def test_agent_csat_and_ces_vs_team_match_scipy_and_show_on_the_page(
+    client, team, owner_agent, teammate_agent, outsider_agent
+):
+    from scipy.stats import binomtest, sem, t
+
+    for i, (csat, ces) in enumerate(COMPANIONS):
+        agent = owner_agent if i % 2 == 0 else teammate_agent
+        make_response(call=CallFactory(agent=agent, started_at=at(2 + i)), score=8, csat=csat, ces=ces)
+    # Another team's answers and an answer outside the period are not counted.
+    make_response(call=CallFactory(agent=outsider_agent, started_at=at(5)), score=9, csat=1, ces=1)
+    make_response(call=CallFactory(agent=owner_agent, started_at=at(2) - timedelta(days=40)), score=9, csat=1)
+    agent_day_stats_refresh(date_from=date(2026, 4, 1), date_to=date(2026, 7, 31))
+
+    satisfaction = agent_overview(agent=owner_agent, period=JUNE)["satisfaction"]
+
+    def expected_csat(answers):
+        satisfied = sum(a >= 4 for a in answers)
+        ci = binomtest(satisfied, len(answers)).proportion_ci(method="wilson")
+        return len(answers), 100 * satisfied / len(answers), 100 * ci.low, 100 * ci.high
+
+    def expected_ces(answers):
+        mean = sum(answers) / len(answers)
+        low, high = t.interval(0.95, len(answers) - 1, loc=mean, scale=sem(answers))
+        return len(answers), mean, max(1, low), min(7, high)
+
+    mine = [row for i, row in enumerate(COMPANIONS) if i % 2 == 0]
+    for key, rows in (("csat", mine), ("team_csat", COMPANIONS)):
+        got = satisfaction[key]
+        assert (got.n, got.percent, got.low, got.high) == pytest.approx(
+            expected_csat([c for c, _ in rows if c is not None])
+        )
+    for key, rows in (("ces", mine), ("team_ces", COMPANIONS)):
+        got = satisfaction[key]
+        assert (got.n, got.mean, got.low, got.high) == pytest.approx(
+            expected_ces([e for _, e in rows if e is not None])
+        )
+
+    client.force_login(owner_agent.user)
+    html = client.get(reverse("analytics:agent", args=[owner_agent.pk]), QUERY).content.decode()
+    n, percent, low, high = expected_csat([c for c, _ in mine if c is not None])
+    team_n, team_percent, _low, _high = expected_csat([c for c, _ in COMPANIONS if c is not None])
+    assert (
+        f'<tr><th scope="row">CSAT</th><td class="num">{percent:.1f}%</td><td class="num">{low:.1f} to {high:.1f}</td>'
+        f'<td class="num">{n}</td><td class="num">{team_percent:.1f}%</td><td class="num">{team_n}</td></tr>'
+    ) in html
+    n, mean, low, high = expected_ces([e for _, e in mine if e is not None])
+    assert (
+        f'<tr><th scope="row">CES</th><td class="num">{mean:.2f}</td><td class="num">{low:.2f} to {high:.2f}</td>'
+        in html
+    )
 
 
 def test_agent_sees_own_page_without_other_agents_names(client, surveyed, owner_agent, teammate_agent):

@@ -101,28 +101,35 @@ def raw_score_stats() -> dict:
         row = out[(credit.agent_id, timezone.localtime(credit.response.call.started_at).date())]
         row["responses"] += 1
         row[credit.response.category + "s"] += 1
-    keys = [
-        "evaluations",
-        "score_sum",
-        "score_sum_squares",
-        "responses",
-        "promoters",
-        "passives",
-        "detractors",
-    ]
-    return {k: {f: Decimal(v[f]) if "score" in f else v[f] for f in keys} for k, v in out.items()}
+        csat, ces = credit.response.csat, credit.response.ces
+        row["csat_answers"] += csat is not None
+        row["csat_satisfied"] += csat is not None and csat >= 4
+        row["ces_answers"] += ces is not None
+        row["ces_sum"] += ces or 0
+        row["ces_sum_squares"] += (ces or 0) ** 2
+    return {
+        k: {f: Decimal(v[f]) if f.startswith("score") else v[f] for f in SCORE_KEYS} for k, v in out.items()
+    }
+
+
+SCORE_KEYS = [
+    "evaluations",
+    "score_sum",
+    "score_sum_squares",
+    "responses",
+    "promoters",
+    "passives",
+    "detractors",
+    "csat_answers",
+    "csat_satisfied",
+    "ces_answers",
+    "ces_sum",
+    "ces_sum_squares",
+]
 
 
 def rollup_score_stats() -> dict:
-    keys = [
-        "evaluations",
-        "score_sum",
-        "score_sum_squares",
-        "responses",
-        "promoters",
-        "passives",
-        "detractors",
-    ]
+    keys = SCORE_KEYS
     return {(r.agent_id, r.day): {f: getattr(r, f) for f in keys} for r in AgentDayScoreStats.objects.all()}
 
 
@@ -302,9 +309,9 @@ def world(db):
     make_evaluation(card, call=calls[2], score=75.5, sections={"Greeting": 80})
     make_evaluation(card, call=calls[2], score=99, kind="self_review")  # not counted
     make_evaluation(card, call=calls[3], score=None, status="draft")  # not counted
-    make_response(call=calls[0], score=10)
-    make_response(call=calls[3], score=3, primary=bob, others=[ann])
-    make_response(call=calls[5], score=8)
+    make_response(call=calls[0], score=10, csat=5, ces=6)
+    make_response(call=calls[3], score=3, primary=bob, others=[ann], csat=2)
+    make_response(call=calls[5], score=8, ces=3)
     agent_day_stats_refresh(date_from=FIRST, date_to=LAST)
     return {"team": team, "ann": ann, "bob": bob, "calls": calls, "card": card, "alice": alice_customer}
 
@@ -483,8 +490,8 @@ def test_a_response_queues_nothing_before_commit_and_one_refresh_per_transaction
     monkeypatch.setattr(analytics_tasks, "publish", lambda task, *args: published.append((task.name, args)))
     calls = world["calls"]
     with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
-        response_record(call=calls[1], score=8, source="inbound_api", received_at=at(25, 9))
-        response_record(call=calls[2], score=9, source="inbound_api", received_at=at(25, 9))
+        response_record(call=calls[1], score=8, source="inbound_api", received_at=at(25, 9), csat=4, ces=7)
+        response_record(call=calls[2], score=9, source="inbound_api", received_at=at(25, 9), csat=3)
     assert published == []
     assert AgentDayScoreStats.objects.get(agent=world["ann"], day=date(2026, 6, 1)).responses == 1  # stale
     for callback in callbacks:

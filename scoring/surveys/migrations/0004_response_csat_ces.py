@@ -6,7 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0008_search_trigram_indexes'),
         ('surveys', '0003_no_contact_label'),
     ]
 

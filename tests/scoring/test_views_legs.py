@@ -242,6 +242,22 @@ def test_each_source_of_the_right_to_evaluate_gives_its_own_legs(
     assert selectors.call_evaluable_by_user(supervisor, transferred) is False
 
 
+def test_opening_a_draft_of_the_second_leg_resumes_that_leg(
+    client, reviewer, transferred, owner_agent, outsider_agent
+):
+    weekly(transferred, owner_agent, reviewer)  # the older assignment: the page's default leg
+    weekly(transferred, outsider_agent, reviewer)
+    draft = services.evaluation_start(call=transferred, author=reviewer, agent=outsider_agent)
+    client.force_login(reviewer)
+
+    response = client.get(reverse("scoring:evaluation_detail", args=[draft.pk]), follow=True)
+
+    assert response.redirect_chain == [
+        (reverse("scoring:workspace", args=[transferred.pk]) + f"?agent={outsider_agent.pk}", 302)
+    ]
+    assert (response.context["ws"].agent, response.context["ws"].draft) == (outsider_agent, draft)
+
+
 # --- queue ---------------------------------------------------------------------------------------------
 
 

@@ -12,8 +12,12 @@ Who sees which evaluations (`evaluation_list_for_user`):
 Superseded revisions (replaced after a dispute) are left out of lists unless asked for; a direct
 `evaluation_get_for_user` still finds them (history links).
 
-Who may evaluate a call (`call_evaluable_by_user`): admins; users with `scoring.evaluate_any_call`;
-otherwise only a user with an open assignment for that call. Self-reviews: an agent on their own calls.
+Who may review or calibrate a leg (call, agent) of a call (`LegEvaluateScope`, `leg_evaluable_by_user`):
+- admins, and QA-wide reviewers (reviewers with `scoring.evaluate_any_call`): every leg;
+- supervisors with `scoring.evaluate_any_call`: the legs of their teams' agents;
+- anyone with an open assignment of a leg: that leg (the assignment's agent), not the call's other legs;
+- nobody their own leg (that is a self-review: an agent on any leg of their own calls).
+A call is evaluable (`call_evaluable_by_user`, the call page's Review button) when one of its legs is.
 """
 
 from __future__ import annotations
@@ -61,15 +65,72 @@ def call_leg_agents(call: Call) -> list[Agent]:
     return [leg.agent for leg in call_legs(call)]
 
 
-def call_evaluable_by_user(user, call: Call) -> bool:
-    """May this user start a review/calibration of this call? See the module docstring."""
+@dataclass(frozen=True)
+class LegEvaluateScope:
+    """Which legs of one call a user may review or calibrate (rules in the module docstring), decided once
+    per call (led teams, the user's open assignments of the call) and then per leg in memory."""
+
+    every_leg: bool
+    team_ids: frozenset[int]
+    # The leg agents of the user's open assignments of this call.
+    assigned_agent_ids: frozenset[int]
+    # The user's own legs are never theirs to review (the agent's login, read off the leg's Agent: no query).
+    user_id: int | None
+
+    def may_evaluate(self, agent: Agent) -> bool:
+        if agent.user_id is not None and agent.user_id == self.user_id:
+            return False
+        if self.every_leg or agent.pk in self.assigned_agent_ids:
+            return True
+        return agent.team_id is not None and agent.team_id in self.team_ids
+
+    @property
+    def may_evaluate_any(self) -> bool:
+        """Whether some leg could be evaluable at all (so a caller can skip loading the call's legs)."""
+        return self.every_leg or bool(self.team_ids) or bool(self.assigned_agent_ids)
+
+
+_NO_LEGS = LegEvaluateScope(
+    every_leg=False, team_ids=frozenset(), assigned_agent_ids=frozenset(), user_id=None
+)
+
+
+def leg_evaluate_scope(user, call: Call) -> LegEvaluateScope:
+    """The user's `LegEvaluateScope` on this call: at most two queries (led teams for a supervisor with
+    `scoring.evaluate_any_call`, the user's open assignments of the call) besides the cached roles."""
     if not user.is_authenticated:
-        return False
-    if roles.is_admin(user):
-        return True
-    if user.has_perm("scoring.evaluate_any_call") and (roles.is_reviewer(user) or roles.is_supervisor(user)):
-        return True
-    return Assignment.objects.filter(call_id=call.pk, reviewer=user, status=Assignment.Status.OPEN).exists()
+        return _NO_LEGS
+    evaluates_any = user.has_perm("scoring.evaluate_any_call")
+    if roles.is_admin(user) or (evaluates_any and roles.is_reviewer(user)):
+        return LegEvaluateScope(
+            every_leg=True, team_ids=frozenset(), assigned_agent_ids=frozenset(), user_id=user.pk
+        )
+    team_ids: frozenset[int] = frozenset()
+    if evaluates_any and roles.is_supervisor(user):
+        team_ids = frozenset(Team.objects.filter(supervisors=user).values_list("pk", flat=True))
+    # A null agent (rows from before migration 0007) is the call's agent, as in assignment_filter_leg.
+    assigned = (
+        Assignment.objects.filter(call_id=call.pk, reviewer=user, status=Assignment.Status.OPEN)
+        .annotate(leg_agent_id=Coalesce("agent_id", "call__agent_id"))
+        .values_list("leg_agent_id", flat=True)
+    )
+    return LegEvaluateScope(
+        every_leg=False,
+        team_ids=team_ids,
+        assigned_agent_ids=frozenset(agent_id for agent_id in assigned if agent_id is not None),
+        user_id=user.pk,
+    )
+
+
+def leg_evaluable_by_user(user, call: Call, agent: Agent) -> bool:
+    """May this user start or continue a review/calibration of this agent's leg of the call?"""
+    return leg_evaluate_scope(user, call).may_evaluate(agent)
+
+
+def call_evaluable_by_user(user, call: Call) -> bool:
+    """May this user review/calibrate at least one leg of this call? See the module docstring."""
+    scope = leg_evaluate_scope(user, call)
+    return scope.may_evaluate_any and any(scope.may_evaluate(leg.agent) for leg in call_legs(call))
 
 
 # =====================================================================================================

@@ -44,11 +44,11 @@ from .notices.services import notice_schedule_for_event
 from .selectors import (
     assignment_filter_leg,
     call_context,
-    call_evaluable_by_user,
     call_leg_agents,
     can_resolve_dispute,
     default_leg,
     leg_assign_scope,
+    leg_evaluable_by_user,
     scorecard_for_leg,
 )
 
@@ -415,30 +415,36 @@ def evaluation_start(
 ) -> Evaluation:
     """Start (or return the existing) draft of `author` for this call/agent/kind.
 
-    Reviews and calibrations need `call_evaluable_by_user`; self-reviews go through
-    `self_evaluation_start`. `agent` defaults to the call's agent and must be one of its leg agents.
-    `scorecard` defaults to the newest published scorecard that applies to the call's channel/department.
+    Reviews and calibrations need `leg_evaluable_by_user` for the evaluated agent's leg; self-reviews go
+    through `self_evaluation_start`. `agent` defaults to the assignment's leg agent, else the call's agent,
+    and must be one of its leg agents. `scorecard` defaults to the newest published scorecard that applies to
+    the leg's channel/department.
     """
     if kind not in Evaluation.Kind.values:
         raise ValidationError(f"Unknown evaluation kind {kind!r}.")
     if kind == Evaluation.Kind.SELF_REVIEW:
         return self_evaluation_start(call=call, user=author, scorecard=scorecard)
-    if not call_evaluable_by_user(author, call):
-        raise PermissionDenied("You may not evaluate this call (not assigned to you).")
+    agent = _default_agent(call, agent, assignment)
+    if not leg_evaluable_by_user(author, call, agent):
+        raise PermissionDenied("You may not evaluate this leg of the call (not assigned to you).")
     return _evaluation_start(
         call=call, author=author, agent=agent, kind=kind, scorecard=scorecard, assignment=assignment
     )
 
 
+def _default_agent(call: Call, agent: Agent | None, assignment: Assignment | None) -> Agent:
+    if agent is not None:
+        return agent
+    if assignment is not None and assignment.agent_id:
+        return assignment.agent
+    if call.agent_id:
+        return call.agent
+    raise ValidationError("This call has no agent to evaluate.")
+
+
 def _evaluation_start(*, call, author, agent, kind, scorecard, assignment) -> Evaluation:
     legs = call_legs(call)
-    if agent is None:
-        if assignment is not None and assignment.agent_id:
-            agent = assignment.agent
-        elif call.agent_id:
-            agent = call.agent
-        else:
-            raise ValidationError("This call has no agent to evaluate.")
+    agent = _default_agent(call, agent, assignment)
     leg = leg_for_agent(legs, agent.pk)
     if leg is None:
         raise ValidationError("The evaluated agent must have handled a leg of this call.")

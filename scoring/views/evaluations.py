@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from calls.models import Transfer
@@ -75,10 +76,11 @@ def _counterpart(user, evaluation: Evaluation) -> Evaluation | None:
 def evaluation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = evaluation_get_for_user(request.user, pk=pk)
     if evaluation.is_draft and evaluation.author_id == request.user.pk:
-        name = (
-            "scoring:self_review" if evaluation.kind == Evaluation.Kind.SELF_REVIEW else "scoring:workspace"
-        )
-        return redirect(name, call_id=evaluation.call_id)
+        if evaluation.kind == Evaluation.Kind.SELF_REVIEW:
+            return redirect("scoring:self_review", call_id=evaluation.call_id)
+        # The draft's leg, spelled out: the workspace would otherwise open the oldest assignment's leg.
+        url = reverse("scoring:workspace", args=[evaluation.call_id])
+        return redirect(f"{url}?agent={evaluation.agent_id}")
     disputes = list(evaluation.disputes.select_related("raised_by", "resolved_by", "revised_evaluation"))
     context = {
         "evaluation": evaluation,

@@ -32,9 +32,9 @@ from ..models import Criterion, Evaluation, Scorecard
 from ..selectors import (
     EvaluationRow,
     call_context,
-    call_evaluable_by_user,
     evaluation_list_for_call,
     evaluation_rows,
+    leg_evaluate_scope,
     scorecard_for_leg,
 )
 from ..ui_support import (
@@ -66,6 +66,13 @@ class Workspace:
     draft: Evaluation | None
     # Every leg of the call (agent, department, sequence), for the agent picker.
     legs: list[Leg] = field(default_factory=list)
+    # The leg agents the user may review (links in the picker; the other legs are listed, not linked).
+    evaluable_agent_ids: frozenset[int] = frozenset()
+
+    @property
+    def leg_choices(self) -> list[tuple[Leg, bool]]:
+        """Every leg for the picker, each with whether the user may evaluate it (only those are links)."""
+        return [(leg, leg.agent.pk in self.evaluable_agent_ids) for leg in self.legs]
 
     @property
     def leg(self) -> Leg | None:
@@ -112,13 +119,15 @@ def _requested_agent(request: HttpRequest, legs: list[Leg]) -> Agent | None:
 
 
 def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
-    """Resolve the call (404 if not visible), check the user may score it, find the draft to resume.
+    """Resolve the call (404 if not visible), check the user may score the leg (403 if not), find the draft.
 
     The evaluated agent is the one asked for, else the leg agent of the reviewer's (oldest) open
-    assignment on the call, else the call's agent; the scorecard is the one of that agent's leg."""
+    assignment on the call, else the call's agent, else the first leg the user may evaluate; the
+    scorecard is the one of that agent's leg."""
     user = request.user
     call = call_detail_for_user(user, pk=call_id)
     legs = call_legs(call)
+    evaluable_agent_ids: frozenset[int] = frozenset()
     if mode == SELF:
         own = agent_for_user(user)
         if own is None or leg_for_agent(legs, own.pk) is None:
@@ -126,14 +135,21 @@ def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
             raise Http404("You can only review your own calls.")
         agent, kind = own, Evaluation.Kind.SELF_REVIEW
     else:
-        if not call_evaluable_by_user(user, call):
+        scope = leg_evaluate_scope(user, call)
+        evaluable_agent_ids = frozenset(leg.agent.pk for leg in legs if scope.may_evaluate(leg.agent))
+        if not evaluable_agent_ids:
             raise PermissionDenied("This call is not in your review queue.")
         agent = _requested_agent(request, legs)
+        if agent is not None and agent.pk not in evaluable_agent_ids:
+            # Per leg, not per call: an assignment of one leg gives no right to the call's other legs.
+            raise PermissionDenied("This leg of the call is not in your review queue.")
         assignment = open_assignment_for(call=call, reviewer=user, agent_id=agent.pk if agent else None)
         if agent is None:
-            agent = (assignment.agent if assignment and assignment.agent_id else None) or call.agent
-            if agent is None:
-                raise Http404("This call has no agent to evaluate.")
+            preferred = (assignment.agent if assignment and assignment.agent_id else None) or call.agent
+            if preferred is not None and preferred.pk in evaluable_agent_ids:
+                agent = preferred
+            else:
+                agent = next(leg.agent for leg in legs if leg.agent.pk in evaluable_agent_ids)
         kind = (
             Evaluation.Kind.CALIBRATION
             if assignment is not None and assignment.purpose == assignment.Purpose.CALIBRATION
@@ -151,7 +167,14 @@ def _workspace_for(request: HttpRequest, call_id: int, mode: str) -> Workspace:
         department_id = leg.department_id if leg else call.department_id
         scorecard = scorecard_for_leg(department_id=department_id, channel=call.channel)
     return Workspace(
-        mode=mode, call=call, agent=agent, kind=kind, scorecard=scorecard, draft=draft, legs=legs
+        mode=mode,
+        call=call,
+        agent=agent,
+        kind=kind,
+        scorecard=scorecard,
+        draft=draft,
+        legs=legs,
+        evaluable_agent_ids=evaluable_agent_ids,
     )
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from scoring import services
-from scoring.models import Assignment, Notice
+from scoring.models import Answer, Assignment, Evaluation, Notice
 from tests.factories import CallFactory, TransferFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
@@ -58,6 +58,11 @@ def world(
     # Handled by the owner (supervisor's team), transferred to the outsider (other_supervisor's team).
     legs_call = CallFactory(external_id="M-LEGS", channel="chat", agent=owner_agent)
     TransferFactory(call=legs_call, sequence=1, from_agent=owner_agent, to_agent=outsider_agent)
+    # QA is per leg: the reviewer is assigned the owner's (handling) leg of this call only, not the leg of
+    # the outsider it was transferred to; an assignment of one leg gives no right to the call's other legs.
+    split_call = CallFactory(external_id="M-SPLIT", channel="chat", agent=owner_agent)
+    TransferFactory(call=split_call, sequence=1, from_agent=owner_agent, to_agent=outsider_agent)
+    AssignmentFactory(call=split_call, reviewer=reviewer, agent=owner_agent)
     draft = services.scorecard_create_draft(family="matrix-draft", name="Matrix draft", user=admin_user)
     section = services.section_add(scorecard=draft, user=admin_user, title="Only")
     criterion = services.criterion_add(section=section, user=admin_user, key="k", question="Q?")
@@ -90,6 +95,79 @@ def world(
         "section": section.pk,
     }
     a = crit["a"]
+    assigned_leg = {"agent": owner_agent.pk}
+    other_leg = {"agent": outsider_agent.pk}
+    # Every applicable criterion of the simple scorecard on a resolved call ("unres" is N/A by itself).
+    submit_full = {"action": "submit", **{f"c{crit[key].pk}-value": str(v) for key, v in FULL.items()}}
+    split_workspace = reverse("scoring:workspace", args=[split_call.pk])
+    split_answer = reverse("scoring:workspace_answer", args=[split_call.pk])
+    split_summary = reverse("scoring:workspace_summary", args=[split_call.pk])
+    reviewer_or_admin = frozenset({"reviewer", "admin"})
+    admin_only = frozenset({"admin"})
+    leg_cells = [
+        Cell("workspace: assigned leg", "get", split_workspace, reviewer_or_admin, data=assigned_leg),
+        Cell("workspace: other leg of the call", "get", split_workspace, admin_only, data=other_leg),
+        Cell(
+            "workspace answer: assigned leg",
+            "post",
+            split_answer,
+            reviewer_or_admin,
+            data={"criterion": a.pk, f"c{a.pk}-value": "1", **assigned_leg},
+            htmx=True,
+        ),
+        Cell(
+            "workspace answer: other leg",
+            "post",
+            split_answer,
+            admin_only,
+            data={"criterion": a.pk, f"c{a.pk}-value": "1", **other_leg},
+            htmx=True,
+        ),
+        Cell(
+            "workspace feedback autosave: assigned leg",
+            "post",
+            split_summary,
+            reviewer_or_admin,
+            data={"summary": "Well done", **assigned_leg},
+            htmx=True,
+        ),
+        Cell(
+            "workspace feedback autosave: other leg",
+            "post",
+            split_summary,
+            admin_only,
+            data={"summary": "Well done", **other_leg},
+            htmx=True,
+        ),
+        Cell(
+            "workspace save: assigned leg",
+            "post",
+            split_workspace,
+            reviewer_or_admin,
+            data={"action": "save", f"c{a.pk}-value": "1", **assigned_leg},
+        ),
+        Cell(
+            "workspace save: other leg",
+            "post",
+            split_workspace,
+            admin_only,
+            data={"action": "save", f"c{a.pk}-value": "1", **other_leg},
+        ),
+        Cell(
+            "workspace submit: assigned leg",
+            "post",
+            split_workspace,
+            reviewer_or_admin,
+            data={**submit_full, **assigned_leg},
+        ),
+        Cell(
+            "workspace submit: other leg",
+            "post",
+            split_workspace,
+            admin_only,
+            data={**submit_full, **other_leg},
+        ),
+    ]
     cells = [
         Cell(
             "queue",
@@ -354,8 +432,14 @@ def world(
             reverse("scoring:scorecard_new_version", args=[scorecard.pk]),
             frozenset({"admin"}),
         ),
+        *leg_cells,
     ]
     return users, cells
+
+
+def _evaluation_rows() -> tuple[int, int]:
+    """(evaluations, answers): a refused request must leave both as they were."""
+    return Evaluation.objects.count(), Answer.objects.count()
 
 
 def _is_login_redirect(response) -> bool:
@@ -371,6 +455,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     unauthorized_successes = []
     refused_allowed = []
     leaked = []
+    wrote_when_refused = []
     for cell in cells:
         for role in ROLES:
             client = Client()
@@ -379,10 +464,13 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
             headers = {"HX-Request": "true"} if cell.htmx else {}
             savepoint = transaction.savepoint_create()
             try:
+                before = _evaluation_rows()
                 response = getattr(client, cell.method)(cell.url, cell.data, headers=headers)
+                success = response.status_code < 400 and not _is_login_redirect(response)
+                if not success and _evaluation_rows() != before:
+                    wrote_when_refused.append((cell.name, role, response.status_code))
             finally:
                 transaction.savepoint_rollback(savepoint)
-            success = response.status_code < 400 and not _is_login_redirect(response)
             if role in cell.allowed:
                 if not success:
                     refused_allowed.append((cell.name, role, response.status_code))
@@ -401,7 +489,8 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert unauthorized_successes == []
     assert refused_allowed == []
     assert leaked == []
-    assert len(cells) == 41
+    assert wrote_when_refused == []
+    assert len(cells) == 51
 
 
 @pytest.mark.django_db

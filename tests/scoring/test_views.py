@@ -273,7 +273,7 @@ def test_opening_my_own_draft_goes_back_to_the_workspace(client, reviewer, owner
     response = client.get(reverse("scoring:evaluation_detail", args=[draft.pk]))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("scoring:workspace", args=[call.pk])
+    assert response["Location"] == reverse("scoring:workspace", args=[call.pk]) + f"?agent={owner_agent.pk}"
 
 
 # --- disputes list ---------------------------------------------------------------------------------------------

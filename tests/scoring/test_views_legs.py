@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
@@ -60,7 +61,7 @@ def weekly(call, agent, reviewer, **kwargs):
 
 
 def test_workspace_defaults_to_the_leg_agent_of_the_open_assignment(
-    client, reviewer, transferred, outsider_agent, tech
+    client, reviewer, transferred, owner_agent, outsider_agent, tech
 ):
     tech_card = department_scorecard("tech", [tech])
     weekly(transferred, outsider_agent, reviewer)
@@ -75,8 +76,11 @@ def test_workspace_defaults_to_the_leg_agent_of_the_open_assignment(
     assert "Review of Otto Outsider" in html
     picker = html[html.index('data-testid="leg-picker"') :]
     picker = picker[: picker.index("</ol>")]
-    assert "Olive Owner (A-OWNER)</a>" in picker and "· Billing · handled the call" in picker
-    assert 'class="current">Otto Outsider (A-OUT)</a>' in picker and "· Tech · transfer #1" in picker
+    # The handling leg is not the reviewer's: listed, not linked (opening it would be refused).
+    assert '<span class="leg-locked">Olive Owner (A-OWNER)</span>' in picker
+    assert "· Billing · handled the call · not yours to evaluate" in picker
+    assert f'href="?agent={owner_agent.pk}"' not in picker
+    assert 'class="current">Otto Outsider (A-OUT)</a>' in picker and "· Tech · transfer #1</span>" in picker
 
 
 def test_each_leg_opens_with_its_own_assignment_and_scorecard(
@@ -110,6 +114,148 @@ def test_an_agent_who_did_not_handle_the_call_is_not_found(client, reviewer, tra
     page = client.get(reverse("scoring:workspace", args=[transferred.pk]) + f"?agent={teammate_agent.pk}")
     assert page.status_code == 404
     assert not Evaluation.objects.exists()
+
+
+# --- who may evaluate which leg: per leg, not per call ---------------------------------------------------
+
+FULL = {"a": 1, "b": 4, "crit": 1, "res": 1}
+REFUSED = (403, 403, 403, 403, 403)
+# Page, answer autosave, feedback autosave, save (redirect), submit (redirect).
+SCORED = (200, 200, 200, 302, 302)
+
+
+def _grant_evaluate_any_call(user):
+    user.user_permissions.add(Permission.objects.get(codename="evaluate_any_call"))
+    return User.objects.get(pk=user.pk)  # a fresh object: has_perm caches the permissions it read
+
+
+def _leg_requests(client, call, agent, scorecard) -> tuple[int, ...]:
+    """Every workspace request on one leg, in the order a reviewer makes them, ending with the submit."""
+    crit = criteria_by_key(scorecard)
+    a = crit["a"]
+    workspace = reverse("scoring:workspace", args=[call.pk])
+    answers = {f"c{crit[key].pk}-value": str(value) for key, value in FULL.items()}
+    return (
+        client.get(workspace, {"agent": agent.pk}).status_code,
+        client.post(
+            reverse("scoring:workspace_answer", args=[call.pk]),
+            {"criterion": a.pk, f"c{a.pk}-value": "1", "agent": agent.pk},
+            headers=HX,
+        ).status_code,
+        client.post(
+            reverse("scoring:workspace_summary", args=[call.pk]),
+            {"summary": "Fine", "agent": agent.pk},
+            headers=HX,
+        ).status_code,
+        client.post(workspace, {"action": "save", **answers, "agent": agent.pk}).status_code,
+        client.post(workspace, {"action": "submit", **answers, "agent": agent.pk}).status_code,
+    )
+
+
+def _evaluations() -> list[tuple]:
+    return list(
+        Evaluation.objects.order_by("id").values_list("agent__employee_code", "author__username", "status")
+    )
+
+
+def test_a_reviewer_assigned_one_leg_scores_it_and_is_refused_the_other_leg(
+    client, reviewer, transferred, owner_agent, outsider_agent, scorecard
+):
+    owner_leg = weekly(transferred, owner_agent, reviewer)
+    client.force_login(reviewer)
+
+    assert _leg_requests(client, transferred, outsider_agent, scorecard) == REFUSED
+    assert not Evaluation.objects.exists()
+    with pytest.raises(PermissionDenied):
+        services.evaluation_start(call=transferred, author=reviewer, agent=outsider_agent)
+    assert not Evaluation.objects.exists()
+
+    assert _leg_requests(client, transferred, owner_agent, scorecard) == SCORED
+    assert _evaluations() == [("A-OWNER", "reviewer", "submitted")]
+    assert Evaluation.objects.get().assignment == owner_leg
+
+
+@pytest.mark.parametrize("led", ["team", "other_team"])
+def test_a_supervisor_who_may_evaluate_any_call_scores_only_their_teams_legs(
+    client, request, led, transferred, owner_agent, outsider_agent, scorecard
+):
+    lead = UserFactory(username="lead", roles=["supervisor"])
+    request.getfixturevalue(led).supervisors.add(lead)
+    lead = _grant_evaluate_any_call(lead)
+    mine, theirs = (owner_agent, outsider_agent) if led == "team" else (outsider_agent, owner_agent)
+    client.force_login(lead)
+
+    # Without ?agent= the page opens the leg they may evaluate (for other_team's lead, not the handling one).
+    assert client.get(reverse("scoring:workspace", args=[transferred.pk])).context["ws"].agent == mine
+    assert _leg_requests(client, transferred, theirs, scorecard) == REFUSED
+    assert not Evaluation.objects.exists()
+    assert _leg_requests(client, transferred, mine, scorecard) == SCORED
+    assert _evaluations() == [(mine.employee_code, "lead", "submitted")]
+
+
+def test_nobody_evaluates_their_own_leg(client, transferred, owner_agent, outsider_agent, scorecard):
+    # A QA-wide reviewer who also takes calls, and even has their own leg in their queue.
+    user = outsider_agent.user
+    user.groups.add(Group.objects.get(name="reviewer"))
+    user = _grant_evaluate_any_call(user)
+    weekly(transferred, outsider_agent, user)
+    client.force_login(user)
+
+    assert client.get(reverse("scoring:workspace", args=[transferred.pk])).context["ws"].agent == owner_agent
+    assert _leg_requests(client, transferred, outsider_agent, scorecard) == REFUSED
+    assert not Evaluation.objects.exists()
+    with pytest.raises(PermissionDenied):
+        services.evaluation_start(call=transferred, author=user, agent=outsider_agent)
+    assert _leg_requests(client, transferred, owner_agent, scorecard) == SCORED
+    assert _evaluations() == [("A-OWNER", "outsider", "submitted")]
+
+
+def test_each_source_of_the_right_to_evaluate_gives_its_own_legs(
+    reviewer, qa_lead, admin_user, supervisor, other_team, transferred, owner_agent, outsider_agent
+):
+    other_reviewer = UserFactory(username="reviewer2", roles=["reviewer"])
+    weekly(transferred, outsider_agent, reviewer)
+    AssignmentFactory(call=transferred, reviewer=other_reviewer, agent=None)  # before 0007: the call's agent
+    AssignmentFactory(call=transferred, reviewer=outsider_agent.user, agent=outsider_agent)  # their own leg
+    other_supervisor = UserFactory(username="sup2", roles=["supervisor"])
+    other_team.supervisors.add(other_supervisor)
+
+    def legs(user) -> list[str]:
+        return [
+            agent.employee_code
+            for agent in (owner_agent, outsider_agent)
+            if selectors.leg_evaluable_by_user(user, transferred, agent)
+        ]
+
+    assert legs(reviewer) == ["A-OUT"]
+    assert legs(other_reviewer) == ["A-OWNER"]
+    assert legs(qa_lead) == ["A-OWNER", "A-OUT"]
+    assert legs(admin_user) == ["A-OWNER", "A-OUT"]
+    # A supervisor's role alone grants nothing (as before); with evaluate_any_call, their teams' legs.
+    assert (legs(supervisor), legs(other_supervisor)) == ([], [])
+    assert legs(_grant_evaluate_any_call(supervisor)) == ["A-OWNER"]
+    assert legs(_grant_evaluate_any_call(other_supervisor)) == ["A-OUT"]
+    assert (legs(owner_agent.user), legs(outsider_agent.user)) == ([], [])
+    # The call page's Review button: some leg of the call is evaluable.
+    assert selectors.call_evaluable_by_user(reviewer, transferred) is True
+    assert selectors.call_evaluable_by_user(outsider_agent.user, transferred) is False
+    assert selectors.call_evaluable_by_user(supervisor, transferred) is False
+
+
+def test_opening_a_draft_of_the_second_leg_resumes_that_leg(
+    client, reviewer, transferred, owner_agent, outsider_agent
+):
+    weekly(transferred, owner_agent, reviewer)  # the older assignment: the page's default leg
+    weekly(transferred, outsider_agent, reviewer)
+    draft = services.evaluation_start(call=transferred, author=reviewer, agent=outsider_agent)
+    client.force_login(reviewer)
+
+    response = client.get(reverse("scoring:evaluation_detail", args=[draft.pk]), follow=True)
+
+    assert response.redirect_chain == [
+        (reverse("scoring:workspace", args=[transferred.pk]) + f"?agent={outsider_agent.pk}", 302)
+    ]
+    assert (response.context["ws"].agent, response.context["ws"].draft) == (outsider_agent, draft)
 
 
 # --- queue ---------------------------------------------------------------------------------------------

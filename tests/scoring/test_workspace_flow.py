@@ -533,12 +533,12 @@ def test_upholding_a_dispute_changes_no_score(client, review, owner_agent, super
 
 
 @pytest.mark.django_db
-def test_reviewer_can_score_the_agent_of_another_leg(
+def test_reviewer_can_score_the_agent_of_another_leg_assigned_to_them(
     client, reviewer, owner_agent, teammate_agent, scorecard
 ):
     call = CallFactory(channel="chat", agent=owner_agent)
     TransferFactory(call=call, sequence=1, from_agent=owner_agent, to_agent=teammate_agent)
-    AssignmentFactory(call=call, reviewer=reviewer)
+    AssignmentFactory(call=call, reviewer=reviewer, agent=teammate_agent)
     a = criteria_by_key(scorecard)["a"]
     client.force_login(reviewer)
 

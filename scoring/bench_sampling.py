@@ -325,7 +325,9 @@ def _percentile_in_sql() -> float | None:
         return cursor.fetchone()[0]
 
 
-def run(out, *, calls: int, agents: int, reviewers: int, transcript_chars: int, repeat: int) -> None:
+def run(
+    out, *, calls: int, agents: int, reviewers: int, transcript_chars: int, repeat: int, **_options
+) -> None:
     if connection.vendor != "postgresql":
         raise RuntimeError("bench sample needs PostgreSQL (set DATABASE_URL)")
     if calls < 1 or agents < 1 or reviewers < 1 or repeat < 1 or transcript_chars < 0:

@@ -5,8 +5,10 @@ agent who only receives transferred calls is sampled from those, and is "without
 have no leg at all that week. Each assignment names its leg's agent.
 
 A leg's weight is its call's: 1 + 1 for each risk signal (transferred, escalated, unresolved, handle
-time above the week's 90th percentile) + `sampling_extra_weights` (QA_SAMPLE_DETRACTOR_WEIGHT for
-survey detractors). Legs are drawn per agent with Efraimidis–Spirakis weighted sampling without
+time above the week's 90th percentile) + QA_SAMPLE_DETRACTOR_WEIGHT for survey detractors. The week's
+calls are read as rows (`SamplingCall`: ids, flags and handle time computed in SQL, one query), never
+as Call instances: at 50k calls a week, loading instances with every column (transcripts included)
+was most of the run. Legs are drawn per agent with Efraimidis–Spirakis weighted sampling without
 replacement (`metrics.weighted_sample`), so a weight-4 leg is four times as likely as a weight-1 leg to
 be the first pick. A leg is eligible only if a published scorecard applies to it (its department and
 the call's channel: `scorecard_for_leg`).
@@ -24,6 +26,7 @@ import logging
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -46,14 +49,34 @@ from .surveys.models import SurveyResponse
 logger = logging.getLogger(__name__)
 
 
+def _detractor_responses() -> QuerySet[SurveyResponse]:
+    return SurveyResponse.objects.filter(category=SurveyCategory.DETRACTOR)
+
+
 def sampling_extra_weights(call_ids: Iterable[int]) -> dict[int, float]:
-    """Extra sampling weight per call id: QA_SAMPLE_DETRACTOR_WEIGHT for calls a customer rated 0–6."""
+    """Extra sampling weight per call id: QA_SAMPLE_DETRACTOR_WEIGHT for calls a customer rated 0–6.
+    (The weekly sample reads the same signal as `is_detractor` in `week_calls_for_sampling`.)"""
     detractor_call_ids = (
-        SurveyResponse.objects.filter(call_id__in=list(call_ids), category=SurveyCategory.DETRACTOR)
+        _detractor_responses()
+        .filter(call_id__in=list(call_ids))
+        .order_by()  # else the model's ordering columns join the DISTINCT
         .values_list("call_id", flat=True)
         .distinct()
     )
     return dict.fromkeys(detractor_call_ids, float(settings.QA_SAMPLE_DETRACTOR_WEIGHT))
+
+
+class SamplingCall(NamedTuple):
+    """One call of the week as the sample reads it: ids, flags and numbers only (no model instance)."""
+
+    pk: int
+    agent_id: int | None
+    channel: str
+    is_resolved: bool
+    has_transfer: bool
+    has_escalation: bool
+    is_detractor: bool
+    handle_total: int
 
 
 @dataclass
@@ -95,49 +118,55 @@ def default_reviewers() -> list:
     )
 
 
-def percentile_of_handle_times(calls: Sequence[Call], q: float = 90) -> float | None:
-    """The week's handle-time percentile (talk + hold + wrap); calls above the p90 count as long."""
+def percentile_of_handle_times(calls: Iterable[SamplingCall], q: float = 90) -> float | None:
+    """The week's handle-time percentile (talk + hold + wrap); calls above the p90 count as long.
+
+    Computed here rather than in SQL: the sample fetches every call's handle time anyway (for the long
+    flag), sorting them is a few milliseconds at 50k calls, and one definition (`metrics.percentile`,
+    linear interpolation) then serves PostgreSQL and SQLite alike."""
     return metrics.percentile([c.handle_total for c in calls], q)
 
 
-def call_sampling_weights(calls: Sequence[Call], *, long_handle_seconds: float | None) -> dict[int, float]:
-    """Weight per call id from the annotated risk signals (see module docstring)."""
-    extra = sampling_extra_weights([c.pk for c in calls])
+def call_sampling_weights(
+    calls: Iterable[SamplingCall], *, long_handle_seconds: float | None
+) -> dict[int, float]:
+    """Weight per call id from the rows' risk signals (see module docstring); no query."""
+    detractor_weight = float(settings.QA_SAMPLE_DETRACTOR_WEIGHT)
     return {
         call.pk: metrics.sampling_weight(
             transferred=call.has_transfer,
             escalated=call.has_escalation,
             unresolved=not call.is_resolved,
             long_handle=long_handle_seconds is not None and call.handle_total > long_handle_seconds,
-            extra=extra.get(call.pk, 0.0),
+            extra=detractor_weight if call.is_detractor else 0.0,
         )
         for call in calls
     }
 
 
-def annotate_sampling_signals(queryset: QuerySet[Call]) -> QuerySet[Call]:
-    """has_transfer, has_escalation, handle_total."""
-    return queryset.annotate(
-        has_transfer=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
-        has_escalation=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
-        handle_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
-    )
-
-
-def week_calls_for_sampling(week_start: dt.date) -> QuerySet[Call]:
+def week_calls_for_sampling(week_start: dt.date) -> list[SamplingCall]:
     """Calls with at least one leg (a handling agent, or an agent on a transfer) that started in the week,
-    annotated, in a stable order (start, id)."""
+    as `SamplingCall` rows with their risk signals computed in SQL, in a stable order (start, id): one
+    query."""
     start, end = week_bounds(week_start)
     with_agent_on_transfer = Exists(
         Transfer.objects.filter(call=OuterRef("pk")).filter(
             Q(to_agent__isnull=False) | Q(from_agent__isnull=False)
         )
     )
-    return annotate_sampling_signals(
-        Call.objects.filter(started_at__gte=start, started_at__lt=end).filter(
-            Q(agent__isnull=False) | with_agent_on_transfer
+    rows = (
+        Call.objects.filter(started_at__gte=start, started_at__lt=end)
+        .filter(Q(agent__isnull=False) | with_agent_on_transfer)
+        .annotate(
+            has_transfer=Exists(Transfer.objects.filter(call=OuterRef("pk"))),
+            has_escalation=Exists(Escalation.objects.filter(call=OuterRef("pk"))),
+            is_detractor=Exists(_detractor_responses().filter(call=OuterRef("pk"))),
+            handle_total=F("talk_seconds") + F("hold_seconds") + F("wrap_seconds"),
         )
-    ).order_by("started_at", "id")
+        .order_by("started_at", "id")
+        .values_list(*SamplingCall._fields)
+    )
+    return [SamplingCall._make(row) for row in rows]
 
 
 def week_taken_legs(week_start: dt.date) -> set[tuple[int, int]]:
@@ -181,17 +210,19 @@ def weekly_sample_assign(
         logger.error("weekly sample for %s: no active reviewers, nothing assigned", week_start)
         return result
 
-    week_calls = list(week_calls_for_sampling(week_start))
-    calls = {call.pk: call for call in week_calls}
+    week_calls = week_calls_for_sampling(week_start)
     long_handle = percentile_of_handle_times(week_calls)
     weights = call_sampling_weights(week_calls, long_handle_seconds=long_handle)
+    channel = {call.pk: call.channel for call in week_calls}
+    # The rows come in (call start, call id) order: a call's position in them sorts legs the same way.
+    position = {call.pk: index for index, call in enumerate(week_calls)}
 
     # Legs in (agent, call start, call id) order: a stable input order keeps a seeded draw reproducible.
     legs_by_agent: dict[int, list[LegRow]] = {}
     for leg in legs_between(*week_bounds(week_start)):
         legs_by_agent.setdefault(leg.agent_id, []).append(leg)
     for agent_legs in legs_by_agent.values():
-        agent_legs.sort(key=lambda leg: (calls[leg.call_id].started_at, leg.call_id))
+        agent_legs.sort(key=lambda leg: position[leg.call_id])
     taken = week_taken_legs(week_start)
     already = dict(
         Assignment.objects.filter(purpose=Assignment.Purpose.WEEKLY_SAMPLE, period=week_start)
@@ -213,6 +244,17 @@ def weekly_sample_assign(
     # A leg no published scorecard covers can never be evaluated ("No published scorecard applies"): its
     # assignment would stay open for ever, so it is not eligible.
     scopes = published_scorecard_scopes()
+    # Few (department, channel) pairs, many legs: decide each pair once.
+    scorecard_applies: dict[tuple[int | None, str], bool] = {}
+
+    def is_scorable(leg: LegRow) -> bool:
+        key = (leg.department_id, channel[leg.call_id])
+        if key not in scorecard_applies:
+            scorecard_applies[key] = (
+                scorecard_for_leg(department_id=key[0], channel=key[1], scopes=scopes) is not None
+            )
+        return scorecard_applies[key]
+
     rng = random.Random(seed)
     turn = 0
     new_assignments: list[Assignment] = []
@@ -224,15 +266,7 @@ def weekly_sample_assign(
         need = per_agent - already.get(agent.pk, 0)
         if need <= 0:
             continue
-        eligible = [
-            leg
-            for leg in agent_legs
-            if (leg.call_id, agent.pk) not in taken
-            and scorecard_for_leg(
-                department_id=leg.department_id, channel=calls[leg.call_id].channel, scopes=scopes
-            )
-            is not None
-        ]
+        eligible = [leg for leg in agent_legs if (leg.call_id, agent.pk) not in taken and is_scorable(leg)]
         picked = metrics.weighted_sample([(leg, weights[leg.call_id]) for leg in eligible], need, rng)
         if len(picked) < need:
             result.agents_short[agent.pk] = len(picked) + already.get(agent.pk, 0)
@@ -251,7 +285,7 @@ def weekly_sample_assign(
                 continue
             new_assignments.append(
                 Assignment(
-                    call=calls[leg.call_id],
+                    call_id=leg.call_id,
                     agent=agent,
                     reviewer=reviewer,
                     purpose=Assignment.Purpose.WEEKLY_SAMPLE,

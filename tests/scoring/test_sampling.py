@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from calls.models import Agent, Call
 from scoring import sampling, tasks
 from scoring.models import Assignment
+from scoring.surveys.models import SurveyResponse
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -313,3 +316,156 @@ def test_a_leg_is_sampled_only_if_a_scorecard_covers_its_department(reviewers):
     assert [(a.call_id, a.agent_id) for a in result.assignments] == [(call.pk, receiver.pk)]
     assert result.agents_short == {handler.pk: 0}
     assert result.agents_without_calls == []
+
+
+# --- a randomized week, checked against the raw data -----------------------------------------------
+
+
+def random_week(rng: random.Random, *, calls: int) -> dict:
+    """`calls` calls in WEEK with random agents (some calls agentless), departments, channels, handle times,
+    transfers (0–2 hops, some to nobody or to no department), escalations (0–2), resolution and surveys; plus
+    two long calls just outside the week. Returns the raw facts as plain data for an independent check.
+
+    Scorecards: the seeded Voice QA covers phone calls in every department; a Tech-only one covers any
+    channel in Tech, so an e-mail leg is scorable only in Tech (an e-mail call handled in Front and
+    transferred to Tech is scorable for the receiver only)."""
+    front, tech = DepartmentFactory(name="Front"), DepartmentFactory(name="Tech")
+    department_scorecard("tech", [tech])
+    agents = [AgentFactory(employee_code=f"R-{i}") for i in range(5)]
+    facts = []
+    for i in range(calls):
+        handler = rng.choice([*agents, None])
+        department = rng.choice([front, tech])
+        # Coarse handle times: ties are common, so some calls sit exactly on the p90 (not above it).
+        handle = (rng.choice([120, 180, 240, 300, 600]), rng.choice([0, 0, 60]), rng.choice([0, 30]))
+        call = CallFactory(
+            agent=handler,
+            department=department,
+            channel=rng.choice(["phone", "phone", "email"]),
+            started_at=at(i % 7, 8 + rng.randrange(10)),
+            talk_seconds=handle[0],
+            hold_seconds=handle[1],
+            wrap_seconds=handle[2],
+            is_resolved=rng.random() < 0.6,
+        )
+        transfers = []
+        holder = handler
+        for sequence in range(1, rng.choice([1, 1, 2, 2, 3]) if rng.random() < 0.5 else 1):
+            to_agent = rng.choice([*agents, None])
+            to_department = rng.choice([front, tech, None])
+            TransferFactory(
+                call=call,
+                sequence=sequence,
+                from_agent=holder,
+                to_agent=to_agent,
+                to_department=to_department,
+            )
+            transfers.append((to_agent, to_department))
+            holder = to_agent
+        escalations = rng.choice([0, 0, 0, 1, 2])
+        for sequence in range(1, escalations + 1):
+            EscalationFactory(call=call, sequence=sequence)
+        survey_score = rng.choice([None, None, *range(11)])
+        if survey_score is not None:
+            category = "promoter" if survey_score >= 9 else "passive" if survey_score >= 7 else "detractor"
+            SurveyResponse.objects.create(
+                call=call, score=survey_score, category=category, source="inbound_api"
+            )
+        facts.append(
+            {
+                "call": call,
+                "handler": handler,
+                "transfers": transfers,
+                "escalations": escalations,
+                "survey_score": survey_score,
+                "handle": sum(handle),
+            }
+        )
+    # Long calls the week before and after: they must not move the week's p90 nor be sampled.
+    CallFactory(agent=agents[0], started_at=at(0, 0) - dt.timedelta(minutes=1), talk_seconds=5000)
+    CallFactory(agent=agents[0], started_at=at(7, 0), talk_seconds=5000)
+    return {"agents": agents, "facts": facts, "tech": tech}
+
+
+def expected_legs(week: dict, detractor_weight: float) -> dict[int, list[tuple[int, float]]]:
+    """Per agent id, their scorable legs as (call id, weight) in (call start, call id) order, computed from
+    the raw facts: a leg for the handling agent (the call's department) and one for each agent a transfer
+    reached (the first such transfer's department); weight 1 + transferred + escalated + unresolved +
+    (handle time above the p90 of the week's calls that have a leg, numpy's linear percentile) + the
+    detractor weight."""
+    with_leg = [f for f in week["facts"] if f["handler"] or any(to for to, _ in f["transfers"])]
+    p90 = float(np.percentile([f["handle"] for f in with_leg], 90))
+    legs: dict[int, list[tuple[dt.datetime, int, float]]] = {}
+    for fact in with_leg:
+        call = fact["call"]
+        weight = (
+            1
+            + bool(fact["transfers"])
+            + bool(fact["escalations"])
+            + (not call.is_resolved)
+            + (fact["handle"] > p90)
+            + (detractor_weight if fact["survey_score"] is not None and fact["survey_score"] <= 6 else 0)
+        )
+        departments = {fact["handler"].pk: call.department} if fact["handler"] else {}
+        for to_agent, to_department in fact["transfers"]:
+            if to_agent is not None:
+                departments.setdefault(to_agent.pk, to_department)
+        for agent_id, department in departments.items():
+            if call.channel == "phone" or department == week["tech"]:
+                legs.setdefault(agent_id, []).append((call.started_at, call.pk, float(weight)))
+    return {agent_id: [(c, w) for _, c, w in sorted(rows)] for agent_id, rows in legs.items()}
+
+
+def note_weight(note: str) -> float:
+    assert note.startswith("Weekly sample (weight ") and note.endswith(")")
+    return float(note.removeprefix("Weekly sample (weight ").removesuffix(")"))
+
+
+@pytest.mark.parametrize("week_seed", [1, 2, 3])
+def test_random_week_legs_weights_and_draw_match_the_raw_data(week_seed, reviewers, settings):
+    settings.QA_SAMPLE_DETRACTOR_WEIGHT = 2.5
+    week = random_week(random.Random(week_seed), calls=40)
+    expected = expected_legs(week, 2.5)
+    assert len({w for legs in expected.values() for _, w in legs}) >= 4  # the week does mix the signals
+
+    # Enough per agent to take every scorable leg: each assignment's note shows its leg's weight.
+    with transaction.atomic():
+        result = sampling.weekly_sample_assign(week_start=WEEK, per_agent=1000, seed=week_seed)
+        taken = {(a.call_id, a.agent_id): note_weight(a.note) for a in result.assignments}
+        transaction.set_rollback(True)
+    assert taken == {
+        (call_id, agent_id): weight for agent_id, legs in expected.items() for call_id, weight in legs
+    }
+
+    # Two per agent: agents in employee-code order, each drawing over their scorable legs in call order.
+    rng = random.Random(week_seed)
+    draw = set()
+    for agent in week["agents"]:
+        legs = expected.get(agent.pk, [])
+        draw |= {(call_id, agent.pk) for call_id in expected_draw(rng, legs, 2)}
+    result = sampling.weekly_sample_assign(week_start=WEEK, per_agent=2, seed=week_seed)
+    assert {(a.call_id, a.agent_id) for a in result.assignments} == draw
+
+
+def test_sample_queries_do_not_grow_with_the_week_and_skip_call_columns(reviewers):
+    def sample_queries() -> list[str]:
+        with transaction.atomic():
+            with CaptureQueriesContext(connection) as captured:
+                created = sampling.weekly_sample_assign(week_start=WEEK, seed=1).created
+            transaction.set_rollback(True)
+        assert created > 0
+        return [q["sql"] for q in captured.captured_queries]
+
+    random_week(random.Random(7), calls=8)
+    small = sample_queries()
+    for agent in Agent.objects.all():
+        make_calls(agent, 12)
+    assert Call.objects.count() > 60
+    large = sample_queries()
+
+    # The reviewers, the call rows with their signals (detractor included) in one query, the legs, the
+    # taken legs (2), the weekly counts, the reviewers' load, the reviewers' agents, the scorecards (2),
+    # the agents, one INSERT; plus the service's savepoint and its release.
+    assert len(small) == len(large) == 14
+    # Rows, not Call instances: no query reads a call's transcript (or any other column it does not need).
+    assert not [sql for sql in large if '"calls_call"."transcript"' in sql]

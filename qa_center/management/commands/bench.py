@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "admin-save": "calls.bench_admin_save",
     "analytics": "scoring.analytics.bench",
     "followups": "scoring.followups.bench",
+    "sample": "scoring.bench_sampling",
 }
 
 

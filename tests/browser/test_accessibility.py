@@ -295,7 +295,7 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     raw_token = _open_survey_link()
     sweep = AxeSweep(page, live_server.url)
 
-    # Not signed in: the login page and the customer's signed survey link.
+    # Not signed in: the login page, and the customer's signed survey link from its answer to the opt-out.
     sweep.visit("login", "/accounts/login/", heading="Log in")
     page.fill("input[name=username]", "nobody")
     sweep.submit_invalid("login with errors", "form[action='/accounts/login/']", heading="Log in", status=200)
@@ -309,7 +309,8 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     page.get_by_role("button", name="Yes, stop sending me surveys").click()
     sweep.visit("survey opted out", None, heading="unsubscribed")
 
-    # Reviewer: queue, the scoring form (one answer given: running score and autosave status show), calls.
+    # Reviewer: queue, the scoring form (one answer given: running score and autosave status show; then
+    # submitted with the others unanswered), calls, calibration.
     # The demo's weekly sample fills some reviewers' queues (which ones depends on the weekday): take one.
     assignment = (
         Assignment.objects.filter(status=Assignment.Status.OPEN, reviewer__username__startswith="reviewer")
@@ -335,7 +336,7 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     expect(page.locator("table tbody tr")).not_to_have_count(0)
 
     # Supervisor: leaderboard, the team and agent dashboards (charts), NPS drivers and responses, a dispute
-    # to decide.
+    # to decide, the disputes, transfers, manual assignment, the follow-up board and a case.
     login(page, live_server, supervisor.username, DEMO_PASSWORD)
     sweep.visit("leaderboard", "/analytics/", heading="Agent leaderboard")
     sweep.visit("teams dashboard", "/analytics/teams/", heading="Teams")
@@ -380,7 +381,8 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
         status=400,
     )
 
-    # Agent: own evaluations, an evaluation, the dispute form, the open dispute, notices.
+    # Agent: own evaluations, an evaluation, the dispute form, the open dispute, notices, own analytics, the
+    # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).
     login(page, live_server, disputing_agent.user.username, DEMO_PASSWORD)
     sweep.visit("my evaluations", "/qa/me/", heading="My QA")
     sweep.visit("evaluation", f"/qa/evaluations/{agent_evaluation.pk}/", heading="Review of")

@@ -6,6 +6,13 @@
   // One colour per department (QA solid, NPS dashed), each 5:1 or more on white; Chart.js's default palette
   // has lines under 3:1 (#36a2eb 2.8:1).
   var DEPARTMENT_COLOURS = ["#1f5fbf", "#b42318", "#067647", "#b54708", "#6941c6", "#0e7090", "#c11574"];
+  // The NPS chart's 95% interval: a light fill (text and lines stay readable over it) between two dotted edge
+  // lines that show where the band is (WCAG 1.4.11): 3.96:1 against the white card outside the band and
+  // 3.35:1 against the fill inside it (3:1 needed); the former rgba(37,99,235,.25) edges had 1.43:1 on white.
+  // tests/analytics/test_chart_colours.py recomputes these ratios from the values here.
+  var BAND_EDGE_COLOUR = "#5b7fc7";
+  var BAND_FILL_COLOUR = "rgba(37,99,235,.12)";
+  var BAND_EDGE_DASH = [2, 3];
   function read(id) {
     var el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
@@ -30,9 +37,10 @@
       { label: "Team QA", data: d.team_qa, borderColor: TEAM_COLOUR, borderDash: [4, 4] }
     ], { scales: { y: { suggestedMin: 0, suggestedMax: 100 } } });
     line("nps-chart", d.weeks, [
-      { label: "95% low", data: d.nps_low, borderColor: "rgba(37,99,235,.25)", pointRadius: 0, fill: false },
-      { label: "95% high", data: d.nps_high, borderColor: "rgba(37,99,235,.25)", pointRadius: 0,
-        backgroundColor: "rgba(37,99,235,.12)", fill: "-1" },
+      { label: "95% low", data: d.nps_low, borderColor: BAND_EDGE_COLOUR, borderDash: BAND_EDGE_DASH,
+        borderWidth: 2, pointRadius: 0, backgroundColor: BAND_FILL_COLOUR, fill: false },
+      { label: "95% high", data: d.nps_high, borderColor: BAND_EDGE_COLOUR, borderDash: BAND_EDGE_DASH,
+        borderWidth: 2, pointRadius: 0, backgroundColor: BAND_FILL_COLOUR, fill: "-1" },
       { label: "Agent NPS", data: d.nps, borderColor: "#2563eb" },
       { label: "Team NPS", data: d.team_nps, borderColor: TEAM_COLOUR, borderDash: [4, 4] }
     ], { scales: { y: { min: -100, max: 100 } } });

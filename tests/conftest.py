@@ -28,9 +28,22 @@ def replay_migration_data() -> None:
         getattr(importlib.import_module(module_name), function_name)(apps, None)
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _migration_data_at_session_start(django_db_setup, django_db_blocker):
-    """A reused test database may have been flushed by the last run's final transactional test."""
+def _migration_data_at_session_start(request, django_db_blocker):
+    """A reused test database may have been flushed by the last run's final transactional test. A run of
+    database-free tests alone (e.g. one pure-math file) sets no test database up, and must not touch one."""
+    if not any(_uses_database(item) for item in request.session.items):
+        return
+    request.getfixturevalue("django_db_setup")
     with django_db_blocker.unblock():
         replay_migration_data()
 

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from qa_center.celery import app as celery_app
+from tests.embedded_sqlite import build_template
 from tests.factories import AgentFactory, TeamFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that unless told.
@@ -59,6 +60,18 @@ def _migration_data_in_transactional_tests(request):
         return
     request.getfixturevalue("transactional_db")
     replay_migration_data()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """The embedded default's SQLite file with every migration applied, built once per session.
+
+    Tests that run a subprocess on the embedded database copy it (tests.embedded_sqlite.copy_template)
+    into their own QA_CENTER_VAR_DIR instead of migrating from scratch each; nothing writes to it.
+    """
+    template = build_template(tmp_path_factory.mktemp("sqlite-template") / "var")
+    template.chmod(0o444)  # a test that opened the template instead of its copy fails rather than leaks
+    return template
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Run in a subprocess by test_fcr_identified.py: the first-contact-resolution world (fcr_world) on the
-embedded demo's database (SQLite, DATABASE_URL empty), from scratch. The calls app is first migrated to just
+embedded demo's database (SQLite, DATABASE_URL empty; the test copies in the session's migrated template, see
+tests/embedded_sqlite.py, so `migrate` finds nothing to do). The calls app is first migrated back to just
 before migration 0007 (identified_calls), the world and its rollups are written as the code of then counted
 them, and the migration is run; then every figure the product shows is printed as JSON. The test compares
 them with its hand counts; nothing is asserted here.

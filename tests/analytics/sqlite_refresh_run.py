@@ -1,8 +1,9 @@
-"""Run in a subprocess by test_scoped_refresh.py: the random-edit check of the agent-scoped refreshes on
-the embedded demo's database (SQLite, DATABASE_URL empty), from scratch. Builds refresh_world's world, makes
-random edits through the Django admin and the analytics refresh services, and after each compares every
-rollup table with a full rebuild; prints the mismatches (and a plain-Python recomputation's verdict) as
-JSON. The test asserts on them; nothing is asserted here.
+"""Run in a subprocess by test_scoped_refresh.py: the random-edit check of the agent-scoped refreshes on the
+embedded demo's database (SQLite, DATABASE_URL empty; a copy of the session's migrated template, see
+tests/embedded_sqlite.py). Builds refresh_world's world, makes random edits through the Django admin and the
+analytics refresh services, and after each compares every rollup table with a full rebuild; prints the
+mismatches (and a plain-Python recomputation's verdict) as JSON. The test asserts on them; nothing is
+asserted here.
 
 Usage: python tests/analytics/sqlite_refresh_run.py SEED EDITS
 """

@@ -1,7 +1,8 @@
-"""Run in a subprocess by test_sqlite.py: the embedded demo's database (SQLite, DATABASE_URL empty) from
-scratch — migrate, import JSON Lines files through calls.importers, add QA/NPS rows — and print what the
-rollups, the leaderboard selector and the analytics pages give, as JSON. The test compares that with an
-independent recomputation from its own input; nothing is asserted here.
+"""Run in a subprocess by test_sqlite.py: the embedded demo's database (SQLite, DATABASE_URL empty) —
+migrate (a no-op: the test copies in the session's migrated template, see tests/embedded_sqlite.py), import
+JSON Lines files through calls.importers, add QA/NPS rows — and print what the rollups, the leaderboard
+selector and the analytics pages give, as JSON. The test compares that with an independent recomputation
+from its own input; nothing is asserted here.
 
 Usage: python tests/analytics/sqlite_run.py FIRST.jsonl SECOND.jsonl SCORING.json
 """

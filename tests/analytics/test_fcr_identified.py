@@ -31,6 +31,7 @@ from tests.analytics.fcr_world import (
     rollup_rows,
     write_rollups_before_identified,
 )
+from tests.embedded_sqlite import copy_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -310,8 +311,10 @@ def test_migration_0007_rebuilds_rollups_written_the_old_way_on_postgresql(setti
 
 
 @pytest.fixture(scope="module")
-def sqlite_fcr_run(tmp_path_factory) -> dict:
+def sqlite_fcr_run(tmp_path_factory, sqlite_template) -> dict:
     tmp = tmp_path_factory.mktemp("sqlite-fcr")
+    # Migrated once per session; the script migrates calls back before 0007 and forward again on its copy.
+    copy_template(sqlite_template, tmp / "var")
     env = {
         **os.environ,
         "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR

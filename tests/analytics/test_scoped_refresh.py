@@ -34,6 +34,7 @@ from tests.analytics.refresh_world import (
     snapshot,
 )
 from tests.analytics.test_rollups import assert_rollups_match_raw
+from tests.embedded_sqlite import copy_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,8 +140,9 @@ def test_an_admin_call_edit_rebuilds_only_the_rows_of_agents_it_can_change(
 
 
 @pytest.fixture(scope="module")
-def sqlite_refresh_run(tmp_path_factory) -> dict:
+def sqlite_refresh_run(tmp_path_factory, sqlite_template) -> dict:
     tmp = tmp_path_factory.mktemp("sqlite-refresh")
+    copy_template(sqlite_template, tmp / "var")  # migrated once per session; the script's migrate is a no-op
     env = {
         **os.environ,
         "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.embedded_sqlite import copy_template
+
 # The tests themselves need no database of the outer run; the mark only keeps tests/conftest.py's
 # session fixture (which replays migration data) working when this file runs alone: pytest-django sets
 # up no test database for a session without a database test.
@@ -229,8 +231,9 @@ def write_json(path: Path, data: dict) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sqlite_run(tmp_path_factory) -> dict:
+def sqlite_run(tmp_path_factory, sqlite_template) -> dict:
     tmp = tmp_path_factory.mktemp("sqlite-demo")
+    copy_template(sqlite_template, tmp / "var")  # migrated once per session; the script's migrate is a no-op
     env = {
         **os.environ,
         "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from calls.importers import ImportResult, ImportSetupError, RowError, import_files, import_records
 from calls.importers.parsing import localize
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
+from tests.embedded_sqlite import copy_template
 from tests.factories import AgentFactory, CallFactory, CustomerFactory, TeamFactory
 
 DATA = Path(__file__).parent / "data"
@@ -2057,13 +2058,14 @@ def test_two_imports_at_once_create_no_duplicates_and_both_succeed(tmp_path):
 # --- SQLite fallback -------------------------------------------------------------------------------------------------
 
 
-def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
+def test_sqlite_fallback_imports_with_the_same_rules(tmp_path, sqlite_template):
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
     }
     env.update(QA_CENTER_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="qa_center.settings")
+    copy_template(sqlite_template, tmp_path / "var")  # every migration applied, once per session
     changed = copy.deepcopy(EXAMPLE)
     changed["transfers"].append({"at": "2026-11-02T09:19:00+01:00", "to_department": "Claims"})
     write_jsonl(tmp_path / "calls.jsonl", [EXAMPLE, minimal(2, channel="chat")])
@@ -2083,7 +2085,6 @@ def test_sqlite_fallback_imports_with_the_same_rules(tmp_path):
             timeout=300,
         )
 
-    assert manage("migrate", "--no-input", "-v0").returncode == 0
     first = manage("import_calls", str(tmp_path / "calls.jsonl"), "--no-progress")
     again = manage("import_calls", str(tmp_path / "calls.jsonl"), "--no-progress")
     update = manage("import_calls", str(tmp_path / "changed.jsonl"), "--no-progress")

@@ -1,8 +1,9 @@
 """The embedded default `make run` gives a newcomer: SQLite and the filesystem broker, no services.
 
-A subprocess (tests/qa_center/embedded_run.py) migrates a fresh SQLite file, seeds the demo, does what
-the worker would (dispatch every pending follow-up, sweep, notify escalations) and opens every main page
-as a supervisor, a reviewer and an agent. Everything must work there, not only on PostgreSQL.
+A subprocess (tests/qa_center/embedded_run.py) migrates the SQLite file (a copy of the session's template,
+migrated from scratch once: tests/embedded_sqlite.py), seeds the demo, does what the worker would (dispatch
+every pending follow-up, sweep, notify escalations) and opens every main page as a supervisor, a reviewer
+and an agent. Everything must work there, not only on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.embedded_sqlite import copy_template
+
 ROOT = Path(__file__).resolve().parents[2]
 # The subprocess has its own SQLite file; the marker only lets the suite's session fixtures set up.
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory) -> dict:
+def embedded(tmp_path_factory, sqlite_template) -> dict:
     tmp = tmp_path_factory.mktemp("embedded")
+    # `make run` migrates first; the session's template already holds every migration (test_settings.py
+    # proves they all apply from scratch), so the script's migrate finds nothing to do on this copy.
+    copy_template(sqlite_template, tmp / "var")
     env = {
         key: value
         for key, value in os.environ.items()

@@ -2,14 +2,18 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.db.migrations.loader import MigrationLoader
 
 from qa_center import settings as app_settings
+from tests.embedded_sqlite import applied_migrations, copy_template, table_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
@@ -20,12 +24,6 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update({"QA_CENTER_VAR_DIR": str(tmp_path / "var"), "DJANGO_SETTINGS_MODULE": "qa_center.settings"})
     env.update(extra)
     return env
-
-
-def run_manage(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 def test_no_configuration_resolves_to_sqlite_and_filesystem_broker(tmp_path):
@@ -56,15 +54,32 @@ def test_no_configuration_resolves_to_sqlite_and_filesystem_broker(tmp_path):
         assert (var / "celery" / folder).is_dir()
 
 
-def test_migrations_apply_on_the_embedded_sqlite_database(tmp_path):
-    env = clean_env(tmp_path)
-    result = run_manage(["migrate", "--noinput"], env)
-    assert result.returncode == 0, result.stderr
-    check = run_manage(["showmigrations", "--plan"], env)
-    assert check.returncode == 0, check.stderr
-    plan = [line for line in check.stdout.splitlines() if line.strip()]
-    assert plan and all(line.startswith("[X]") for line in plan)
-    assert (tmp_path / "var" / "qa_center.sqlite3").exists()
+def test_migrations_apply_on_the_embedded_sqlite_database(sqlite_template):
+    """The session's template (tests/conftest.py) is `manage.py migrate` from scratch with no configuration."""
+    # Every migration on disk, read here without any database: all of them were recorded as applied.
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    assert applied_migrations(sqlite_template) == set(graph.nodes)
+    assert {"calls", "scoring", "surveys", "followups", "analytics"} <= {app for app, _ in graph.nodes}
+    # And the schema is there: a table for every model, and for every many-to-many through table.
+    models = [m for m in apps.get_models(include_auto_created=True) if m._meta.managed and not m._meta.proxy]
+    assert {m._meta.db_table for m in models} <= table_names(sqlite_template)
+
+
+def test_each_copy_of_the_template_is_a_whole_database_of_its_own(sqlite_template, tmp_path):
+    first = copy_template(sqlite_template, tmp_path / "first")
+    second = copy_template(sqlite_template, tmp_path / "second")
+    # Nothing of the template lives in a -wal file beside it: the plain copy holds every migration.
+    assert not sqlite_template.with_name(sqlite_template.name + "-wal").exists()
+    assert applied_migrations(first) == applied_migrations(sqlite_template)
+    # A test's writes stay in its copy: neither the template nor another test's copy sees them.
+    connection = sqlite3.connect(first)
+    with connection:
+        connection.execute("DELETE FROM django_migrations WHERE app = 'calls'")
+    connection.close()
+    calls = {row for row in applied_migrations(sqlite_template) if row[0] == "calls"}
+    assert calls
+    assert applied_migrations(first) == applied_migrations(sqlite_template) - calls
+    assert applied_migrations(second) == applied_migrations(sqlite_template)
 
 
 def test_database_url_and_redis_url_select_postgres_and_redis(tmp_path):

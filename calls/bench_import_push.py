@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from django.test.utils import setup_test_environment
 from django.utils import timezone
 
 from .importers import staging
@@ -117,6 +118,9 @@ def _post(client: Client, body: bytes) -> tuple[float, int]:
 
 
 def run(out, *, rounds: int, sizes: str, **_options) -> dict:
+    # The test client's host (testserver) is allowed, as under pytest (already set up in a test).
+    with suppress(RuntimeError):
+        setup_test_environment()
     calls_total = Call.objects.count()
     sizes_list = [int(size) for size in sizes.split(",")]
     latest = list(

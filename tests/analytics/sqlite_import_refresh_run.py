@@ -25,12 +25,15 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from calls import rollups  # noqa: E402
 from tests.analytics.import_world import run_random_imports  # noqa: E402
 from tests.analytics.refresh_world import build_world  # noqa: E402
 from tests.analytics.test_rollups import assert_rollups_match_raw  # noqa: E402
 
 
 def main(seed: int, imports: int) -> None:
+    # Six agents: keep even imports involving most of them on the scoped path under test.
+    rollups.SCOPED_REFRESH_MAX_AGENT_SHARE = 1.0
     call_command("migrate", verbosity=0)
     world = build_world(seed)  # autocommit, as in production: each import commits on its own
     log: list[str] = []

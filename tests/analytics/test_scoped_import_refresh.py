@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from calls import rollups
 from calls.importers import import_records, staging
 from calls.models import AgentDayCallStats, Call
 from calls.rollups import local_day_start
@@ -35,10 +36,13 @@ IMPORTS = 3 * len(IMPORT_KINDS)
 
 
 @pytest.fixture
-def zone(settings):
+def zone(settings, monkeypatch):
     # Local days differ from UTC days; a 2-day repeat window makes repeat contacts common in 11 days.
     settings.TIME_ZONE = "Europe/Paris"
     settings.REPEAT_CONTACT_WINDOW_DAYS = 2
+    # The world has six agents: a call with two legs moved to another agent involves more than half of
+    # them, which would send most imports to the full rebuild instead of the scoped path under test.
+    monkeypatch.setattr(rollups, "SCOPED_REFRESH_MAX_AGENT_SHARE", 1.0)
 
 
 @pytest.mark.django_db
@@ -118,12 +122,18 @@ def test_a_pushed_call_rebuilds_only_the_rows_of_agents_it_can_change(
 
 
 @pytest.mark.django_db
-def test_an_import_of_more_calls_than_the_threshold_rebuilds_every_agent_of_its_days(
-    zone, monkeypatch, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    ("module", "threshold", "value"),
+    [(staging, "SCOPED_REFRESH_MAX_CALLS", 1), (rollups, "SCOPED_REFRESH_MAX_AGENT_SHARE", 0.1)],
+)
+def test_an_import_past_a_threshold_rebuilds_every_agent_of_its_days(
+    module, threshold, value, zone, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """Past SCOPED_REFRESH_MAX_CALLS changed calls, the import rebuilds every agent's rows of its days (a
-    bulk load touches most agents anyway): a row of an agent it did not touch is rebuilt too, and exact."""
-    monkeypatch.setattr(staging, "SCOPED_REFRESH_MAX_CALLS", 1)
+    """Past SCOPED_REFRESH_MAX_CALLS changed calls, or with more than SCOPED_REFRESH_MAX_AGENT_SHARE of all
+    agents involved, the import rebuilds every agent's rows of its days (a bulk load touches most agents
+    anyway): a row of an agent it did not touch is rebuilt too, and exact. (Two calls of one agent out of
+    six: past either threshold lowered here.)"""
+    monkeypatch.setattr(module, threshold, value)
     world = build_world(5)
     bystander = AgentDayCallStats.objects.order_by("pk").first()
     agent = next(a for a in world.agents if a.pk != bystander.agent_id)

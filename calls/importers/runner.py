@@ -547,6 +547,8 @@ def run_import(
                 # Per-agent-day rollups (calls + QA/NPS), in the same transaction as the import: only the
                 # rows the changed calls can move when they are few (a CRM pushing calls one at a time),
                 # every agent's rows of the touched days past SCOPED_REFRESH_MAX_CALLS (a bulk load).
+                # Transfer-leg agents are in agent_ids although no rollup today keys a row on a transfer's
+                # agents (leg credits reach refreshers through their finders): a margin, a few agents wide.
                 from calls.rollups import agent_day_stats_refresh_for_calls
 
                 agent_day_stats_refresh_for_calls(

@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 
 from calls import rollups
-from calls.importers import import_records, staging
+from calls.importers import import_files, import_records, staging
 from calls.models import AgentDayCallStats, Call
 from calls.rollups import local_day_start
 from scoring.analytics.models import AgentDayScoreStats
@@ -234,6 +234,33 @@ def test_a_call_taken_from_a_customer_refreshes_that_customers_earlier_call_of_a
     assert (result.updated, result.affected_agent_ids) == (1, [ann.pk])
     bob_row = AgentDayCallStats.objects.get(agent=bob, day=date(2026, 6, 14))
     assert (bob_row.calls, bob_row.repeat_contacts, bob_row.first_contact_resolved) == (1, 0, 1)
+    incremental = snapshot()
+    full_rebuild()
+    assert snapshot() == incremental
+
+
+@pytest.mark.django_db
+def test_a_csv_of_transfers_for_calls_already_imported_refreshes_their_rows_exactly(
+    zone, tmp_path, django_capture_on_commit_callbacks
+):
+    """A transfers-only CSV replaces the transfers of calls that are only in the database (the CSV path of
+    both backends' merge): their handling agents' rows follow, and every table equals a full rebuild."""
+    world = build_world(4)
+    call = Call.objects.filter(agent__isnull=False, transfers__isnull=True).order_by("pk").first()
+    day = timezone.localtime(call.started_at).date()
+    before = AgentDayCallStats.objects.get(agent_id=call.agent_id, day=day).transferred
+    at = timezone.localtime(call.started_at).isoformat()
+    path = tmp_path / "transfers.csv"
+    path.write_text(
+        "call_external_id,sequence,at,from_department,to_department,from_agent,to_agent,reason\n"
+        f"{call.external_id},1,{at},{world.departments[0].name},{world.departments[1].name},,"
+        f"{world.agents[5].employee_code},billing\n"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = import_files([path])
+
+    assert (result.updated, result.errors) == (1, [])
+    assert AgentDayCallStats.objects.get(agent_id=call.agent_id, day=day).transferred == before + 1
     incremental = snapshot()
     full_rebuild()
     assert snapshot() == incremental

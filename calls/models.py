@@ -19,7 +19,9 @@ class Department(models.Model):
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
-    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams"
+    )
     supervisors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_teams")
 
     class Meta:
@@ -60,7 +62,9 @@ class Customer(models.Model):
     class Meta:
         ordering = ["external_id"]
         constraints = [
-            models.CheckConstraint(condition=Q(tier__in=["standard", "gold", "platinum"]), name="customer_tier_valid"),
+            models.CheckConstraint(
+                condition=Q(tier__in=["standard", "gold", "platinum"]), name="customer_tier_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,14 +125,19 @@ class Call(models.Model):
                 name="call_external_id_unique",
                 violation_error_message="A call with this external id already exists.",
             ),
-            models.CheckConstraint(condition=Q(ended_at__gte=F("started_at")), name="call_ended_after_started"),
+            models.CheckConstraint(
+                condition=Q(ended_at__gte=F("started_at")), name="call_ended_after_started"
+            ),
             models.CheckConstraint(
                 condition=Q(answered_at__isnull=True)
                 | (Q(answered_at__gte=F("started_at")) & Q(answered_at__lte=F("ended_at"))),
                 name="call_answered_within_call",
             ),
             models.CheckConstraint(
-                condition=Q(wait_seconds__gte=0) & Q(talk_seconds__gte=0) & Q(hold_seconds__gte=0) & Q(wrap_seconds__gte=0),
+                condition=Q(wait_seconds__gte=0)
+                & Q(talk_seconds__gte=0)
+                & Q(hold_seconds__gte=0)
+                & Q(wrap_seconds__gte=0),
                 name="call_durations_non_negative",
             ),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="call_channel_valid"),
@@ -161,8 +170,12 @@ class Transfer(models.Model):
     to_department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in"
     )
-    from_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_out")
-    to_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in")
+    from_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in"
+    )
     reason = models.CharField(max_length=200, blank=True)
 
     class Meta:

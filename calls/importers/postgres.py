@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from .parsing import COLUMN_INDEX, EMPTY_CHILDREN_DIGEST, KIND_TRANSFER, STAGE_COLUMNS
-from .staging import Affected, Finding, MergeCounts, StageBackend
+from .staging import SCOPED_REFRESH_MAX_CALLS, Affected, Finding, MergeCounts, StageBackend
 
 STAGE = "calls_import_stage"
 REJECT = "calls_import_reject"
@@ -414,9 +414,9 @@ class PostgresStage(StageBackend):
         cur.execute(
             f"""
             CREATE TEMP TABLE {PRIOR} ON COMMIT DROP AS
-            SELECT c.id, c.external_id, c.content_hash, c.agent_id, c.started_at
+            SELECT c.id, c.external_id, c.content_hash, c.agent_id, c.customer_id, c.started_at
             FROM {STAGE} s CROSS JOIN LATERAL (
-                SELECT c.id, c.external_id, c.content_hash, c.agent_id, c.started_at FROM calls_call c
+                SELECT c.id, c.external_id, c.content_hash, c.agent_id, c.customer_id, c.started_at FROM calls_call c
                 WHERE c.external_id = s.external_id LIMIT 1
             ) c
             WHERE s.kind = 0 AND {good}
@@ -446,13 +446,14 @@ class PostgresStage(StageBackend):
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM {PRIOR})")
         if cur.fetchone()[0]:
             # Changed calls, found from the probe alone (an unchanged re-import reads nothing more), then
-            # updated by id. Their old start time and agent (from the probe) and the new ones both count for
-            # the rollups.
+            # updated by id. Their old start time, agent and customer (from the probe) and the new ones all
+            # count for the rollups.
             cur.execute(f"DROP TABLE IF EXISTS pg_temp.{UPDATES}")
             cur.execute(
                 f"""
                 CREATE TEMP TABLE {UPDATES} ON COMMIT DROP AS
-                SELECT p.id, p.agent_id AS old_agent_id, p.started_at AS old_started_at, {values}
+                SELECT p.id, p.agent_id AS old_agent_id, p.customer_id AS old_customer_id,
+                       p.started_at AS old_started_at, {values}
                 FROM {STAGE} s JOIN {PRIOR} p ON p.external_id = s.external_id {joins}
                 WHERE s.kind = 0 AND {good} AND p.content_hash IS DISTINCT FROM {new_hash}
                 """
@@ -465,20 +466,23 @@ class PostgresStage(StageBackend):
                         UPDATE calls_call c SET ({columns}, updated_at) = ({new_values}, %(now)s)
                         FROM {UPDATES} x
                         WHERE c.id = x.id AND c.content_hash IS DISTINCT FROM x.content_hash
-                        RETURNING c.id, c.external_id, c.agent_id, c.started_at, x.old_agent_id, x.old_started_at
+                        RETURNING c.id, c.external_id, c.agent_id, c.customer_id, c.started_at, x.old_agent_id,
+                                  x.old_customer_id, x.old_started_at
                     ), kept AS (
                         INSERT INTO {CHANGED} SELECT id, external_id, false, true, true FROM updated
                     )
                     SELECT count(*), least(min(started_at), min(old_started_at)),
                            greatest(max(started_at), max(old_started_at)),
                            array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL)
-                           || array_agg(DISTINCT old_agent_id) FILTER (WHERE old_agent_id IS NOT NULL)
+                           || array_agg(DISTINCT old_agent_id) FILTER (WHERE old_agent_id IS NOT NULL),
+                           {_ids_if_few("customer_id")} || {_ids_if_few("old_customer_id")}, {_ids_if_few("id")}
                     FROM updated
                     """,
                     {"now": now},
                 )
-                updated, first, last, agents = cur.fetchone()
-                affected.add(first, last, agents)
+                updated, first, last, agents, customers, ids = cur.fetchone()
+                affected.add(first, last, agents, customers)
+                affected.add_calls(updated, ids)
                 counts.updated += updated
             new_only = f"AND NOT EXISTS (SELECT 1 FROM {PRIOR} p WHERE p.external_id = s.external_id)"
         else:
@@ -490,18 +494,20 @@ class PostgresStage(StageBackend):
                 SELECT s.external_id, {values}, %(now)s, %(now)s
                 FROM {STAGE} s {joins}
                 WHERE s.kind = 0 AND {good} {new_only}
-                RETURNING id, external_id, agent_id, started_at
+                RETURNING id, external_id, agent_id, customer_id, started_at
             ), kept AS (
                 INSERT INTO {CHANGED} SELECT id, external_id, true, true, true FROM inserted
             )
             SELECT count(*), min(started_at), max(started_at),
-                   array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL)
+                   array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL),
+                   {_ids_if_few("customer_id")}, {_ids_if_few("id")}
             FROM inserted
             """,
             {"now": now},
         )
-        created, first, last, agents = cur.fetchone()
-        affected.add(first, last, agents)
+        created, first, last, agents, customers, ids = cur.fetchone()
+        affected.add(first, last, agents, customers)
+        affected.add_calls(created, ids)
         cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE s.kind = 0 AND {good}")
         (good_calls,) = cur.fetchone()
         counts.created += created
@@ -537,13 +543,15 @@ class PostgresStage(StageBackend):
                 INSERT INTO {CHANGED} SELECT id, external_id, false, replace_transfers, replace_escalations FROM changed
             )
             SELECT (SELECT count(*) FROM parents), count(*), min(started_at), max(started_at),
-                   array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL)
+                   array_agg(DISTINCT agent_id) FILTER (WHERE agent_id IS NOT NULL), {_ids_if_few("id")}
             FROM changed
             """,
             [now],
         )
-        parents, changed, first, last, agents = cur.fetchone()
+        # Only the calls' transfers or escalations changed: their own flags, not their customers' other calls.
+        parents, changed, first, last, agents, ids = cur.fetchone()
         affected.add(first, last, agents)
+        affected.add_calls(changed, ids)
         counts.updated += changed
         counts.unchanged += parents - changed
 
@@ -592,6 +600,15 @@ class PostgresStage(StageBackend):
             WHERE s.kind = 2 AND {good}
             """
         )
+
+
+def _ids_if_few(column: str) -> str:
+    """SQL: the distinct non-null values of `column` over the rows, or NULL past SCOPED_REFRESH_MAX_CALLS rows
+    (the refresh then rebuilds every agent's rows anyway)."""
+    return (
+        f"CASE WHEN count(*) <= {SCOPED_REFRESH_MAX_CALLS} "
+        f"THEN array_agg(DISTINCT {column}) FILTER (WHERE {column} IS NOT NULL) END"
+    )
 
 
 class PipelinedPostgresStage(PostgresStage):

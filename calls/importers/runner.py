@@ -544,11 +544,19 @@ def run_import(
             result.affected_started_to = affected.started_to
             result.affected_agent_ids = sorted(affected.agent_ids)
             if affected.started_from is not None:
-                # Per-agent-day rollups (calls + QA/NPS), in the same transaction as the import.
+                # Per-agent-day rollups (calls + QA/NPS), in the same transaction as the import: only the
+                # rows the changed calls can move when they are few (a CRM pushing calls one at a time),
+                # every agent's rows of the touched days past SCOPED_REFRESH_MAX_CALLS (a bulk load).
+                # Transfer-leg agents are in agent_ids although no rollup today keys a row on a transfer's
+                # agents (leg credits reach refreshers through their finders): a margin, a few agents wide.
                 from calls.rollups import agent_day_stats_refresh_for_calls
 
                 agent_day_stats_refresh_for_calls(
-                    started_from=affected.started_from, started_to=affected.started_to
+                    started_from=affected.started_from,
+                    started_to=affected.started_to,
+                    agent_ids=affected.agent_ids if affected.scoped else None,
+                    customer_ids=affected.customer_ids,
+                    call_ids=affected.call_ids,
                 )
             if counts.created + counts.updated >= settings.CALLS_IMPORT_ANALYZE_MIN_ROWS:
                 _analyze_after_bulk_load()

@@ -249,7 +249,7 @@ class MemoryStage(StageBackend):
                 call = Call(external_id=external_id, created_at=now)
                 created.append(call)
             else:
-                affected.add(call.started_at, call.started_at, [call.agent_id])
+                affected.add(call.started_at, call.started_at, [call.agent_id], [call.customer_id])
                 updated.append(call)
             call.channel, call.direction = row[C["channel"]], row[C["direction"]]
             call.customer_id = customers.get(row[C["customer_external_id"]])
@@ -271,7 +271,7 @@ class MemoryStage(StageBackend):
             call.recording_url = row[C["recording_url"]] or ""
             call.content_hash = content_hash
             call.updated_at = now
-            affected.add(call.started_at, call.started_at, [call.agent_id])
+            affected.add(call.started_at, call.started_at, [call.agent_id], [call.customer_id])
         fields = [
             "channel", "direction", "customer", "agent", "department", "started_at", "answered_at", "ended_at",
             "wait_seconds", "talk_seconds", "hold_seconds", "wrap_seconds", "disposition", "is_resolved",
@@ -281,6 +281,7 @@ class MemoryStage(StageBackend):
         # auto_now would stamp updated_at anyway; bulk_update writes the value set above.
         Call.objects.bulk_update(updated, fields, batch_size=BATCH)
         counts.created, counts.updated = len(created), len(updated)
+        affected.add_calls(len(created) + len(updated), [call.pk for call in created + updated])
         # (call, replace transfers?, replace escalations?)
         replace = [(call, True, True) for call in created + updated]
 
@@ -298,7 +299,9 @@ class MemoryStage(StageBackend):
                     continue
                 Call.objects.filter(pk=call.pk).update(content_hash=new, updated_at=now)
                 counts.updated += 1
+                # Only its transfers or escalations changed: its own flags, not its customer's other calls.
                 affected.add(call.started_at, call.started_at, [call.agent_id])
+                affected.add_calls(1, [call.pk])
                 replace.append((call, KIND_TRANSFER in parts, KIND_ESCALATION in parts))
 
         self._replace_children(replace, children, created, departments, agents, affected)

@@ -142,3 +142,38 @@ def test_admin_save_bench_saves_through_the_admin_and_leaves_the_data_as_it_was(
     assert set(summary) == {"every agent", "scoped"}
     assert all(figures["queries"] > 0 for figures in summary.values())
     assert re.match(r"bench admin-save: one call saved in the admin at 2 calls: \d+ ms", lines[-1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_push_bench_posts_through_the_api_and_leaves_the_calls_as_they_were():
+    """`bench import-push` (calls.bench_import_push) really pushes calls to POST /api/calls/import (both
+    methods, to other agents and back), and leaves every call's agent and every rollup row as it found them."""
+    from datetime import date
+
+    from calls import bench_import_push
+    from calls.models import AgentDayCallStats
+    from calls.rollups import agent_day_stats_refresh
+    from tests.analytics.helpers import at
+    from tests.factories import AgentFactory, CallFactory, TransferFactory
+
+    agents = [AgentFactory(), AgentFactory()]
+    for i in range(3):
+        TransferFactory(call=CallFactory(agent=agents[i % 2], started_at=at(3 + i, 10)), to_agent=agents[0])
+    agent_day_stats_refresh(date_from=date(2026, 6, 1), date_to=date(2026, 6, 10))
+
+    def state():
+        return (
+            sorted(Call.objects.values_list("pk", "agent_id", "started_at", "customer_id")),
+            sorted(AgentDayCallStats.objects.values_list("agent_id", "day", "calls")),
+        )
+
+    before = state()
+    lines: list[str] = []
+    summary = bench_import_push.run(lines.append, rounds=1, sizes="1,3")
+
+    assert state() == before
+    assert set(summary) == {1, 3}
+    assert all(set(figures) == {"every agent", "scoped"} for figures in summary.values())
+    assert re.match(
+        r"bench import-push: POST /api/calls/import at 3 calls, every agent -> scoped: 1 call", lines[-1]
+    )

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 BENCHMARKS: dict[str, str] = {
     "ingest": "calls.benchmarks",
     "admin-save": "calls.bench_admin_save",
+    "import-push": "calls.bench_import_push",
     "analytics": "scoring.analytics.bench",
     "followups": "scoring.followups.bench",
     "sample": "scoring.bench_sampling",

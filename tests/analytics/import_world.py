@@ -1,0 +1,234 @@
+"""Random small imports into refresh_world's world, the way a CRM pushes calls (one to a few records per
+request, through calls.importers.import_records, the API's own path): new calls, calls given to another
+agent or customer, transfers replaced, calls moved to another day, several at once, and re-imports of
+unchanged records. After each, every rollup table is compared row by row with a full rebuild.
+
+Shared by tests/analytics/test_scoped_import_refresh.py (PostgreSQL) and
+tests/analytics/sqlite_import_refresh_run.py (SQLite, in a subprocess).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from calls.importers import import_records
+from calls.models import Call
+from tests.analytics.refresh_world import World, differences, full_rebuild, local, snapshot
+
+IMPORT_KINDS = [
+    "new_calls",
+    "call_agent",
+    "call_customer",
+    "call_transfers",
+    "call_day",
+    "several",
+    "unchanged",
+]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else timezone.localtime(moment).isoformat()
+
+
+def call_record(call: Call) -> dict:
+    """The call as the JSON import contract writes it, transfers and escalations included."""
+    return {
+        "external_id": call.external_id,
+        "channel": call.channel,
+        "direction": call.direction,
+        "started_at": _iso(call.started_at),
+        "answered_at": _iso(call.answered_at),
+        "ended_at": _iso(call.ended_at),
+        "wait_seconds": call.wait_seconds,
+        "talk_seconds": call.talk_seconds,
+        "hold_seconds": call.hold_seconds,
+        "wrap_seconds": call.wrap_seconds,
+        "department": call.department.name if call.department else None,
+        "agent": {"employee_code": call.agent.employee_code} if call.agent else None,
+        "customer": {"external_id": call.customer.external_id} if call.customer else None,
+        "disposition": call.disposition,
+        "resolved": call.is_resolved,
+        "transfers": [
+            {
+                "sequence": transfer.sequence,
+                "at": _iso(transfer.at),
+                "from_department": transfer.from_department.name if transfer.from_department else None,
+                "to_department": transfer.to_department.name if transfer.to_department else None,
+                "from_agent": transfer.from_agent.employee_code if transfer.from_agent else None,
+                "to_agent": transfer.to_agent.employee_code if transfer.to_agent else None,
+                "reason": transfer.reason,
+            }
+            for transfer in call.transfers.order_by("sequence")
+        ],
+        "escalations": [
+            {
+                "sequence": escalation.sequence,
+                "at": _iso(escalation.raised_at),
+                "level": escalation.level,
+                "reason": escalation.reason,
+                "outcome": escalation.outcome,
+                "resolved_at": _iso(escalation.resolved_at),
+            }
+            for escalation in call.escalations.order_by("sequence")
+        ],
+    }
+
+
+def _shift(record: dict, delta: timedelta) -> None:
+    """Move a record's times (the call's, its transfers' and escalations') by delta."""
+
+    def moved(value: str | None) -> str | None:
+        return None if value is None else (datetime.fromisoformat(value) + delta).isoformat()
+
+    for name in ("started_at", "answered_at", "ended_at"):
+        record[name] = moved(record[name])
+    for transfer in record["transfers"]:
+        transfer["at"] = moved(transfer["at"])
+    for escalation in record["escalations"]:
+        escalation["at"], escalation["resolved_at"] = (
+            moved(escalation["at"]),
+            moved(escalation["resolved_at"]),
+        )
+
+
+class Importer:
+    """Random imports into a world; `committing` runs the import's on-commit work (as in edits)."""
+
+    def __init__(self, world: World, committing: Callable[[], AbstractContextManager]):
+        self.world, self.committing = world, committing
+        self.last: list[dict] = []
+
+    # records
+    def _existing(self) -> dict:
+        return call_record(self.world.rng.choice(list(Call.objects.order_by("pk"))))
+
+    def _agent(self) -> dict:
+        return {"employee_code": self.world.rng.choice(self.world.agents).employee_code}
+
+    def _customer(self) -> dict | None:
+        customer = self.world.rng.choice([*self.world.customers, None])
+        return None if customer is None else {"external_id": customer.external_id}
+
+    def _legs(self, record: dict) -> list[dict]:
+        rng = self.world.rng
+        start = datetime.fromisoformat(record["started_at"])
+        return [
+            {
+                "sequence": sequence,
+                "at": start.isoformat(),  # within the call whatever its length
+                "from_department": rng.choice(self.world.departments).name,
+                "to_department": rng.choice(self.world.departments).name,
+                "from_agent": rng.choice([None, self._agent()["employee_code"]]),
+                "to_agent": self._agent()["employee_code"],
+                "reason": rng.choice(["", "billing", "tech"]),
+            }
+            for sequence in range(1, rng.choice([1, 2, 3]))
+        ]
+
+    def new_record(self) -> dict:
+        rng = self.world.rng
+        start = local(rng.randint(2, 12), rng.randint(0, 23), rng.choice([0, 15, 59]))
+        record = {
+            "external_id": f"CRM-{self.world.next_sequence()}",
+            "channel": "phone",
+            "started_at": start.isoformat(),
+            "answered_at": (start + timedelta(seconds=20)).isoformat(),
+            "ended_at": (start + timedelta(minutes=20)).isoformat(),
+            "wait_seconds": 20,
+            "talk_seconds": rng.randint(10, 900),
+            "department": rng.choice(self.world.departments).name,
+            "agent": self._agent() if rng.random() < 0.9 else None,
+            "customer": self._customer(),
+            "resolved": rng.random() < 0.6,
+            "transfers": [],
+            "escalations": [],
+        }
+        record["transfers"] = self._legs(record)
+        if rng.random() < 0.3:
+            record["escalations"] = [{"at": record["answered_at"], "level": "supervisor", "reason": "refund"}]
+        return record
+
+    def changed_agent(self) -> dict:
+        return {**self._existing(), "agent": self._agent()}
+
+    def changed_customer(self) -> dict:
+        return {**self._existing(), "customer": self._customer()}
+
+    def changed_transfers(self) -> dict:
+        record = self._existing()
+        record["transfers"] = self._legs(record)
+        return record
+
+    def changed_day(self) -> dict:
+        record = self._existing()
+        rng = self.world.rng
+        _shift(record, timedelta(days=rng.choice([-3, -2, -1, 1, 2, 4]), hours=rng.randint(-5, 5)))
+        return record
+
+    # imports
+    def run(self, kind: str) -> str:
+        return getattr(self, kind)()
+
+    def _import(self, records: list[dict], what: str) -> str:
+        with self.committing():
+            result = import_records(records)
+        assert not result.errors, result.errors
+        self.last = records
+        return (
+            f"{what}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+            f"agents {result.affected_agent_ids}"
+        )
+
+    def new_calls(self) -> str:
+        return self._import([self.new_record() for _ in range(self.world.rng.randint(1, 3))], "new calls")
+
+    def call_agent(self) -> str:
+        return self._import([self.changed_agent()], "agent changed")
+
+    def call_customer(self) -> str:
+        return self._import([self.changed_customer()], "customer changed")
+
+    def call_transfers(self) -> str:
+        return self._import([self.changed_transfers()], "transfers replaced")
+
+    def call_day(self) -> str:
+        return self._import([self.changed_day()], "moved to another day")
+
+    def several(self) -> str:
+        makers = [self.new_record, self.changed_agent, self.changed_customer, self.changed_transfers]
+        makers.append(self.changed_day)
+        records: dict[str, dict] = {}
+        for _ in range(self.world.rng.randint(2, 5)):
+            record = self.world.rng.choice(makers)()
+            records[record["external_id"]] = record  # an external id once per import
+        return self._import(list(records.values()), "several")
+
+    def unchanged(self) -> str:
+        if not self.last:
+            return self.new_calls()
+        return self._import(self.last, "re-imported unchanged")
+
+
+def run_random_imports(world: World, committing, *, imports: int, log: list[str] | None = None) -> list[dict]:
+    """`imports` random imports; after each, the incremental state against a full rebuild. Returns the
+    mismatches (empty when every import kept every table exact); `log` gets what each import did."""
+    mismatches = []
+    importer = Importer(world, committing)
+    kinds = [*IMPORT_KINDS] * (imports // len(IMPORT_KINDS) + 1)
+    world.rng.shuffle(kinds)
+    previous = snapshot()
+    for kind in kinds[:imports]:
+        what = importer.run(kind)
+        incremental = snapshot()
+        if log is not None:
+            log.append(what + (" [rollups changed]" if incremental != previous else ""))
+        full_rebuild()
+        rebuilt = snapshot()
+        if incremental != rebuilt:
+            mismatches.append({"import": what, "differences": differences(incremental, rebuilt)})
+        previous = rebuilt
+    return mismatches

@@ -30,6 +30,7 @@ from tests.analytics.import_world import IMPORT_KINDS, call_record, run_random_i
 from tests.analytics.refresh_world import build_world, full_rebuild, snapshot
 from tests.analytics.test_rollups import assert_rollups_match_raw
 from tests.analytics.test_scoped_refresh import row_ids
+from tests.embedded_sqlite import copy_template
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORTS = 3 * len(IMPORT_KINDS)
@@ -159,8 +160,9 @@ def test_an_import_past_a_threshold_rebuilds_every_agent_of_its_days(
 
 
 @pytest.fixture(scope="module")
-def sqlite_import_run(tmp_path_factory) -> dict:
+def sqlite_import_run(tmp_path_factory, sqlite_template) -> dict:
     tmp = tmp_path_factory.mktemp("sqlite-import-refresh")
+    copy_template(sqlite_template, tmp / "var")  # migrated once per session; the script's migrate is a no-op
     env = {
         **os.environ,
         "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR

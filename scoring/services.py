@@ -726,6 +726,10 @@ def _duplicate_message(purpose: str) -> str:
     return "This agent's leg of the call is already assigned for that purpose."
 
 
+# Nobody reviews their own leg (`LegEvaluateScope`): such an assignment could never be done.
+OWN_LEG_MESSAGE = "A reviewer cannot be assigned their own leg of a call (they handled it)."
+
+
 @transaction.atomic
 def assignment_create(
     *,
@@ -758,6 +762,8 @@ def assignment_create(
         raise PermissionDenied("You may not assign this agent's leg of the call (not one of your teams).")
     if not _may_take_assignments(reviewer):
         raise ValidationError("Calls can only be assigned to reviewers, supervisors or admins.")
+    if agent is not None and agent.user_id is not None and agent.user_id == reviewer.pk:
+        raise ValidationError(OWN_LEG_MESSAGE)
     if purpose == Assignment.Purpose.WEEKLY_SAMPLE and (period is None or agent is None):
         raise ValidationError("A weekly sample assignment needs its week and a leg agent.")
     duplicate = Assignment.objects.filter(call=call, purpose=purpose, period=period).exclude(
@@ -834,6 +840,9 @@ def assignment_create_many(
             result.problems.append(
                 (call, "You may not assign this agent's leg of the call (not one of your teams).")
             )
+            continue
+        if agent is not None and agent.user_id is not None and agent.user_id == reviewer.pk:
+            result.problems.append((call, OWN_LEG_MESSAGE))
             continue
         key = (call.pk, None if calibration else (agent.pk if agent else None))
         if key in taken:

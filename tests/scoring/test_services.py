@@ -616,3 +616,29 @@ def test_assignment_create_many_falls_back_to_one_by_one_when_it_loses_a_race(
     assert sorted(Assignment.objects.values_list("call_id", "reviewer_id")) == sorted(
         [(first.pk, admin_user.pk), (second.pk, reviewer.pk)]
     )
+
+
+@pytest.mark.django_db
+def test_a_reviewer_is_never_assigned_their_own_leg(admin_user, reviewer, team, owner_agent):
+    """A reviewer who also takes calls: their own leg would sit in their queue for ever (the workspace
+    refuses it), so it is refused when assigned, one by one and in bulk; the call's other legs are fine."""
+    reviewer_as_agent = AgentFactory(team=team, user=reviewer)
+    call = CallFactory(agent=reviewer_as_agent, external_id="OWN")
+    TransferFactory(call=call, sequence=1, from_agent=reviewer_as_agent, to_agent=owner_agent)
+
+    with pytest.raises(ValidationError, match="cannot be assigned their own leg"):
+        services.assignment_create(
+            call=call, reviewer=reviewer, assigned_by=admin_user, agent=reviewer_as_agent
+        )
+    with pytest.raises(ValidationError, match="cannot be assigned their own leg"):
+        services.assignment_create(call=call, reviewer=reviewer, assigned_by=admin_user)  # the default leg
+    assert not Assignment.objects.exists()
+
+    result = services.assignment_create_many(
+        legs=[(call, reviewer_as_agent), (call, owner_agent)], reviewer=reviewer, assigned_by=admin_user
+    )
+    assert [(a.call_id, a.agent_id) for a in result.created] == [(call.pk, owner_agent.pk)]
+    assert [(c.external_id, message) for c, message in result.problems] == [
+        ("OWN", "A reviewer cannot be assigned their own leg of a call (they handled it).")
+    ]
+    assert list(Assignment.objects.values_list("agent_id", flat=True)) == [owner_agent.pk]

@@ -9,6 +9,7 @@ tests/conftest.py holds the session's template; test_settings.py asserts that ev
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -70,3 +71,33 @@ def table_names(database: Path) -> set[str]:
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
         connection.close()
+
+
+def run_script_on_copy(
+    template: Path, tmp: Path, script: str, *args: str, env: dict[str, str] | None = None, timeout: int = 600
+) -> dict:
+    """Run one of the tests' scripts (`script`, relative to the repository) in a subprocess on the embedded
+    default — no database, Redis or broker configured: SQLite and the filesystem broker under `tmp`/var, on
+    its own copy of the template — and return the JSON object its last line prints. `env` adds settings."""
+    var_dir = tmp / "var"
+    copy_template(template, var_dir)
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and test script, fixed arguments
+        [sys.executable, str(ROOT / script), *args],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": "",
+            "REDIS_URL": "",
+            "CELERY_BROKER_URL": "",
+            "QA_CENTER_VAR_DIR": str(var_dir),
+            "ALLOWED_HOSTS": "testserver",
+            "DJANGO_SETTINGS_MODULE": "qa_center.settings_test",
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])

@@ -13,10 +13,6 @@ sqlite_fcr_run.py, which also runs migration 0007 over rollups written the old w
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,7 +27,7 @@ from tests.analytics.fcr_world import (
     rollup_rows,
     write_rollups_before_identified,
 )
-from tests.embedded_sqlite import copy_template
+from tests.embedded_sqlite import run_script_on_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -312,30 +308,14 @@ def test_migration_0007_rebuilds_rollups_written_the_old_way_on_postgresql(setti
 
 @pytest.fixture(scope="module")
 def sqlite_fcr_run(tmp_path_factory, sqlite_template) -> dict:
-    tmp = tmp_path_factory.mktemp("sqlite-fcr")
-    # Migrated once per session; the script migrates calls back before 0007 and forward again on its copy.
-    copy_template(sqlite_template, tmp / "var")
-    env = {
-        **os.environ,
-        "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR
-        "REDIS_URL": "",
-        "CELERY_BROKER_URL": "",
-        "QA_CENTER_VAR_DIR": str(tmp / "var"),
-        "REPEAT_CONTACT_WINDOW_DAYS": str(WINDOW_DAYS),
-        "ALLOWED_HOSTS": "testserver",
-        "DJANGO_SETTINGS_MODULE": "qa_center.settings_test",
-    }
-    completed = subprocess.run(  # noqa: S603 — our own interpreter and script, no arguments
-        [sys.executable, str(ROOT / "tests" / "analytics" / "sqlite_fcr_run.py")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    # The script migrates calls back before 0007 and forward again on its copy of the template.
+    return run_script_on_copy(
+        sqlite_template,
+        tmp_path_factory.mktemp("sqlite-fcr"),
+        "tests/analytics/sqlite_fcr_run.py",
+        env={"REPEAT_CONTACT_WINDOW_DAYS": str(WINDOW_DAYS)},
         timeout=300,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-5000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.django_db

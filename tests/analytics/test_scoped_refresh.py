@@ -9,10 +9,6 @@ edits run on SQLite in test_sqlite.py's manner (tests/analytics/sqlite_refresh_r
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +30,7 @@ from tests.analytics.refresh_world import (
     snapshot,
 )
 from tests.analytics.test_rollups import assert_rollups_match_raw
-from tests.embedded_sqlite import copy_template
+from tests.embedded_sqlite import run_script_on_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,35 +137,14 @@ def test_an_admin_call_edit_rebuilds_only_the_rows_of_agents_it_can_change(
 
 @pytest.fixture(scope="module")
 def sqlite_refresh_run(tmp_path_factory, sqlite_template) -> dict:
-    tmp = tmp_path_factory.mktemp("sqlite-refresh")
-    copy_template(sqlite_template, tmp / "var")  # migrated once per session; the script's migrate is a no-op
-    env = {
-        **os.environ,
-        "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR
-        "REDIS_URL": "",
-        "CELERY_BROKER_URL": "",
-        "QA_CENTER_VAR_DIR": str(tmp / "var"),
-        "TIME_ZONE": "America/New_York",
-        "REPEAT_CONTACT_WINDOW_DAYS": "2",
-        "ALLOWED_HOSTS": "testserver",
-        "DJANGO_SETTINGS_MODULE": "qa_center.settings_test",
-    }
-    completed = subprocess.run(  # noqa: S603 — our own interpreter and script, fixed arguments
-        [
-            sys.executable,
-            str(ROOT / "tests" / "analytics" / "sqlite_refresh_run.py"),
-            "11",
-            str(2 * len(EDIT_KINDS)),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    return run_script_on_copy(
+        sqlite_template,
+        tmp_path_factory.mktemp("sqlite-refresh"),
+        "tests/analytics/sqlite_refresh_run.py",
+        "11",
+        str(2 * len(EDIT_KINDS)),
+        env={"TIME_ZONE": "America/New_York", "REPEAT_CONTACT_WINDOW_DAYS": "2"},
     )
-    assert completed.returncode == 0, completed.stderr[-5000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.django_db

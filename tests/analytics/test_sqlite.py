@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.embedded_sqlite import copy_template
+from tests.embedded_sqlite import run_script_on_copy
 
 # The tests themselves need no database of the outer run; the mark only keeps tests/conftest.py's
 # session fixture (which replays migration data) working when this file runs alone: pytest-django sets
@@ -233,34 +230,16 @@ def write_json(path: Path, data: dict) -> Path:
 @pytest.fixture(scope="module")
 def sqlite_run(tmp_path_factory, sqlite_template) -> dict:
     tmp = tmp_path_factory.mktemp("sqlite-demo")
-    copy_template(sqlite_template, tmp / "var")  # migrated once per session; the script's migrate is a no-op
-    env = {
-        **os.environ,
-        "DATABASE_URL": "",  # the embedded default: an SQLite file under QA_CENTER_VAR_DIR
-        "REDIS_URL": "",  # and kombu's filesystem broker there too
-        "CELERY_BROKER_URL": "",
-        "QA_CENTER_VAR_DIR": str(tmp / "var"),
-        "TIME_ZONE": "America/New_York",
-        "ALLOWED_HOSTS": "testserver",
-        "DJANGO_SETTINGS_MODULE": "qa_center.settings_test",
-    }
-    completed = subprocess.run(  # noqa: S603 — our own interpreter and script, fixed arguments
-        [
-            sys.executable,
-            str(ROOT / "tests" / "analytics" / "sqlite_run.py"),
-            str(write_jsonl(tmp / "first.jsonl", FIRST)),
-            str(write_jsonl(tmp / "second.jsonl", SECOND)),
-            str(write_json(tmp / "scoring.json", SCORING)),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_script_on_copy(
+        sqlite_template,
+        tmp,
+        "tests/analytics/sqlite_run.py",
+        str(write_jsonl(tmp / "first.jsonl", FIRST)),
+        str(write_jsonl(tmp / "second.jsonl", SECOND)),
+        str(write_json(tmp / "scoring.json", SCORING)),
+        env={"TIME_ZONE": "America/New_York"},
         timeout=300,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-5000:]
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert (tmp / "var" / "qa_center.sqlite3").exists()
     return result
 

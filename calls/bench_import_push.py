@@ -22,10 +22,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import setup_test_environment
-from django.utils import timezone
 
 from .importers import staging
 from .models import Agent, Call
+from .selectors import call_import_record
 
 
 def add_arguments(parser) -> None:
@@ -35,56 +35,6 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--sizes", type=str, default="1,100", help="calls per request, comma-separated (default 1,100)"
     )
-
-
-def _iso(moment) -> str | None:
-    return None if moment is None else timezone.localtime(moment).isoformat()
-
-
-def _record(call: Call) -> dict:
-    """The call in the JSON import contract, transfers and escalations included."""
-    return {
-        "external_id": call.external_id,
-        "channel": call.channel,
-        "direction": call.direction,
-        "started_at": _iso(call.started_at),
-        "answered_at": _iso(call.answered_at),
-        "ended_at": _iso(call.ended_at),
-        "wait_seconds": call.wait_seconds,
-        "talk_seconds": call.talk_seconds,
-        "hold_seconds": call.hold_seconds,
-        "wrap_seconds": call.wrap_seconds,
-        "department": call.department.name if call.department else None,
-        "agent": {"employee_code": call.agent.employee_code} if call.agent else None,
-        "customer": {"external_id": call.customer.external_id} if call.customer else None,
-        "disposition": call.disposition,
-        "resolved": call.is_resolved,
-        "transcript": call.transcript,
-        "recording_url": call.recording_url or None,
-        "transfers": [
-            {
-                "sequence": t.sequence,
-                "at": _iso(t.at),
-                "from_department": t.from_department.name if t.from_department else None,
-                "to_department": t.to_department.name if t.to_department else None,
-                "from_agent": t.from_agent.employee_code if t.from_agent else None,
-                "to_agent": t.to_agent.employee_code if t.to_agent else None,
-                "reason": t.reason,
-            }
-            for t in call.transfers.all()
-        ],
-        "escalations": [
-            {
-                "sequence": e.sequence,
-                "at": _iso(e.raised_at),
-                "level": e.level,
-                "reason": e.reason,
-                "outcome": e.outcome,
-                "resolved_at": _iso(e.resolved_at),
-            }
-            for e in call.escalations.all()
-        ],
-    }
 
 
 def _body(records: list[dict]) -> bytes:
@@ -148,7 +98,7 @@ def run(out, *, rounds: int, sizes: str, **_options) -> dict:
     )
     summary: dict[int, dict[str, dict[str, float]]] = {}
     for size in sizes_list:
-        originals = [_record(call) for call in latest[:size]]
+        originals = [call_import_record(call) for call in latest[:size]]
         moved = [
             {
                 **record,

@@ -718,3 +718,55 @@ def call_import_get_for_user(user, *, pk: int) -> CallImport:
         return call_import_list_for_user(user).get(pk=pk)
     except CallImport.DoesNotExist:
         raise Http404("No such import") from None
+
+
+def _local_iso(moment: datetime | None) -> str | None:
+    return None if moment is None else timezone.localtime(moment).isoformat()
+
+
+def call_import_record(call: Call) -> dict[str, Any]:
+    """The call as the JSON import contract writes it (README), transfers and escalations included, in the
+    site's zone: importing it back changes nothing. Prefetch transfers/escalations (and their departments and
+    agents) when doing this for many calls."""
+    return {
+        "external_id": call.external_id,
+        "channel": call.channel,
+        "direction": call.direction,
+        "started_at": _local_iso(call.started_at),
+        "answered_at": _local_iso(call.answered_at),
+        "ended_at": _local_iso(call.ended_at),
+        "wait_seconds": call.wait_seconds,
+        "talk_seconds": call.talk_seconds,
+        "hold_seconds": call.hold_seconds,
+        "wrap_seconds": call.wrap_seconds,
+        "department": call.department.name if call.department else None,
+        "agent": {"employee_code": call.agent.employee_code} if call.agent else None,
+        "customer": {"external_id": call.customer.external_id} if call.customer else None,
+        "disposition": call.disposition,
+        "resolved": call.is_resolved,
+        "transcript": call.transcript,
+        "recording_url": call.recording_url or None,
+        "transfers": [
+            {
+                "sequence": t.sequence,
+                "at": _local_iso(t.at),
+                "from_department": t.from_department.name if t.from_department else None,
+                "to_department": t.to_department.name if t.to_department else None,
+                "from_agent": t.from_agent.employee_code if t.from_agent else None,
+                "to_agent": t.to_agent.employee_code if t.to_agent else None,
+                "reason": t.reason,
+            }
+            for t in sorted(call.transfers.all(), key=lambda t: t.sequence)
+        ],
+        "escalations": [
+            {
+                "sequence": e.sequence,
+                "at": _local_iso(e.raised_at),
+                "level": e.level,
+                "reason": e.reason,
+                "outcome": e.outcome,
+                "resolved_at": _local_iso(e.resolved_at),
+            }
+            for e in sorted(call.escalations.all(), key=lambda e: e.sequence)
+        ],
+    }

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from django.utils import timezone
-
 from calls.importers import import_records
 from calls.models import Call
+from calls.selectors import call_import_record
 from tests.analytics.refresh_world import World, differences, full_rebuild, local, snapshot
 
 IMPORT_KINDS = [
@@ -28,54 +27,6 @@ IMPORT_KINDS = [
     "several",
     "unchanged",
 ]
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else timezone.localtime(moment).isoformat()
-
-
-def call_record(call: Call) -> dict:
-    """The call as the JSON import contract writes it, transfers and escalations included."""
-    return {
-        "external_id": call.external_id,
-        "channel": call.channel,
-        "direction": call.direction,
-        "started_at": _iso(call.started_at),
-        "answered_at": _iso(call.answered_at),
-        "ended_at": _iso(call.ended_at),
-        "wait_seconds": call.wait_seconds,
-        "talk_seconds": call.talk_seconds,
-        "hold_seconds": call.hold_seconds,
-        "wrap_seconds": call.wrap_seconds,
-        "department": call.department.name if call.department else None,
-        "agent": {"employee_code": call.agent.employee_code} if call.agent else None,
-        "customer": {"external_id": call.customer.external_id} if call.customer else None,
-        "disposition": call.disposition,
-        "resolved": call.is_resolved,
-        "transfers": [
-            {
-                "sequence": transfer.sequence,
-                "at": _iso(transfer.at),
-                "from_department": transfer.from_department.name if transfer.from_department else None,
-                "to_department": transfer.to_department.name if transfer.to_department else None,
-                "from_agent": transfer.from_agent.employee_code if transfer.from_agent else None,
-                "to_agent": transfer.to_agent.employee_code if transfer.to_agent else None,
-                "reason": transfer.reason,
-            }
-            for transfer in call.transfers.order_by("sequence")
-        ],
-        "escalations": [
-            {
-                "sequence": escalation.sequence,
-                "at": _iso(escalation.raised_at),
-                "level": escalation.level,
-                "reason": escalation.reason,
-                "outcome": escalation.outcome,
-                "resolved_at": _iso(escalation.resolved_at),
-            }
-            for escalation in call.escalations.order_by("sequence")
-        ],
-    }
 
 
 def _shift(record: dict, delta: timedelta) -> None:
@@ -104,7 +55,7 @@ class Importer:
 
     # records
     def _existing(self) -> dict:
-        return call_record(self.world.rng.choice(list(Call.objects.order_by("pk"))))
+        return call_import_record(self.world.rng.choice(list(Call.objects.order_by("pk"))))
 
     def _agent(self) -> dict:
         return {"employee_code": self.world.rng.choice(self.world.agents).employee_code}

@@ -19,10 +19,11 @@ from calls import rollups
 from calls.importers import import_files, import_records, staging
 from calls.models import AgentDayCallStats, Call
 from calls.rollups import local_day_start
+from calls.selectors import call_import_record
 from scoring.analytics.models import AgentDayScoreStats
 from scoring.analytics.rollups import calls_agent_ids
 from tests.analytics.helpers import make_evaluation
-from tests.analytics.import_world import IMPORT_KINDS, call_record, run_random_imports
+from tests.analytics.import_world import IMPORT_KINDS, run_random_imports
 from tests.analytics.refresh_world import build_world, full_rebuild, snapshot
 from tests.analytics.test_rollups import assert_rollups_match_raw
 from tests.analytics.test_scoped_refresh import row_ids
@@ -91,7 +92,7 @@ def test_a_pushed_call_rebuilds_only_the_rows_of_agents_it_can_change(
     assert leg.pk in leg_agents
     before = row_ids()
 
-    record = {**call_record(call), "agent": {"employee_code": bob.employee_code}}
+    record = {**call_import_record(call), "agent": {"employee_code": bob.employee_code}}
     with django_capture_on_commit_callbacks(execute=True):
         result = import_records([record])
     assert (result.created, result.updated, result.errors) == (0, 1, [])

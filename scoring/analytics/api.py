@@ -50,6 +50,22 @@ class LeaderboardRowSerializer(serializers.Serializer):
     nps = serializers.FloatField(allow_null=True)
     nps_low = serializers.FloatField(allow_null=True)
     nps_high = serializers.FloatField(allow_null=True)
+    csat_answers = serializers.IntegerField(help_text="Optional CSAT answers (1–5) of the responses counted.")
+    csat = serializers.FloatField(
+        allow_null=True,
+        help_text="Percentage of CSAT answers of 4–5; null without answers. Shown only, not used for ranking.",
+    )
+    csat_low = serializers.FloatField(allow_null=True, help_text="Wilson 95% interval of csat.")
+    csat_high = serializers.FloatField(allow_null=True)
+    ces_answers = serializers.IntegerField(help_text="Optional CES answers (1–7) of the responses counted.")
+    ces = serializers.FloatField(
+        allow_null=True,
+        help_text="Mean CES answer; null without answers. Shown only, not used for ranking.",
+    )
+    ces_low = serializers.FloatField(
+        allow_null=True, help_text="Student-t 95% interval of ces; null under two answers."
+    )
+    ces_high = serializers.FloatField(allow_null=True)
     followups_closed = serializers.IntegerField()
     followups_closed_within_sla = serializers.IntegerField()
     followups_open_overdue = serializers.IntegerField(

@@ -24,7 +24,8 @@ def _num(value, digits: int = 2):
 
 
 def leaderboard_csv(board: dict[str, Any]) -> str:
-    """The leaderboard's rows; fcr_rate is over identified_calls (the calls of identified callers)."""
+    """The leaderboard's rows; fcr_rate is over identified_calls (the calls of identified callers); csat is the
+    percentage of 4–5 answers and ces the mean effort answer (empty without answers; neither is ranked)."""
     out = io.StringIO()
     writer = csv.writer(out)
     titles = board["section_titles"]
@@ -48,6 +49,10 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             "nps_low",
             "nps_high",
             "responses",
+            "csat",
+            "csat_answers",
+            "ces",
+            "ces_answers",
             "followups_closed",
             "followups_closed_within_sla",
             "followups_open_overdue",
@@ -77,6 +82,10 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
                     _num(r["nps_low"], 1),
                     _num(r["nps_high"], 1),
                     r["responses"],
+                    _num(r["csat"], 1),
+                    r["csat_answers"],
+                    _num(r["ces"], 2),
+                    r["ces_answers"],
                     r["followups_closed"],
                     r["followups_closed_within_sla"],
                     r["followups_open_overdue"],

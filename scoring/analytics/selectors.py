@@ -185,6 +185,8 @@ _SCORE_FIELDS = (
     "followups_closed",
     "followups_closed_within_sla",
 )
+# The optional survey answers' sums (CSAT, CES): shown on the leaderboard and the agent page, never ranked.
+COMPANION_FIELDS = ("csat_answers", "csat_satisfied", "ces_answers", "ces_sum", "ces_sum_squares")
 
 
 def _in_period(queryset: QuerySet, period: Period) -> QuerySet:
@@ -219,12 +221,25 @@ def _sums(queryset: QuerySet, group: str, fields: tuple[str, ...]) -> dict[int, 
     return {row[group]: {f: row[f"total_{f}"] or 0 for f in fields} for row in rows}
 
 
-def _agent_score_sums(team_ids: list[int], period: Period) -> dict[int, dict[str, Any]]:
+def _agent_score_sums(
+    team_ids: list[int], period: Period, fields: tuple[str, ...] = _SCORE_FIELDS
+) -> dict[int, dict[str, Any]]:
     return _sums(
         _in_period(AgentDayScoreStats.objects.filter(agent__team_id__in=team_ids), period),
         "agent_id",
-        _SCORE_FIELDS,
+        fields,
     )
+
+
+def _satisfaction_fields(row: dict[str, Any]) -> None:
+    """Display-only CSAT (share of 4–5 answers, Wilson interval) and CES (mean, t-interval) from the row's
+    sums of the optional survey answers (primary credits, like its NPS). Never part of the ranking."""
+    csat = csat_interval(row["csat_satisfied"], row["csat_answers"])
+    row["csat"], row["csat_low"], row["csat_high"] = csat.percent, csat.low, csat.high
+    row["csat_small_sample"] = csat.is_small_sample
+    ces = mean_interval(row["ces_sum"], row["ces_sum_squares"], row["ces_answers"], lowest=1, highest=CES_MAX)
+    row["ces"], row["ces_low"], row["ces_high"] = ces.mean, ces.low, ces.high
+    row["ces_small_sample"] = ces.is_small_sample
 
 
 def _shrinkage_k(pooled) -> tuple[float, bool]:
@@ -278,14 +293,16 @@ def _agent_figures(
         "agent_id",
         _CALL_FIELDS,
     )
-    scores = _agent_score_sums(team_ids, period)
+    # The satisfaction sums ride on the same GROUP BY as the QA/NPS sums: no extra query.
+    score_fields = (*_SCORE_FIELDS, *COMPANION_FIELDS)
+    scores = _agent_score_sums(team_ids, period, score_fields)
     rows = []
     for agent_id in calls.keys() | scores.keys():
         if agent_id not in agents:  # moved to a team outside the selection since
             continue
         row = {**agents[agent_id]}
         row.update(calls.get(agent_id) or dict.fromkeys(_CALL_FIELDS, 0))
-        row.update(scores.get(agent_id) or dict.fromkeys(_SCORE_FIELDS, 0))
+        row.update(scores.get(agent_id) or dict.fromkeys(score_fields, 0))
         for key in ("score_sum", "score_sum_squares"):
             row[key] = float(row[key])
         c = row["calls"]
@@ -296,6 +313,7 @@ def _agent_figures(
         row["escalation_rate"] = rate(row["escalated"], c)
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
+        _satisfaction_fields(row)
         row["is_nps_ranked"] = row["responses"] >= settings.ANALYTICS_MIN_RESPONSES
         rows.append(row)
     _fair_qa(rows)
@@ -348,7 +366,8 @@ def leaderboard(
     the team's method-of-moments estimate σ²_within / τ²_between (ANALYTICS_SHRINKAGE_K when it cannot be
     estimated or estimation is off), and agents are ranked by the lower 95% bound of that estimate
     (shrunk − 1.96·sqrt(σ²_within / (n + k))), only among agents with at least ANALYTICS_MIN_EVALUATIONS
-    evaluations, with rank movement since the previous period of the same length.
+    evaluations, with rank movement since the previous period of the same length. CSAT and CES (the optional
+    survey answers) are shown beside NPS, summed in the same query as the QA sums, and never ranked on.
 
     Six queries whatever the number of agents: agents, call sums, score sums, previous score sums,
     section scores, open overdue follow-ups.
@@ -486,9 +505,6 @@ def department_weekly_trend(*, team_ids: list[int], period: Period) -> list[dict
 
 def _mine(agent_id: int) -> Q:
     return Q(agent_id=agent_id)
-
-
-COMPANION_FIELDS = ("csat_answers", "csat_satisfied", "ces_answers", "ces_sum", "ces_sum_squares")
 
 
 def _satisfaction(weeks: list[dict[str, Any]]) -> dict[str, Any]:

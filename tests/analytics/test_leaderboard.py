@@ -4,6 +4,7 @@ import csv
 import importlib
 import io
 import math
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -314,7 +315,7 @@ def test_csv_export_neutralises_formulas(client, board_world, supervisor, owner_
 
 @pytest.mark.parametrize("agents", [3, 30])
 def test_leaderboard_query_count_does_not_grow_with_agents(
-    client, supervisor, team, agents, django_assert_max_num_queries
+    client, supervisor, team, agents, django_assert_num_queries
 ):
     card = make_scorecard()
     for _ in range(agents):
@@ -322,7 +323,8 @@ def test_leaderboard_query_count_does_not_grow_with_agents(
     refresh()
     client.force_login(supervisor)
     # 10 for the page, + 1: the nav's unread notice count (scoring.notices.context_processors).
-    with django_assert_max_num_queries(11):
+    # Exactly, not at most: the CSAT / CES columns ride on the score sums' GROUP BY, no query of their own.
+    with django_assert_num_queries(11):
         response = client.get(reverse("analytics:leaderboard"), QUERY)
     assert response.text.count('data-agent="') == agents
 
@@ -351,3 +353,117 @@ def test_leaderboard_pages_keep_ranks_over_every_agent(client, supervisor, team,
     second = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "name", "page": 2}).text
     assert "page=2&amp;sort" not in second and "&amp;page=2" not in second.split("<nav")[0]
     assert 'rel="next"' in second and "sort=name&amp;page=3" in second
+
+
+def satisfaction(agent) -> dict:
+    """CSAT / CES from the raw responses: primary credits of the agent, calls started in June."""
+    from scipy.stats import t
+
+    from scoring.surveys.models import SurveyResponse
+
+    responses = SurveyResponse.objects.filter(
+        credits__agent=agent, credits__is_primary=True, call__started_at__month=6
+    )
+    csat = [r.csat for r in responses if r.csat is not None]
+    ces = [r.ces for r in responses if r.ces is not None]
+    expected = {"csat_answers": len(csat), "ces_answers": len(ces)}
+    if csat:
+        n, p = len(csat), sum(a >= 4 for a in csat) / len(csat)
+        centre, half = p + Z**2 / (2 * n), Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n * n))
+        expected |= {
+            "csat": 100 * p,
+            "csat_low": 100 * max(0.0, (centre - half) / (1 + Z**2 / n)),
+            "csat_high": 100 * min(1.0, (centre + half) / (1 + Z**2 / n)),
+        }
+    else:
+        expected |= {"csat": None, "csat_low": None, "csat_high": None}
+    if ces:
+        mean = sum(ces) / len(ces)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in ces) / (len(ces) - 1))
+        low, high = t.interval(0.95, len(ces) - 1, loc=mean, scale=sd / math.sqrt(len(ces)))
+        expected |= {"ces": mean, "ces_low": max(1, low), "ces_high": min(7, high)}
+    else:
+        expected |= {"ces": None, "ces_low": None, "ces_high": None}
+    return expected
+
+
+def _cell(html: str, agent_id: int, kind: str) -> str:
+    row = re.search(rf'<tr[^>]*data-agent="{agent_id}">(.*?)</tr>', html, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", re.search(rf'<td class="num {kind}"[^>]*>(.*?)</td>', row, re.S).group(1))
+
+
+def test_csat_and_ces_are_shown_per_agent_without_changing_the_ranking(
+    client, board_world, team, supervisor, owner_agent, teammate_agent
+):
+    before = leaderboard(team_ids=[team.pk], period=JUNE)["rows"]
+    # The owner's June answers (some answer only one of the two questions) ...
+    for csat, ces in [(5, 2), (4, None), (2, 6), (None, 1), (3, 3), (4, 2)]:
+        make_response(call=CallFactory(agent=owner_agent, started_at=at(12, 9)), score=8, csat=csat, ces=ces)
+    # ... not a secondary credit (the teammate's leg of the owner's call), nor a May call.
+    make_response(
+        call=CallFactory(agent=owner_agent, started_at=at(13, 9)),
+        score=9,
+        csat=1,
+        ces=7,
+        others=[teammate_agent],
+    )
+    make_response(
+        call=CallFactory(agent=owner_agent, started_at=at(1, 8).replace(month=5, day=20)),
+        score=9,
+        csat=1,
+        ces=7,
+    )
+    refresh()
+
+    after = leaderboard(team_ids=[team.pk], period=JUNE)["rows"]
+    assert [(r["agent_id"], r["rank"], r["qa_lower"]) for r in after] == [
+        (r["agent_id"], r["rank"], r["qa_lower"]) for r in before
+    ]
+    rows = {r["agent_id"]: r for r in after}
+    for agent in (owner_agent, teammate_agent):
+        for key, value in satisfaction(agent).items():
+            assert rows[agent.pk][key] == (None if value is None else pytest.approx(value, abs=1e-9)), key
+    # Hand-checked anchors: the owner's CSAT is 3 of 6 answers at 4–5 (the June 13 answer counts: the owner's
+    # primary leg), CES (2 + 6 + 1 + 3 + 2 + 7) / 6 = 3.5; the teammate has NPS answers but no CSAT / CES ones.
+    owner, mate = rows[owner_agent.pk], rows[teammate_agent.pk]
+    assert (owner["csat_answers"], owner["csat"], owner["ces_answers"], owner["ces"]) == (
+        6,
+        50.0,
+        6,
+        3.5,
+    )
+    assert (mate["responses"], mate["csat_answers"], mate["csat"], mate["ces_answers"], mate["ces"]) == (
+        3,
+        0,
+        None,
+        0,
+        None,
+    )
+
+    client.force_login(supervisor)
+    page = client.get(reverse("analytics:leaderboard"), QUERY).text
+    assert _cell(page, owner_agent.pk, "csat") == "50.0% (n=6)"
+    assert _cell(page, owner_agent.pk, "ces") == "3.50 (n=6)"
+    assert _cell(page, teammate_agent.pk, "csat") == _cell(page, teammate_agent.pk, "ces") == "—"
+
+    exported = list(csv.DictReader(io.StringIO(client.get(reverse("analytics:leaderboard-csv"), QUERY).text)))
+    by_agent = {r["agent"]: r for r in exported}
+    assert [by_agent[owner_agent.name][k] for k in ("csat", "csat_answers", "ces", "ces_answers")] == [
+        "50.0",
+        "6",
+        "3.5",
+        "6",
+    ]
+    assert [by_agent[teammate_agent.name][k] for k in ("csat", "csat_answers", "ces", "ces_answers")] == [
+        "",
+        "0",
+        "",
+        "0",
+    ]
+
+    results = {
+        r["agent_id"]: r for r in client.get(reverse("analytics:api-leaderboard"), QUERY).json()["results"]
+    }
+    for agent in (owner_agent, teammate_agent):
+        for key, value in satisfaction(agent).items():
+            assert results[agent.pk][key] == (None if value is None else pytest.approx(value, abs=1e-9)), key

@@ -72,6 +72,20 @@ class Page:
         assert len(found) == 1, f"expected one element with id={element_id!r}, found {len(found)}"
         return found[0]
 
+    def unresolved_references(self) -> list[str]:
+        """aria-describedby / aria-labelledby ids on the page that name no element, or more than one."""
+        counts: dict[str, int] = {}
+        for element in self.elements:
+            if "id" in element.attrs:
+                counts[element.attrs["id"]] = counts.get(element.attrs["id"], 0) + 1
+        return [
+            element_id
+            for element in self.elements
+            for name in ("aria-describedby", "aria-labelledby")
+            for element_id in element.attrs.get(name, "").split()
+            if counts.get(element_id) != 1
+        ]
+
     def description(self, element: Element) -> str:
         """The text of every element the control's aria-describedby names (each must exist exactly once)."""
         ids = element.attrs.get("aria-describedby", "").split()

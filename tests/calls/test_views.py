@@ -25,6 +25,7 @@ from tests.factories import (
     TeamFactory,
     TransferFactory,
 )
+from tests.html_a11y import page_of
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LIST_URL = reverse("calls:list")
@@ -389,6 +390,20 @@ def test_invalid_date_range_shows_an_error_and_no_rows(client, admin_user, filte
     assert response.context["form"].errors == {"date_to": ["The end date is before the start date."]}
     assert listed_ids(response) == []
     assert "The end date is before the start date." in response.content.decode()
+
+
+def test_a_filter_error_is_tied_to_its_field(client, admin_user, filter_calls):
+    """The filter inputs are rendered whole, so Django points them at `<id>_error`: the summary entry."""
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"date_from": "2026-03-05", "date_to": "2026-03-01"})
+
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    date_to = page.one("input", name="date_to")
+    assert date_to.attrs["aria-invalid"] == "true"
+    assert page.description(date_to) == "To: The end date is before the start date."
+    assert "aria-invalid" not in page.one("input", name="date_from").attrs
 
 
 def test_malformed_filter_values_are_form_errors_not_500(client, admin_user, filter_calls):

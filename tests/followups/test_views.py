@@ -261,6 +261,7 @@ def test_close_form_errors_are_tied_to_their_controls(client, supervisor, board_
 
     assert response.status_code == 400
     page = page_of(response)
+    assert page.unresolved_references() == []
     for name, label in (("outcome", "Outcome"), ("root_cause", "Root cause")):
         control = page.one("select", name=name)
         assert control.attrs["aria-invalid"] == "true"
@@ -276,6 +277,7 @@ def test_attempt_form_errors_are_tied_to_their_controls(client, supervisor, boar
 
     assert response.status_code == 400
     page = page_of(response)
+    assert page.unresolved_references() == []
     channel = page.one("select", name="channel")
     assert page.description(channel) == (
         "Channel: Select a valid choice. pigeon is not one of the available choices."

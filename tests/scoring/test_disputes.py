@@ -337,6 +337,7 @@ def test_the_decision_radios_name_their_error(client, dispute, supervisor):
 
     assert response.status_code == 422
     page = page_of(response)
+    assert page.unresolved_references() == []
     radios = page.find_all("input", type="radio", name="outcome")
     assert [radio.attrs["value"] for radio in radios] == ["upheld", "adjusted"]
     for radio in radios:
@@ -356,6 +357,7 @@ def test_a_missing_reason_names_its_error_on_the_dispute_form(client, evaluation
 
     assert response.status_code == 422
     page = page_of(response)
+    assert page.unresolved_references() == []
     reason = page.one("textarea", name=f"reason-{criteria['a'].pk}")
     assert reason.attrs["aria-invalid"] == "true"
     assert page.description(reason) == "Say why you disagree with this answer."

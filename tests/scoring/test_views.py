@@ -497,6 +497,7 @@ def test_assign_form_errors_are_tied_to_their_controls(client, supervisor, owner
 
     assert response.status_code == 422
     page = page_of(response)
+    assert page.unresolved_references() == []
     reviewer = page.one("select", name="reviewer")
     assert reviewer.attrs["aria-invalid"] == "true"
     assert page.description(reviewer) == (
@@ -517,6 +518,7 @@ def test_scorecard_form_ties_the_channel_checkboxes_to_their_error(client, qa_le
 
     assert response.status_code == 422
     page = page_of(response)
+    assert page.unresolved_references() == []
     group = page.one("fieldset", aria_describedby="id_channels_helptext id_channels_error")
     assert page.description(group) == (
         "None ticked = every channel. Select a valid choice. fax is not one of the available choices."

@@ -163,6 +163,7 @@ def test_a_too_long_comment_error_is_tied_to_the_comment_box(client):
 
     assert response.status_code == 400
     page = page_of(response)
+    assert page.unresolved_references() == []
     comment = page.one("textarea", name="comment")
     assert comment.attrs["aria-invalid"] == "true"
     assert page.description(comment) == (

@@ -85,6 +85,22 @@ def test_wrong_password_stays_on_login_with_an_error(client, owner_agent):
 
 
 @pytest.mark.django_db
+def test_wrong_credentials_are_tied_to_both_login_fields(client, owner_agent):
+    response = client.post(reverse("login"), {"username": "owner", "password": "nope"})
+
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    expected = (
+        "Please correct the errors below. Please enter a correct username and password. "
+        "Note that both fields may be case-sensitive."
+    )
+    for name in ("username", "password"):
+        control = page.one("input", name=name)
+        assert control.attrs["aria-invalid"] == "true"
+        assert page.description(control) == expected
+
+
+@pytest.mark.django_db
 def test_list_rejects_post(client, admin_user):
     client.force_login(admin_user)
 

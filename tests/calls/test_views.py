@@ -25,6 +25,7 @@ from tests.factories import (
     TeamFactory,
     TransferFactory,
 )
+from tests.html_a11y import page_of
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LIST_URL = reverse("calls:list")
@@ -81,6 +82,22 @@ def test_wrong_password_stays_on_login_with_an_error(client, owner_agent):
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
     assert "Please correct the errors below." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_wrong_credentials_are_tied_to_both_login_fields(client, owner_agent):
+    response = client.post(reverse("login"), {"username": "owner", "password": "nope"})
+
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    expected = (
+        "Please correct the errors below. Please enter a correct username and password. "
+        "Note that both fields may be case-sensitive."
+    )
+    for name in ("username", "password"):
+        control = page.one("input", name=name)
+        assert control.attrs["aria-invalid"] == "true"
+        assert page.description(control) == expected
 
 
 @pytest.mark.django_db
@@ -389,6 +406,20 @@ def test_invalid_date_range_shows_an_error_and_no_rows(client, admin_user, filte
     assert response.context["form"].errors == {"date_to": ["The end date is before the start date."]}
     assert listed_ids(response) == []
     assert "The end date is before the start date." in response.content.decode()
+
+
+def test_a_filter_error_is_tied_to_its_field(client, admin_user, filter_calls):
+    """The filter inputs are rendered whole, so Django points them at `<id>_error`: the summary entry."""
+    client.force_login(admin_user)
+
+    response = client.get(LIST_URL, {"date_from": "2026-03-05", "date_to": "2026-03-01"})
+
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    date_to = page.one("input", name="date_to")
+    assert date_to.attrs["aria-invalid"] == "true"
+    assert page.description(date_to) == "To: The end date is before the start date."
+    assert "aria-invalid" not in page.one("input", name="date_from").attrs
 
 
 def test_malformed_filter_values_are_form_errors_not_500(client, admin_user, filter_calls):

@@ -12,6 +12,7 @@ from scoring.followups import services
 from scoring.followups.models import FollowUpCase, Notification
 from tests.factories import CustomerFactory, UserFactory
 from tests.followups.conftest import make_detractor
+from tests.html_a11y import page_of
 
 pytestmark = pytest.mark.django_db
 S = FollowUpCase.Status
@@ -251,3 +252,34 @@ def test_an_empty_board_says_whose_cases_it_shows(client, reviewer, supervisor, 
     assert "No follow-up for you. This board shows the cases you own or whose queue you are in;" in empty.text
     client.force_login(supervisor)
     assert client.get(reverse("followups:board")).context["has_cases"] is True
+
+
+def test_close_form_errors_are_tied_to_their_controls(client, supervisor, board_cases):
+    """Django points a field's control at `<id>_error`; the page's error summary is that element."""
+    case = board_cases["open"]
+    response = login(client, supervisor).post(reverse("followups:close", args=[case.pk]), {"notes": "x"})
+
+    assert response.status_code == 400
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    for name, label in (("outcome", "Outcome"), ("root_cause", "Root cause")):
+        control = page.one("select", name=name)
+        assert control.attrs["aria-invalid"] == "true"
+        assert page.description(control) == f"{label}: This field is required."
+    assert "aria-invalid" not in page.one("textarea", name="notes").attrs
+
+
+def test_attempt_form_errors_are_tied_to_their_controls(client, supervisor, board_cases):
+    case = board_cases["open"]
+    response = login(client, supervisor).post(
+        reverse("followups:attempt", args=[case.pk]), {"channel": "pigeon", "result": ""}
+    )
+
+    assert response.status_code == 400
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    channel = page.one("select", name="channel")
+    assert page.description(channel) == (
+        "Channel: Select a valid choice. pigeon is not one of the available choices."
+    )
+    assert page.description(page.one("select", name="result")) == "Result: This field is required."

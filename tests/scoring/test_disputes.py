@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from scoring import selectors, services
 from scoring.models import AuditEntry, Dispute, Evaluation
 from tests.factories import UserFactory
+from tests.html_a11y import page_of
 from tests.scoring.factories import criteria_by_key, expected_score, submitted_evaluation
 
 pytestmark = pytest.mark.django_db
@@ -323,3 +325,44 @@ def test_the_open_tab_says_when_disputes_were_decided_lately(
     assert client.get(reverse("scoring:dispute_list")).context["recently_resolved"] == 0
     client.force_login(teammate_agent.user)  # not a party to it
     assert client.get(reverse("scoring:dispute_list")).context["recently_resolved"] == 0
+
+
+# --- error messages tied to their controls (aria-describedby / aria-invalid) ----------------------------
+
+
+def test_the_decision_radios_name_their_error(client, dispute, supervisor):
+    client.force_login(supervisor)
+
+    response = client.post(reverse("scoring:dispute_detail", args=[dispute.pk]), {"note": "Checked the call"})
+
+    assert response.status_code == 422
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    radios = page.find_all("input", type="radio", name="outcome")
+    assert [radio.attrs["value"] for radio in radios] == ["upheld", "adjusted"]
+    for radio in radios:
+        assert radio.attrs["aria-invalid"] == "true"
+        assert page.description(radio) == "This field is required."
+    note = page.one("textarea", name="note")
+    assert "aria-invalid" not in note.attrs and "aria-describedby" not in note.attrs
+
+
+def test_a_missing_reason_names_its_error_on_the_dispute_form(client, evaluation, owner_agent, criteria):
+    client.force_login(owner_agent.user)
+
+    response = client.post(
+        reverse("scoring:dispute_open", args=[evaluation.pk]),
+        {f"dispute-{criteria['a'].pk}": "on", f"reason-{criteria['a'].pk}": " ", "reason": "y" * 5001},
+    )
+
+    assert response.status_code == 422
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    reason = page.one("textarea", name=f"reason-{criteria['a'].pk}")
+    assert reason.attrs["aria-invalid"] == "true"
+    assert page.description(reason) == "Say why you disagree with this answer."
+    untouched = page.one("textarea", name=f"reason-{criteria['b'].pk}")
+    assert "aria-invalid" not in untouched.attrs and "aria-describedby" not in untouched.attrs
+    overall = page.one("textarea", name="reason")
+    assert overall.attrs["aria-invalid"] == "true"
+    assert page.description(overall) == "Ensure this value has at most 5000 characters (it has 5001)."

@@ -14,6 +14,7 @@ from django.urls import reverse
 from scoring import services
 from scoring.models import Assignment, Criterion, Dispute, Evaluation, Scorecard, Section
 from tests.factories import AgentFactory, CallFactory, EscalationFactory, TransferFactory, UserFactory
+from tests.html_a11y import page_of
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -482,3 +483,47 @@ def test_a_criterion_of_another_scorecard_cannot_be_edited_through_this_one(clie
 
     assert response.status_code == 404
     assert Criterion.objects.filter(pk=foreign.pk).exists()
+
+
+@pytest.mark.django_db
+def test_assign_form_errors_are_tied_to_their_controls(client, supervisor, owner_agent, teammate_agent):
+    call = CallFactory(agent=owner_agent)
+    client.force_login(supervisor)
+
+    response = client.post(
+        reverse("scoring:assign"),
+        {"reviewer": teammate_agent.user.pk, "purpose": "nope", "calls": [call.pk]},
+    )
+
+    assert response.status_code == 422
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    reviewer = page.one("select", name="reviewer")
+    assert reviewer.attrs["aria-invalid"] == "true"
+    assert page.description(reviewer) == (
+        "Reviewer: Select a valid choice. That choice is not one of the available choices."
+    )
+    assert page.description(page.one("select", name="purpose")) == (
+        "Purpose: Select a valid choice. nope is not one of the available choices."
+    )
+
+
+@pytest.mark.django_db
+def test_scorecard_form_ties_the_channel_checkboxes_to_their_error(client, qa_lead):
+    client.force_login(qa_lead)
+
+    response = client.post(
+        reverse("scoring:scorecard_create"), {"family": "chat-qa", "name": "Chat QA", "channels": ["fax"]}
+    )
+
+    assert response.status_code == 422
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    group = page.one("fieldset", aria_describedby="id_channels_helptext id_channels_error")
+    assert page.description(group) == (
+        "None ticked = every channel. Select a valid choice. fax is not one of the available choices."
+    )
+    boxes = page.find_all("input", name="channels")
+    assert boxes and all(box.attrs.get("aria-invalid") == "true" for box in boxes)
+    departments = page.one("fieldset", aria_describedby="id_departments_helptext")
+    assert page.description(departments) == "None ticked = every department."

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.timezone import localtime
 
+from scoring.forms import AnswerForm
 from scoring.models import Answer, Assignment, AuditEntry, Dispute, Evaluation
 from tests.factories import CallFactory, TransferFactory
+from tests.html_a11y import page_of
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, expected_score, submitted_evaluation
 
 HX = {"HX-Request": "true"}
@@ -624,3 +626,41 @@ def test_an_agent_autosaves_the_feedback_of_a_self_review(client, chat_call, own
 
     assert response.status_code == 200
     assert draft_of(chat_call, owner_agent.user, Evaluation.Kind.SELF_REVIEW).summary == "I rushed it"
+
+
+@pytest.mark.django_db
+def test_plain_form_errors_are_tied_to_the_criterion_and_the_summary(
+    client, queued, chat_call, reviewer, crit
+):
+    client.force_login(reviewer)
+    data = {
+        "action": "save",
+        f"c{crit['a'].pk}-value": "1",
+        f"c{crit['b'].pk}-value": "7",
+        "summary": "s" * 10001,
+    }
+
+    response = client.post(workspace_url(chat_call), data)
+
+    assert response.status_code == 422
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    refused = AnswerForm({f"c{crit['b'].pk}-value": "7"}, criterion=crit["b"], applies=True)
+    expected = [message for messages in refused.errors.values() for message in messages]
+    assert expected == ["Select a valid choice. 7 is not one of the available choices."]
+    wrong = page.one("fieldset", id=f"criterion-{crit['b'].pk}")
+    assert page.description(wrong) == " ".join(expected)
+    radios = page.find_all("input", name=f"c{crit['b'].pk}-value")
+    assert [r.attrs["value"] for r in radios] == ["0", "1", "2", "3", "4", "na"]
+    assert all(r.attrs.get("aria-invalid") == "true" for r in radios)
+    # The status line is named whatever it says, so an error shown later by htmx is tied to the group too.
+    fine = page.one("fieldset", id=f"criterion-{crit['a'].pk}")
+    assert page.description(fine) == "Saved"
+    assert all("aria-invalid" not in r.attrs for r in page.find_all("input", name=f"c{crit['a'].pk}-value"))
+    summary = page.one("textarea", name="summary")
+    assert summary.attrs["aria-invalid"] == "true"
+    assert summary.attrs["aria-describedby"] == "summary-status id_summary_error"
+    assert (
+        page.by_id("id_summary_error").text
+        == "Ensure this value has at most 10000 characters (it has 10001)."
+    )

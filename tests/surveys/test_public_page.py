@@ -5,8 +5,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from scoring.surveys.forms import COMMENT_MAX_LENGTH
 from scoring.surveys.models import CustomerOptOut, SurveyResponse
 from scoring.surveys.tokens import token_generate
+from tests.html_a11y import page_of
 from tests.surveys.factories import invitation_with_token
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +154,18 @@ def test_the_link_stops_working_at_its_expiry(client):
     invitation.expires_at = timezone.now()
     invitation.save(update_fields=["expires_at"])
     assert client.get(f"/s/{raw}/").status_code == 410
+
+
+def test_a_too_long_comment_error_is_tied_to_the_comment_box(client):
+    _, raw = invitation_with_token()
+
+    response = client.post(f"/s/{raw}/", {"score": "9", "comment": "x" * (COMMENT_MAX_LENGTH + 1)})
+
+    assert response.status_code == 400
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    comment = page.one("textarea", name="comment")
+    assert comment.attrs["aria-invalid"] == "true"
+    assert page.description(comment) == (
+        f"Ensure this value has at most {COMMENT_MAX_LENGTH} characters (it has {COMMENT_MAX_LENGTH + 1})."
+    )

@@ -375,11 +375,24 @@ def _require_author(evaluation: Evaluation, user) -> None:
         raise PermissionDenied("Only the evaluation's author can change it.")
 
 
-def _lock_draft(evaluation: Evaluation, user) -> Evaluation:
-    locked = Evaluation.objects.select_for_update().select_related("call", "scorecard").get(pk=evaluation.pk)
+def _lock_draft(evaluation: Evaluation, user, *, check_leg: bool = True) -> Evaluation:
+    """The author's draft, locked. A review or calibration draft also needs the author to still be allowed
+    the leg (`leg_evaluable_by_user`): an assignment cancelled or moved since the draft began ends the right
+    to go on, whatever path calls the service (the workspace checks it too)."""
+    locked = (
+        Evaluation.objects.select_for_update(of=("self", "call", "scorecard"))  # as before: not the agent
+        .select_related("call", "scorecard", "agent")
+        .get(pk=evaluation.pk)
+    )
     _require_author(locked, user)
     if locked.status != Evaluation.Status.DRAFT:
         raise ValidationError("This evaluation is already submitted and can no longer be changed.")
+    if (
+        check_leg
+        and locked.kind != Evaluation.Kind.SELF_REVIEW
+        and not leg_evaluable_by_user(user, locked.call, locked.agent)
+    ):
+        raise PermissionDenied("You may not evaluate this leg of the call (not assigned to you).")
     return locked
 
 
@@ -671,8 +684,8 @@ def self_evaluation_submit(*, evaluation: Evaluation, user, summary: str | None 
 
 @transaction.atomic
 def evaluation_discard(*, evaluation: Evaluation, author) -> None:
-    """Delete the author's own draft (submitted evaluations are never deleted)."""
-    evaluation = _lock_draft(evaluation, author)
+    """Delete the author's own draft (submitted evaluations are never deleted), even of a leg no longer theirs."""
+    evaluation = _lock_draft(evaluation, author, check_leg=False)
     evaluation.delete()
 
 

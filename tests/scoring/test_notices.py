@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from scoring.notices import services as notice_services
 from scoring.notices.services import NoticeSweepResult, notice_create_for_event, notice_sweep
 from scoring.tasks import notice_create_for_event_task
 from tests.factories import AgentFactory, CallFactory, UserFactory
-from tests.scoring.factories import criteria_by_key, fill_evaluation, submitted_evaluation
+from tests.scoring.factories import criteria_by_key, submitted_evaluation
 
 pytestmark = pytest.mark.django_db
 
@@ -102,12 +103,15 @@ def test_an_agent_reviewing_their_own_call_as_reviewer_is_not_told(
     both.user_permissions.add(Permission.objects.get(codename="evaluate_any_call"))
     agent = AgentFactory(employee_code="A-BOTH", team=team, user=both)
     call = CallFactory(agent=agent, is_resolved=True, hold_seconds=0)
-    # Nobody may start a review of their own leg any more (tests/scoring/test_views_legs.py), but a draft
-    # started before that rule can still be submitted: it must not notify its author about themselves.
+    # Nobody may start, answer or submit a review of their own leg any more (tests/scoring/test_views_legs.py),
+    # even a draft left from before that rule...
     draft = Evaluation.objects.create(call=call, agent=agent, scorecard=scorecard, author=both, kind="review")
-    fill_evaluation(draft, both, VALUES)
-    with django_capture_on_commit_callbacks(execute=True):
+    with pytest.raises(PermissionDenied):
         services.evaluation_submit(evaluation=draft, author=both)
+    # ...but one submitted before it must still not notify its author about themselves.
+    Evaluation.objects.filter(pk=draft.pk).update(status="submitted", submitted_at=timezone.now(), score=90)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notice_create_for_event(kind="review_submitted", evaluation_id=draft.pk) == ()
     assert notices() == []
 
 

@@ -642,3 +642,30 @@ def test_a_reviewer_is_never_assigned_their_own_leg(admin_user, reviewer, team, 
         ("OWN", "A reviewer cannot be assigned their own leg of a call (they handled it).")
     ]
     assert list(Assignment.objects.values_list("agent_id", flat=True)) == [owner_agent.pk]
+
+
+def test_a_draft_whose_assignment_was_cancelled_can_no_longer_be_answered_or_submitted(
+    admin_user, call, reviewer, scorecard
+):
+    """The leg is checked by the services themselves, not only by the workspace: once the assignment that
+    gave the right is cancelled, its draft can only be discarded."""
+    assignment = services.assignment_create(call=call, reviewer=reviewer, assigned_by=admin_user)
+    draft = services.evaluation_start(call=call, author=reviewer, scorecard=scorecard)
+    crit = criteria_by_key(scorecard)
+    services.evaluation_answer(evaluation=draft, author=reviewer, criterion=crit["a"], value=1)
+    services.assignment_cancel(assignment=assignment, user=admin_user)
+
+    with pytest.raises(PermissionDenied):
+        services.evaluation_answer(evaluation=draft, author=reviewer, criterion=crit["b"], value=4)
+    with pytest.raises(PermissionDenied):
+        services.evaluation_summary_save(evaluation=draft, author=reviewer, summary="Good call")
+    with pytest.raises(PermissionDenied):
+        services.evaluation_submit(evaluation=draft, author=reviewer)
+    draft.refresh_from_db()
+    assert (draft.status, draft.summary, list(draft.answers.values_list("criterion__key", "value"))) == (
+        "draft",
+        "",
+        [("a", 1)],
+    )
+    services.evaluation_discard(evaluation=draft, author=reviewer)
+    assert not Evaluation.objects.filter(pk=draft.pk).exists()

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from calls.importers import import_records
 from calls.models import Call
 from calls.selectors import call_import_record
-from tests.analytics.refresh_world import World, differences, full_rebuild, local, snapshot
+from tests.analytics.refresh_world import World, compare_each_change, local
 
 IMPORT_KINDS = [
     "new_calls",
@@ -165,21 +165,7 @@ class Importer:
 
 
 def run_random_imports(world: World, committing, *, imports: int, log: list[str] | None = None) -> list[dict]:
-    """`imports` random imports; after each, the incremental state against a full rebuild. Returns the
-    mismatches (empty when every import kept every table exact); `log` gets what each import did."""
-    mismatches = []
-    importer = Importer(world, committing)
-    kinds = [*IMPORT_KINDS] * (imports // len(IMPORT_KINDS) + 1)
-    world.rng.shuffle(kinds)
-    previous = snapshot()
-    for kind in kinds[:imports]:
-        what = importer.run(kind)
-        incremental = snapshot()
-        if log is not None:
-            log.append(what + (" [rollups changed]" if incremental != previous else ""))
-        full_rebuild()
-        rebuilt = snapshot()
-        if incremental != rebuilt:
-            mismatches.append({"import": what, "differences": differences(incremental, rebuilt)})
-        previous = rebuilt
-    return mismatches
+    """`imports` random imports, each checked against a full rebuild (`compare_each_change`)."""
+    return compare_each_change(
+        world, IMPORT_KINDS, imports, Importer(world, committing).run, label="import", log=log
+    )

@@ -12,7 +12,7 @@ from scratch (`agent_day_stats_refresh` over the whole range: the nightly rebuil
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from calls.bench_admin_save import admin_change_page_data as change_page_data
 from calls.models import AgentDayCallStats, Call, Escalation, Transfer
 from calls.rollups import agent_day_stats_refresh
 from scoring.analytics import tasks as analytics_tasks
@@ -35,7 +36,6 @@ from scoring.analytics.models import (
 )
 from scoring.analytics.rollups import analytics_refresh_for_calls, calls_agent_ids
 from scoring.models import Evaluation
-from tests.admin_forms import change_page_data
 from tests.analytics.helpers import make_evaluation, make_response, make_scorecard
 from tests.factories import (
     AgentFactory,
@@ -358,24 +358,45 @@ def differences(incremental: dict, rebuilt: dict) -> dict:
     return out
 
 
-def run_random_edits(
-    world: World, client, committing, *, edits: int, log: list[str] | None = None
+def compare_each_change(
+    world: World,
+    kinds: Sequence[str],
+    count: int,
+    change: Callable[[str], str],
+    *,
+    label: str,
+    log: list[str] | None = None,
 ) -> list[dict]:
-    """`edits` random edits; after each, the incremental state against a full rebuild. Returns the
-    mismatches (empty when every edit kept every table exact), and leaves the rebuilt state in place;
-    `log` gets what each edit did."""
+    """`count` random changes (`change(kind)` makes one and says what it did), kinds drawn evenly from
+    `kinds`; after each, the incremental state against a full rebuild. Returns the mismatches (empty when
+    every change kept every table exact), each under `label`, and leaves the rebuilt state in place; `log`
+    gets what each change did."""
     mismatches = []
-    kinds = [*EDIT_KINDS] * (edits // len(EDIT_KINDS) + 1)
-    world.rng.shuffle(kinds)
+    drawn = [*kinds] * (count // len(kinds) + 1)
+    world.rng.shuffle(drawn)
     previous = snapshot()
-    for kind in kinds[:edits]:
-        what = Edit(world, client, committing).run(kind)
+    for kind in drawn[:count]:
+        what = change(kind)
         incremental = snapshot()
         if log is not None:
             log.append(what + (" [rollups changed]" if incremental != previous else ""))
         full_rebuild()
         rebuilt = snapshot()
         if incremental != rebuilt:
-            mismatches.append({"edit": what, "differences": differences(incremental, rebuilt)})
+            mismatches.append({label: what, "differences": differences(incremental, rebuilt)})
         previous = rebuilt
     return mismatches
+
+
+def run_random_edits(
+    world: World, client, committing, *, edits: int, log: list[str] | None = None
+) -> list[dict]:
+    """`edits` random admin edits, each checked against a full rebuild (`compare_each_change`)."""
+    return compare_each_change(
+        world,
+        EDIT_KINDS,
+        edits,
+        lambda kind: Edit(world, client, committing).run(kind),
+        label="edit",
+        log=log,
+    )

@@ -30,7 +30,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="saves per method (default 5)")
 
 
-def _posted(form) -> dict:
+def admin_form_posted(form) -> dict:
+    """What a browser posts for an admin form as rendered (values unchanged). Also used by the tests."""
     data = {}
     for bound in form:
         widget = bound.field.widget
@@ -47,15 +48,16 @@ def _posted(form) -> dict:
     return data
 
 
-def _form_data(client: Client, url: str) -> dict:
+def admin_change_page_data(client: Client, url: str) -> dict:
+    """The change form of an admin page with its inline formsets, as a browser would post it back."""
     response = client.get(url)
     if response.status_code != 200 or response.context is None:
         raise RuntimeError(f"cannot read the admin change form {url} ({response.status_code})")
-    data = {**_posted(response.context["adminform"].form), "_save": "Save"}
+    data = {**admin_form_posted(response.context["adminform"].form), "_save": "Save"}
     for inline in response.context["inline_admin_formsets"]:
-        data.update(_posted(inline.formset.management_form))
+        data.update(admin_form_posted(inline.formset.management_form))
         for form in inline.formset.forms:
-            data.update(_posted(form))
+            data.update(admin_form_posted(form))
     return data
 
 
@@ -115,7 +117,7 @@ def run(out, *, rounds: int, **_options) -> dict:
     out(f"{calls_total} calls; {rounds} calls saved twice (to another agent and back) per method")
     for call in calls:
         url = reverse("admin:calls_call_change", args=[call.pk])
-        original = _form_data(client, url)
+        original = admin_change_page_data(client, url)
         moved = {**original, "agent": str(next(pk for pk in other_agent if pk != call.agent_id))}
         for method in ("every agent", "scoped"):
             for data in (moved, original):

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from calls.bench_admin_save import admin_change_page_data as change_page_data
 from calls.models import Agent, Call, Customer, Department, Escalation, Team, Transfer
 from calls.selectors import call_summary
-from tests.admin_forms import change_page_data
 from tests.calls.helpers import SPECS, Spec, build_summary_world, hand_summary, paris
 from tests.factories import (
     AgentFactory,

@@ -223,4 +223,8 @@ def test_summary_without_companion_answers_shows_dashes(admin_user, client):
     html = client.get("/surveys/responses/").content.decode()
     assert "<div><dt>CSAT answers</dt><dd>0</dd></div>" in html
     assert "<div><dt>CES answers</dt><dd>0</dd></div>" in html
-    assert not math.isnan(summary["interval"].nps)
+    strip = html[html.index('aria-label="CSAT and effort summary"') :]
+    strip = strip[: strip.index("</dl>")]
+    # The figures and their intervals are dashes, not 0% or 0.00.
+    assert strip.count("<dd>—</dd>") == 4
+    assert summary["interval"].nps == 100.0  # the NPS beside them is still computed

@@ -185,7 +185,8 @@ _SCORE_FIELDS = (
     "followups_closed",
     "followups_closed_within_sla",
 )
-# The optional survey answers' sums (CSAT, CES): shown on the leaderboard and the agent page, never ranked.
+# The optional survey answers' sums (CSAT, CES): shown on the leaderboard, the teams page and the agent page,
+# never ranked on.
 COMPANION_FIELDS = ("csat_answers", "csat_satisfied", "ces_answers", "ces_sum", "ces_sum_squares")
 
 
@@ -413,7 +414,8 @@ def leaderboard(
 
 
 def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]:
-    """The leaderboard's figures per team (sums of the day rollups of the team's current agents)."""
+    """The leaderboard's figures per team (sums of the day rollups of the team's current agents), CSAT and CES
+    included (their sums ride on the QA / NPS sums' GROUP BY: no query of their own)."""
     calls = _sums(
         _in_period(AgentDayCallStats.objects.filter(agent__team_id__in=team_ids), period),
         "agent__team_id",
@@ -430,6 +432,7 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
             "detractors",
             "followups_closed",
             "followups_closed_within_sla",
+            *COMPANION_FIELDS,
         ),
     )
     overdue = _open_overdue_followups(team_ids, period, "agent__team_id")
@@ -455,9 +458,11 @@ def team_figures(*, team_ids: list[int], period: Period) -> list[dict[str, Any]]
             "followups_closed": s.get("followups_closed", 0),
             "followups_closed_within_sla": s.get("followups_closed_within_sla", 0),
             "followups_open_overdue": overdue.get(team.pk, 0),
+            **{f: s.get(f, 0) for f in COMPANION_FIELDS},
         }
         row["responses"] = row["promoters"] + row["passives"] + row["detractors"]
         _nps_fields(row)
+        _satisfaction_fields(row)
         rows.append(row)
     return rows
 
@@ -511,7 +516,9 @@ def _satisfaction(weeks: list[dict[str, Any]]) -> dict[str, Any]:
     """The period's CSAT (Wilson interval) and CES (t-interval) for the agent and the team, from the weekly
     sums of the optional survey answers (primary credits, like the NPS beside them)."""
     totals = {
-        f"{who}{f}": sum(w[f"{who}{f}"] or 0 for w in weeks) for who in ("", "team_") for f in COMPANION_FIELDS
+        f"{who}{f}": sum(w[f"{who}{f}"] or 0 for w in weeks)
+        for who in ("", "team_")
+        for f in COMPANION_FIELDS
     }
     result: dict[str, Any] = {}
     for who in ("", "team_"):

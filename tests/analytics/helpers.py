@@ -107,3 +107,32 @@ def make_response(*, call, score: int, primary=None, others=(), csat=None, ces=N
     for leg, agent in enumerate(others, start=1):
         ResponseCredit.objects.create(response=response, agent=agent, leg=leg, is_primary=False)
     return response
+
+
+def expected_satisfaction(responses) -> dict:
+    """CSAT / CES of raw survey responses, computed independently of the app (scipy): the share of 4–5 CSAT
+    answers with binomtest's Wilson 95% interval, the mean CES answer with its Student-t 95% interval (clipped
+    to the 1–7 scale, none under two answers). Keys as the leaderboard's and the teams page's rows."""
+    from scipy.stats import binomtest, sem, t
+
+    csat = [r.csat for r in responses if r.csat is not None]
+    ces = [r.ces for r in responses if r.ces is not None]
+    expected = {"csat_answers": len(csat), "csat": None, "csat_low": None, "csat_high": None}
+    expected |= {"ces_answers": len(ces), "ces": None, "ces_low": None, "ces_high": None}
+    if csat:
+        satisfied = sum(a >= 4 for a in csat)
+        wilson = binomtest(satisfied, len(csat)).proportion_ci(confidence_level=0.95, method="wilson")
+        expected |= {
+            "csat": 100 * satisfied / len(csat),
+            "csat_low": 100 * wilson.low,
+            "csat_high": 100 * wilson.high,
+        }
+    if ces:
+        mean = sum(ces) / len(ces)
+        expected["ces"] = mean
+        if len(ces) >= 2:
+            spread = sem(ces)
+            # scipy refuses a zero scale: identical answers have a zero-width interval.
+            low, high = t.interval(0.95, len(ces) - 1, loc=mean, scale=spread) if spread else (mean, mean)
+            expected |= {"ces_low": max(1, low), "ces_high": min(7, high)}
+    return expected

@@ -16,7 +16,7 @@ from scipy.stats import f_oneway, norm
 from calls.rollups import agent_day_stats_refresh
 from scoring.analytics.selectors import Period, leaderboard, team_figures
 from scoring.followups.models import FollowUpCase
-from tests.analytics.helpers import at, make_evaluation, make_response, make_scorecard
+from tests.analytics.helpers import at, expected_satisfaction, make_evaluation, make_response, make_scorecard
 from tests.factories import AgentFactory, CallFactory, EscalationFactory, TeamFactory, TransferFactory
 from tests.followups.conftest import make_detractor
 
@@ -357,34 +357,13 @@ def test_leaderboard_pages_keep_ranks_over_every_agent(client, supervisor, team,
 
 def satisfaction(agent) -> dict:
     """CSAT / CES from the raw responses: primary credits of the agent, calls started in June."""
-    from scipy.stats import t
-
     from scoring.surveys.models import SurveyResponse
 
-    responses = SurveyResponse.objects.filter(
-        credits__agent=agent, credits__is_primary=True, call__started_at__month=6
+    return expected_satisfaction(
+        SurveyResponse.objects.filter(
+            credits__agent=agent, credits__is_primary=True, call__started_at__month=6
+        )
     )
-    csat = [r.csat for r in responses if r.csat is not None]
-    ces = [r.ces for r in responses if r.ces is not None]
-    expected = {"csat_answers": len(csat), "ces_answers": len(ces)}
-    if csat:
-        n, p = len(csat), sum(a >= 4 for a in csat) / len(csat)
-        centre, half = p + Z**2 / (2 * n), Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n * n))
-        expected |= {
-            "csat": 100 * p,
-            "csat_low": 100 * max(0.0, (centre - half) / (1 + Z**2 / n)),
-            "csat_high": 100 * min(1.0, (centre + half) / (1 + Z**2 / n)),
-        }
-    else:
-        expected |= {"csat": None, "csat_low": None, "csat_high": None}
-    if ces:
-        mean = sum(ces) / len(ces)
-        sd = math.sqrt(sum((x - mean) ** 2 for x in ces) / (len(ces) - 1))
-        low, high = t.interval(0.95, len(ces) - 1, loc=mean, scale=sd / math.sqrt(len(ces)))
-        expected |= {"ces": mean, "ces_low": max(1, low), "ces_high": min(7, high)}
-    else:
-        expected |= {"ces": None, "ces_low": None, "ces_high": None}
-    return expected
 
 
 def _cell(html: str, agent_id: int, kind: str) -> str:

@@ -53,14 +53,16 @@ class LeaderboardRowSerializer(serializers.Serializer):
     csat_answers = serializers.IntegerField(help_text="Optional CSAT answers (1–5) of the responses counted.")
     csat = serializers.FloatField(
         allow_null=True,
-        help_text="Percentage of CSAT answers of 4–5; null without answers. Shown only, not used for ranking.",
+        help_text="Percentage of CSAT answers of 4–5; null without answers. Sortable (sort=csat; rows without "
+        "answers last), never used for ranking.",
     )
     csat_low = serializers.FloatField(allow_null=True, help_text="Wilson 95% interval of csat.")
     csat_high = serializers.FloatField(allow_null=True)
     ces_answers = serializers.IntegerField(help_text="Optional CES answers (1–7) of the responses counted.")
     ces = serializers.FloatField(
         allow_null=True,
-        help_text="Mean CES answer; null without answers. Shown only, not used for ranking.",
+        help_text="Mean CES answer; null without answers. Sortable (sort=ces; rows without answers last), never "
+        "used for ranking.",
     )
     ces_low = serializers.FloatField(
         allow_null=True, help_text="Student-t 95% interval of ces; null under two answers."

@@ -185,8 +185,8 @@ _SCORE_FIELDS = (
     "followups_closed",
     "followups_closed_within_sla",
 )
-# The optional survey answers' sums (CSAT, CES): shown on the leaderboard, the teams page and the agent page,
-# never ranked on.
+# The optional survey answers' sums (CSAT, CES): shown on the leaderboard (a sortable column), the teams page and
+# the agent page, never ranked on.
 COMPANION_FIELDS = ("csat_answers", "csat_satisfied", "ces_answers", "ces_sum", "ces_sum_squares")
 
 
@@ -354,6 +354,8 @@ SORT_KEYS = {
     "evaluations",
     "nps",
     "responses",
+    "csat",
+    "ces",
     "followups_closed_within_sla",
 }
 
@@ -369,6 +371,9 @@ def leaderboard(
     (shrunk − 1.96·sqrt(σ²_within / (n + k))), only among agents with at least ANALYTICS_MIN_EVALUATIONS
     evaluations, with rank movement since the previous period of the same length. CSAT and CES (the optional
     survey answers) are shown beside NPS, summed in the same query as the QA sums, and never ranked on.
+
+    `sort` (one of SORT_KEYS) orders the rows after ranking, so it moves rows but never changes a rank; by a
+    key other than the rank, rows without a figure (no CSAT answers, say) come last in both directions.
 
     Six queries whatever the number of agents: agents, call sums, score sums, previous score sums,
     section scores, open overdue follow-ups.

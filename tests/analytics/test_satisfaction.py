@@ -1,6 +1,9 @@
-"""CSAT and CES (the optional survey answers) per team on the teams page: figures against an independent
-computation on the raw answers (scipy), dashes without answers, query counts."""
+"""CSAT and CES (the optional survey answers) per team on the teams page, and as sort keys of the leaderboard:
+figures against an independent computation on the raw answers (scipy), dashes without answers, sorting that
+changes the order but never the fair rank, missing answers last both ways, a bad sort named, query counts."""
 
+import csv
+import io
 import re
 from datetime import date
 
@@ -8,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from calls.rollups import agent_day_stats_refresh
-from scoring.analytics.selectors import Period, team_figures
+from scoring.analytics.selectors import Period, leaderboard, team_figures
 from scoring.surveys.models import SurveyResponse
 from tests.analytics.helpers import at, expected_satisfaction, make_evaluation, make_response, make_scorecard
 from tests.factories import AgentFactory, CallFactory, TeamFactory
@@ -169,3 +172,88 @@ def test_teams_page_query_count_does_not_grow_with_teams(
     with django_assert_num_queries(10):
         response = client.get(reverse("analytics:teams"), QUERY)
     assert response.text.count('data-team="') == teams
+
+
+# --- leaderboard: sorting by CSAT and CES ------------------------------------------------------------------
+
+
+def _expected_order(agents: dict, key: str, descending: bool) -> list[int]:
+    """Agent ids by the figure computed from the raw answers, agents without answers last (either way)."""
+    figures = {
+        agent.pk: expected_satisfaction(
+            SurveyResponse.objects.filter(
+                credits__agent=agent, credits__is_primary=True, call__started_at__month=6
+            )
+        )[key]
+        for agent in agents.values()
+    }
+    answered = sorted((pk for pk in figures if figures[pk] is not None), key=figures.get, reverse=descending)
+    return answered + [pk for pk in figures if figures[pk] is None]
+
+
+@pytest.mark.parametrize("key", ["csat", "ces"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_leaderboard_sorts_by_csat_and_ces_with_agents_without_answers_last(sat_world, team, key, descending):
+    agents = sat_world["agents"]
+    ranked = leaderboard(team_ids=[team.pk], period=JUNE)["rows"]
+
+    rows = leaderboard(team_ids=[team.pk], period=JUNE, sort=key, descending=descending)["rows"]
+
+    assert [r["agent_id"] for r in rows] == _expected_order(agents, key, descending)
+    # Hand-checked: CSAT Cara 33 %, Olive 50 %, Tom 100 %; CES Tom 1.5, Olive 3.67, Cara 6; Dan answered neither.
+    names = {"csat": ["cara", "owner", "mate"], "ces": ["mate", "owner", "cara"]}[key]
+    if descending:
+        names = names[::-1]
+    assert [r["agent_id"] for r in rows] == [agents[n].pk for n in [*names, "dan"]]
+    # Sorting moves rows, never ranks: the fair rank (Dan, Olive, Cara, Tom by QA) stays each agent's own.
+    assert (
+        {r["agent_id"]: r["rank"] for r in rows}
+        == {r["agent_id"]: r["rank"] for r in ranked}
+        == {agents[n].pk: rank for rank, n in enumerate(["dan", "owner", "cara", "mate"], start=1)}
+    )
+
+
+def test_page_csv_and_api_sort_by_csat_alike_keeping_each_agents_rank(
+    client, sat_world, supervisor, team, django_assert_num_queries
+):
+    agents = sat_world["agents"]
+    rank = {agents[n].pk: r for r, n in enumerate(["dan", "owner", "cara", "mate"], start=1)}
+    expected = [agents[n].pk for n in ("mate", "owner", "cara", "dan")]  # CSAT 100, 50, 33 %, no answers
+    query = {**QUERY, "team": team.pk, "sort": "csat", "dir": "desc"}
+    client.force_login(supervisor)
+
+    # The same 11 queries as the unsorted page: the sort is over the rows the page already has.
+    with django_assert_num_queries(11):
+        html = client.get(reverse("analytics:leaderboard"), query).text
+    shown = [int(pk) for pk in re.findall(r'data-agent="(\d+)"', html)]
+    assert shown == expected
+    ranks = [
+        _strip(re.search(rf'data-agent="{pk}">\s*<td class="num">(.*?)</td>', html, re.S).group(1))
+        for pk in shown
+    ]
+    assert ranks == [str(rank[pk]) for pk in shown]
+    header = re.search(r'<th scope="col" class="num" aria-sort="(\w+)"><a [^>]*data-sort="csat">', html)
+    assert header.group(1) == "descending"
+    assert 'aria-sort="none"><a href="?' in html and "sort=ces&amp;dir=asc" in html
+    # The active column's link turns the order round; the CES header's starts ascending.
+    assert f"team={team.pk}&amp;sort=csat&amp;dir=asc" in html
+
+    exported = list(csv.DictReader(io.StringIO(client.get(reverse("analytics:leaderboard-csv"), query).text)))
+    by_code = {a.employee_code: a.pk for a in agents.values()}
+    assert [by_code[r["employee_code"]] for r in exported] == expected
+    assert [r["rank"] for r in exported] == [str(rank[pk]) for pk in expected]
+    assert [r["csat"] for r in exported] == ["100.0", "50.0", "33.3", ""]
+
+    results = client.get(reverse("analytics:api-leaderboard"), query).json()["results"]
+    assert [(r["agent_id"], r["rank"]) for r in results] == [(pk, rank[pk]) for pk in expected]
+
+
+def test_an_unknown_sort_is_named_on_the_page_and_refused_by_the_api(client, sat_world, supervisor):
+    client.force_login(supervisor)
+    for headers in ({}, {"HX-Request": "true"}):
+        page = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "csat_low"}, headers=headers)
+        assert page.status_code == 200
+        assert "Sort: Select a valid choice. csat_low is not one of the available choices." in page.text
+    api = client.get(reverse("analytics:api-leaderboard"), {**QUERY, "sort": "csat_low"})
+    assert api.status_code == 400
+    assert api.json() == {"sort": ["Select a valid choice. csat_low is not one of the available choices."]}

@@ -52,3 +52,46 @@ def test_leaderboard_filter_sort_and_agent_charts(page, live_server):
     assert (
         page.evaluate("() => Chart.getChart(document.getElementById('nps-chart')).data.datasets.length") == 4
     )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_leaderboard_keeps_one_line_per_agent_and_the_name_in_view_while_scrolling_sideways(page, live_server):
+    supervisor = UserFactory(username="sup-wide", roles=["supervisor"])
+    team = TeamFactory(name="Care Central")
+    team.supervisors.add(supervisor)
+    card = make_scorecard()
+    for name, answer in (("Maximiliana Fontaine-Okonkwo", 9), ("Bo Li", 2)):
+        agent = AgentFactory(name=name, team=team)
+        call = CallFactory(agent=agent, started_at=timezone.now() - timedelta(days=2))
+        make_evaluation(card, call=call, score=80, sections={"Greeting": 90})
+        make_response(call=call, score=answer)  # one answer: an interval with the "small n" badge
+    today = timezone.localdate()
+    agent_day_stats_refresh(date_from=today - timedelta(days=60), date_to=today)
+
+    page.set_viewport_size({"width": 1000, "height": 800})
+    login(page, live_server, "sup-wide")
+    page.goto(f"{live_server.url}/analytics/")
+    layout = page.evaluate(
+        """() => {
+            const wrap = document.querySelector('.table-wrap');
+            const rows = [...document.querySelectorAll('#leaderboard tbody tr')];
+            const line = parseFloat(getComputedStyle(rows[0].cells[2]).lineHeight);
+            return {scrolls: wrap.scrollWidth > wrap.clientWidth, line,
+                    heights: rows.map(r => r.getBoundingClientRect().height)};
+        }"""
+    )
+    assert layout["scrolls"]
+    # One line of text plus the cell padding: a wrapped interval or badge would double the row.
+    assert all(height < 2 * layout["line"] for height in layout["heights"]), layout
+    page.evaluate("document.querySelector('.table-wrap').scrollLeft = 600")
+    offsets = page.evaluate(
+        """() => {
+            const wrap = document.querySelector('.table-wrap').getBoundingClientRect();
+            const name = document.querySelector('#leaderboard tbody tr td:nth-child(3)');
+            const hit = document.elementFromPoint(name.getBoundingClientRect().left + 5, name.getBoundingClientRect().top + 5);
+            return {wrap: wrap.left, name: name.getBoundingClientRect().left, onTop: name.contains(hit)};
+        }"""
+    )
+    assert abs(offsets["name"] - offsets["wrap"]) <= 1.5, offsets  # border of the wrap
+    assert offsets["onTop"], "the agent's name is covered by the scrolled columns"

@@ -136,3 +136,44 @@ def expected_satisfaction(responses) -> dict:
             low, high = t.interval(0.95, len(ces) - 1, loc=mean, scale=spread) if spread else (mean, mean)
             expected |= {"ces_low": max(1, low), "ces_high": min(7, high)}
     return expected
+
+
+def expected_nps_adjusted(answers) -> tuple[float, float]:
+    """Centre and standard error (points) of the adjusted-Wald NPS (Rocks 2016; Lewis & Sauro 2021) of raw 0–10
+    answers, computed independently of the app: the mean and population variance of +1 / 0 / −1 over
+    pseudo-counts (promoters + 3/4, passives + 3/2, detractors + 3/4), SE = sqrt(variance / (n + 3))."""
+    buckets = [category_for_score(a) for a in answers]
+    weights = {
+        1: buckets.count("promoter") + 0.75,
+        0: buckets.count("passive") + 1.5,
+        -1: buckets.count("detractor") + 0.75,
+    }
+    total = sum(weights.values())
+    mean = sum(value * w for value, w in weights.items()) / total
+    variance = sum(w * (value - mean) ** 2 for value, w in weights.items()) / total
+    return 100 * mean, 100 * (variance / total) ** 0.5
+
+
+def expected_nps_interval(answers) -> tuple[float, float]:
+    """The adjusted-Wald 95% interval of raw answers (see expected_nps_adjusted), clipped to ±100 and stretched
+    to hold the NPS as answered (which only a single answer needs)."""
+    from scipy.stats import norm
+
+    centre, se = expected_nps_adjusted(answers)
+    half = norm.ppf(0.975) * se
+    observed = 100 * (sum(a >= 9 for a in answers) - sum(a <= 6 for a in answers)) / len(answers)
+    return min(observed, max(-100.0, centre - half)), max(observed, min(100.0, centre + half))
+
+
+def expected_nps_difference(answers_a, answers_b) -> tuple[float, float, float]:
+    """NPS(a) − NPS(b) of raw answers and its MOVER 95% interval (Zou & Donner 2008) from each side's
+    expected_nps_interval: d ∓ the root of the summed squared distances to the sides' limits."""
+    nps_a = 100 * (sum(a >= 9 for a in answers_a) - sum(a <= 6 for a in answers_a)) / len(answers_a)
+    nps_b = 100 * (sum(a >= 9 for a in answers_b) - sum(a <= 6 for a in answers_b)) / len(answers_b)
+    (low_a, high_a), (low_b, high_b) = expected_nps_interval(answers_a), expected_nps_interval(answers_b)
+    d = nps_a - nps_b
+    return (
+        d,
+        d - ((nps_a - low_a) ** 2 + (high_b - nps_b) ** 2) ** 0.5,
+        d + ((high_a - nps_a) ** 2 + (nps_b - low_b) ** 2) ** 0.5,
+    )

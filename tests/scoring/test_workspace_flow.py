@@ -723,7 +723,6 @@ def test_a_comment_before_the_answer_marks_the_buttons_until_an_answer_is_saved(
     client, queued, chat_call, reviewer, crit
 ):
     client.force_login(reviewer)
-    a = crit["a"].pk
 
     refused = answer(client, chat_call, crit["a"], "", comment="Rushed")
 

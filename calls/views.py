@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
@@ -75,11 +76,21 @@ def _page_querystring(request: HttpRequest, number: int) -> str:
     return query.urlencode()
 
 
-def _render_page_or_part(request: HttpRequest, template: str, part: str, context: dict) -> HttpResponse:
-    """The whole page, or only its `part` (a template partial) for an htmx request. A history restore (back
-    button after the cache expired) needs the whole page; caches keep the two apart (Vary: HX-Request)."""
+def _render_page_or_part(
+    request: HttpRequest, template: str, part: str, context: dict, *, oob_parts: tuple[str, ...] = ()
+) -> HttpResponse:
+    """The whole page, or only its `part` (a template partial) for an htmx request, followed by the `oob_parts`
+    rendered with `oob` set (each swaps itself in out of band). A history restore (back button after the cache
+    expired) needs the whole page; caches keep the two apart (Vary: HX-Request)."""
     partial = request.htmx and not request.htmx.history_restore_request
-    response = render(request, f"{template}#{part}" if partial else template, context)
+    if partial and oob_parts:
+        body = render_to_string(f"{template}#{part}", context, request=request) + "".join(
+            render_to_string(f"{template}#{name}", {**context, "oob": True}, request=request)
+            for name in oob_parts
+        )
+        response = HttpResponse(body)
+    else:
+        response = render(request, f"{template}#{part}" if partial else template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
@@ -155,7 +166,8 @@ def call_list(request: HttpRequest) -> HttpResponse:
         if page_obj.has_next()
         else "",
     }
-    return _render_page_or_part(request, "calls/list.html", "results", context)
+    # The filter form comes along: its controls' error wiring must match the errors the results now show.
+    return _render_page_or_part(request, "calls/list.html", "results", context, oob_parts=("filters",))
 
 
 EXPORT_CHUNK = 2000

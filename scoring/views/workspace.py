@@ -206,6 +206,27 @@ class CriterionView:
         return self.row.answer is not None
 
 
+def _criterion_view(
+    row: EvaluationRow, *, number: int, error: str = "", kept: dict | None = None, is_missing: bool = False
+) -> CriterionView:
+    """One criterion with its answer buttons marked as saved, and what a refused post kept (`kept`)."""
+    kept = kept or {}
+    current = answer_choice_value(row.answer)
+    return CriterionView(
+        row=row,
+        number=number,
+        choices=[
+            (value, label, value == current)
+            for value, label in criterion_choices(row.criterion, applies=row.applies)
+        ],
+        comment=kept.get("comment", row.answer.comment if row.answer else ""),
+        quote=kept.get("quote", row.answer.quote if row.answer else ""),
+        offset_seconds=kept.get("offset_seconds", row.answer.offset_seconds if row.answer else None),
+        error=error,
+        is_missing=is_missing,
+    )
+
+
 def _criterion_views(
     rows: list[EvaluationRow],
     *,
@@ -218,19 +239,11 @@ def _criterion_views(
     sections: list[dict] = []
     for number, row in enumerate(rows, start=1):
         criterion = row.criterion
-        current = answer_choice_value(row.answer)
-        kept = posted.get(criterion.pk, {})
-        view = CriterionView(
-            row=row,
+        view = _criterion_view(
+            row,
             number=number,
-            choices=[
-                (value, label, value == current)
-                for value, label in criterion_choices(criterion, applies=row.applies)
-            ],
-            comment=kept.get("comment", row.answer.comment if row.answer else ""),
-            quote=kept.get("quote", row.answer.quote if row.answer else ""),
-            offset_seconds=kept.get("offset_seconds", row.answer.offset_seconds if row.answer else None),
             error=errors.get(criterion.pk, ""),
+            kept=posted.get(criterion.pk, {}),
             is_missing=criterion.pk in missing,
         )
         if not sections or sections[-1]["section"].pk != row.section.pk:
@@ -460,16 +473,21 @@ def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(error_messages(exc))
     rows = _rows(workspace)
+    number, row = next((n, r) for n, r in enumerate(rows, start=1) if r.criterion.pk == criterion.pk)
     context = {
         "ws": workspace,
         "running": evaluation_running_score(rows),
         "status_criterion": criterion,
         "status_error": error,
         "saved_at": timezone.now(),
+        "c": _criterion_view(row, number=number, error=error),
     }
-    # The score panel replaces itself; the criterion's status line rides along out of band.
+    # The score panel replaces itself; the criterion's status line rides along out of band, and so do its answer
+    # buttons with their error state (set on a refusal, cleared by the next save that goes through).
     body = render_to_string("scoring/workspace.html#score", context, request=request)
     body += render_to_string("scoring/workspace.html#save_status", {**context, "oob": True}, request=request)
+    if row.applies:  # an inapplicable criterion shows no buttons (and posts nothing from the page)
+        body += render_to_string("scoring/workspace.html#answers", {**context, "oob": True}, request=request)
     return HttpResponse(body, status=422 if error else 200)
 
 

@@ -11,13 +11,9 @@ The second test checks by keyboard what axe cannot: the scoring form's tab order
 
 from __future__ import annotations
 
-import json
-import os
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
@@ -32,74 +28,11 @@ from scoring.models import Assignment, Criterion, Dispute, Evaluation, Scorecard
 from scoring.selectors import call_context, can_dispute, scorecard_for_call
 from scoring.surveys.models import SurveyInvitation
 from scoring.surveys.tokens import token_generate
-from tests.browser.helpers import login
+from tests.browser.helpers import AXE_PATH, AxeSweep, login
 from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, simple_scorecard, submitted_evaluation
 
-AXE_PATH = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 DEMO_PASSWORD = "demo"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-
-# axe.run resolves to a plain object; only what the failure message needs crosses back to Python.
-AXE_RUN = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.map(n => n.target.join(' ')),
-  }));
-}"""
-
-
-class AxeSweep:
-    """Runs axe on the current page of a Playwright page and keeps what it finds, per page name."""
-
-    def __init__(self, page, base_url: str):
-        self.page = page
-        self.base_url = base_url
-        self.violations: list[dict] = []
-        self.pages: list[str] = []
-
-    def visit(self, name: str, path: str | None, *, heading: str = "", status: int = 200) -> None:
-        """Open path (None: stay on the current page), check it is the page meant, and run axe on it."""
-        if path is not None:
-            response = self.page.goto(f"{self.base_url}{path}")
-            assert response is not None and response.status == status, (
-                f"{name}: {path} answered {response.status}"
-            )
-        if heading:
-            expect(self.page.locator("h1")).to_contain_text(heading)
-        screenshots = os.environ.get("AXE_SCREENSHOTS")
-        if screenshots:
-            self.page.screenshot(
-                path=f"{screenshots}/{len(self.pages) + 1:02d}-{name.replace(' ', '-')}.png", full_page=True
-            )
-        self.page.add_script_tag(path=str(AXE_PATH))
-        for violation in self.page.evaluate(AXE_RUN, AXE_TAGS):
-            self.violations.append({"page": name, **violation})
-        self.pages.append(name)
-
-    def submit_invalid(self, name: str, form: str, *, heading: str = "", status: int) -> None:
-        """Submit the form (a CSS selector) as it is, past the browser's own checks of required fields, and run
-        axe on the page that answers: the same form, with the server's error messages."""
-        self.page.locator(form).evaluate("form => { form.noValidate = true; }")
-        with self.page.expect_response(lambda r: r.request.method == "POST") as answer:
-            self.page.locator(form).locator("button[type=submit]").last.click()
-        assert answer.value.status == status, f"{name}: the invalid form answered {answer.value.status}"
-        self.page.wait_for_load_state()
-        expect(self.page.locator("[role=alert], .errorlist").first).to_be_visible()
-        self.visit(name, None, heading=heading)
-
-    def failures(self) -> list[str]:
-        return [
-            f"{v['page']}: {v['id']} ({v['impact']}) {v['help']} at {', '.join(v['targets'][:5])}"
-            + (f" and {len(v['targets']) - 5} more" if len(v["targets"]) > 5 else "")
-            for v in self.violations
-        ]
-
-    def write_report(self) -> None:
-        path = os.environ.get("AXE_REPORT")
-        if path:
-            Path(path).write_text(json.dumps({"pages": self.pages, "violations": self.violations}, indent=1))
 
 
 def _seed_demo() -> None:

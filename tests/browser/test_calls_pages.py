@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from calls.importers import import_records
-from tests.browser.helpers import login
+from tests.browser.helpers import AxeSweep, login
 from tests.factories import UserFactory
 
 HOSTILE = 'Agent: hello <img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>\nCustomer: hi'
@@ -144,3 +144,60 @@ def test_the_main_navigation_fits_a_phone_screen(page, live_server):
         box = link.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, link.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+# A filter control's error wiring in the live DOM: aria-invalid, the ids its aria-describedby names with the text
+# of each (null for a missing one), and whether it is still the node marked before the htmx swaps.
+WIRING = """control => ({
+  invalid: control.getAttribute('aria-invalid'),
+  described_by: (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)
+    .map(id => [id, document.getElementById(id) && document.getElementById(id).textContent.trim()]),
+  same_node: control.dataset.mark === 'before',
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_filter_errors_stay_wired_to_their_controls_across_htmx_filter_changes(page, live_server):
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    UserFactory(username="boss", roles=["admin"])
+    login(page, live_server, "boss")
+    # Opened from a link whose period is backwards: the server renders the error, tied to the end date.
+    page.goto(f"{live_server.url}/calls/?date_from=2026-03-05&date_to=2026-03-01")
+    date_from, date_to = page.locator("#id_date_from"), page.locator("#id_date_to")
+    error = "To: The end date is before the start date."
+    page.locator("form.filters input, form.filters select").evaluate_all(
+        "all => all.forEach(c => { c.dataset.mark = 'before'; })"
+    )
+    assert date_to.evaluate(WIRING) == {
+        "invalid": "true", "described_by": [["id_date_to_error", error]], "same_node": True
+    }  # fmt: skip
+
+    # Typing a later end date with the keyboard, digit by digit: each digit of the year is a filter change
+    # (0002, 0020, 0202: still before the start, then 2026). The control keeps every digit typed, and once the
+    # period is right it names no error (the old one is gone from the page).
+    date_to.focus()
+    for key in ["ArrowLeft", "ArrowLeft", "ArrowLeft", *"03102026"]:
+        page.keyboard.press(key)
+    expect(date_to).to_have_value("2026-03-10")
+    expect(page).to_have_url(re.compile(r"[?&]date_to=2026-03-10(&|$)"))
+    expect(page.locator("#id_date_to_error")).to_have_count(0)
+    expect(date_to).not_to_have_attribute("aria-invalid", "true")
+    assert date_to.evaluate(WIRING) == {"invalid": None, "described_by": [], "same_node": True}
+    assert date_to.evaluate("control => control === document.activeElement")
+
+    # A start after the end, chosen by an htmx change: the end date is wired to the new error in the live DOM.
+    page.fill("#id_date_from", "2026-03-20")
+    page.dispatch_event("#id_date_from", "change")
+    expect(page.locator("#id_date_to_error")).to_have_text(error)
+    expect(date_to).to_have_attribute("aria-invalid", "true")
+    assert date_to.evaluate(WIRING) == {
+        "invalid": "true", "described_by": [["id_date_to_error", error]], "same_node": True
+    }  # fmt: skip
+    assert date_from.evaluate(WIRING) == {"invalid": None, "described_by": [], "same_node": True}
+    sweep = AxeSweep(page, live_server.url)
+    sweep.visit("calls list with a filter error after htmx", None, heading="Calls")
+    assert sweep.failures() == []
+    assert problems == []

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scoring.models import Evaluation
-from tests.browser.helpers import login
+from tests.browser.helpers import AxeSweep, login
 from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, expected_score, simple_scorecard
 
@@ -158,3 +158,73 @@ def test_a_failed_autosave_is_reported_on_its_criterion(page, live_server):
     page.unroute("**/review/answer/")
     page.keyboard.press("n")
     expect(current.locator(".save-status")).to_contain_text("Saved")
+
+
+# The criterion's answer buttons as assistive technology reads them: their error state, the text their
+# aria-describedby names, and a mark set on the live nodes before the save (still there: not replaced).
+ANSWER_BUTTONS = """fieldset => Array.from(fieldset.querySelectorAll('input[type=radio]')).map(radio => ({
+  value: radio.value,
+  checked: radio.checked,
+  invalid: radio.getAttribute('aria-invalid'),
+  described_by: radio.getAttribute('aria-describedby'),
+  description: (radio.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)
+    .map(id => document.getElementById(id).textContent.trim()).join(' '),
+  same_node: radio.dataset.mark === 'before',
+}))"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_autosave_marks_the_criterions_buttons_invalid_until_an_answer_is_saved(page, live_server):
+    team = TeamFactory(name="Billing Aria")
+    agent = AgentFactory(employee_code="A-ARIA", name="Ari Lee", team=team)
+    reviewer = UserFactory(username="rita-aria", roles=["reviewer"])
+    simple_scorecard(family="aria")
+    call = CallFactory(
+        external_id="KB-A", channel="chat", agent=agent, is_resolved=True, transcript="Agent: hi"
+    )
+    AssignmentFactory(call=call, reviewer=reviewer)
+
+    login(page, live_server, "rita-aria")
+    page.goto(f"{live_server.url}/qa/calls/{call.pk}/review/")
+    current = page.locator("fieldset.criterion.is-current")
+    expect(current.locator("legend")).to_contain_text("A?")
+    status_id = current.locator(".save-status").get_attribute("id")
+    current.locator("input[type=radio]").evaluate_all(
+        "all => all.forEach(r => { r.dataset.mark = 'before'; })"
+    )
+
+    # A comment before any answer: the autosave (on leaving the comment with Escape) is refused.
+    page.keyboard.press("c")
+    page.keyboard.type("Rushed greeting")
+    with page.expect_response(lambda r: r.url.endswith("/review/answer/")) as refused:
+        page.keyboard.press("Escape")
+    assert refused.value.status == 422
+    message = "Choose an answer first: a comment is saved with its answer."
+    expect(current.locator(".save-status")).to_have_text(message)
+    expect(current.locator("input[value='1']")).to_have_attribute("aria-invalid", "true")
+    assert current.evaluate(ANSWER_BUTTONS) == [
+        {"value": value, "checked": False, "invalid": "true", "described_by": status_id,
+         "description": message, "same_node": True}
+        for value in ("1", "0")
+    ]  # fmt: skip
+    sweep = AxeSweep(page, live_server.url)
+    sweep.visit("review workspace after a refused autosave", None, heading="Review of Ari Lee")
+    assert sweep.failures() == []
+
+    # Answering saves the answer with the comment, and the buttons are no longer marked.
+    with page.expect_response(lambda r: r.url.endswith("/review/answer/")) as saved:
+        page.keyboard.press("y")
+    assert saved.value.status == 200
+    expect(current.locator(".save-status")).to_contain_text("Saved")
+    expect(current.locator("input[value='1']")).not_to_have_attribute("aria-invalid", "true")
+    assert current.evaluate(ANSWER_BUTTONS) == [
+        {"value": "1", "checked": True, "invalid": None, "described_by": None, "description": "",
+         "same_node": True},
+        {"value": "0", "checked": False, "invalid": None, "described_by": None, "description": "",
+         "same_node": True},
+    ]  # fmt: skip
+    sweep.visit("review workspace after the answer", None, heading="Review of Ari Lee")
+    assert sweep.failures() == []
+    answer = Evaluation.objects.get(call=call).answers.get(criterion__key="a")
+    assert (answer.value, answer.comment) == (1, "Rushed greeting")

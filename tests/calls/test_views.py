@@ -422,6 +422,87 @@ def test_a_filter_error_is_tied_to_its_field(client, admin_user, filter_calls):
     assert "aria-invalid" not in page.one("input", name="date_from").attrs
 
 
+HX = {"HX-Request": "true"}
+# The filter controls as Django renders them, in the form's order (buttons and links left out).
+FILTER_CONTROLS = [
+    ("input", "q"),
+    ("input", "date_from"),
+    ("input", "date_to"),
+    ("select", "agent"),
+    ("select", "team"),
+    ("select", "department"),
+    ("select", "channel"),
+    ("select", "transferred"),
+    ("select", "escalated"),
+    ("select", "resolved"),
+    ("select", "fcr"),
+]
+
+
+def filter_wiring(response) -> dict[str, tuple[str | None, str | None]]:
+    """Each filter control of the response's form: (aria-invalid, the text its aria-describedby names)."""
+    page = page_of(response)
+    assert page.unresolved_references() == []
+    form = page.one("form", id="call-filters")
+    assert (form.attrs.get("hx-swap-oob"), form.attrs.get("data-aria-sync")) == ("true", "")
+    wiring = {}
+    for tag, name in FILTER_CONTROLS:
+        control = page.one(tag, name=name)
+        described = page.description(control) if "aria-describedby" in control.attrs else None
+        wiring[name] = (control.attrs.get("aria-invalid"), described)
+    return wiring
+
+
+def test_an_htmx_filter_change_brings_the_form_back_wired_to_the_errors_it_made(
+    client, admin_user, filter_calls
+):
+    client.force_login(admin_user)
+
+    wrong = client.get(LIST_URL, {"date_from": "2026-03-05", "date_to": "2026-03-01"}, headers=HX)
+
+    assert wrong.status_code == 200
+    assert listed_ids(wrong) == []
+    assert filter_wiring(wrong) == {
+        **{name: (None, None) for _, name in FILTER_CONTROLS},
+        "date_to": ("true", "To: The end date is before the start date."),
+    }
+
+    corrected = client.get(LIST_URL, {"date_from": "2026-03-01", "date_to": "2026-03-04"}, headers=HX)
+
+    assert sorted(listed_ids(corrected)) == ["F1", "F2", "F3"]
+    assert filter_wiring(corrected) == {name: (None, None) for _, name in FILTER_CONTROLS}
+    assert page_of(corrected).find_all("li", id="id_date_to_error") == []
+
+
+def test_an_htmx_filter_change_rewires_each_control_to_its_own_current_error(
+    client, admin_user, filter_calls
+):
+    client.force_login(admin_user)
+
+    several = client.get(LIST_URL, {"date_from": "yesterday", "agent": "abc", "fcr": "maybe"}, headers=HX)
+
+    assert filter_wiring(several) == {
+        **{name: (None, None) for _, name in FILTER_CONTROLS},
+        "date_from": ("true", "From: Enter a valid date."),
+        "agent": ("true", "Agent: Select a valid choice. That choice is not one of the available choices."),
+        "fcr": (
+            "true",
+            "First-contact resolved: Select a valid choice. maybe is not one of the available choices.",
+        ),
+    }
+
+    # The next change fixes two of them and keeps one: only that one stays wired, to its (same) message.
+    fewer = client.get(LIST_URL, {"date_from": "", "fcr": "maybe", "channel": "chat"}, headers=HX)
+
+    assert filter_wiring(fewer) == {
+        **{name: (None, None) for _, name in FILTER_CONTROLS},
+        "fcr": (
+            "true",
+            "First-contact resolved: Select a valid choice. maybe is not one of the available choices.",
+        ),
+    }
+
+
 def test_malformed_filter_values_are_form_errors_not_500(client, admin_user, filter_calls):
     client.force_login(admin_user)
 
@@ -443,7 +524,10 @@ def test_htmx_request_gets_only_the_results_partial(client, admin_user, filter_c
 
     full_html, partial_html = full.content.decode(), partial.content.decode()
     assert "<html" in full_html and 'id="results"' in full_html and "<form" in full_html
-    assert "<html" not in partial_html and "<form" not in partial_html
+    assert "<html" not in partial_html and 'id="results"' not in partial_html
+    # The filter form rides along out of band only (its error wiring), never as part of the results.
+    assert partial_html.count("<form") == 1
+    assert page_of(partial).one("form", id="call-filters").attrs["hx-swap-oob"] == "true"
     assert 'class="summary-strip"' in partial_html
     assert ">F2</a>" in partial_html and ">F1</a>" not in partial_html
     assert "<html" in restore.content.decode()

@@ -10,9 +10,11 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.timezone import localtime
 
+from scoring import services
 from scoring.forms import AnswerForm
 from scoring.models import Answer, Assignment, AuditEntry, Dispute, Evaluation
 from tests.factories import CallFactory, TransferFactory
@@ -511,8 +513,6 @@ def test_dispute_without_a_reason_is_refused(client, review, owner_agent, crit):
 
 @pytest.mark.django_db
 def test_upholding_a_dispute_changes_no_score(client, review, owner_agent, supervisor, crit):
-    from scoring import services
-
     dispute = services.dispute_open(
         evaluation=review, user=owner_agent.user, items={crit["a"].pk: "I did greet"}
     )
@@ -653,6 +653,7 @@ def test_plain_form_errors_are_tied_to_the_criterion_and_the_summary(
     radios = page.find_all("input", name=f"c{crit['b'].pk}-value")
     assert [r.attrs["value"] for r in radios] == ["0", "1", "2", "3", "4", "na"]
     assert all(r.attrs.get("aria-invalid") == "true" for r in radios)
+    assert all(page.description(r) == " ".join(expected) for r in radios)
     # The status line is named whatever it says, so an error shown later by htmx is tied to the group too.
     fine = page.one("fieldset", id=f"criterion-{crit['a'].pk}")
     assert page.description(fine) == "Saved"
@@ -664,3 +665,108 @@ def test_plain_form_errors_are_tied_to_the_criterion_and_the_summary(
         page.by_id("id_summary_error").text
         == "Ensure this value has at most 10000 characters (it has 10001)."
     )
+
+
+# --- an autosave's error state on the answer buttons (htmx) ------------------------------------------------
+
+
+def answer_buttons(response, criterion):
+    """The criterion's radio buttons as the autosave response re-renders them (out of band), and the page."""
+    page = page_of(response)
+    group = page.one("div", id=f"answers-{criterion.pk}")
+    assert (group.attrs["hx-swap-oob"], group.attrs["data-aria-sync"], group.attrs["role"]) == (
+        "true",
+        "",
+        "radiogroup",
+    )
+    return page, page.find_all("input", name=f"c{criterion.pk}-value")
+
+
+@pytest.mark.django_db
+def test_a_refused_autosave_ties_the_error_to_the_buttons_and_the_next_save_unties_it(
+    client, queued, chat_call, reviewer, crit
+):
+    client.force_login(reviewer)
+    b = crit["b"].pk
+
+    refused = answer(client, chat_call, crit["b"], "7")
+
+    assert refused.status_code == 422
+    page, radios = answer_buttons(refused, crit["b"])
+    assert page.unresolved_references() == []
+    assert [(r.attrs["id"], r.attrs["value"]) for r in radios] == [
+        (f"c{b}-value-0", "0"),
+        (f"c{b}-value-1", "1"),
+        (f"c{b}-value-2", "2"),
+        (f"c{b}-value-3", "3"),
+        (f"c{b}-value-4", "4"),
+        (f"c{b}-value-na", "na"),
+    ]
+    for radio in radios:
+        assert radio.attrs["aria-invalid"] == "true"
+        assert radio.attrs["aria-describedby"] == f"status-{b}"
+        assert page.description(radio) == "Select a valid choice. 7 is not one of the available choices."
+    assert page.by_id(f"status-{b}").attrs["class"] == "save-status error"
+
+    saved = answer(client, chat_call, crit["b"], "3")
+
+    assert saved.status_code == 200
+    page, radios = answer_buttons(saved, crit["b"])
+    assert page.unresolved_references() == []
+    assert [r.attrs["value"] for r in radios if "checked" in r.attrs] == ["3"]
+    assert all("aria-invalid" not in r.attrs and "aria-describedby" not in r.attrs for r in radios)
+    assert re.fullmatch(r"Saved \d\d:\d\d:\d\d", page.by_id(f"status-{b}").text)
+
+
+@pytest.mark.django_db
+def test_a_comment_before_the_answer_marks_the_buttons_until_an_answer_is_saved(
+    client, queued, chat_call, reviewer, crit
+):
+    client.force_login(reviewer)
+
+    refused = answer(client, chat_call, crit["a"], "", comment="Rushed")
+
+    assert refused.status_code == 422
+    page, radios = answer_buttons(refused, crit["a"])
+    assert page.unresolved_references() == []
+    assert [r.attrs["value"] for r in radios] == ["1", "0"]
+    assert [r.attrs["aria-invalid"] for r in radios] == ["true", "true"]
+    assert [page.description(r) for r in radios] == [
+        "Choose an answer first: a comment is saved with its answer."
+    ] * 2
+    # The other criteria are not part of the answer: nothing of theirs is re-rendered.
+    assert page.find_all("input", name=f"c{crit['b'].pk}-value") == []
+
+    saved = answer(client, chat_call, crit["a"], "0", comment="Rushed")
+
+    assert saved.status_code == 200
+    page, radios = answer_buttons(saved, crit["a"])
+    assert [(r.attrs["value"], "checked" in r.attrs) for r in radios] == [("1", False), ("0", True)]
+    assert all("aria-invalid" not in r.attrs and "aria-describedby" not in r.attrs for r in radios)
+    assert Answer.objects.get(criterion=crit["a"]).comment == "Rushed"
+
+
+@pytest.mark.django_db
+def test_a_draft_locked_meanwhile_ties_the_services_refusal_to_the_buttons(
+    client, queued, chat_call, reviewer, crit, monkeypatch
+):
+    """The draft submitted from another tab between the page's read and the service's lock: the service's
+    ValidationError (not the form's) is the message the buttons name."""
+    client.force_login(reviewer)
+    answer(client, chat_call, crit["a"], "1")
+
+    def submitted_meanwhile(**kwargs):
+        raise ValidationError("This evaluation is already submitted and can no longer be changed.")
+
+    monkeypatch.setattr(services, "evaluation_answer", submitted_meanwhile)
+    refused = answer(client, chat_call, crit["a"], "0")
+
+    assert refused.status_code == 422
+    page, radios = answer_buttons(refused, crit["a"])
+    assert page.unresolved_references() == []
+    assert [page.description(r) for r in radios] == [
+        "This evaluation is already submitted and can no longer be changed."
+    ] * 2
+    assert all(r.attrs["aria-invalid"] == "true" for r in radios)
+    # The buttons show what is saved (Yes), not the refused No.
+    assert [r.attrs["value"] for r in radios if "checked" in r.attrs] == ["1"]

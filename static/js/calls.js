@@ -11,24 +11,3 @@ document.addEventListener("htmx:configRequest", (event) => {
     if (params[key] === "" && !KEEP_WHEN_EMPTY.has(key)) delete params[key];
   }
 });
-
-// After a filter change the response carries the filter form out of band (data-aria-sync), bound to what was
-// submitted: each control's aria-invalid and aria-describedby (naming its entry in the error summary now in
-// #results) are taken over onto the live control with the same id, and the form itself stays. Swapping it
-// would reset a search being typed, or a date being typed digit by digit (Chrome fires "change" on each digit
-// of the year), to the value the request was made with.
-const SYNCED = ["aria-invalid", "aria-describedby"];
-document.addEventListener("htmx:oobBeforeSwap", (event) => {
-  let fresh = event.detail.fragment; // an outerHTML swap hands over a fragment holding the new element
-  if (fresh && fresh.nodeType === Node.DOCUMENT_FRAGMENT_NODE) fresh = fresh.firstElementChild;
-  if (!fresh || !fresh.hasAttribute("data-aria-sync")) return;
-  for (const source of [fresh, ...fresh.querySelectorAll("[id]")]) {
-    const live = document.getElementById(source.id);
-    if (!live) continue;
-    for (const name of SYNCED) {
-      if (source.hasAttribute(name)) live.setAttribute(name, source.getAttribute(name));
-      else live.removeAttribute(name);
-    }
-  }
-  event.detail.shouldSwap = false;
-});

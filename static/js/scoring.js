@@ -179,27 +179,6 @@
   document.body.addEventListener("htmx:responseError", autosaveFailed);
   document.body.addEventListener("htmx:sendError", autosaveFailed);
 
-  // An autosave's response carries the criterion's answer buttons out of band (data-aria-sync), re-rendered by
-  // the server with their error state: aria-invalid, and aria-describedby naming the status line with the
-  // message. Only those two attributes are taken over, onto the live buttons (same ids). Replacing the buttons
-  // would undo a tick given while the request was out (the queued autosave would then post the old answer)
-  // and drop the keyboard focus.
-  var SYNCED = ["aria-invalid", "aria-describedby"];
-  document.body.addEventListener("htmx:oobBeforeSwap", function (event) {
-    var fresh = event.detail.fragment;  // an outerHTML swap hands over a fragment holding the new element
-    if (fresh && fresh.nodeType === Node.DOCUMENT_FRAGMENT_NODE) fresh = fresh.firstElementChild;
-    if (!fresh || !fresh.hasAttribute("data-aria-sync")) return;
-    [fresh].concat(Array.prototype.slice.call(fresh.querySelectorAll("[id]"))).forEach(function (source) {
-      var live = document.getElementById(source.id);
-      if (!live) return;
-      SYNCED.forEach(function (name) {
-        if (source.hasAttribute(name)) live.setAttribute(name, source.getAttribute(name));
-        else live.removeAttribute(name);
-      });
-    });
-    event.detail.shouldSwap = false;
-  });
-
   // Clicking or tabbing into a criterion makes it the current one.
   form.addEventListener("focusin", function (event) {
     var el = event.target.closest && event.target.closest('fieldset.criterion[data-applies="1"]');

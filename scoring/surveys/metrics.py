@@ -1,4 +1,4 @@
-"""Pure survey math (no Django): NPS with its standard error and adjusted-Wald 95% interval; CSAT (share satisfied)
+"""Pure survey math (no Django): NPS with its standard error and 95% interval; CSAT (share satisfied)
 with a Wilson interval; CES (mean effort) with a Student-t interval."""
 
 from __future__ import annotations
@@ -31,55 +31,33 @@ def nps_standard_error(promoters: int, passives: int, detractors: int) -> float 
     return 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
 
 
-# The NPS interval is the adjusted Wald of Rocks (2016), "Interval estimation for the 'net promoter score'",
-# The American Statistician 70(4): the best of the six intervals he compared, and confirmed on real survey data by
-# Lewis & Sauro (MeasuringU, 2021), who use the same adjustment to compare two NPS. Three pseudo-responses are
-# added: 3/4 of a promoter, 3/4 of a detractor and 1 1/2 passives. The plain Wald interval (NPS ± z·SE) covers
-# the true NPS far less often than 95% on small samples (65% for 10 answers when 90% are promoters) and collapses
-# to "100 to 100" when every answer is the same.
-ADJUSTED_WALD_RESPONSES = 3.0
-ADJUSTED_WALD_EACH_SIDE = 0.75
-
-
-def nps_adjusted_wald(promoters: int, passives: int, detractors: int) -> tuple[float, float]:
-    """Centre and standard error (both in points) of the adjusted-Wald NPS: with n + 3 responses, of which
-    promoters + 3/4 and detractors + 3/4, SE = 100 × sqrt((p + d − (p − d)²) / (n + 3))."""
-    _check_counts(promoters, passives, detractors)
-    n = promoters + passives + detractors + ADJUSTED_WALD_RESPONSES
-    p = (promoters + ADJUSTED_WALD_EACH_SIDE) / n
-    d = (detractors + ADJUSTED_WALD_EACH_SIDE) / n
-    return 100.0 * (p - d), 100.0 * math.sqrt((p + d - (p - d) ** 2) / n)
-
-
 @dataclass(frozen=True)
 class NpsInterval:
     n: int
     nps: float | None
-    standard_error: float | None  # of the adjusted-Wald estimate the interval is built on
+    standard_error: float | None
     low: float | None
     high: float | None
     is_small_sample: bool
 
 
 def nps_interval(promoters: int, passives: int, detractors: int, *, z: float = Z_95) -> NpsInterval:
-    """NPS (as answered) with the adjusted-Wald 95% interval (see above), clipped to the possible range
-    [−100, 100]. The interval is centred on the adjusted estimate, so it need not be symmetric around the NPS.
+    """NPS with a normal-approximation interval (±z·SE), clipped to the possible range [−100, 100].
 
-    is_small_sample is True under SMALL_SAMPLE responses: the screen says the figure is too uncertain to act on.
+    is_small_sample is True under SMALL_SAMPLE responses: the approximation is rough there and the
+    screen says so.
     """
     n = promoters + passives + detractors
     score = nps(promoters, passives, detractors)
-    if score is None:
+    se = nps_standard_error(promoters, passives, detractors)
+    if score is None or se is None:
         return NpsInterval(n=n, nps=None, standard_error=None, low=None, high=None, is_small_sample=True)
-    centre, se = nps_adjusted_wald(promoters, passives, detractors)
     return NpsInterval(
         n=n,
         nps=score,
         standard_error=se,
-        # min/max with the score: a single answer's NPS (±100) would otherwise lie just outside its own
-        # interval (−48.5 to 98.5); from two answers on, the interval always holds the NPS.
-        low=min(score, max(-100.0, centre - z * se)),
-        high=max(score, min(100.0, centre + z * se)),
+        low=max(-100.0, score - z * se),
+        high=min(100.0, score + z * se),
         is_small_sample=n < SMALL_SAMPLE,
     )
 

@@ -3,22 +3,16 @@
 import math
 
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
-from scipy.stats import f_oneway, multinomial, pearsonr
+from scipy.stats import f_oneway, pearsonr
 
 from scoring.analytics.metrics import (
     GroupSums,
     competition_ranks,
     correlation_from_centered,
     lower_bound,
-    nps_difference,
     pooled_moments,
     shrunk_mean,
 )
-from tests.analytics.helpers import expected_nps_difference
-
-Z = 1.959963984540054
 
 # Unbalanced groups: four agents' QA scores.
 GROUPS = [
@@ -95,85 +89,3 @@ def test_correlation_from_centered_sums_matches_scipy():
     )
     assert r == pytest.approx(pearsonr(x, y).statistic)
     assert correlation_from_centered(sxy=0.0, sxx=0.0, syy=4.0) is None  # a constant side
-
-
-def answers(promoters, passives, detractors):
-    return [10] * promoters + [7] * passives + [2] * detractors
-
-
-def test_nps_difference_worked_by_hand():
-    # Three promoters against three detractors: each side's adjusted-Wald interval is 50 ± 1.96·28.8675 →
-    # (−6.58, 100) and (−100, 6.58); MOVER: 200 − sqrt(106.58² + 106.58²) = 49.27, and 200 + 0.
-    diff = nps_difference((3, 0, 0), (0, 0, 3))
-    assert diff.difference == 200.0
-    side = 50 + Z * 100 * math.sqrt(0.5 / 6)
-    assert diff.low == pytest.approx(200 - math.sqrt(2) * side)
-    assert diff.low == pytest.approx(49.2741, abs=1e-4)
-    assert diff.high == 200.0 and diff.is_significant and diff.is_small_sample
-
-
-counts = st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
-
-
-@given(counts, counts)
-def test_nps_difference_agrees_with_an_independent_computation_and_holds_the_difference(a, b):
-    assume(sum(a) > 0 and sum(b) > 0)
-    diff = nps_difference(a, b)
-    expected, low, high = expected_nps_difference(answers(*a), answers(*b))
-    assert diff.difference == pytest.approx(expected)
-    assert (diff.low, diff.high) == (pytest.approx(low, abs=1e-9), pytest.approx(high, abs=1e-9))
-    assert diff.low <= diff.difference <= diff.high
-
-
-def difference_coverage(interval_of, n_a, shares_a, n_b, shares_b):
-    """Probability over every pair of samples that the interval holds the true difference of NPS."""
-
-    def samples(n, promoter_share, detractor_share):
-        shares = [promoter_share, 1 - promoter_share - detractor_share, detractor_share]
-        return [
-            ((p, n - p - d, d), multinomial.pmf([p, n - p - d, d], n, shares))
-            for p in range(n + 1)
-            for d in range(n + 1 - p)
-        ]
-
-    true = 100 * (shares_a[0] - shares_a[1]) - 100 * (shares_b[0] - shares_b[1])
-    covered = 0.0
-    for a, chance_a in samples(n_a, *shares_a):
-        for b, chance_b in samples(n_b, *shares_b):
-            low, high = interval_of(a, b)
-            if low - 1e-9 <= true <= high + 1e-9:
-                covered += chance_a * chance_b
-    return covered
-
-
-def plain_wald_difference(a, b):
-    def nps_se(promoters, passives, detractors):
-        n = promoters + passives + detractors
-        p, d = promoters / n, detractors / n
-        return 100 * (p - d), 100 * math.sqrt(max(p + d - (p - d) ** 2, 0) / n)
-
-    (nps_a, se_a), (nps_b, se_b) = nps_se(*a), nps_se(*b)
-    half = Z * math.hypot(se_a, se_b)
-    return nps_a - nps_b - half, nps_a - nps_b + half
-
-
-@pytest.mark.parametrize(
-    ("n_a", "shares_a", "n_b", "shares_b", "wald", "product"),
-    [
-        (5, (0.7, 0.1), 5, (0.5, 0.2), 0.892, 0.960),
-        (10, (0.3, 0.4), 10, (0.6, 0.1), 0.913, 0.943),
-        (10, (0.9, 0.05), 30, (0.9, 0.05), 0.870, 0.979),
-        (6, (0.3, 0.4), 4, (0.6, 0.1), 0.875, 0.935),
-    ],
-)
-def test_nps_difference_covers_about_95_percent_on_small_samples_where_wald_does_not(
-    n_a, shares_a, n_b, shares_b, wald, product
-):
-    def interval(a, b):
-        diff = nps_difference(a, b)
-        return diff.low, diff.high
-
-    assert difference_coverage(interval, n_a, shares_a, n_b, shares_b) == pytest.approx(product, abs=5e-4)
-    assert difference_coverage(plain_wald_difference, n_a, shares_a, n_b, shares_b) == pytest.approx(
-        wald, abs=5e-4
-    )

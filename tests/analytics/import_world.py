@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.utils import timezone
 
 from calls.importers import import_records
 from calls.models import Call
@@ -169,3 +172,17 @@ def run_random_imports(world: World, committing, *, imports: int, log: list[str]
     return compare_each_change(
         world, IMPORT_KINDS, imports, Importer(world, committing).run, label="import", log=log
     )
+
+
+def write_transfers_csv_for_a_stored_call(world: World, folder: Path) -> tuple[Path, Call]:
+    """A transfers-only CSV (the CSV path of both backends' merge) giving one transfer to a stored call that has
+    none: the call is only in the database, not in the import."""
+    call = Call.objects.filter(agent__isnull=False, transfers__isnull=True).order_by("pk").first()
+    at = timezone.localtime(call.started_at).isoformat()
+    path = folder / "transfers.csv"
+    path.write_text(
+        "call_external_id,sequence,at,from_department,to_department,from_agent,to_agent,reason\n"
+        f"{call.external_id},1,{at},{world.departments[0].name},{world.departments[1].name},,"
+        f"{world.agents[5].employee_code},billing\n"
+    )
+    return path, call

@@ -23,7 +23,11 @@ from calls.selectors import call_import_record
 from scoring.analytics.models import AgentDayScoreStats
 from scoring.analytics.rollups import calls_agent_ids
 from tests.analytics.helpers import make_evaluation
-from tests.analytics.import_world import IMPORT_KINDS, run_random_imports
+from tests.analytics.import_world import (
+    IMPORT_KINDS,
+    run_random_imports,
+    write_transfers_csv_for_a_stored_call,
+)
 from tests.analytics.refresh_world import build_world, full_rebuild, snapshot
 from tests.analytics.test_rollups import assert_rollups_match_raw
 from tests.analytics.test_scoped_refresh import row_ids
@@ -176,6 +180,13 @@ def test_random_small_imports_keep_every_rollup_table_equal_to_a_full_rebuild_on
     assert sqlite_import_run["mismatches"] == []
     assert sum("[rollups changed]" in what for what in sqlite_import_run["imports"]) >= IMPORTS // 2
     assert sqlite_import_run["matches_raw"] is True
+    # Then a transfers-only CSV for a call only in the database (the CSV path of the SQLite merge).
+    assert sqlite_import_run["csv_transfers"] == {
+        "updated": 1,
+        "errors": [],
+        "transferred_added": 1,
+        "differences": {},
+    }
 
 
 @pytest.mark.django_db
@@ -222,18 +233,12 @@ def test_a_csv_of_transfers_for_calls_already_imported_refreshes_their_rows_exac
     zone, tmp_path, django_capture_on_commit_callbacks
 ):
     """A transfers-only CSV replaces the transfers of calls that are only in the database (the CSV path of
-    both backends' merge): their handling agents' rows follow, and every table equals a full rebuild."""
+    both backends' merge): their handling agents' rows follow, and every table equals a full rebuild. (On SQLite:
+    the end of sqlite_import_refresh_run.py.)"""
     world = build_world(4)
-    call = Call.objects.filter(agent__isnull=False, transfers__isnull=True).order_by("pk").first()
+    path, call = write_transfers_csv_for_a_stored_call(world, tmp_path)
     day = timezone.localtime(call.started_at).date()
     before = AgentDayCallStats.objects.get(agent_id=call.agent_id, day=day).transferred
-    at = timezone.localtime(call.started_at).isoformat()
-    path = tmp_path / "transfers.csv"
-    path.write_text(
-        "call_external_id,sequence,at,from_department,to_department,from_agent,to_agent,reason\n"
-        f"{call.external_id},1,{at},{world.departments[0].name},{world.departments[1].name},,"
-        f"{world.agents[5].employee_code},billing\n"
-    )
     with django_capture_on_commit_callbacks(execute=True):
         result = import_files([path])
 

@@ -588,3 +588,81 @@ def test_the_csv_refuses_each_invalid_filter_with_400_naming_the_field(
     # The page keeps showing the default figures beside the error message (it can: the message is on screen).
     page = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "csat_low"})
     assert page.status_code == 200 and "Sort: Select a valid choice." in page.text
+
+
+# --- rank descending: unranked agents last ------------------------------------------------------------------
+
+
+@pytest.fixture
+def unranked_world(team, supervisor):
+    """Four ranked agents with six evaluations each and the same spread (so their fair ranks follow their means:
+    the same n, k and team mean shrink each alike, and the lower bound is the same distance below), and three
+    unranked ones below the minimum of five: two evaluations at 100 (the best mean), one at 50, none at all."""
+    card = make_scorecard()
+    ranked = {}
+    for name, base in (("Rita Fourth", 65), ("Bob First", 95), ("Nell Third", 75), ("Gus Second", 85)):
+        ranked[name] = AgentFactory(team=team, name=name, employee_code=f"R-{name[:3].upper()}")
+        give(card, ranked[name], [base + d for d in (1, -1, 3, -3, 0, 2)])
+    unranked = {
+        "Zoe Few": AgentFactory(team=team, name="Zoe Few", employee_code="U-ZOE"),
+        "Ann Few": AgentFactory(team=team, name="Ann Few", employee_code="U-ANN"),
+        "Carl Calls": AgentFactory(team=team, name="Carl Calls", employee_code="U-CARL"),
+    }
+    give(card, unranked["Zoe Few"], [50])
+    give(card, unranked["Ann Few"], [100, 100])
+    CallFactory(agent=unranked["Carl Calls"], started_at=at(10, 9))  # calls but no evaluation
+    refresh()
+    return {"ranked": ranked, "unranked": unranked}
+
+
+BEST_FIRST = ["Bob First", "Gus Second", "Nell Third", "Rita Fourth"]
+UNRANKED_BY_NAME = ["Ann Few", "Carl Calls", "Zoe Few"]
+
+
+@pytest.mark.parametrize(
+    ("descending", "expected"),
+    [(False, BEST_FIRST + UNRANKED_BY_NAME), (True, BEST_FIRST[::-1] + UNRANKED_BY_NAME)],
+)
+def test_unranked_agents_come_last_by_rank_in_both_directions(unranked_world, team, descending, expected):
+    agents = unranked_world["ranked"] | unranked_world["unranked"]
+
+    rows = leaderboard(team_ids=[team.pk], period=JUNE, sort="rank", descending=descending)["rows"]
+
+    assert [r["agent_id"] for r in rows] == [agents[name].pk for name in expected]
+    ranks = {r["agent_id"]: r["rank"] for r in rows}
+    assert [ranks[agents[name].pk] for name in BEST_FIRST] == [1, 2, 3, 4]
+    assert [ranks[agents[name].pk] for name in UNRANKED_BY_NAME] == [None, None, None]
+
+
+def test_page_csv_and_api_sort_by_rank_descending_alike_with_unranked_agents_last(
+    client, unranked_world, supervisor, team, django_assert_num_queries
+):
+    agents = unranked_world["ranked"] | unranked_world["unranked"]
+    expected = BEST_FIRST[::-1] + UNRANKED_BY_NAME
+    rank = {name: str(number) for number, name in enumerate(BEST_FIRST, start=1)}
+    query = {**QUERY, "sort": "rank", "dir": "desc"}
+    client.force_login(supervisor)
+
+    # The same 11 queries as the unsorted page (test_leaderboard_query_count_does_not_grow_with_agents).
+    with django_assert_num_queries(11):
+        html = client.get(reverse("analytics:leaderboard"), query).text
+    shown = [int(pk) for pk in re.findall(r'data-agent="(\d+)"', html)]
+    assert shown == [agents[name].pk for name in expected]
+    cells = [
+        re.sub(
+            r"<[^>]+>",
+            "",
+            re.search(rf'data-agent="{agents[name].pk}">\s*<td class="num">(.*?)</td>', html, re.S)[1],
+        )
+        for name in expected
+    ]
+    assert cells == ["4", "3", "2", "1", "—", "—", "—"]
+    assert re.search(r'<tr class="unranked muted" data-agent="(\d+)"', html)[1] == str(agents["Ann Few"].pk)
+
+    exported = list(csv.DictReader(io.StringIO(client.get(reverse("analytics:leaderboard-csv"), query).text)))
+    assert [(r["agent"], r["rank"]) for r in exported] == [(name, rank.get(name, "")) for name in expected]
+
+    results = client.get(reverse("analytics:api-leaderboard"), query).json()["results"]
+    assert [(r["name"], r["rank"], r["is_ranked"]) for r in results] == [
+        (name, int(rank[name]) if name in rank else None, name in rank) for name in expected
+    ]

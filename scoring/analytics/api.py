@@ -20,7 +20,11 @@ class LeaderboardRowSerializer(serializers.Serializer):
     employee_code = serializers.CharField()
     team_id = serializers.IntegerField()
     team_name = serializers.CharField()
-    rank = serializers.IntegerField(allow_null=True)
+    rank = serializers.IntegerField(
+        allow_null=True,
+        help_text="Null when is_ranked is false (fewer evaluations than the minimum); sort=rank puts those rows "
+        "last in both directions.",
+    )
     previous_rank = serializers.IntegerField(allow_null=True)
     movement = serializers.IntegerField(allow_null=True)
     is_ranked = serializers.BooleanField()

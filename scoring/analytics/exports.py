@@ -1,4 +1,5 @@
-"""CSV export of the leaderboard, safe against spreadsheet formula injection."""
+"""CSV export of the leaderboard, safe against spreadsheet formula injection, and the plain-text refusal of
+filters it cannot honour."""
 
 from __future__ import annotations
 
@@ -94,3 +95,17 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
             + [_num(s) for s in r["sections"]]
         )
     return out.getvalue()
+
+
+def form_errors_text(errors: dict[str, list[str]]) -> str:
+    """A form's errors as plain text, one `field: message` line each (the keys of the API's 400 body, so
+    `__all__` for an error of the whole form such as a custom range that starts after it ends).
+
+    A message may quote the query string (`Select a valid choice. <value> ...`): its line breaks are
+    flattened so a crafted value cannot add a line that looks like another field's error.
+    """
+    return "".join(
+        f"{field}: {' '.join(str(message).splitlines())}\n"
+        for field, messages in errors.items()
+        for message in messages
+    )

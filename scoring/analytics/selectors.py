@@ -372,8 +372,9 @@ def leaderboard(
     evaluations, with rank movement since the previous period of the same length. CSAT and CES (the optional
     survey answers) are shown beside NPS, summed in the same query as the QA sums, and never ranked on.
 
-    `sort` (one of SORT_KEYS) orders the rows after ranking, so it moves rows but never changes a rank; by a
-    key other than the rank, rows without a figure (no CSAT answers, say) come last in both directions.
+    `sort` (one of SORT_KEYS) orders the rows after ranking, so it moves rows but never changes a rank; rows
+    without a figure come last in both directions, in the same order either way: unranked agents (too few
+    evaluations) by the rank, agents without CSAT answers by CSAT, say.
 
     Six queries whatever the number of agents: agents, call sums, score sums, previous score sums,
     section scores, open overdue follow-ups.
@@ -414,7 +415,10 @@ def leaderboard(
         present.sort(key=lambda r: (r[sort], r["name"]), reverse=descending)
         rows = present + missing
     elif descending:
-        rows = list(reversed(rows))
+        # Only the ranked rows turn round: unranked agents have no rank to order by, and put first they
+        # would crowd out the ranked ones at the top of "worst first".
+        ranked = [r for r in rows if r["is_ranked"]]
+        rows = ranked[::-1] + [r for r in rows if not r["is_ranked"]]
     return {"rows": rows, "section_titles": titles, "period": period}
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from . import selectors
-from .exports import leaderboard_csv
+from .exports import form_errors_text, leaderboard_csv
 from .forms import AnalyticsFilterForm
 
 
@@ -79,6 +79,12 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def leaderboard_export(request: HttpRequest) -> HttpResponse:
     form = _form(request)
+    # The page shows a bad filter beside the figures of the default ones; a downloaded file has no room for
+    # that, so it would pass off those figures as the period and team asked for. Refused, as by the API.
+    if form.is_bound and not form.is_valid():
+        return HttpResponse(
+            form_errors_text(form.errors), status=400, content_type="text/plain; charset=utf-8"
+        )
     sort, descending = form.sort_order()
     board = selectors.leaderboard(
         team_ids=form.team_ids(), period=form.resolved_period(), sort=sort, descending=descending

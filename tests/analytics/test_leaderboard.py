@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from scipy.stats import f_oneway, norm
 
+from calls.models import Team
 from calls.rollups import agent_day_stats_refresh
 from scoring.analytics.selectors import Period, leaderboard, team_figures
 from scoring.followups.models import FollowUpCase
@@ -446,3 +447,215 @@ def test_csat_and_ces_are_shown_per_agent_without_changing_the_ranking(
     for agent in (owner_agent, teammate_agent):
         for key, value in satisfaction(agent).items():
             assert results[agent.pk][key] == (None if value is None else pytest.approx(value, abs=1e-9)), key
+
+
+# --- CSV: an invalid filter is refused, a valid one unchanged ----------------------------------------------
+
+CSV_HEADER = (
+    "rank,movement,agent,employee_code,team,calls,identified_calls,average_handle_seconds,fcr_rate,transfer_rate,"
+    "escalation_rate,qa_mean,qa_shrunk,evaluations,nps,nps_low,nps_high,responses,csat,csat_answers,ces,"
+    "ces_answers,followups_closed,followups_closed_within_sla,followups_open_overdue,section: Greeting"
+)
+
+
+def test_a_valid_csv_export_is_the_same_file_as_before_invalid_filters_were_refused(
+    client, board_world, supervisor, team, owner_agent, teammate_agent, settings
+):
+    """The rows are those the export gave for this query before invalid filters were refused (byte for byte),
+    and each figure in them is the independent computation's, rounded as the file rounds."""
+    rows = {
+        "owner": "1,1,Olive Owner,A-OWNER,Billing East,11,11,192.3,0.8182,0.1818,0.0909,86.67,85.82,6,40.0,-29.8,"
+        "79.8,5,,0,,0,0,0,0,90.83",
+        "mate": "2,-1,Tom Mate,A-MATE,Billing East,8,8,176.2,0.875,0.125,0.0,70.0,71.2,5,0.0,-61.1,61.1,3,,0,,0,0,0,0,"
+        "75.0",
+    }
+    # The figures behind those rows, from the raw calls, evaluations and answers.
+    sections = {
+        owner_agent.pk: (95 + 85 + 100 + 75 + 90 + 100) / 6,
+        teammate_agent.pk: (65 + 80 + 70 + 85 + 75) / 5,
+    }
+    for key, agent, (rank, movement) in (("owner", owner_agent, (1, 1)), ("mate", teammate_agent, (2, -1))):
+        e = independent(agent, [owner_agent, teammate_agent], None, settings.ANALYTICS_MIN_EVALUATIONS)
+        computed = [rank, movement, agent.name, agent.employee_code, "Billing East", e["calls"]]
+        computed += [e["identified_calls"], round(e["average_handle_seconds"], 1)]
+        computed += [round(e[k], 4) for k in ("fcr_rate", "transfer_rate", "escalation_rate")]
+        computed += [round(e["qa_mean"], 2), round(e["qa_shrunk"], 2), e["evaluations"]]
+        computed += [round(e["nps"], 1), round(e["nps_low"], 1), round(e["nps_high"], 1), e["responses"]]
+        computed += ["", 0, "", 0, 0, 0, 0, round(sections[agent.pk], 2)]  # no CSAT / CES, no follow-ups
+        assert ",".join(str(v) for v in computed) == rows[key], key
+    client.force_login(supervisor)
+
+    for query, order in (
+        (QUERY, ["owner", "mate"]),
+        ({**QUERY, "team": team.pk, "sort": "nps", "dir": "desc"}, ["owner", "mate"]),
+        ({**QUERY, "sort": "rank", "dir": "desc"}, ["mate", "owner"]),  # no unranked agent: plainly reversed
+    ):
+        response = client.get(reverse("analytics:leaderboard-csv"), query)
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert (
+            response["Content-Disposition"] == 'attachment; filename="leaderboard-2026-06-01-2026-06-30.csv"'
+        )
+        assert response.content.decode() == "".join(
+            f"{line}\r\n" for line in [CSV_HEADER, *map(rows.get, order)]
+        )
+
+
+def test_a_csv_without_filters_is_still_the_default_period(client, board_world, supervisor):
+    """No query string at all is not an invalid form: the link from a fresh page gives the last 30 days."""
+    client.force_login(supervisor)
+    today = timezone.localdate()
+
+    response = client.get(reverse("analytics:leaderboard-csv"))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="leaderboard-{today - timedelta(days=29)}-{today}.csv"'
+    )
+    assert response.content.decode() == CSV_HEADER.rsplit(",", 1)[0] + "\r\n"  # June is not in it
+
+
+def _bad_filters(other_team):
+    """(query, the CSV's expected body) for each kind of invalid filter, then several at once."""
+    unknown = Team.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1  # no such team
+    return [
+        (
+            {"sort": "csat_low"},
+            "sort: Select a valid choice. csat_low is not one of the available choices.\n",
+        ),
+        ({"dir": "down"}, "dir: Select a valid choice. down is not one of the available choices.\n"),
+        (
+            {"period": "forever"},
+            "period: Select a valid choice. forever is not one of the available choices.\n",
+        ),
+        ({"date_from": "2026-06-30", "date_to": "2026-06-01"}, "__all__: The range starts after it ends.\n"),
+        (
+            {"date_from": "2026-06-31"},
+            "date_from: Enter a valid date.\n__all__: A custom range needs both dates.\n",
+        ),
+        (
+            {"date_from": "2025-01-01", "date_to": "2026-06-30"},
+            "__all__: A custom range is at most 366 days.\n",
+        ),
+        ({"team": unknown}, f"team: Select a valid choice. {unknown} is not one of the available choices.\n"),
+        (  # a team that exists, led by someone else
+            {"team": other_team.pk},
+            f"team: Select a valid choice. {other_team.pk} is not one of the available choices.\n",
+        ),
+        ({"team": "east"}, "team: Select a valid choice. east is not one of the available choices.\n"),
+        (
+            {"team": other_team.pk, "sort": "rnak", "dir": "desc", "date_to": "2026-05-01"},
+            f"team: Select a valid choice. {other_team.pk} is not one of the available choices.\n"
+            "sort: Select a valid choice. rnak is not one of the available choices.\n"
+            "__all__: The range starts after it ends.\n",
+        ),
+        (  # a value with a line break of its own cannot add a line that reads as another field's error
+            {"sort": "x\nteam: fine"},
+            "sort: Select a valid choice. x team: fine is not one of the available choices.\n",
+        ),
+    ]
+
+
+def test_the_csv_refuses_each_invalid_filter_with_400_naming_the_field(
+    client, board_world, supervisor, other_team
+):
+    """Before, the file held the default filters' figures (the last 30 days, all the supervisor's teams) under
+    a name that looked like an answer. Now: 400, one `field: message` line per error, as the API's 400 says."""
+    client.force_login(supervisor)
+    for bad, body in _bad_filters(other_team):
+        query = {**QUERY, **bad}
+
+        response = client.get(reverse("analytics:leaderboard-csv"), query)
+
+        assert (response.status_code, response["Content-Type"], response.content.decode()) == (
+            400,
+            "text/plain; charset=utf-8",
+            body,
+        ), bad
+        assert "Content-Disposition" not in response
+        api = client.get(reverse("analytics:api-leaderboard"), query)
+        assert api.status_code == 400
+        api_lines = [f"{field}: {' '.join(m.splitlines())}" for field, ms in api.json().items() for m in ms]
+        assert body.splitlines() == api_lines, bad
+    # The page keeps showing the default figures beside the error message (it can: the message is on screen).
+    page = client.get(reverse("analytics:leaderboard"), {**QUERY, "sort": "csat_low"})
+    assert page.status_code == 200 and "Sort: Select a valid choice." in page.text
+
+
+# --- rank descending: unranked agents last ------------------------------------------------------------------
+
+
+@pytest.fixture
+def unranked_world(team, supervisor):
+    """Four ranked agents with six evaluations each and the same spread (so their fair ranks follow their means:
+    the same n, k and team mean shrink each alike, and the lower bound is the same distance below), and three
+    unranked ones below the minimum of five: two evaluations at 100 (the best mean), one at 50, none at all."""
+    card = make_scorecard()
+    ranked = {}
+    for name, base in (("Rita Fourth", 65), ("Bob First", 95), ("Nell Third", 75), ("Gus Second", 85)):
+        ranked[name] = AgentFactory(team=team, name=name, employee_code=f"R-{name[:3].upper()}")
+        give(card, ranked[name], [base + d for d in (1, -1, 3, -3, 0, 2)])
+    unranked = {
+        "Zoe Few": AgentFactory(team=team, name="Zoe Few", employee_code="U-ZOE"),
+        "Ann Few": AgentFactory(team=team, name="Ann Few", employee_code="U-ANN"),
+        "Carl Calls": AgentFactory(team=team, name="Carl Calls", employee_code="U-CARL"),
+    }
+    give(card, unranked["Zoe Few"], [50])
+    give(card, unranked["Ann Few"], [100, 100])
+    CallFactory(agent=unranked["Carl Calls"], started_at=at(10, 9))  # calls but no evaluation
+    refresh()
+    return {"ranked": ranked, "unranked": unranked}
+
+
+BEST_FIRST = ["Bob First", "Gus Second", "Nell Third", "Rita Fourth"]
+UNRANKED_BY_NAME = ["Ann Few", "Carl Calls", "Zoe Few"]
+
+
+@pytest.mark.parametrize(
+    ("descending", "expected"),
+    [(False, BEST_FIRST + UNRANKED_BY_NAME), (True, BEST_FIRST[::-1] + UNRANKED_BY_NAME)],
+)
+def test_unranked_agents_come_last_by_rank_in_both_directions(unranked_world, team, descending, expected):
+    agents = unranked_world["ranked"] | unranked_world["unranked"]
+
+    rows = leaderboard(team_ids=[team.pk], period=JUNE, sort="rank", descending=descending)["rows"]
+
+    assert [r["agent_id"] for r in rows] == [agents[name].pk for name in expected]
+    ranks = {r["agent_id"]: r["rank"] for r in rows}
+    assert [ranks[agents[name].pk] for name in BEST_FIRST] == [1, 2, 3, 4]
+    assert [ranks[agents[name].pk] for name in UNRANKED_BY_NAME] == [None, None, None]
+
+
+def test_page_csv_and_api_sort_by_rank_descending_alike_with_unranked_agents_last(
+    client, unranked_world, supervisor, team, django_assert_num_queries
+):
+    agents = unranked_world["ranked"] | unranked_world["unranked"]
+    expected = BEST_FIRST[::-1] + UNRANKED_BY_NAME
+    rank = {name: str(number) for number, name in enumerate(BEST_FIRST, start=1)}
+    query = {**QUERY, "sort": "rank", "dir": "desc"}
+    client.force_login(supervisor)
+
+    # The same 11 queries as the unsorted page (test_leaderboard_query_count_does_not_grow_with_agents).
+    with django_assert_num_queries(11):
+        html = client.get(reverse("analytics:leaderboard"), query).text
+    shown = [int(pk) for pk in re.findall(r'data-agent="(\d+)"', html)]
+    assert shown == [agents[name].pk for name in expected]
+    cells = [
+        re.sub(
+            r"<[^>]+>",
+            "",
+            re.search(rf'data-agent="{agents[name].pk}">\s*<td class="num">(.*?)</td>', html, re.S)[1],
+        )
+        for name in expected
+    ]
+    assert cells == ["4", "3", "2", "1", "—", "—", "—"]
+    assert re.search(r'<tr class="unranked muted" data-agent="(\d+)"', html)[1] == str(agents["Ann Few"].pk)
+
+    exported = list(csv.DictReader(io.StringIO(client.get(reverse("analytics:leaderboard-csv"), query).text)))
+    assert [(r["agent"], r["rank"]) for r in exported] == [(name, rank.get(name, "")) for name in expected]
+
+    results = client.get(reverse("analytics:api-leaderboard"), query).json()["results"]
+    assert [(r["name"], r["rank"], r["is_ranked"]) for r in results] == [
+        (name, int(rank[name]) if name in rank else None, name in rank) for name in expected
+    ]

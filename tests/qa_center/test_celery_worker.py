@@ -64,5 +64,7 @@ def test_follow_up_tasks_have_their_own_queue_consumed_first():
     assert router.route({}, "scoring.followups.tasks.followup_dispatch_task")["queue"].name == "followups"
     assert router.route({}, "scoring.followups.tasks.followup_sweep_task")["queue"].name == "followups"
     assert router.route({}, "scoring.surveys.tasks.survey_invite_task")["queue"].name == "celery"
-    assert router.route({}, "scoring.analytics.tasks.analytics_refresh_for_calls_task")["queue"].name == "celery"
+    assert (
+        router.route({}, "scoring.analytics.tasks.analytics_refresh_for_calls_task")["queue"].name == "celery"
+    )
     assert celery_app.conf.broker_transport_options["queue_order_strategy"] == "priority"

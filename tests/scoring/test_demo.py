@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo_calls(db):
-    call_command("seed_demo", calls=400, agents=6, days=14, seed=7, calls_only=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command(
+        "seed_demo", calls=400, agents=6, days=14, seed=7, calls_only=True, stdout=open("/dev/null", "w")
+    )  # noqa: SIM115
 
 
 def test_seed_evaluations_builds_consistent_qa_data(demo_calls):
@@ -108,7 +110,11 @@ def test_demo_calibration_puts_every_reviewer_on_the_same_calls(demo_calls, djan
     assert len(calibrated) == CALIBRATION_CALLS and summary["calibration"] == 2 * CALIBRATION_CALLS
     for call_id in calibrated:  # the call's review by one reviewer, a calibration by each of the others
         ratings = Evaluation.objects.filter(call_id=call_id, kind__in=["review", "calibration"], revision=1)
-        assert sorted(ratings.values_list("author__username", flat=True)) == ["reviewer", "reviewer2", "reviewer3"]
+        assert sorted(ratings.values_list("author__username", flat=True)) == [
+            "reviewer",
+            "reviewer2",
+            "reviewer3",
+        ]
         assert ratings.filter(kind="review").count() == 1
     report = calibration_report(django_user_model.objects.get(username="admin"))
     assert (report.overall.units, report.overall.raters) == (CALIBRATION_CALLS, 3)

@@ -523,8 +523,14 @@ LOGGING = {
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}
     },
+    "filters": {
+        "client_errors_without_traceback": {"()": "qa_center.logging_filters.ClientErrorsWithoutTraceback"}
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["client_errors_without_traceback"]},
+    },
 }
 
 # E-mail (survey invitations, follow-up notifications) through Django 6.1's MAILERS. The environment

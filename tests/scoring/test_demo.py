@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -17,9 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo_calls(db):
-    call_command(
-        "seed_demo", calls=400, agents=6, days=14, seed=7, calls_only=True, stdout=open("/dev/null", "w")
-    )  # noqa: SIM115
+    call_command("seed_demo", calls=400, agents=6, days=14, seed=7, calls_only=True, stdout=io.StringIO())
 
 
 def test_seed_evaluations_builds_consistent_qa_data(demo_calls):

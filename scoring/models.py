@@ -103,6 +103,11 @@ class Criterion(models.Model):
         UNRESOLVED = "unresolved", "Only when the call was not resolved"
         HOLD_OR_TRANSFER = "hold_or_transfer", "Only when the call had a hold or a transfer"
 
+    class AutoScope(models.TextChoices):
+        OPENING = "opening", "Opening (the agent's first 3 lines, first leg only)"
+        CLOSING = "closing", "Closing (the agent's last 3 lines, last leg only)"
+        ANYWHERE = "anywhere", "Anywhere (every agent line)"
+
     # Denormalised from section so (scorecard, key) can be unique; services keep it equal to
     # section.scorecard and a trigger refuses a mismatch.
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="criteria")
@@ -121,6 +126,12 @@ class Criterion(models.Model):
     applicability = models.CharField(
         max_length=20, choices=Applicability.choices, default=Applicability.ALWAYS
     )
+    # Auto-check (scoring.autocheck): phrases, one per line, whose presence in the agent's lines of the
+    # transcript suggests "Yes". Suggestions only: the reviewer answers. Yes/no criteria only.
+    auto_phrases = models.TextField(
+        blank=True, help_text="One phrase per line; the agent saying any of them suggests Yes."
+    )
+    auto_scope = models.CharField(max_length=20, choices=AutoScope.choices, default=AutoScope.ANYWHERE)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -138,10 +149,21 @@ class Criterion(models.Model):
                 condition=Q(applicability__in=["always", "resolved", "unresolved", "hold_or_transfer"]),
                 name="criterion_applicability_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(auto_phrases="") | Q(scale="yes_no"), name="criterion_auto_phrases_yes_no_only"
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_scope__in=["opening", "closing", "anywhere"]),
+                name="criterion_auto_scope_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def is_auto_checked(self) -> bool:
+        return bool(self.auto_phrases.strip())
 
 
 class Assignment(models.Model):

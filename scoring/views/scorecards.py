@@ -259,6 +259,8 @@ CRITERION_FORM_FIELDS = (
     "allows_na",
     "is_critical",
     "applicability",
+    "auto_phrases",
+    "auto_scope",
 )
 
 

@@ -366,6 +366,10 @@ class Answer(models.Model):
     offset_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Position in the recording."
     )
+    # What the criterion's auto-check rule suggested (1 yes / 0 no) when the review was submitted; None when
+    # the criterion has no rule, the rule made no suggestion, or this is not a submitted review. Compared with
+    # `value` to show how often reviewers agree with each rule.
+    auto_value = models.PositiveSmallIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -375,6 +379,9 @@ class Answer(models.Model):
             models.CheckConstraint(
                 condition=(Q(is_na=True) & Q(value__isnull=True)) | (Q(is_na=False) & Q(value__isnull=False)),
                 name="answer_value_xor_na",
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_value__isnull=True) | Q(auto_value__in=[0, 1]), name="answer_auto_value_yes_no"
             ),
         ]
 

@@ -26,7 +26,7 @@ from calls.models import Agent, Call, Channel, Department
 
 from . import autocheck, metrics
 from .analytics.rollups import analytics_refresh_for_calls_on_commit
-from .legs import call_legs, calls_legs, leg_for_agent
+from .legs import call_legs, calls_legs, leg_for_agent, leg_opens_and_closes
 from .models import (
     Answer,
     Assignment,
@@ -51,6 +51,7 @@ from .selectors import (
     leg_evaluable_by_user,
     scorecard_for_leg,
 )
+from .ui_support import transcript_rows
 
 logger = logging.getLogger(__name__)
 
@@ -611,6 +612,27 @@ def _store_scores(
     return result
 
 
+def _record_auto_values(evaluation: Evaluation, criteria: list[Criterion], answers: Mapping[int, Answer]) -> None:
+    """Keep each auto-checked criterion's suggestion beside the reviewer's answer (reviews only: a self-review or
+    a calibration never saw the hints), so the scorecard page can say how often reviewers agree with the rule."""
+    if evaluation.kind != Evaluation.Kind.REVIEW:
+        return
+    checked = [c for c in criteria if c.auto_phrases and not answers[c.pk].is_na]
+    if not checked:
+        return
+    first_leg, last_leg = leg_opens_and_closes(call_legs(evaluation.call), evaluation.agent_id)
+    lines = transcript_rows(evaluation.call)  # the workspace's numbering: the same suggestion it showed
+    changed = []
+    for criterion in checked:
+        suggestion = autocheck.suggest(criterion, lines, first_leg=first_leg, last_leg=last_leg)
+        answer = answers[criterion.pk]
+        auto_value = suggestion.value if suggestion is not None else None
+        if answer.auto_value != auto_value:
+            answer.auto_value = auto_value
+            changed.append(answer)
+    Answer.objects.bulk_update(changed, ["auto_value"])
+
+
 @transaction.atomic
 def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = None) -> Evaluation:
     """Submit a draft: every applicable criterion answered; inapplicable ones are recorded as N/A.
@@ -645,6 +667,7 @@ def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = N
     if missing:
         raise ValidationError(f"Answer every criterion before submitting; missing: {', '.join(missing)}")
     _store_scores(evaluation, criteria, answers)
+    _record_auto_values(evaluation, criteria, answers)
     now = timezone.now()
     evaluation.status = Evaluation.Status.SUBMITTED
     evaluation.submitted_at = now

@@ -27,7 +27,7 @@ from calls.selectors import agent_for_user, call_detail_for_user, call_timeline,
 
 from .. import autocheck, metrics, services
 from ..forms import AnswerForm, SummaryForm
-from ..legs import Leg, call_legs, leg_for_agent
+from ..legs import Leg, call_legs, leg_for_agent, leg_opens_and_closes
 from ..models import Criterion, Evaluation, Scorecard
 from ..selectors import (
     EvaluationRow,
@@ -98,14 +98,6 @@ class Workspace:
         """Auto-check hints are for a reviewer's own review of a leg: not on a self-review (the agent would be
         coached by the rule), nor in calibration (a shared hint would inflate the agreement it measures)."""
         return self.mode == REVIEW and self.kind == Evaluation.Kind.REVIEW
-
-    @property
-    def is_first_leg(self) -> bool:
-        return not self.legs or self.legs[0].agent.pk == self.agent.pk
-
-    @property
-    def is_last_leg(self) -> bool:
-        return not self.legs or self.legs[-1].agent.pk == self.agent.pk
 
     @property
     def summary_url(self) -> str:
@@ -235,13 +227,12 @@ def _suggestions(
     """The auto-check suggestion of every applicable criterion with phrases, from the transcript already loaded."""
     if not workspace.shows_suggestions:
         return {}
+    first_leg, last_leg = leg_opens_and_closes(workspace.legs, workspace.agent.pk)
     suggestions = {}
     for row in rows:
         if not row.applies:
             continue
-        suggestion = autocheck.suggest(
-            row.criterion, transcript, first_leg=workspace.is_first_leg, last_leg=workspace.is_last_leg
-        )
+        suggestion = autocheck.suggest(row.criterion, transcript, first_leg=first_leg, last_leg=last_leg)
         if suggestion is not None:
             suggestions[row.criterion.pk] = suggestion
     return suggestions

@@ -161,10 +161,6 @@ class Criterion(models.Model):
     def __str__(self) -> str:
         return self.key
 
-    @property
-    def is_auto_checked(self) -> bool:
-        return bool(self.auto_phrases.strip())
-
 
 class Assignment(models.Model):
     """A leg of a call (the call and the agent to evaluate) in a reviewer's queue. No leg is assigned twice

@@ -377,7 +377,8 @@ class Answer(models.Model):
                 name="answer_value_xor_na",
             ),
             models.CheckConstraint(
-                condition=Q(auto_value__isnull=True) | Q(auto_value__in=[0, 1]), name="answer_auto_value_yes_no"
+                condition=Q(auto_value__isnull=True) | Q(auto_value__in=[0, 1]),
+                name="answer_auto_value_yes_no",
             ),
         ]
 

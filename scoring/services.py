@@ -612,7 +612,9 @@ def _store_scores(
     return result
 
 
-def _record_auto_values(evaluation: Evaluation, criteria: list[Criterion], answers: Mapping[int, Answer]) -> None:
+def _record_auto_values(
+    evaluation: Evaluation, criteria: list[Criterion], answers: Mapping[int, Answer]
+) -> None:
     """Keep each auto-checked criterion's suggestion beside the reviewer's answer (reviews only: a self-review or
     a calibration never saw the hints), so the scorecard page can say how often reviewers agree with the rule."""
     if evaluation.kind != Evaluation.Kind.REVIEW:

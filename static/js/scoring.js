@@ -220,6 +220,14 @@
     }
   });
 
+  // The "Use suggestion" buttons only work with this file: show them, also when an autosave sends a hint back.
+  function showSuggestionButtons(root) {
+    root.querySelectorAll("button.use-suggestion[hidden]").forEach(function (button) { button.hidden = false; });
+  }
+  showSuggestionButtons(form);
+  document.body.addEventListener("htmx:load", function (event) {
+    if (event.target && event.target.querySelectorAll) showSuggestionButtons(event.target);
+  });
   form.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button.use-suggestion");
     if (button) useSuggestion(button.closest("fieldset.criterion"));

@@ -75,6 +75,15 @@ def test_reviewer_uses_the_auto_check_suggestions_and_they_are_saved(page, live_
     expect(brand.locator(".autocheck")).to_contain_text("Your answer agrees.")
     expect(brand.get_by_role("button", name="Use suggestion")).to_have_count(0)
     expect(page.get_by_test_id("running-score")).to_have_text("100.00")
+    # Overruling it brings the button back (the hint is re-rendered by the autosave); "u" takes it again, and
+    # the line is not quoted twice.
+    page.keyboard.press("n")
+    expect(brand.locator(".autocheck")).to_contain_text("Your answer differs.")
+    expect(brand.get_by_role("button", name="Use suggestion")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/answer/")):
+        page.keyboard.press("u")
+    expect(brand.locator(".autocheck")).to_contain_text("Your answer agrees.")
+    expect(brand.locator("textarea[name$='-quote']")).to_have_value(GREETING)
 
     # The keyboard: "u" takes the current criterion's suggestion (here No, with nothing to quote).
     page.keyboard.press("j")

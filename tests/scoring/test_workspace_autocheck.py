@@ -125,6 +125,10 @@ def test_workspace_shows_each_suggestion_with_its_evidence_line(client, queued, 
     buttons = {b.attrs["data-value"]: b.attrs["data-quote"] for b in page.find_all("button", type="button")
                if "use-suggestion" in b.attrs.get("class", "")}  # fmt: skip
     assert buttons == {"1": EVIDENCE, "0": ""}
+    # Hidden until scoring.js shows it: without JavaScript the button could not do anything.
+    assert all(
+        "hidden" in b.attrs for b in page.find_all("button") if "use-suggestion" in b.attrs.get("class", "")
+    )
 
 
 @pytest.mark.django_db

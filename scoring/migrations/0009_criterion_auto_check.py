@@ -13,7 +13,7 @@ phrases) are touched.
 
 import importlib
 
-from django.db import migrations, models
+from django.db import DEFAULT_DB_ALIAS, connections, migrations, models, transaction
 
 from scoring.default_scorecard import DEFINITION, criterion_auto_check
 
@@ -26,38 +26,64 @@ def _criterion_sqlite_triggers() -> list[tuple[str, str]]:
     return [(statement.split()[2], statement) for statement in statements]
 
 
-def _fill_seeded_phrases(apps) -> None:
+def _seeded_criteria(apps):
+    """(queryset, fields) for each seeded criterion still without its phrases (same key and question)."""
     Criterion = apps.get_model("scoring", "Criterion")
     for section_def in DEFINITION["sections"]:
         for criterion_def in section_def["criteria"]:
             if not criterion_def.get("auto_phrases"):
                 continue
-            Criterion.objects.filter(
+            queryset = Criterion.objects.filter(
                 scorecard__family=DEFINITION["family"],
                 key=criterion_def["key"],
                 question=criterion_def["question"],
                 scale="yes_no",
                 auto_phrases="",
-            ).update(**criterion_auto_check(criterion_def))
+            )
+            yield queryset, criterion_auto_check(criterion_def)
+
+
+def fill_seeded_phrases(apps, schema_editor) -> None:
+    """Give the seeded scorecard's criteria their phrases, lifting the frozen guard for this update only.
+
+    Idempotent, and callable without a schema editor: tests/conftest.py replays it after 0003's seed when a
+    transactional test has flushed the database."""
+    pending = [(queryset, fields) for queryset, fields in _seeded_criteria(apps) if queryset.exists()]
+    if not pending:
+        return
+    connection = schema_editor.connection if schema_editor is not None else connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "postgresql":
+        lift = ["ALTER TABLE scoring_criterion DISABLE TRIGGER scoring_criterion_frozen"]
+        # ALTER TABLE refuses to run while trigger events are pending: fire the deferred ones first.
+        restore = [
+            "SET CONSTRAINTS ALL IMMEDIATE",
+            "ALTER TABLE scoring_criterion ENABLE TRIGGER scoring_criterion_frozen",
+        ]
+    elif connection.vendor == "sqlite":
+        update_guard = [
+            (n, st) for n, st in _criterion_sqlite_triggers() if n == "scoring_criterion_frozen_upd"
+        ]
+        lift = [f"DROP TRIGGER IF EXISTS {name}" for name, _statement in update_guard]
+        restore = [statement for _name, statement in update_guard]
+    else:
+        lift, restore = [], []
+    # One transaction: the guard is never left lifted, whatever fails.
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for statement in lift:
+            cursor.execute(statement)
+        for queryset, fields in pending:
+            queryset.using(connection.alias).update(**fields)
+        for statement in restore:
+            cursor.execute(statement)
 
 
 def forward(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE scoring_criterion DISABLE TRIGGER scoring_criterion_frozen")
-        _fill_seeded_phrases(apps)
-        # ALTER TABLE refuses to run while trigger events are pending: fire the deferred ones now.
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        schema_editor.execute("ALTER TABLE scoring_criterion ENABLE TRIGGER scoring_criterion_frozen")
-    elif vendor == "sqlite":
-        triggers = _criterion_sqlite_triggers()
-        for name, _statement in triggers:
+    if schema_editor.connection.vendor == "sqlite":
+        # The columns and constraints above rebuilt scoring_criterion, dropping 0002's triggers: make them again.
+        for name, statement in _criterion_sqlite_triggers():
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        _fill_seeded_phrases(apps)
-        for _name, statement in triggers:
             schema_editor.execute(statement)
-    else:
-        _fill_seeded_phrases(apps)
+    fill_seeded_phrases(apps, schema_editor)
 
 
 def reverse(apps, schema_editor):

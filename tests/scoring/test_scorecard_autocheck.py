@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from scoring import services
 from scoring.models import Criterion
+from tests.embedded_sqlite import copy_template
 from tests.html_a11y import page_of
 
 
@@ -190,3 +193,29 @@ def test_a_new_version_keeps_the_phrases(qa_lead, voice_qa):
 
     assert draft.criteria.get(key="greeting_brand").auto_phrases == "Northwind Telecom\nNorthwind"
     assert draft.criteria.get(key="greeting_brand").auto_scope == "opening"
+
+
+def test_on_the_embedded_sqlite_database_the_phrases_are_seeded_and_frozen_too(sqlite_template, tmp_path):
+    # Adding the columns rebuilds scoring_criterion on SQLite, which drops 0002's triggers: 0009 makes them again.
+    connection = sqlite3.connect(copy_template(sqlite_template, tmp_path / "var"))
+    triggers = {
+        name
+        for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'scoring_criterion'"
+        )
+    }
+    phrases = connection.execute(
+        "SELECT auto_scope, auto_phrases FROM scoring_criterion WHERE key = 'greeting_brand'"
+    ).fetchone()
+
+    assert triggers == {
+        "scoring_criterion_frozen_ins",
+        "scoring_criterion_frozen_upd",
+        "scoring_criterion_frozen_del",
+        "scoring_criterion_section_ins",
+        "scoring_criterion_section_upd",
+    }
+    assert phrases == ("opening", "Northwind Telecom\nNorthwind")
+    with pytest.raises(sqlite3.IntegrityError, match="published and cannot be changed"), connection:
+        connection.execute("UPDATE scoring_criterion SET auto_phrases = 'hi' WHERE key = 'greeting_brand'")
+    connection.close()

@@ -18,6 +18,7 @@ from .serializers import (
     EvaluationDetailSerializer,
     EvaluationFilterSerializer,
     EvaluationSerializer,
+    ScorecardDetailSerializer,
     ScorecardSerializer,
 )
 
@@ -26,7 +27,9 @@ from .serializers import (
 class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
     """Scorecards with their sections and criteria: published and retired versions (drafts for QA leads)."""
 
-    serializer_class = ScorecardSerializer
+    def get_serializer_class(self):
+        # The detail adds how often reviewers agree with each auto-check rule (one more query).
+        return ScorecardDetailSerializer if self.action == "retrieve" else ScorecardSerializer
 
     def get_queryset(self):
         return selectors.scorecard_list_for_user(self.request.user, include_drafts=True)

@@ -15,7 +15,9 @@ FAMILY = "voice-qa"
 NAME = "Voice QA"
 
 # Each criterion: key, question, guidance, weight, scale ("yes_no" | "points"), max_points,
-# allows_na, is_critical, applicability ("always" | "resolved" | "unresolved" | "hold_or_transfer").
+# allows_na, is_critical, applicability ("always" | "resolved" | "unresolved" | "hold_or_transfer"),
+# and for an auto-checked yes/no criterion auto_phrases (a list) and auto_scope ("opening" | "closing" |
+# "anywhere"): the phrases match what calls/demo's good agents say (see scoring.autocheck).
 DEFINITION: dict = {
     "family": FAMILY,
     "name": NAME,
@@ -34,18 +36,34 @@ DEFINITION: dict = {
                     "question": "Did the agent greet the customer with the company name?",
                     "guidance": "The brand is named in the first sentence, in the standard greeting.",
                     "weight": "1",
+                    "auto_phrases": [
+                        "Northwind Telecom",
+                        "Northwind",
+                    ],
+                    "auto_scope": "opening",
                 },
                 {
                     "key": "greeting_own_name",
                     "question": "Did the agent give their own name?",
                     "guidance": "First name is enough.",
                     "weight": "1",
+                    "auto_phrases": [
+                        "my name is",
+                        "this is",
+                    ],
+                    "auto_scope": "opening",
                 },
                 {
                     "key": "greeting_offer_help",
                     "question": "Did the agent offer to help?",
                     "guidance": "E.g. 'How can I help you today?' — any natural wording counts.",
                     "weight": "1",
+                    "auto_phrases": [
+                        "how can I help",
+                        "how may I help",
+                        "what can I do for you",
+                    ],
+                    "auto_scope": "opening",
                 },
             ],
         },
@@ -155,6 +173,11 @@ DEFINITION: dict = {
                     ),
                     "weight": "1",
                     "applicability": "resolved",
+                    "auto_phrases": [
+                        "anything else I can help you with",
+                        "anything else I can do for you",
+                    ],
+                    "auto_scope": "closing",
                 },
                 {
                     "key": "closing_next_steps",
@@ -175,6 +198,12 @@ DEFINITION: dict = {
                     "question": "Did the agent thank the customer?",
                     "guidance": "Thanked them for calling / for their patience.",
                     "weight": "1",
+                    "auto_phrases": [
+                        "thank you for calling",
+                        "thanks for calling",
+                        "thank you for your patience",
+                    ],
+                    "auto_scope": "closing",
                 },
             ],
         },
@@ -212,4 +241,13 @@ def criterion_defaults(criterion: dict) -> dict:
         "allows_na": criterion.get("allows_na", False),
         "is_critical": criterion.get("is_critical", False),
         "applicability": criterion.get("applicability", "always"),
+    }
+
+
+def criterion_auto_check(criterion: dict) -> dict:
+    """A criterion's auto-check fields (kept apart from criterion_defaults: migration 0003's historical
+    Criterion has no such columns; migration 0009 adds them and fills them in on the seeded version)."""
+    return {
+        "auto_phrases": "\n".join(criterion.get("auto_phrases", ())),
+        "auto_scope": criterion.get("auto_scope", "anywhere"),
     }

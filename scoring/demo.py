@@ -28,11 +28,13 @@ from calls import roles
 from calls.demo import ANYTHING_ELSE, BRAND, agent_profile
 from calls.models import Agent, Call
 
-from . import metrics, services
+from . import autocheck, metrics, services
+from .legs import calls_legs, leg_opens_and_closes
 from .models import Answer, AuditEntry, Criterion, Dispute, Evaluation, Notice, Scorecard, SectionScore
 from .notices.services import notice_create_for_event
 from .sampling import weekly_sample_assign
 from .selectors import scorecard_for_call
+from .ui_support import numbered_transcript
 
 # Reviewed calls that the other demo reviewers score again (calibration), spread over the period.
 CALIBRATION_CALLS = 18
@@ -232,11 +234,12 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
             .select_related("agent")
             .order_by("id")
         )
-    with_hold_or_transfer = set(
+    transferred = set(
         Call.objects.filter(pk__in=[c.pk for c in sample], transfers__isnull=False).values_list(
             "pk", flat=True
         )
-    ) | {c.pk for c in sample if c.hold_seconds > 0}
+    )
+    with_hold_or_transfer = transferred | {c.pk for c in sample if c.hold_seconds > 0}
 
     scorecards: dict[int, Scorecard | None] = {}
     criteria_of: dict[int, list[Criterion]] = {}
@@ -345,12 +348,20 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
                 calibration += 1
 
     created = Evaluation.objects.bulk_create(evaluations, batch_size=2000)
+    leg_ends = _leg_ends(transferred)
     answers, section_scores, audit = [], [], []
     for evaluation, values, result in zip(created, answer_values, results, strict=True):
+        auto_values = _auto_values(evaluation, criteria_of[evaluation.scorecard_id], values, leg_ends)
         for criterion in criteria_of[evaluation.scorecard_id]:
             value = values.get(criterion.key)
             answers.append(
-                Answer(evaluation=evaluation, criterion=criterion, value=value, is_na=value is None)
+                Answer(
+                    evaluation=evaluation,
+                    criterion=criterion,
+                    value=value,
+                    is_na=value is None,
+                    auto_value=auto_values.get(criterion.pk),
+                )
             )
         for section_id, score in result.section_scores.items():
             section_scores.append(
@@ -401,6 +412,38 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
         f"{disputes['disputes_resolved']} resolved disputes, {notices} notices, {assignments} open assignments.",
     )
     return summary
+
+
+def _leg_ends(transferred: set[int]) -> dict[int, tuple[bool, bool]]:
+    """Whether the handling agent (the one reviewed) opened and closed each transferred call; calls without a
+    transfer are theirs from start to end. Two queries per 5000 transferred calls."""
+    ids, ends = sorted(transferred), {}
+    for start in range(0, len(ids), 5000):
+        calls = list(
+            Call.objects.filter(pk__in=ids[start : start + 5000]).select_related("agent__team", "department")
+        )
+        agents = {call.pk: call.agent_id for call in calls}
+        for call_id, legs in calls_legs(calls).items():
+            ends[call_id] = leg_opens_and_closes(legs, agents[call_id])
+    return ends
+
+
+def _auto_values(
+    evaluation: Evaluation, criteria: list[Criterion], values: dict, leg_ends: dict[int, tuple[bool, bool]]
+) -> dict[int, int]:
+    """What each auto-check rule suggested on a seeded review, as evaluation_submit records it (the transcript's
+    speakers are labelled "Agent"/"Customer" in the demo, so no names are needed)."""
+    checked = [c for c in criteria if c.auto_phrases and values.get(c.key) is not None]
+    if evaluation.kind != Evaluation.Kind.REVIEW or not checked:
+        return {}
+    first_leg, last_leg = leg_ends.get(evaluation.call_id, (True, True))
+    lines = numbered_transcript(evaluation.call.transcript or "")
+    auto_values = {}
+    for criterion in checked:
+        suggestion = autocheck.suggest(criterion, lines, first_leg=first_leg, last_leg=last_leg)
+        if suggestion is not None:
+            auto_values[criterion.pk] = suggestion.value
+    return auto_values
 
 
 def _seed_disputes(created: Iterable[Evaluation], answer_values, agent_users, users_by_id, rng, now) -> dict:

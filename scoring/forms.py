@@ -8,6 +8,7 @@ from django import forms
 
 from calls.models import Call, Channel, Department
 
+from . import autocheck
 from .legs import Leg
 from .models import Assignment, Criterion, Dispute, Scorecard, Section
 from .ui_support import criterion_choices
@@ -291,6 +292,24 @@ class CriterionForm(forms.Form):
     allows_na = forms.BooleanField(label="N/A allowed", required=False)
     is_critical = forms.BooleanField(label="Critical (failing it fails the evaluation)", required=False)
     applicability = forms.ChoiceField(choices=Criterion.Applicability.choices, initial="always")
+    auto_phrases = forms.CharField(
+        label="Auto-check phrases",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "Optional, yes/no criteria only. One phrase per line (at most 20, each up to 200 characters): "
+            "when the agent says one of them, the review page suggests Yes and shows the line; otherwise "
+            "it suggests No. Case and punctuation are ignored; phrases match whole words only. "
+            "The reviewer always decides."
+        ),
+    )
+    auto_scope = forms.ChoiceField(
+        label="Auto-check looks at",
+        required=False,
+        choices=Criterion.AutoScope.choices,
+        initial=Criterion.AutoScope.ANYWHERE,
+        help_text="Which of the agent's transcript lines the phrases are looked for in.",
+    )
     section = forms.ModelChoiceField(queryset=Section.objects.none(), empty_label=None)
     position = forms.IntegerField(required=False, min_value=0, max_value=32000, help_text="Blank = last.")
 
@@ -304,4 +323,9 @@ class CriterionForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("scale") == Criterion.Scale.YES_NO:
             cleaned["max_points"] = 1
+        # Not posted (an older form, a script): the model's default.
+        cleaned["auto_scope"] = cleaned.get("auto_scope") or Criterion.AutoScope.ANYWHERE
+        if "auto_phrases" in cleaned and cleaned.get("scale"):
+            for message in autocheck.phrase_errors(cleaned["auto_phrases"], scale=cleaned["scale"]):
+                self.add_error("auto_phrases", message)
         return cleaned

@@ -187,3 +187,11 @@ def _legs_of(call: Call, transfers: list[Transfer]) -> list[Leg]:
 
 def leg_for_agent(legs: list[Leg], agent_id: int | None) -> Leg | None:
     return next((leg for leg in legs if leg.agent.pk == agent_id), None)
+
+
+def leg_opens_and_closes(legs: list[Leg], agent_id: int) -> tuple[bool, bool]:
+    """Whether the agent's leg is the call's first (they opened it) and its last (they closed it).
+    A call without legs (no agent recorded) counts as one leg."""
+    if not legs:
+        return True, True
+    return legs[0].agent.pk == agent_id, legs[-1].agent.pk == agent_id

@@ -103,6 +103,11 @@ class Criterion(models.Model):
         UNRESOLVED = "unresolved", "Only when the call was not resolved"
         HOLD_OR_TRANSFER = "hold_or_transfer", "Only when the call had a hold or a transfer"
 
+    class AutoScope(models.TextChoices):
+        OPENING = "opening", "Opening (the agent's first 3 lines, first leg only)"
+        CLOSING = "closing", "Closing (the agent's last 3 lines, last leg only)"
+        ANYWHERE = "anywhere", "Anywhere (every agent line)"
+
     # Denormalised from section so (scorecard, key) can be unique; services keep it equal to
     # section.scorecard and a trigger refuses a mismatch.
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="criteria")
@@ -121,6 +126,12 @@ class Criterion(models.Model):
     applicability = models.CharField(
         max_length=20, choices=Applicability.choices, default=Applicability.ALWAYS
     )
+    # Auto-check (scoring.autocheck): phrases, one per line, whose presence in the agent's lines of the
+    # transcript suggests "Yes". Suggestions only: the reviewer answers. Yes/no criteria only.
+    auto_phrases = models.TextField(
+        blank=True, help_text="One phrase per line; the agent saying any of them suggests Yes."
+    )
+    auto_scope = models.CharField(max_length=20, choices=AutoScope.choices, default=AutoScope.ANYWHERE)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -137,6 +148,13 @@ class Criterion(models.Model):
             models.CheckConstraint(
                 condition=Q(applicability__in=["always", "resolved", "unresolved", "hold_or_transfer"]),
                 name="criterion_applicability_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_phrases="") | Q(scale="yes_no"), name="criterion_auto_phrases_yes_no_only"
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_scope__in=["opening", "closing", "anywhere"]),
+                name="criterion_auto_scope_valid",
             ),
         ]
 
@@ -344,6 +362,10 @@ class Answer(models.Model):
     offset_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="Position in the recording."
     )
+    # What the criterion's auto-check rule suggested (1 yes / 0 no) when the review was submitted; None when
+    # the criterion has no rule, the rule made no suggestion, or this is not a submitted review. Compared with
+    # `value` to show how often reviewers agree with each rule.
+    auto_value = models.PositiveSmallIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -353,6 +375,10 @@ class Answer(models.Model):
             models.CheckConstraint(
                 condition=(Q(is_na=True) & Q(value__isnull=True)) | (Q(is_na=False) & Q(value__isnull=False)),
                 name="answer_value_xor_na",
+            ),
+            models.CheckConstraint(
+                condition=Q(auto_value__isnull=True) | Q(auto_value__in=[0, 1]),
+                name="answer_auto_value_yes_no",
             ),
         ]
 

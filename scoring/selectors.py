@@ -26,7 +26,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -48,6 +48,7 @@ from .models import (
     Section,
     SectionScore,
 )
+from .surveys.metrics import ShareInterval, csat_interval
 
 # =====================================================================================================
 # Calls (as scoring sees them)
@@ -562,3 +563,48 @@ def agents_with_open_disputes_for_supervisor(user) -> QuerySet[Agent]:
     return Agent.objects.filter(
         team__in=_led_team_ids(user),
     ).filter(Exists(Dispute.objects.filter(evaluation__agent=OuterRef("pk"), status=Dispute.Status.OPEN)))
+
+
+# =====================================================================================================
+# Auto-check: how often reviewers agree with each rule
+# =====================================================================================================
+
+
+@dataclass(frozen=True)
+class AutoCheckAgreement:
+    """One auto-checked criterion: current submitted review answers that recorded a suggestion (N/A answers
+    left out), how many the reviewer answered as suggested, and that share with its Wilson 95% interval."""
+
+    criterion: Criterion
+    answers: int
+    agreed: int
+    interval: ShareInterval
+
+
+def scorecard_auto_check_agreement(scorecard: Scorecard) -> list[AutoCheckAgreement]:
+    """Agreement per auto-checked criterion of this scorecard version, counted in one query."""
+    recorded = Q(
+        answers__auto_value__isnull=False,
+        answers__is_na=False,
+        answers__evaluation__kind=Evaluation.Kind.REVIEW,
+        answers__evaluation__status=Evaluation.Status.SUBMITTED,
+        answers__evaluation__is_current=True,
+    )
+    criteria = (
+        Criterion.objects.filter(scorecard=scorecard)
+        .exclude(auto_phrases="")
+        .annotate(
+            suggested=Count("answers", filter=recorded),
+            agreed=Count("answers", filter=recorded & Q(answers__value=F("answers__auto_value"))),
+        )
+        .order_by("section__position", "section_id", "position", "id")
+    )
+    return [
+        AutoCheckAgreement(
+            criterion=criterion,
+            answers=criterion.suggested,
+            agreed=criterion.agreed,
+            interval=csat_interval(criterion.agreed, criterion.suggested),
+        )
+        for criterion in criteria
+    ]

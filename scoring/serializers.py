@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Answer, Assignment, Criterion, Evaluation, Scorecard, Section, SectionScore
+from .selectors import scorecard_auto_check_agreement
 
 
 class CriterionSerializer(serializers.ModelSerializer):
@@ -23,6 +25,8 @@ class CriterionSerializer(serializers.ModelSerializer):
             "allows_na",
             "is_critical",
             "applicability",
+            "auto_phrases",
+            "auto_scope",
             "position",
         ]
 
@@ -60,6 +64,33 @@ class ScorecardSerializer(serializers.ModelSerializer):
             "based_on",
             "sections",
         ]
+
+
+class AutoCheckAgreementSerializer(serializers.Serializer):
+    """How often reviewers answered an auto-checked criterion as its rule suggested (current submitted reviews
+    of this version; N/A answers left out), with the share's Wilson 95% interval in percent."""
+
+    criterion = serializers.IntegerField(source="criterion.pk")
+    key = serializers.CharField(source="criterion.key")
+    answers = serializers.IntegerField()
+    agreed = serializers.IntegerField()
+    percent = serializers.FloatField(source="interval.percent", allow_null=True)
+    low = serializers.FloatField(source="interval.low", allow_null=True)
+    high = serializers.FloatField(source="interval.high", allow_null=True)
+    is_small_sample = serializers.BooleanField(source="interval.is_small_sample")
+
+
+class ScorecardDetailSerializer(ScorecardSerializer):
+    auto_check_agreement = serializers.SerializerMethodField()
+
+    class Meta(ScorecardSerializer.Meta):
+        fields = [*ScorecardSerializer.Meta.fields, "auto_check_agreement"]
+
+    @extend_schema_field(AutoCheckAgreementSerializer(many=True))
+    def get_auto_check_agreement(self, scorecard: Scorecard) -> list:
+        if scorecard.is_editable:
+            return []
+        return AutoCheckAgreementSerializer(scorecard_auto_check_agreement(scorecard), many=True).data
 
 
 class AgentRefSerializer(serializers.Serializer):

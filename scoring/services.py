@@ -24,9 +24,9 @@ from django.utils import timezone
 from calls import roles
 from calls.models import Agent, Call, Channel, Department
 
-from . import metrics
+from . import autocheck, metrics
 from .analytics.rollups import analytics_refresh_for_calls_on_commit
-from .legs import call_legs, calls_legs, leg_for_agent
+from .legs import call_legs, calls_legs, leg_for_agent, leg_opens_and_closes
 from .models import (
     Answer,
     Assignment,
@@ -51,6 +51,7 @@ from .selectors import (
     leg_evaluable_by_user,
     scorecard_for_leg,
 )
+from .ui_support import transcript_rows
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ CRITERION_FIELDS = (
     "allows_na",
     "is_critical",
     "applicability",
+    "auto_phrases",
+    "auto_scope",
     "position",
     "key",
 )
@@ -196,6 +199,11 @@ def _clean_criterion_fields(fields: dict) -> dict:
         raise ValidationError({"scale": f"Unknown scale {fields['scale']!r}."})
     if "applicability" in fields and fields["applicability"] not in Criterion.Applicability.values:
         raise ValidationError({"applicability": f"Unknown applicability {fields['applicability']!r}."})
+    if "auto_scope" in fields and fields["auto_scope"] not in Criterion.AutoScope.values:
+        raise ValidationError({"auto_scope": f"Unknown auto-check scope {fields['auto_scope']!r}."})
+    if "auto_phrases" in fields:
+        # Stored one clean phrase per line, so what the builder shows is exactly what is matched.
+        fields["auto_phrases"] = "\n".join(autocheck.phrases_of(fields["auto_phrases"] or ""))
     return fields
 
 
@@ -206,6 +214,9 @@ def _validate_criterion(criterion: Criterion) -> None:
         raise ValidationError({"max_points": "A points scale needs a maximum between 1 and 100."})
     if not criterion.key or not criterion.question:
         raise ValidationError("A criterion needs a key and a question.")
+    phrase_errors = autocheck.phrase_errors(criterion.auto_phrases, scale=criterion.scale)
+    if phrase_errors:
+        raise ValidationError({"auto_phrases": phrase_errors})
     clash = Criterion.objects.filter(scorecard_id=criterion.scorecard_id, key=criterion.key).exclude(
         pk=criterion.pk
     )
@@ -226,6 +237,8 @@ def criterion_add(
     allows_na: bool = False,
     is_critical: bool = False,
     applicability: str = Criterion.Applicability.ALWAYS,
+    auto_phrases: str = "",
+    auto_scope: str = Criterion.AutoScope.ANYWHERE,
     position: int | None = None,
 ) -> Criterion:
     """Add a criterion to a section of a draft scorecard. Keys are unique per scorecard."""
@@ -242,6 +255,8 @@ def criterion_add(
             "allows_na": allows_na,
             "is_critical": is_critical,
             "applicability": applicability,
+            "auto_phrases": auto_phrases,
+            "auto_scope": auto_scope,
         }
     )
     if position is None:
@@ -342,7 +357,7 @@ def scorecard_new_version(*, scorecard: Scorecard, user) -> Scorecard:
 @transaction.atomic
 def scorecard_create_from_definition(*, definition: Mapping, user=None, publish: bool = True) -> Scorecard:
     """Build a scorecard family from a dict shaped like scoring.default_scorecard.DEFINITION."""
-    from .default_scorecard import criterion_defaults
+    from .default_scorecard import criterion_auto_check, criterion_defaults
 
     scorecard = scorecard_create_draft(
         family=definition["family"],
@@ -359,7 +374,12 @@ def scorecard_create_from_definition(*, definition: Mapping, user=None, publish:
             description=section_def.get("description", ""),
         )
         for criterion_def in section_def["criteria"]:
-            criterion_add(section=section, user=user, **criterion_defaults(criterion_def))
+            criterion_add(
+                section=section,
+                user=user,
+                **criterion_defaults(criterion_def),
+                **criterion_auto_check(criterion_def),
+            )
     if publish:
         scorecard = scorecard_publish(scorecard=scorecard, user=user)
     return scorecard
@@ -592,6 +612,29 @@ def _store_scores(
     return result
 
 
+def _record_auto_values(
+    evaluation: Evaluation, criteria: list[Criterion], answers: Mapping[int, Answer]
+) -> None:
+    """Keep each auto-checked criterion's suggestion beside the reviewer's answer (reviews only: a self-review or
+    a calibration never saw the hints), so the scorecard page can say how often reviewers agree with the rule."""
+    if evaluation.kind != Evaluation.Kind.REVIEW:
+        return
+    checked = [c for c in criteria if c.auto_phrases and not answers[c.pk].is_na]
+    if not checked:
+        return
+    first_leg, last_leg = leg_opens_and_closes(call_legs(evaluation.call), evaluation.agent_id)
+    lines = transcript_rows(evaluation.call)  # the workspace's numbering: the same suggestion it showed
+    changed = []
+    for criterion in checked:
+        suggestion = autocheck.suggest(criterion, lines, first_leg=first_leg, last_leg=last_leg)
+        answer = answers[criterion.pk]
+        auto_value = suggestion.value if suggestion is not None else None
+        if answer.auto_value != auto_value:
+            answer.auto_value = auto_value
+            changed.append(answer)
+    Answer.objects.bulk_update(changed, ["auto_value"])
+
+
 @transaction.atomic
 def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = None) -> Evaluation:
     """Submit a draft: every applicable criterion answered; inapplicable ones are recorded as N/A.
@@ -626,6 +669,7 @@ def evaluation_submit(*, evaluation: Evaluation, author, summary: str | None = N
     if missing:
         raise ValidationError(f"Answer every criterion before submitting; missing: {', '.join(missing)}")
     _store_scores(evaluation, criteria, answers)
+    _record_auto_values(evaluation, criteria, answers)
     now = timezone.now()
     evaluation.status = Evaluation.Status.SUBMITTED
     evaluation.submitted_at = now

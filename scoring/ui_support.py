@@ -234,6 +234,13 @@ def transcript_rows(call: Call) -> list[NumberedLine]:
     """The transcript as numbered, speaker-labelled lines (text still unescaped: templates escape it)."""
     agent_names = tuple(name for name in (call.agent.name if call.agent else "",) if name)
     customer_names = tuple(name for name in (call.customer.name if call.customer else "",) if name)
+    return numbered_transcript(call.transcript, agent_names=agent_names, customer_names=customer_names)
+
+
+def numbered_transcript(
+    transcript: str, *, agent_names: tuple[str, ...] = (), customer_names: tuple[str, ...] = ()
+) -> list[NumberedLine]:
+    """`transcript_rows` for a transcript and the names it may use (no call needed)."""
     return [
         NumberedLine(
             number=number,
@@ -244,7 +251,7 @@ def transcript_rows(call: Call) -> list[NumberedLine]:
             offset_seconds=stamp_seconds(line.stamp) if line.stamp else None,
         )
         for number, line in enumerate(
-            transcript_lines(call.transcript, agent_names=agent_names, customer_names=customer_names), start=1
+            transcript_lines(transcript, agent_names=agent_names, customer_names=customer_names), start=1
         )
     ]
 

@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 MIGRATION_DATA = (
     ("calls.migrations.0002_roles", "create_groups"),
     ("scoring.migrations.0003_seed_voice_qa", "seed"),
+    ("scoring.migrations.0009_criterion_auto_check", "fill_seeded_phrases"),
     ("scoring.followups.migrations.0002_defaults", "create_defaults"),
 )
 

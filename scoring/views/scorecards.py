@@ -15,7 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import services
 from ..forms import CriterionForm, ScorecardCreateForm, ScorecardMetaForm, SectionForm
 from ..models import Criterion, Scorecard, Section
-from ..selectors import can_manage_scorecards, scorecard_get_for_user, scorecard_list_for_user
+from ..selectors import (
+    can_manage_scorecards,
+    scorecard_auto_check_agreement,
+    scorecard_get_for_user,
+    scorecard_list_for_user,
+)
 from ._common import error_messages
 
 
@@ -74,6 +79,8 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if can_edit
         else {},
         "criterion_count": sum(len(section.criteria.all()) for section in sections),
+        # A draft has no reviews yet: nothing to measure.
+        "auto_check": [] if scorecard.is_editable else scorecard_auto_check_agreement(scorecard),
     }
     for section in sections:
         section.add_form = context["criterion_forms"].get(section.pk)
@@ -259,6 +266,8 @@ CRITERION_FORM_FIELDS = (
     "allows_na",
     "is_critical",
     "applicability",
+    "auto_phrases",
+    "auto_scope",
 )
 
 

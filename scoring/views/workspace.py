@@ -25,9 +25,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from calls.models import Agent, Call
 from calls.selectors import agent_for_user, call_detail_for_user, call_timeline, customer_contacts
 
-from .. import metrics, services
+from .. import autocheck, metrics, services
 from ..forms import AnswerForm, SummaryForm
-from ..legs import Leg, call_legs, leg_for_agent
+from ..legs import Leg, call_legs, leg_for_agent, leg_opens_and_closes
 from ..models import Criterion, Evaluation, Scorecard
 from ..selectors import (
     EvaluationRow,
@@ -92,6 +92,12 @@ class Workspace:
     def answer_url(self) -> str:
         name = "scoring:workspace_answer" if self.mode == REVIEW else "scoring:self_review_answer"
         return reverse(name, args=[self.call.pk])
+
+    @property
+    def shows_suggestions(self) -> bool:
+        """Auto-check hints are for a reviewer's own review of a leg: not on a self-review (the agent would be
+        coached by the rule), nor in calibration (a shared hint would inflate the agreement it measures)."""
+        return self.mode == REVIEW and self.kind == Evaluation.Kind.REVIEW
 
     @property
     def summary_url(self) -> str:
@@ -196,18 +202,50 @@ class CriterionView:
     offset_seconds: int | None
     error: str = ""
     is_missing: bool = False
+    suggestion: autocheck.Suggestion | None = None
 
     @property
     def criterion(self) -> Criterion:
         return self.row.criterion
 
     @property
+    def suggestion_agrees(self) -> bool | None:
+        """Whether the saved answer is the suggested one (None while unanswered or without a suggestion)."""
+        answer = self.row.answer
+        if self.suggestion is None or answer is None:
+            return None
+        return not answer.is_na and answer.value == self.suggestion.value
+
+    @property
     def is_answered(self) -> bool:
         return self.row.answer is not None
 
 
+def _suggestions(
+    workspace: Workspace, rows: list[EvaluationRow], transcript: list
+) -> dict[int, autocheck.Suggestion]:
+    """The auto-check suggestion of every applicable criterion with phrases, from the transcript already loaded."""
+    if not workspace.shows_suggestions:
+        return {}
+    first_leg, last_leg = leg_opens_and_closes(workspace.legs, workspace.agent.pk)
+    suggestions = {}
+    for row in rows:
+        if not row.applies:
+            continue
+        suggestion = autocheck.suggest(row.criterion, transcript, first_leg=first_leg, last_leg=last_leg)
+        if suggestion is not None:
+            suggestions[row.criterion.pk] = suggestion
+    return suggestions
+
+
 def _criterion_view(
-    row: EvaluationRow, *, number: int, error: str = "", kept: dict | None = None, is_missing: bool = False
+    row: EvaluationRow,
+    *,
+    number: int,
+    error: str = "",
+    kept: dict | None = None,
+    is_missing: bool = False,
+    suggestion: autocheck.Suggestion | None = None,
 ) -> CriterionView:
     """One criterion with its answer buttons marked as saved, and what a refused post kept (`kept`)."""
     kept = kept or {}
@@ -224,6 +262,7 @@ def _criterion_view(
         offset_seconds=kept.get("offset_seconds", row.answer.offset_seconds if row.answer else None),
         error=error,
         is_missing=is_missing,
+        suggestion=suggestion,
     )
 
 
@@ -233,9 +272,10 @@ def _criterion_views(
     errors: dict[int, str] | None = None,
     posted: dict[int, dict] | None = None,
     missing: set[int] | None = None,
+    suggestions: dict[int, autocheck.Suggestion] | None = None,
 ) -> list[dict]:
     """Rows grouped by section for the template, with answer buttons already marked."""
-    errors, posted, missing = errors or {}, posted or {}, missing or set()
+    errors, posted, missing, suggestions = errors or {}, posted or {}, missing or set(), suggestions or {}
     sections: list[dict] = []
     for number, row in enumerate(rows, start=1):
         criterion = row.criterion
@@ -245,6 +285,7 @@ def _criterion_views(
             error=errors.get(criterion.pk, ""),
             kept=posted.get(criterion.pk, {}),
             is_missing=criterion.pk in missing,
+            suggestion=suggestions.get(criterion.pk),
         )
         if not sections or sections[-1]["section"].pk != row.section.pk:
             sections.append({"section": row.section, "criteria": []})
@@ -279,14 +320,18 @@ def _page(
     call = workspace.call
     rows = _rows(workspace) if workspace.scorecard else []
     contacts = list(customer_contacts(call, user=request.user)[: CONTACTS_LIMIT + 1])
+    transcript = transcript_rows(call)
+    suggestions = _suggestions(workspace, rows, transcript)
     context = {
         "ws": workspace,
         "call": call,
         "timeline": call_timeline(call),
-        "transcript": transcript_rows(call),
+        "transcript": transcript,
         "contacts": contacts[:CONTACTS_LIMIT],
         "contacts_truncated": len(contacts) > CONTACTS_LIMIT,
-        "sections": _criterion_views(rows, errors=errors, posted=posted, missing=missing),
+        "sections": _criterion_views(
+            rows, errors=errors, posted=posted, missing=missing, suggestions=suggestions
+        ),
         "running": evaluation_running_score(rows) if rows else None,
         "summary_form": summary_form
         or SummaryForm(initial={"summary": workspace.draft.summary if workspace.draft else ""}),
@@ -474,13 +519,14 @@ def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
             error = " ".join(error_messages(exc))
     rows = _rows(workspace)
     number, row = next((n, r) for n, r in enumerate(rows, start=1) if r.criterion.pk == criterion.pk)
+    suggestion = _suggestions(workspace, [row], transcript_rows(workspace.call)).get(criterion.pk)
     context = {
         "ws": workspace,
         "running": evaluation_running_score(rows),
         "status_criterion": criterion,
         "status_error": error,
         "saved_at": timezone.now(),
-        "c": _criterion_view(row, number=number, error=error),
+        "c": _criterion_view(row, number=number, error=error, suggestion=suggestion),
     }
     # The score panel replaces itself; the criterion's status line rides along out of band, and so do its answer
     # buttons with their error state (set on a refusal, cleared by the next save that goes through).
@@ -488,6 +534,10 @@ def _answer(request: HttpRequest, call_id: int, mode: str) -> HttpResponse:
     body += render_to_string("scoring/workspace.html#save_status", {**context, "oob": True}, request=request)
     if row.applies:  # an inapplicable criterion shows no buttons (and posts nothing from the page)
         body += render_to_string("scoring/workspace.html#answers", {**context, "oob": True}, request=request)
+    if suggestion is not None:  # the hint now says whether the saved answer agrees with it
+        body += render_to_string(
+            "scoring/workspace.html#autocheck", {**context, "oob": True}, request=request
+        )
     return HttpResponse(body, status=422 if error else 200)
 
 

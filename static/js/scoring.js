@@ -84,6 +84,33 @@
     else choose(isYes ? "1" : "0");
   }
 
+  // "Use suggestion" (button or u): tick the suggested answer and quote the evidence line, then let the usual
+  // change event autosave both. The quote is read from a data attribute and written to textarea.value.
+  function useSuggestion(el) {
+    el = el || ensureCurrent();
+    if (!el) return;
+    var button = el.querySelector("button.use-suggestion");
+    if (!button) {
+      hint(el, el.querySelector(".autocheck") ? "Your answer already agrees with the suggestion." : "No auto-check suggestion on this criterion.");
+      return;
+    }
+    var input = el.querySelector('input[type="radio"][value="' + button.dataset.value + '"]');
+    if (!input) return;
+    var evidence = button.dataset.quote;
+    var quote = el.querySelector('textarea[name$="-quote"]');
+    if (quote && evidence && quote.value.indexOf(evidence) === -1) {
+      quote.value = quote.value ? quote.value + "\n" + evidence : evidence;
+      var details = el.querySelector("details.extras");
+      if (details) details.open = true;
+    }
+    setCurrent(el, { scroll: false });
+    input.checked = true;
+    // Always fire: the answer may already be ticked while the quote is new.
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    el.classList.add("answered");
+    el.classList.remove("missing");
+  }
+
   function focusComment() {
     var el = ensureCurrent();
     if (!el) return;
@@ -146,6 +173,7 @@
       case "y": answerYesNo(true); break;
       case "n": answerYesNo(false); break;
       case "a": choose("na"); break;
+      case "u": useSuggestion(); break;
       case "c": focusComment(); break;
       case "S": submit(); break;
       default:
@@ -190,6 +218,19 @@
       el.classList.add("answered");
       el.classList.remove("missing");
     }
+  });
+
+  // The "Use suggestion" buttons only work with this file: show them, also when an autosave sends a hint back.
+  function showSuggestionButtons(root) {
+    root.querySelectorAll("button.use-suggestion[hidden]").forEach(function (button) { button.hidden = false; });
+  }
+  showSuggestionButtons(form);
+  document.body.addEventListener("htmx:load", function (event) {
+    if (event.target && event.target.querySelectorAll) showSuggestionButtons(event.target);
+  });
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.use-suggestion");
+    if (button) useSuggestion(button.closest("fieldset.criterion"));
   });
 
   // Transcript line numbers quote the line (and its time) into the current criterion.

@@ -10,6 +10,29 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 
+def chat_call_to_review(
+    *,
+    team: str,
+    code: str,
+    agent_name: str,
+    reviewer: str,
+    external_id: str,
+    transcript: str,
+    agent_user=None,
+):
+    """A resolved chat call of a new agent (of a new team), assigned to a new reviewer (password "pw"). The
+    scorecard is the test's own choice."""
+    from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
+    from tests.scoring.factories import AssignmentFactory
+
+    agent = AgentFactory(employee_code=code, name=agent_name, team=TeamFactory(name=team), user=agent_user)
+    call = CallFactory(
+        external_id=external_id, channel="chat", agent=agent, is_resolved=True, transcript=transcript
+    )
+    AssignmentFactory(call=call, reviewer=UserFactory(username=reviewer, roles=["reviewer"]))
+    return call
+
+
 def login(page, live_server, username: str, password: str = "pw") -> None:
     """Sign in through the login form as a fresh session (the factories' users have the password "pw")."""
     page.context.clear_cookies()
@@ -23,15 +46,8 @@ AXE_PATH = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 # axe.run resolves to a plain object; only what the failure message needs crosses back to Python.
-AXE_RUN_RULES = """async (rules) => {
-  const result = await axe.run(document, {runOnly: {type: 'rule', values: rules}, resultTypes: ['violations']});
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.map(n => n.target.join(' ')),
-  }));
-}"""
-AXE_RUN = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+AXE_RUN = """async (runOnly) => {
+  const result = await axe.run(document, {runOnly, resultTypes: ['violations']});
   return result.violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help,
     targets: v.nodes.map(n => n.target.join(' ')),
@@ -79,7 +95,7 @@ class AxeSweep:
                 path=f"{screenshots}/{len(self.pages) + 1:02d}-{name.replace(' ', '-')}.png", full_page=True
             )
         self.page.add_script_tag(path=str(AXE_PATH))
-        for violation in self.page.evaluate(AXE_RUN, AXE_TAGS):
+        for violation in self.page.evaluate(AXE_RUN, {"type": "tag", "values": AXE_TAGS}):
             self.violations.append({"page": name, **violation})
         self._check_reflow(name)
         self.pages.append(name)
@@ -92,7 +108,9 @@ class AxeSweep:
         try:
             wide = self.page.evaluate(REFLOW_RUN, REFLOW_WIDTH)
             # What scrolls sideways at that width (a table in its box) must be reachable from the keyboard.
-            for violation in self.page.evaluate(AXE_RUN_RULES, ["scrollable-region-focusable"]):
+            for violation in self.page.evaluate(
+                AXE_RUN, {"type": "rule", "values": ["scrollable-region-focusable"]}
+            ):
                 self.violations.append({"page": f"{name} at {REFLOW_WIDTH} px", **violation})
         finally:
             self.page.set_viewport_size(size)

@@ -28,9 +28,8 @@ from scoring.models import Assignment, Criterion, Dispute, Evaluation, Scorecard
 from scoring.selectors import call_context, can_dispute, scorecard_for_call
 from scoring.surveys.models import SurveyInvitation
 from scoring.surveys.tokens import token_generate
-from tests.browser.helpers import AXE_PATH, AxeSweep, login
-from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
-from tests.scoring.factories import AssignmentFactory, simple_scorecard, submitted_evaluation
+from tests.browser.helpers import AXE_PATH, AxeSweep, chat_call_to_review, login
+from tests.scoring.factories import simple_scorecard, submitted_evaluation
 
 DEMO_PASSWORD = "demo"
 
@@ -395,20 +394,17 @@ FOCUSED = """() => {
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_scoring_form_is_tabbed_in_order_with_a_visible_unobscured_focus_ring(page, live_server):
-    team = TeamFactory(name="Keys Team")
-    agent = AgentFactory(employee_code="A-TAB", name="Tab Agent", team=team)
-    reviewer = UserFactory(username="tab-reviewer", roles=["reviewer"])
     # Criteria in order: A? (yes/no), B? (0-4 points, N/A allowed), Critical? (yes/no), Resolved only?
     # (yes/no), Unresolved only? (not applicable on this resolved call: nothing to focus).
     simple_scorecard(family="tabbing")
-    call = CallFactory(
+    call = chat_call_to_review(
+        team="Keys Team",
+        code="A-TAB",
+        agent_name="Tab Agent",
+        reviewer="tab-reviewer",
         external_id="TAB-1",
-        channel="chat",
-        agent=agent,
-        is_resolved=True,
         transcript="[00:00:01] Agent: Hello.\n[00:00:04] Customer: Hi.",
     )
-    AssignmentFactory(call=call, reviewer=reviewer)
     # Short enough that tabbing down the form scrolls it under the sticky score panel.
     page.set_viewport_size({"width": 1280, "height": 520})
     login(page, live_server, "tab-reviewer")

@@ -7,9 +7,7 @@ from playwright.sync_api import expect
 
 from scoring import services
 from scoring.models import Evaluation
-from tests.browser.helpers import AxeSweep, login
-from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
-from tests.scoring.factories import AssignmentFactory
+from tests.browser.helpers import AxeSweep, chat_call_to_review, login
 
 DEFINITION = {
     "family": "auto-browser",
@@ -46,14 +44,15 @@ Agent: Bye."""
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_reviewer_uses_the_auto_check_suggestions_and_they_are_saved(page, live_server):
-    team = TeamFactory(name="Auto Keys")
-    agent = AgentFactory(employee_code="A-AUTO", name="Kim Auto", team=team)
-    reviewer = UserFactory(username="rita-auto", first_name="Rita", roles=["reviewer"])
     services.scorecard_create_from_definition(definition=DEFINITION)
-    call = CallFactory(
-        external_id="AUTO-1", channel="chat", agent=agent, is_resolved=True, transcript=TRANSCRIPT
+    call = chat_call_to_review(
+        team="Auto Keys",
+        code="A-AUTO",
+        agent_name="Kim Auto",
+        reviewer="rita-auto",
+        external_id="AUTO-1",
+        transcript=TRANSCRIPT,
     )
-    AssignmentFactory(call=call, reviewer=reviewer)
 
     login(page, live_server, "rita-auto")
     page.goto(f"{live_server.url}{reverse('scoring:workspace', args=[call.pk])}")

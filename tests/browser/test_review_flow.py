@@ -5,9 +5,9 @@ import pytest
 from playwright.sync_api import expect
 
 from scoring.models import Evaluation
-from tests.browser.helpers import AxeSweep, login
-from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
-from tests.scoring.factories import AssignmentFactory, expected_score, simple_scorecard
+from tests.browser.helpers import AxeSweep, chat_call_to_review, login
+from tests.factories import UserFactory
+from tests.scoring.factories import expected_score, simple_scorecard
 
 TRANSCRIPT = """[00:00:02] Agent: Thanks for calling Acme, this is Kim. How can I help?
 [00:00:07] Customer: My invoice shows a <b>late fee</b> I never agreed to & I'm annoyed.
@@ -25,18 +25,20 @@ QUOTED = "[00:01:10] Agent: The fee came from a payment that bounced; I've waive
 # triggers (tests/conftest.py replays the data migrations for transactional tests instead).
 @pytest.mark.django_db(transaction=True)
 def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, live_server):
-    team = TeamFactory(name="Billing Keys")
     agent_user = UserFactory(username="kim-agent", first_name="Kim", last_name="Lee", roles=["agent"])
-    agent = AgentFactory(employee_code="A-KIM", name="Kim Lee", team=team, user=agent_user)
-    reviewer = UserFactory(username="rita-reviewer", first_name="Rita", roles=["reviewer"])
     # A chat call: the catch-all "simple" scorecard applies (the seeded voice-qa one is phone-only).
     # Criteria in order: a (yes/no ×1), b (0–4 ×3, N/A ok), crit (yes/no ×2, critical),
     # res (yes/no ×1, resolved calls only), unres (unresolved calls only: not applicable here).
     simple_scorecard(family="keyboard")
-    call = CallFactory(
-        external_id="KB-1", channel="chat", agent=agent, is_resolved=True, transcript=TRANSCRIPT
+    call = chat_call_to_review(
+        team="Billing Keys",
+        code="A-KIM",
+        agent_name="Kim Lee",
+        agent_user=agent_user,
+        reviewer="rita-reviewer",
+        external_id="KB-1",
+        transcript=TRANSCRIPT,
     )
-    AssignmentFactory(call=call, reviewer=reviewer)
 
     login(page, live_server, "rita-reviewer")
     page.goto(f"{live_server.url}/qa/queue/")
@@ -137,14 +139,15 @@ def test_reviewer_scores_a_call_with_the_keyboard_and_the_agent_sees_it(page, li
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_autosave_is_reported_on_its_criterion(page, live_server):
-    team = TeamFactory(name="Billing Fail")
-    agent = AgentFactory(employee_code="A-FAIL", name="Fay Lee", team=team)
-    reviewer = UserFactory(username="rita-fail", roles=["reviewer"])
     simple_scorecard(family="autosave-fail")
-    call = CallFactory(
-        external_id="KB-F", channel="chat", agent=agent, is_resolved=True, transcript="Agent: hi"
+    call = chat_call_to_review(
+        team="Billing Fail",
+        code="A-FAIL",
+        agent_name="Fay Lee",
+        reviewer="rita-fail",
+        external_id="KB-F",
+        transcript="Agent: hi",
     )
-    AssignmentFactory(call=call, reviewer=reviewer)
 
     login(page, live_server, "rita-fail")
     page.goto(f"{live_server.url}/qa/calls/{call.pk}/review/")
@@ -176,14 +179,15 @@ ANSWER_BUTTONS = """fieldset => Array.from(fieldset.querySelectorAll('input[type
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_autosave_marks_the_criterions_buttons_invalid_until_an_answer_is_saved(page, live_server):
-    team = TeamFactory(name="Billing Aria")
-    agent = AgentFactory(employee_code="A-ARIA", name="Ari Lee", team=team)
-    reviewer = UserFactory(username="rita-aria", roles=["reviewer"])
     simple_scorecard(family="aria")
-    call = CallFactory(
-        external_id="KB-A", channel="chat", agent=agent, is_resolved=True, transcript="Agent: hi"
+    call = chat_call_to_review(
+        team="Billing Aria",
+        code="A-ARIA",
+        agent_name="Ari Lee",
+        reviewer="rita-aria",
+        external_id="KB-A",
+        transcript="Agent: hi",
     )
-    AssignmentFactory(call=call, reviewer=reviewer)
 
     login(page, live_server, "rita-aria")
     page.goto(f"{live_server.url}/qa/calls/{call.pk}/review/")

@@ -118,3 +118,24 @@ def expected_score(items) -> Decimal:
     total = sum(w for w, _, _ in answered)
     value = 100 * sum(w * e / p for w, e, p in answered) / total
     return Decimal(str(round(value + 1e-9, 2))).quantize(Decimal("0.01"))
+
+
+def answer(
+    client, call, criterion, value="", *, comment="", quote="", offset="", agent=None, self_mode=False
+):
+    """Post one criterion's answer the way the workspace's autosave does (an htmx request), to the review or,
+    with self_mode, the self-review endpoint; `agent` names the leg on a transferred call."""
+    from django.urls import reverse
+
+    prefix = f"c{criterion.pk}"
+    data = {
+        "criterion": criterion.pk,
+        f"{prefix}-value": value,
+        f"{prefix}-comment": comment,
+        f"{prefix}-quote": quote,
+        f"{prefix}-offset_seconds": offset,
+    }
+    if agent is not None:
+        data["agent"] = agent.pk
+    name = "scoring:self_review_answer" if self_mode else "scoring:workspace_answer"
+    return client.post(reverse(name, args=[call.pk]), data, headers={"HX-Request": "true"})

@@ -19,7 +19,13 @@ from scoring.forms import AnswerForm
 from scoring.models import Answer, Assignment, AuditEntry, Dispute, Evaluation
 from tests.factories import CallFactory, TransferFactory
 from tests.html_a11y import page_of
-from tests.scoring.factories import AssignmentFactory, criteria_by_key, expected_score, submitted_evaluation
+from tests.scoring.factories import (
+    AssignmentFactory,
+    answer,
+    criteria_by_key,
+    expected_score,
+    submitted_evaluation,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -49,19 +55,6 @@ def queued(chat_call, reviewer, scorecard):
 
 def workspace_url(call) -> str:
     return reverse("scoring:workspace", args=[call.pk])
-
-
-def answer(client, call, criterion, value="", *, comment="", quote="", offset="", self_mode=False):
-    name = "scoring:self_review_answer" if self_mode else "scoring:workspace_answer"
-    prefix = f"c{criterion.pk}"
-    data = {
-        "criterion": criterion.pk,
-        f"{prefix}-value": value,
-        f"{prefix}-comment": comment,
-        f"{prefix}-quote": quote,
-        f"{prefix}-offset_seconds": offset,
-    }
-    return client.post(reverse(name, args=[call.pk]), data, headers=HX)
 
 
 def running_score(response) -> str:

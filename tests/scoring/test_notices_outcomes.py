@@ -406,11 +406,16 @@ def test_the_migration_counts_one_attempt_for_notices_already_emailed(
         recipient=teammate, kind="review_submitted", evaluation=evaluation, event_key="evaluation:x"
     )
     executor = MigrationExecutor(connection)
-    executor.migrate([("scoring", "0007_assignment_per_leg")])
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE scoring_notice SET emailed_at = now() WHERE id = %s", [sent.pk])
-    executor.loader.build_graph()
-    executor.migrate([("scoring", "0008_notice_email_state_and_silent_events")])
-    rows = Notice.objects.order_by("pk").values_list("pk", "email_attempts", "email_error", "email_failed_at")
-    assert list(rows) == [(sent.pk, 1, "", None), (unsent.pk, 0, "", None)]
-    assert Notice.objects.get(pk=sent.pk).emailed_at is not None
+    try:
+        executor.migrate([("scoring", "0007_assignment_per_leg")])
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE scoring_notice SET emailed_at = now() WHERE id = %s", [sent.pk])
+        executor.loader.build_graph()
+        executor.migrate([("scoring", "0008_notice_email_state_and_silent_events")])
+        rows = Notice.objects.values_list("pk", "email_attempts", "email_error", "email_failed_at")
+        assert list(rows.order_by("pk")) == [(sent.pk, 1, "", None), (unsent.pk, 0, "", None)]
+        assert Notice.objects.get(pk=sent.pk).emailed_at is not None
+    finally:
+        # Back to the latest migrations: later tests need the columns added after 0008.
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -73,7 +73,7 @@ def _insights_for(request: HttpRequest, form: TeamPeriodFilterForm) -> dict:
 def insights_page(request: HttpRequest) -> HttpResponse:
     form = _insights_form(request)
     data = _insights_for(request, form)
-    # The CSV link carries the page's filters (the valid ones: a bad filter gives the CSV's 400).
+    # The CSV link carries the page's filters; it is left out while they are refused (the CSV would be a 400).
     context = {
         "form": form,
         "insights": data,

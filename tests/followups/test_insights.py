@@ -270,6 +270,7 @@ def test_a_supervisor_never_sees_another_teams_cases(
         "team": [f"Select a valid choice. {other_team.pk} is not one of the available choices."]
     }
     assert "Please correct the errors below." in response.text
+    assert "root-causes.csv" not in response.text  # no download of figures for filters it refused
     labels = [r.label for r in response.context["insights"]["root_causes"]]
     assert "Agent attitude or empathy" not in labels
 
@@ -458,3 +459,34 @@ def test_linked_from_the_board_and_the_analytics_pages(client, supervisor, revie
     client.force_login(reviewer)
     assert f'href="{URL}"' not in client.get(reverse("analytics:teams")).text
     assert f'href="{URL}"' not in client.get(reverse("followups:board")).text
+
+
+def test_the_demo_history_reads_true_on_the_page(admin_user, owner_agent, monkeypatch):
+    """The demo records its old answers today, dated in the past; the cases it closes are opened as the
+    answers came in, so their times to first attempt and to close are the worked times (never negative)."""
+    from scoring.followups import tasks
+    from scoring.followups.demo import seed_followups
+
+    monkeypatch.setattr(tasks, "publish", lambda *a, **kw: None)
+    now = timezone.now()
+    old = [
+        make_detractor(
+            agent=owner_agent,
+            received_at=now - timedelta(days=10 + i),
+            started_at=now - timedelta(days=11 + i),
+        )
+        for i in range(6)
+    ]
+    seed_followups(seed=7, now=now)
+    cases = FollowUpCase.objects.filter(pk__in=[c.pk for c in old]).select_related("response")
+    assert all(c.created_at == c.response.received_at for c in cases)
+    data = insights.followup_insights(
+        admin_user, period=Period("custom", (now - timedelta(days=30)).date(), now.date()), team_ids=None
+    )
+    assert data["closed"] == 6 and sum(r.cases for r in data["root_causes"]) == 6
+    to_close = sorted((c.closed_at - c.created_at).total_seconds() for c in cases)
+    assert to_close[0] > 0
+    assert data["to_close"].median.total_seconds() == pytest.approx(
+        numpy.percentile(to_close, 50, method="linear")
+    )
+    assert data["to_first_attempt"].n == 6 and data["to_first_attempt"].median > timedelta(0)

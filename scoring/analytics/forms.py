@@ -1,4 +1,5 @@
-"""Filters of the analytics pages: period (or custom range), team limited to the user's teams, sort."""
+"""Filters of the analytics pages (and of the follow-up insights): period (or custom range), team limited to the
+user's teams, sort."""
 
 from __future__ import annotations
 
@@ -53,20 +54,29 @@ class PeriodFilterForm(forms.Form):
         )
 
 
-class AnalyticsFilterForm(PeriodFilterForm):
+class TeamPeriodFilterForm(PeriodFilterForm):
+    """The period and one of the given teams (the user's), or all of them."""
+
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    sort = forms.ChoiceField(choices=[(k, k) for k in sorted(SORT_KEYS)], required=False)
-    dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
 
     def __init__(self, *args, teams, **kwargs):
         super().__init__(*args, **kwargs)
         self.teams = list(teams)
         self.fields["team"].choices = [("", "All my teams")] + [(t.pk, t.name) for t in self.teams]
 
+    def selected_team(self) -> int | None:
+        """The team picked (already limited to the user's teams by the choices), None for all of them."""
+        return self.cleaned_data.get("team") if self.is_valid() else None
+
     def team_ids(self) -> list[int]:
-        """The selected team (already limited to the user's teams by the choices) or all of them."""
-        team = self.cleaned_data.get("team") if self.is_valid() else None
+        """The selected team or all of them."""
+        team = self.selected_team()
         return [team] if team else [t.pk for t in self.teams]
+
+
+class AnalyticsFilterForm(TeamPeriodFilterForm):
+    sort = forms.ChoiceField(choices=[(k, k) for k in sorted(SORT_KEYS)], required=False)
+    dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
 
     def sort_order(self) -> tuple[str, bool]:
         data = self.cleaned_data if self.is_valid() else {}

@@ -10,7 +10,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from calls import roles
+from scoring.analytics.exports import form_errors_text
+from scoring.analytics.forms import TeamPeriodFilterForm
+
+from . import insights, selectors, services
+from .exports import root_causes_csv
 from .forms import CloseForm, ContactAttemptForm
 from .models import FollowUpCase
 
@@ -45,6 +50,57 @@ def board(request: HttpRequest) -> HttpResponse:
     }
     template = "followups/board.html#groups" if request.htmx else "followups/board.html"
     return render(request, template, context)
+
+
+def _insights_form(request: HttpRequest) -> TeamPeriodFilterForm:
+    teams = insights.followup_insights_teams_for_user(request.user)  # PermissionDenied: agents, reviewers
+    form = TeamPeriodFilterForm(request.GET or None, teams=teams)
+    if roles.is_admin(request.user):
+        form.fields["team"].choices = [("", "All teams")] + form.fields["team"].choices[1:]
+    form.is_valid()
+    return form
+
+
+def _insights_for(request: HttpRequest, form: TeamPeriodFilterForm) -> dict:
+    team = form.selected_team()
+    # An admin's "all teams" is every case, those of agents without a team included.
+    team_ids = [team] if team else (None if roles.is_admin(request.user) else form.team_ids())
+    return insights.followup_insights(request.user, period=form.resolved_period(), team_ids=team_ids)
+
+
+@login_required
+@require_GET
+def insights_page(request: HttpRequest) -> HttpResponse:
+    form = _insights_form(request)
+    data = _insights_for(request, form)
+    # The CSV link carries the page's filters; it is left out while they are refused (the CSV would be a 400).
+    context = {
+        "form": form,
+        "insights": data,
+        "team_chosen": form.selected_team(),
+        "querystring": request.GET.urlencode(),
+    }
+    # htmx filter requests swap only the results, never the whole page.
+    template = "followups/insights.html#results" if request.htmx else "followups/insights.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def insights_export(request: HttpRequest) -> HttpResponse:
+    form = _insights_form(request)
+    # As the leaderboard's CSV: a file has no room to say its filter was refused and the defaults used.
+    if form.is_bound and not form.is_valid():
+        return HttpResponse(
+            form_errors_text(form.errors), status=400, content_type="text/plain; charset=utf-8"
+        )
+    data = _insights_for(request, form)
+    response = HttpResponse(root_causes_csv(data), content_type="text/csv; charset=utf-8")
+    period = data["period"]
+    response["Content-Disposition"] = (
+        f'attachment; filename="followup-root-causes-{period.date_from}-{period.date_to}.csv"'
+    )
+    return response
 
 
 def _case_for_work(request: HttpRequest, pk: int) -> FollowUpCase:

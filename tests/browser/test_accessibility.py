@@ -107,6 +107,27 @@ def _open_survey_link() -> str:
     return raw
 
 
+def _close_followups_of(supervisor) -> None:
+    """This small demo closes no follow-up (its detractors are too recent for its history): three of the
+    supervisor's live cases are worked and closed through the services, so the insights page has figures."""
+    from scoring.followups import services as followup_services
+    from scoring.followups.models import RootCause
+    from scoring.followups.selectors import followup_case_list_for_user
+
+    cases = list(
+        followup_case_list_for_user(supervisor).exclude(status=FollowUpCase.Status.CLOSED).order_by("pk")[:3]
+    )
+    assert cases, f"the demo gave {supervisor.username} no follow-up"
+    causes = list(RootCause.objects.filter(is_active=True).order_by("sort_order", "pk")[:2])
+    for index, case in enumerate(cases):
+        followup_services.followup_contact_attempt_log(
+            case=case, by=supervisor, channel="phone", result="reached"
+        )
+        followup_services.followup_close(
+            case=case, by=supervisor, outcome="resolved", root_cause=causes[min(index, 1)]
+        )
+
+
 def _import_with_rejected_rows(*, agent_code: str) -> CallImport:
     """An import run as a worker runs it: one call taken, one row rejected (a channel the app does not know)."""
     rows = (
@@ -177,6 +198,8 @@ EXPECTED_PAGES = [
     "follow-ups",
     "follow-up",
     "follow-up attempt with errors",
+    "follow-up insights",
+    "follow-up insights with errors",
     "my evaluations",
     "evaluation",
     "dispute form",
@@ -312,6 +335,18 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
         heading="Follow-up",
         status=400,
     )
+    # The insights with their "As a table" fallback open, then with a filter error.
+    _close_followups_of(supervisor)
+    page.goto(f"{live_server.url}/followups/insights/")
+    expect(page.locator(".pareto-bars li")).not_to_have_count(0)
+    page.locator("#results details").evaluate_all("all => all.forEach(d => { d.open = true; })")
+    sweep.visit("follow-up insights", None, heading="Follow-up insights")
+    sweep.visit(
+        "follow-up insights with errors",
+        "/followups/insights/?period=custom&date_from=2026-11-02&date_to=2026-11-01",
+        heading="Follow-up insights",
+    )
+    expect(page.locator("#results [role=alert]")).to_contain_text("The range starts after it ends.")
 
     # Agent: own evaluations, an evaluation, the dispute form, the open dispute, notices, own analytics, the
     # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).

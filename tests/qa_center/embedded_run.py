@@ -43,6 +43,8 @@ PAGES = {
         "/analytics/drivers/",
         "/analytics/transfers/",
         "/followups/",
+        "/followups/insights/",  # SQLite has no percentile_cont: the Python fallback
+        "/followups/insights/root-causes.csv",
         "/qa/queue/",
         "/qa/disputes/",
         "/qa/calibration/",
@@ -96,6 +98,17 @@ def main() -> None:
         if first:
             pages[f"{username} /calls/<first>/"] = client.get(f"/calls/{first[0].pk}/").status_code
 
+    # The follow-up insights' durations on SQLite (percentiles taken in Python): the demo closed cases (an admin
+    # sees them all).
+    viewer = Client()
+    viewer.force_login(django.contrib.auth.get_user_model().objects.get(username="admin"))
+    insights = viewer.get("/followups/insights/", {"period": "last_90"}).context["insights"]
+    insights_figures = {
+        "closed": insights["closed"],
+        "causes": sum(row.cases for row in insights["root_causes"]),
+        "close_median_seconds": insights["to_close"].median.total_seconds() if insights["closed"] else None,
+    }
+
     # An upload on the imports page, run as the worker would (the filesystem broker has no worker here).
     admin = Client()
     admin.force_login(django.contrib.auth.get_user_model().objects.get(username="admin"))
@@ -121,6 +134,7 @@ def main() -> None:
                 "swept": swept,
                 "errors": errors,
                 "pages": pages,
+                "insights": insights_figures,
                 "upload": [uploaded.status, uploaded.created, uploaded.rejected, uploaded.errors],
             }
         )

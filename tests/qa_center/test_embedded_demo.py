@@ -67,7 +67,7 @@ def test_the_worker_side_of_follow_ups_works_on_sqlite(embedded):
 def test_every_main_page_opens_on_sqlite(embedded):
     failing = {page: status for page, status in embedded["pages"].items() if status != 200}
     assert failing == {}
-    assert len(embedded["pages"]) == 23
+    assert len(embedded["pages"]) == 25
     assert embedded["upload"] == [
         "done",
         1,
@@ -81,3 +81,11 @@ def test_every_main_page_opens_on_sqlite(embedded):
             }
         ],
     ]
+
+
+def test_follow_up_insights_have_figures_on_sqlite(embedded):
+    """No percentile_cont on SQLite: the medians are taken in Python, over the demo's closed cases."""
+    figures = embedded["insights"]
+    assert figures["closed"] > 0
+    assert figures["causes"] == figures["closed"]
+    assert figures["close_median_seconds"] > 0

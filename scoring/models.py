@@ -505,6 +505,46 @@ class AuditEntry(models.Model):
         return f"{self.evaluation_id} {self.action} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class CoachingSession(models.Model):
+    """A coaching conversation a supervisor (or an admin) had with an agent, recorded after the fact.
+
+    Focus criteria are Criterion rows of the published scorecard version current when the session was
+    recorded; figures match answers by the criterion *key*, across scorecard versions (a new version keeps
+    its keys), as the agent page's criterion pass rates do. Rows rather than bare keys: a key that no
+    scorecard has cannot be stored, and the question text stays readable after a later version renames it."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="coaching_sessions")
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="coaching_sessions_given"
+    )
+    held_on = models.DateField()
+    focus_criteria = models.ManyToManyField(Criterion, related_name="coaching_sessions")
+    evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="coaching_sessions")
+    notes = models.TextField()
+    agreed_actions = models.TextField(blank=True)
+    follow_up_on = models.DateField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(notes=""), name="coaching_session_has_notes"),
+            models.CheckConstraint(
+                condition=Q(follow_up_on__isnull=True) | Q(follow_up_on__gte=F("held_on")),
+                name="coaching_session_follow_up_after_session",
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gte=F("created_at")),
+                name="coaching_session_acknowledged_after_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "-held_on", "-id"], name="coaching_session_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"Coaching of agent {self.agent_id} on {self.held_on}"
+
+
 class Notice(models.Model):
     """An in-app notification of a QA event to one person (optionally also e-mailed).
 
@@ -516,16 +556,22 @@ class Notice(models.Model):
         REVIEW_SUBMITTED = "review_submitted", "Review received"
         DISPUTE_OPENED = "dispute_opened", "Dispute opened"
         DISPUTE_DECIDED = "dispute_decided", "Dispute decided"
+        COACHING_RECORDED = "coaching_recorded", "Coaching session recorded"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_notices"
     )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     # The evaluation to open: the reviewed one; for a decided dispute, the revision the decision produced
-    # (the disputed one when it was upheld).
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="notices")
+    # (the disputed one when it was upheld). A coaching notice names its session instead (and no evaluation).
+    evaluation = models.ForeignKey(
+        Evaluation, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
     dispute = models.ForeignKey(
         Dispute, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
+    )
+    coaching_session = models.ForeignKey(
+        CoachingSession, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
     )
     event_key = models.CharField(max_length=40)
     # When the event happened (not when the row was written: a sweeper may write it minutes later).
@@ -578,14 +624,36 @@ class Notice(models.Model):
                 | Q(email_retry_at__isnull=False),
                 name="notice_email_tried_and_pending_has_retry",
             ),
+            # A coaching notice has no evaluation, so the unique constraint above (NULLs are distinct)
+            # does not hold it to one per recipient: this one does.
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "event_key"],
+                condition=Q(evaluation__isnull=True),
+                name="notice_one_per_event_recipient_no_evaluation",
+            ),
             models.CheckConstraint(
-                condition=Q(kind__in=["review_submitted", "dispute_opened", "dispute_decided"]),
+                condition=Q(
+                    kind__in=["review_submitted", "dispute_opened", "dispute_decided", "coaching_recorded"]
+                ),
                 name="notice_kind_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(kind="review_submitted") & Q(dispute__isnull=True))
-                | (~Q(kind="review_submitted") & Q(dispute__isnull=False)),
+                condition=(Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=True))
+                | (~Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=False)),
                 name="notice_dispute_events_name_their_dispute",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="coaching_recorded")
+                    & Q(coaching_session__isnull=False)
+                    & Q(evaluation__isnull=True)
+                )
+                | (
+                    ~Q(kind="coaching_recorded")
+                    & Q(coaching_session__isnull=True)
+                    & Q(evaluation__isnull=False)
+                ),
+                name="notice_coaching_names_session_others_evaluation",
             ),
         ]
         indexes = [
@@ -633,8 +701,13 @@ class NoticeSilentEvent(models.Model):
     sweep's look-back, so the sweep deletes them after (the table stays a day's worth of rows)."""
 
     kind = models.CharField(max_length=30, choices=Notice.Kind.choices)
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="+")
+    evaluation = models.ForeignKey(
+        Evaluation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     dispute = models.ForeignKey(Dispute, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    coaching_session = models.ForeignKey(
+        CoachingSession, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     event_key = models.CharField(max_length=40)
     # When the event happened (the sweep's look-back is on this) and when it was found to tell nobody.
     event_at = models.DateTimeField()
@@ -644,13 +717,28 @@ class NoticeSilentEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "event_key"], name="notice_silent_event_once"),
             models.CheckConstraint(
-                condition=Q(kind__in=["review_submitted", "dispute_opened", "dispute_decided"]),
+                condition=Q(
+                    kind__in=["review_submitted", "dispute_opened", "dispute_decided", "coaching_recorded"]
+                ),
                 name="notice_silent_event_kind_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(kind="review_submitted") & Q(dispute__isnull=True))
-                | (~Q(kind="review_submitted") & Q(dispute__isnull=False)),
+                condition=(Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=True))
+                | (~Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=False)),
                 name="notice_silent_event_dispute_events_name_their_dispute",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="coaching_recorded")
+                    & Q(coaching_session__isnull=False)
+                    & Q(evaluation__isnull=True)
+                )
+                | (
+                    ~Q(kind="coaching_recorded")
+                    & Q(coaching_session__isnull=True)
+                    & Q(evaluation__isnull=False)
+                ),
+                name="notice_silent_event_coaching_names_its_session",
             ),
         ]
         indexes = [models.Index(fields=["event_at"], name="notice_silent_event_at_idx")]
@@ -663,6 +751,7 @@ __all__ = [
     "Answer",
     "Assignment",
     "AuditEntry",
+    "CoachingSession",
     "Criterion",
     "Dispute",
     "DisputeItem",

@@ -33,10 +33,20 @@ def weekly_sample_assign_task(week_start: str | None = None, seed: int | None = 
 # acks_late: a worker killed mid-task leaves the message to be redelivered; the service is idempotent.
 @shared_task(name="scoring.tasks.notice_create_for_event_task", acks_late=True, ignore_result=True)
 def notice_create_for_event_task(
-    kind: str, evaluation_id: int | None = None, dispute_id: int | None = None
+    kind: str,
+    evaluation_id: int | None = None,
+    dispute_id: int | None = None,
+    coaching_session_id: int | None = None,
 ) -> int:
     """Create (and, with QA_NOTICE_EMAIL, e-mail) the notices of one QA event, queued after its commit."""
-    return len(notice_create_for_event(kind=kind, evaluation_id=evaluation_id, dispute_id=dispute_id))
+    return len(
+        notice_create_for_event(
+            kind=kind,
+            evaluation_id=evaluation_id,
+            dispute_id=dispute_id,
+            coaching_session_id=coaching_session_id,
+        )
+    )
 
 
 @shared_task(name="scoring.tasks.notice_sweep_task", ignore_result=True)

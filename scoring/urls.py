@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calibration, disputes, evaluations, notices, queue, scorecards, workspace
+from .views import calibration, coaching, disputes, evaluations, notices, queue, scorecards, workspace
 
 app_name = "scoring"
 urlpatterns = [
@@ -30,6 +30,10 @@ urlpatterns = [
     # Disputes
     path("disputes/", disputes.dispute_list, name="dispute_list"),
     path("disputes/<int:pk>/", disputes.dispute_detail, name="dispute_detail"),
+    # Coaching sessions: recorded from the agent's analytics page, acknowledged by the agent
+    path("agents/<int:agent_id>/coaching/new/", coaching.coaching_create, name="coaching_create"),
+    path("coaching/<int:pk>/", coaching.coaching_detail, name="coaching_detail"),
+    path("coaching/<int:pk>/acknowledge/", coaching.coaching_acknowledge, name="coaching_acknowledge"),
     # The user's own notices (review received, dispute opened / decided)
     path("notices/", notices.notice_list, name="notices"),
     path("notices/read-all/", notices.notice_read_all, name="notice_read_all"),

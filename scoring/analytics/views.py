@@ -12,9 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from ..coaching import selectors as coaching_selectors
 from . import selectors
 from .exports import form_errors_text, leaderboard_csv
 from .forms import AnalyticsFilterForm
+
+COACHING_ROWS = 10
 
 
 def _form(request: HttpRequest) -> AnalyticsFilterForm:
@@ -167,8 +170,27 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
             "chart_data": chart,
             "evaluations": selectors.agent_recent_evaluations(agent=agent),
             "followups": selectors.agent_open_followups(agent=agent),
+            **_coaching_context(request.user, agent),
         },
     )
+
+
+def _coaching_context(user, agent) -> dict:
+    """The page's "Coaching" section: the agent's sessions the viewer may read and how the latest went;
+    for the agent themselves, their supervisors and admins only (a reviewer reads no coaching)."""
+    may_coach = coaching_selectors.can_coach(user, agent)
+    if not may_coach and agent.user_id != user.pk:
+        return {"show_coaching": False}
+    sessions = list(coaching_selectors.coaching_session_list_for_agent(user, agent=agent)[:COACHING_ROWS])
+    for session in sessions:
+        session.can_acknowledge = coaching_selectors.can_acknowledge_coaching(user, session)
+    return {
+        "show_coaching": True,
+        "can_coach": may_coach,
+        "coaching_sessions": sessions,
+        "coaching_latest": sessions[0] if sessions else None,
+        "coaching_effect": coaching_selectors.coaching_effect(sessions[0]) if sessions else None,
+    }
 
 
 @login_required

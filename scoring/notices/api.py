@@ -17,9 +17,14 @@ from .selectors import notice_get_for_user, notice_list_for_user
 
 class NoticeSerializer(serializers.ModelSerializer):
     text = serializers.SerializerMethodField(help_text="What happened, in one sentence.")
-    call = serializers.CharField(source="evaluation.call.external_id", read_only=True)
+    call = serializers.CharField(
+        source="evaluation.call.external_id", read_only=True, allow_null=True, default=None
+    )
     evaluation_url = serializers.SerializerMethodField(
         help_text="The evaluation's page, when the caller may open it now (else null)."
+    )
+    coaching_session_url = serializers.SerializerMethodField(
+        help_text="The coaching session's page (coaching_recorded), when the caller may open it now (else null)."
     )
     is_read = serializers.BooleanField(read_only=True)
 
@@ -31,8 +36,10 @@ class NoticeSerializer(serializers.ModelSerializer):
             "text",
             "evaluation",
             "dispute",
+            "coaching_session",
             "call",
             "evaluation_url",
+            "coaching_session_url",
             "created_at",
             "read_at",
             "is_read",
@@ -44,9 +51,14 @@ class NoticeSerializer(serializers.ModelSerializer):
         return services.notice_text(notice)
 
     def get_evaluation_url(self, notice: Notice) -> str | None:
-        if not getattr(notice, "can_open", False):
+        if not getattr(notice, "can_open", False) or notice.evaluation_id is None:
             return None
         return reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
+
+    def get_coaching_session_url(self, notice: Notice) -> str | None:
+        if not getattr(notice, "can_open", False) or notice.coaching_session_id is None:
+            return None
+        return reverse("scoring:coaching_detail", args=[notice.coaching_session_id])
 
 
 class NoticeFilterSerializer(serializers.Serializer):

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Case, Exists, OuterRef, QuerySet, When
 from django.http import Http404
 
+from ..coaching.selectors import coaching_session_list_for_user
 from ..models import Notice
 from ..selectors import evaluation_list_for_user
 
 
 def notice_list_for_user(user, *, unread_only: bool = False) -> QuerySet[Notice]:
     """The user's own notices, newest first, with what their text needs, and `can_open`: whether the user
-    may read the linked evaluation now (the same rule as its page, so a link never leads to a 404)."""
+    may read the linked evaluation (or coaching session) now (the same rule as its page, so a link never
+    leads to a 404)."""
     if not user.is_authenticated:
         return Notice.objects.none()
     queryset = Notice.objects.filter(recipient=user)
     if unread_only:
         queryset = queryset.filter(read_at__isnull=True)
     visible = evaluation_list_for_user(user, include_superseded=True).filter(pk=OuterRef("evaluation_id"))
+    coaching = coaching_session_list_for_user(user).filter(pk=OuterRef("coaching_session_id"))
     return (
-        queryset.select_related("evaluation", "evaluation__call", "evaluation__agent", "dispute")
-        .annotate(can_open=Exists(visible.values("pk")))
+        queryset.select_related(
+            "evaluation",
+            "evaluation__call",
+            "evaluation__agent",
+            "dispute",
+            "coaching_session",
+            "coaching_session__coach",
+        )
+        .annotate(
+            can_open=Case(
+                When(kind=Notice.Kind.COACHING_RECORDED, then=Exists(coaching.order_by().values("pk"))),
+                default=Exists(visible.values("pk")),
+            )
+        )
         .order_by("-created_at", "-id")
     )
 

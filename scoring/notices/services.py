@@ -1,6 +1,6 @@
 """Creating, e-mailing and reading QA notices.
 
-Flow: a state-changing service (evaluation_submit, dispute_open, dispute_resolve) calls
+Flow: a state-changing service (evaluation_submit, dispute_open, dispute_resolve, coaching_session_create) calls
 `notice_schedule_for_event` inside its transaction; after COMMIT a Celery task runs
 `notice_create_for_event`, which works out the recipients from the committed rows and inserts one notice
 per recipient (ON CONFLICT DO NOTHING against the `notice_one_per_event_recipient` constraint), then
@@ -29,7 +29,7 @@ from django.utils import timezone
 from calls import roles
 
 from ..followups.notifiers import PermanentNotifyError, TransientNotifyError, email_send
-from ..models import Dispute, Evaluation, Notice, NoticeSilentEvent
+from ..models import CoachingSession, Dispute, Evaluation, Notice, NoticeSilentEvent
 
 logger = logging.getLogger(__name__)
 
@@ -41,39 +41,51 @@ class NoticeEvent:
     """One QA event as the notices see it: what to link, who acted, who is told."""
 
     kind: str
-    evaluation_id: int
+    evaluation_id: int | None  # None only for a coaching session (it links the session instead)
     dispute_id: int | None
     event_key: str
     at: datetime
     actor_id: int | None
     recipient_ids: tuple[int, ...]
+    coaching_session_id: int | None = None
 
 
 def notice_schedule_for_event(
-    *, kind: str, evaluation_id: int | None = None, dispute_id: int | None = None
+    *,
+    kind: str,
+    evaluation_id: int | None = None,
+    dispute_id: int | None = None,
+    coaching_session_id: int | None = None,
 ) -> None:
     """Queue the notices of an event once the caller's transaction commits (nothing if it rolls back).
 
     Never a bare .delay(): the worker must find the committed rows; `publish` never raises nor blocks
     long when the broker is down (the sweeper then creates the notices within 5 minutes)."""
-    _check_event_ids(kind, evaluation_id, dispute_id)
+    _check_event_ids(kind, evaluation_id, dispute_id, coaching_session_id)
 
     def queue() -> None:
         from ..followups.tasks import publish
         from ..tasks import notice_create_for_event_task
 
-        publish(notice_create_for_event_task, kind, evaluation_id, dispute_id)
+        publish(notice_create_for_event_task, kind, evaluation_id, dispute_id, coaching_session_id)
 
     transaction.on_commit(queue, robust=True)
 
 
-def _check_event_ids(kind: str, evaluation_id: int | None, dispute_id: int | None) -> None:
+def _check_event_ids(
+    kind: str, evaluation_id: int | None, dispute_id: int | None, coaching_session_id: int | None = None
+) -> None:
+    if kind != Kind.COACHING_RECORDED and coaching_session_id is not None:
+        raise ValueError(f"{kind} names no coaching session")
     if kind == Kind.REVIEW_SUBMITTED:
         if evaluation_id is None or dispute_id is not None:
             raise ValueError("review_submitted names its evaluation, and no dispute")
     elif kind in (Kind.DISPUTE_OPENED, Kind.DISPUTE_DECIDED):
         if dispute_id is None:
             raise ValueError(f"{kind} names its dispute")
+    elif kind == Kind.COACHING_RECORDED:
+        if coaching_session_id is None or evaluation_id is not None or dispute_id is not None:
+            raise ValueError("coaching_recorded names its coaching session, and no evaluation or dispute")
     else:
         raise ValueError(f"unknown notice kind {kind!r}")
 
@@ -101,7 +113,11 @@ def _recipients(*candidates: int | None, actor_id: int | None) -> tuple[int, ...
 
 
 def notice_event(
-    *, kind: str, evaluation_id: int | None = None, dispute_id: int | None = None
+    *,
+    kind: str,
+    evaluation_id: int | None = None,
+    dispute_id: int | None = None,
+    coaching_session_id: int | None = None,
 ) -> NoticeEvent | None:
     """The event with its recipients, read from the committed rows; None if it did not (or no longer) happen.
 
@@ -109,9 +125,24 @@ def notice_event(
       evaluated agent's login;
     - dispute_opened: the supervisors of the agent's team, or when it has none (or the agent no team) every
       admin; and the reviewer who wrote the evaluation;
-    - dispute_decided: the agent's login and the reviewer.
+    - dispute_decided: the agent's login and the reviewer;
+    - coaching_recorded: the coached agent's login.
     Inactive users and the actor are left out."""
-    _check_event_ids(kind, evaluation_id, dispute_id)
+    _check_event_ids(kind, evaluation_id, dispute_id, coaching_session_id)
+    if kind == Kind.COACHING_RECORDED:
+        session = CoachingSession.objects.select_related("agent").filter(pk=coaching_session_id).first()
+        if session is None:
+            return None
+        return NoticeEvent(
+            kind=kind,
+            evaluation_id=None,
+            dispute_id=None,
+            coaching_session_id=session.pk,
+            event_key=f"coaching:{session.pk}",
+            at=session.created_at,
+            actor_id=session.coach_id,
+            recipient_ids=_recipients(session.agent.user_id, actor_id=session.coach_id),
+        )
     if kind == Kind.REVIEW_SUBMITTED:
         evaluation = (
             Evaluation.objects.select_related("agent")
@@ -174,14 +205,20 @@ def notice_event(
 
 
 def notice_create_for_event(
-    *, kind: str, evaluation_id: int | None = None, dispute_id: int | None = None
+    *,
+    kind: str,
+    evaluation_id: int | None = None,
+    dispute_id: int | None = None,
+    coaching_session_id: int | None = None,
 ) -> tuple[int, ...]:
     """Create the event's notices (idempotent: run it any number of times, concurrently too) and, with
     QA_NOTICE_EMAIL, e-mail those not e-mailed yet. Returns the recipients' user ids.
 
     An event with nobody to tell gets a NoticeSilentEvent marker instead, so the sweep does not resolve it
     again; who is told is decided once, when the event is first resolved after its commit."""
-    event = notice_event(kind=kind, evaluation_id=evaluation_id, dispute_id=dispute_id)
+    event = notice_event(
+        kind=kind, evaluation_id=evaluation_id, dispute_id=dispute_id, coaching_session_id=coaching_session_id
+    )
     if event is None:
         return ()
     if not event.recipient_ids:
@@ -193,6 +230,7 @@ def notice_create_for_event(
                     kind=event.kind,
                     evaluation_id=event.evaluation_id,
                     dispute_id=event.dispute_id,
+                    coaching_session_id=event.coaching_session_id,
                     event_key=event.event_key,
                     event_at=event.at,
                 )
@@ -209,6 +247,7 @@ def notice_create_for_event(
                 kind=event.kind,
                 evaluation_id=event.evaluation_id,
                 dispute_id=event.dispute_id,
+                coaching_session_id=event.coaching_session_id,
                 event_key=event.event_key,
                 created_at=event.at,
             )
@@ -235,7 +274,12 @@ def notice_create_for_event(
 
 
 def notice_text(notice: Notice) -> str:
-    """One sentence saying what happened (needs evaluation, its call and agent, and the dispute loaded)."""
+    """One sentence saying what happened (needs evaluation, its call and agent, and the dispute loaded; for
+    a coaching notice its session and coach)."""
+    if notice.kind == Kind.COACHING_RECORDED:
+        session = notice.coaching_session
+        coach = session.coach.get_full_name() or session.coach.get_username()
+        return f"Coaching recorded: {coach} coached you on {session.held_on:%Y-%m-%d}; please acknowledge it."
     evaluation = notice.evaluation
     call = evaluation.call.external_id
     score = "—" if evaluation.score is None else f"{evaluation.score}"
@@ -278,7 +322,15 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
     with transaction.atomic():
         notice = (
             Notice.objects.select_for_update(of=("self",))
-            .select_related("recipient", "evaluation", "evaluation__call", "evaluation__agent", "dispute")
+            .select_related(
+                "recipient",
+                "evaluation",
+                "evaluation__call",
+                "evaluation__agent",
+                "dispute",
+                "coaching_session",
+                "coaching_session__coach",
+            )
             .filter(pk=notice_id, emailed_at__isnull=True, email_failed_at__isnull=True)
             .filter(Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now))
             .first()
@@ -292,12 +344,17 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
             logger.info("notice %s: e-mail not sent: %s", notice.pk, reason)
             return EmailOutcome.FAILED
         text = notice_text(notice)
-        url = settings.SITE_URL + reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
+        if notice.kind == Kind.COACHING_RECORDED:
+            link = "Open the coaching session"
+            url = settings.SITE_URL + reverse("scoring:coaching_detail", args=[notice.coaching_session_id])
+        else:
+            link = "Open the evaluation"
+            url = settings.SITE_URL + reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
         attempt = notice.email_attempts + 1
         try:
             email_send(
                 subject=f"QA Center: {text}",
-                body=f"{text}\n\nOpen the evaluation: {url}\nAll your notices: "
+                body=f"{text}\n\n{link}: {url}\nAll your notices: "
                 f"{settings.SITE_URL}{reverse('scoring:notices')}\n",
                 to=notice.recipient.email,
                 idempotency_key=f"notice.{notice.pk}",
@@ -400,6 +457,15 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
     )
     for dispute_id in decided:
         notice_create_for_event(kind=Kind.DISPUTE_DECIDED, dispute_id=dispute_id)
+        events += 1
+    coached = (
+        CoachingSession.objects.filter(created_at__gte=since, agent__user__isnull=False)
+        .exclude(Exists(Notice.objects.filter(coaching_session=OuterRef("pk"), kind=Kind.COACHING_RECORDED)))
+        .exclude(pk__in=_silent(Kind.COACHING_RECORDED, "coaching_session_id"))
+        .values_list("pk", flat=True)
+    )
+    for coaching_session_id in coached:
+        notice_create_for_event(kind=Kind.COACHING_RECORDED, coaching_session_id=coaching_session_id)
         events += 1
     emails = failures = 0
     if settings.QA_NOTICE_EMAIL:

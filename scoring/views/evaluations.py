@@ -20,6 +20,7 @@ from calls.models import Transfer
 from calls.selectors import agent_for_user, call_get_for_user, call_list_for_user
 
 from .. import services
+from ..coaching.selectors import can_acknowledge_coaching, coaching_session_list_for_agent
 from ..forms import DisputeOpenForm
 from ..models import Evaluation
 from ..selectors import (
@@ -37,6 +38,7 @@ from ._common import error_messages
 
 ME_PAGE_SIZE = 25
 SELF_REVIEW_CALLS = 20
+MY_COACHING_ROWS = 20
 
 
 def _dispute_deadline(evaluation: Evaluation) -> dt.datetime | None:
@@ -205,8 +207,16 @@ def my_qa(request: HttpRequest) -> HttpResponse:
             query, page_obj.previous_page_number() if page_obj.has_previous() else None
         ),
         "querystring_next": _with_page(query, page_obj.next_page_number() if page_obj.has_next() else None),
+        "coaching_sessions": _my_coaching(request.user, agent),
     }
     return render(request, "scoring/me.html", context)
+
+
+def _my_coaching(user, agent) -> list:
+    sessions = list(coaching_session_list_for_agent(user, agent=agent)[:MY_COACHING_ROWS])
+    for session in sessions:
+        session.can_acknowledge = can_acknowledge_coaching(user, session)
+    return sessions
 
 
 def _with_page(query, page: int | None) -> str:

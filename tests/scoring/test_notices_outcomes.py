@@ -263,17 +263,18 @@ def test_a_silent_event_is_resolved_once_and_later_sweeps_ask_less(
         scorecard=scorecard,
         values=VALUES,
     )
-    # 4 statements (prune markers; reviews, opened and decided disputes to resolve), then 3 per event:
+    # 5 statements (prune markers; reviews, opened and decided disputes, coaching sessions to resolve), then 3
+    # per event:
     # the evaluation, its recipients, and the insert (a marker for the 3 silent ones, the notice for `told`).
-    with django_assert_num_queries(4 + 3 * 4):
+    with django_assert_num_queries(5 + 3 * 4):
         assert notice_sweep() == NoticeSweepResult(events=4, emails=0, email_failures=0)
     assert markers() == sorted(
         ("review_submitted", e.pk, None, f"evaluation:{e.pk}", e.submitted_at) for e in silent
     )
     assert list(Notice.objects.values_list("recipient__username", "evaluation_id")) == [("owner", told.pk)]
-    # Every event is resolved: the next sweeps only ask the 4 statements.
+    # Every event is resolved: the next sweeps only ask the 5 statements.
     for _ in range(2):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(5):
             assert notice_sweep() == NoticeSweepResult(events=0, emails=0, email_failures=0)
     assert len(markers()) == 3
     assert Notice.objects.count() == 1
@@ -292,7 +293,7 @@ def test_the_task_marks_a_silent_event_so_no_sweep_resolves_it(
     assert markers() == [
         ("review_submitted", evaluation.pk, None, f"evaluation:{evaluation.pk}", evaluation.submitted_at)
     ]
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert notice_sweep().events == 0
     # A repeat of the task (a redelivery) inserts nothing more.
     notice_services.notice_create_for_event(kind="review_submitted", evaluation_id=evaluation.pk)
@@ -344,7 +345,7 @@ def test_a_silent_dispute_is_marked_and_not_resolved_again(
     assert markers() == [
         ("dispute_opened", evaluation.pk, dispute.pk, f"dispute:{dispute.pk}", dispute.created_at)
     ]
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert notice_sweep().events == 0
 
 
@@ -414,7 +415,8 @@ def test_the_migration_counts_one_attempt_for_notices_already_emailed(
         executor.migrate([("scoring", "0008_notice_email_state_and_silent_events")])
         rows = Notice.objects.values_list("pk", "email_attempts", "email_error", "email_failed_at")
         assert list(rows.order_by("pk")) == [(sent.pk, 1, "", None), (unsent.pk, 0, "", None)]
-        assert Notice.objects.get(pk=sent.pk).emailed_at is not None
+        # Only the columns 0008 knows: a whole row would ask for columns added by later migrations.
+        assert Notice.objects.filter(pk=sent.pk).values_list("emailed_at", flat=True).get() is not None
     finally:
         # Back to the latest migrations: later tests need the columns added after 0008.
         executor.loader.build_graph()

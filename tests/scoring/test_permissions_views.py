@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from scoring import services
-from scoring.models import Answer, Assignment, Evaluation, Notice
+from scoring.models import Answer, Assignment, CoachingSession, Evaluation, Notice
 from tests.factories import CallFactory, TransferFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
@@ -84,6 +84,11 @@ def world(
         evaluation=review,
         event_key=f"evaluation:{review.pk}",
     )
+    # A session of the owner, recorded by their supervisor (written directly, as the notice above).
+    coaching = CoachingSession.objects.create(
+        agent=owner_agent, coach=supervisor, held_on=review.submitted_at.date(), notes="Private coaching note"
+    )
+    coaching.focus_criteria.set([crit["a"]])
     signed_in = frozenset(role for role in users if role != "anonymous")
     criterion_fields = {
         "key": "k2",
@@ -425,6 +430,54 @@ def world(
             frozenset({"owner"}),
         ),
         Cell("notices all read", "post", reverse("scoring:notice_read_all"), signed_in),
+        # Coaching: recorded by the agent's team supervisor or an admin (the agent and a reviewer may open the
+        # agent's analytics page, not record coaching: 403; the others do not see the agent: 404); a session
+        # is read by its agent, their supervisors and admins, acknowledged by its agent only.
+        Cell(
+            "record coaching form",
+            "get",
+            reverse("scoring:coaching_create", args=[owner_agent.pk]),
+            frozenset({"supervisor", "admin"}),
+        ),
+        Cell(
+            "record coaching post",
+            "post",
+            reverse("scoring:coaching_create", args=[owner_agent.pk]),
+            frozenset({"supervisor", "admin"}),
+            data={
+                "held_on": review.submitted_at.date().isoformat(),
+                "focus_criteria": [a.pk],
+                "notes": "Talked",
+            },
+        ),
+        Cell(
+            "coaching session",
+            "get",
+            reverse("scoring:coaching_detail", args=[coaching.pk]),
+            frozenset({"owner", "supervisor", "admin"}),
+        ),
+        Cell(
+            "coaching acknowledge",
+            "post",
+            reverse("scoring:coaching_acknowledge", args=[coaching.pk]),
+            frozenset({"owner"}),
+        ),
+        Cell(
+            "coaching acknowledge (htmx)",
+            "post",
+            reverse("scoring:coaching_acknowledge", args=[coaching.pk]),
+            frozenset({"owner"}),
+            htmx=True,
+        ),
+        # My QA lists the owner's own sessions only.
+        Cell(
+            "my qa coaching",
+            "get",
+            reverse("scoring:me"),
+            frozenset({"owner", "teammate", "outsider"}),
+            private_marker=f'href="{reverse("scoring:coaching_detail", args=[coaching.pk])}"',
+            marker_visible_to=frozenset({"owner"}),
+        ),
         Cell("publish", "post", reverse("scoring:scorecard_publish", args=[draft.pk]), frozenset({"admin"})),
         Cell(
             "new version",
@@ -490,7 +543,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 51
+    assert len(cells) == 57
 
 
 @pytest.mark.django_db
@@ -587,5 +640,8 @@ def test_every_scoring_url_is_in_the_matrix():
         "notices",
         "notice_read",
         "notice_read_all",
+        "coaching_create",
+        "coaching_detail",
+        "coaching_acknowledge",
     }
     assert names == covered

@@ -1,0 +1,1 @@
+"""Coaching sessions: a supervisor's recorded conversation with an agent, and whether it helped."""

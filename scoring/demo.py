@@ -1,5 +1,5 @@
 """Demo QA data: submitted evaluations consistent with the demo agents and their transcripts, a few
-self-reviews, disputes (open and resolved), calibration sessions and open assignments.
+self-reviews, disputes (open and resolved), calibration sessions, coaching sessions and open assignments.
 
 `seed_evaluations` reads each call's transcript (written by calls.demo from the agent's profile) the way
 a reviewer would: the greeting line, the recording disclosure, "anything else?" on an unresolved call…
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef
 from django.utils import timezone
 
 from calls import roles
@@ -29,8 +30,21 @@ from calls.demo import ANYTHING_ELSE, BRAND, agent_profile
 from calls.models import Agent, Call
 
 from . import autocheck, metrics, services
+from .analytics.rollups import counted_evaluations
+from .coaching.selectors import coaching_focus_choices
+from .coaching.services import coaching_session_acknowledge, coaching_session_create
 from .legs import calls_legs, leg_opens_and_closes
-from .models import Answer, AuditEntry, Criterion, Dispute, Evaluation, Notice, Scorecard, SectionScore
+from .models import (
+    Answer,
+    AuditEntry,
+    CoachingSession,
+    Criterion,
+    Dispute,
+    Evaluation,
+    Notice,
+    Scorecard,
+    SectionScore,
+)
 from .notices.services import notice_create_for_event
 from .sampling import weekly_sample_assign
 from .selectors import scorecard_for_call
@@ -390,6 +404,7 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
     AuditEntry.objects.bulk_create(audit, batch_size=5000)
 
     disputes = _seed_disputes(created, answer_values, agent_users, users_by_id, rng, now)
+    coaching = _seed_coaching(now)
     notices = _seed_notices(created, agent_users, now)
     assignments = _seed_assignments(seed, reviewers)
     summary = {
@@ -402,6 +417,7 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
         "auto_failed": sum(1 for e in created if e.is_auto_failed),
         "skipped_no_scorecard": skipped_channel,
         **disputes,
+        "coaching_sessions": coaching,
         "notices": notices,
         "assignments": assignments,
     }
@@ -409,7 +425,8 @@ def seed_evaluations(*, seed: int = 42, share: float = 0.15, stdout=None) -> dic
         stdout,
         f"QA demo: {summary['reviews']} reviews, {summary['self_reviews']} self-reviews, "
         f"{calibration} calibration scores, {disputes['disputes_open']} open and "
-        f"{disputes['disputes_resolved']} resolved disputes, {notices} notices, {assignments} open assignments.",
+        f"{disputes['disputes_resolved']} resolved disputes, {coaching} coaching sessions, {notices} notices, "
+        f"{assignments} open assignments.",
     )
     return summary
 
@@ -497,13 +514,71 @@ def _seed_disputes(created: Iterable[Evaluation], answer_values, agent_users, us
     return {"disputes_open": opened - resolved, "disputes_resolved": resolved}
 
 
+# Coaching sessions in the demo: the first agents (by id) that can be coached get one each.
+DEMO_COACHING_SESSIONS = 2
+
+
+def _seed_coaching(now) -> int:
+    """A couple of coaching sessions, made by the service (so each is valid and tells its agent). No random
+    draw (the demo's other figures stay as they were): the first agents by id with a login, a supervisor
+    and current reviews, each coached by that supervisor a few days ago on their two most often failed
+    criteria, discussing their two latest reviews; the first session is acknowledged."""
+    choices = {criterion.key: criterion for criterion in coaching_focus_choices()}
+    reviewed = Evaluation.objects.filter(agent=OuterRef("pk"), **counted_evaluations())
+    agents = (
+        Agent.objects.filter(user__isnull=False, user__is_active=True, team__isnull=False)
+        .filter(Exists(reviewed))
+        .select_related("team", "user")
+        .order_by("pk")
+    )
+    made = []
+    for agent in agents:
+        if len(made) == DEMO_COACHING_SESSIONS:
+            break
+        coach = agent.team.supervisors.filter(is_active=True).exclude(pk=agent.user_id).order_by("pk").first()
+        if coach is None:
+            continue
+        failed = (
+            Answer.objects.filter(
+                **counted_evaluations("evaluation__"),
+                evaluation__agent=agent,
+                is_na=False,
+                value__lt=F("criterion__max_points"),
+            )
+            .values("criterion__key")
+            .annotate(failures=Count("pk"))
+            .order_by("-failures", "criterion__key")
+        )
+        keys = [row["criterion__key"] for row in failed if row["criterion__key"] in choices][:2]
+        if not keys:
+            continue
+        held_on = timezone.localdate(now) - dt.timedelta(days=3 + 4 * len(made))
+        made.append(
+            coaching_session_create(
+                agent=agent,
+                coach=coach,
+                held_on=held_on,
+                focus_criteria=[choices[key] for key in keys],
+                notes="We listened to two recent calls together and compared them with the scorecard.",
+                agreed_actions="Practise the items in focus on every call this week; ask when unsure.",
+                follow_up_on=held_on + dt.timedelta(days=14),
+                evaluations=Evaluation.objects.filter(agent=agent, **counted_evaluations()).order_by(
+                    "-submitted_at", "-id"
+                )[:2],
+            )
+        )
+    if made:
+        coaching_session_acknowledge(session=made[0], user=made[0].agent.user)
+    return len(made)
+
+
 # Notices older than this are shown as read: the demo agents have kept up, except with the last few days.
 DEMO_NOTICES_UNREAD_DAYS = 3
 
 
 def _seed_notices(created: Iterable[Evaluation], agent_users: dict[int, int], now) -> int:
     """The notices of the demo's events, made by the service the Celery task runs (reviews of agents with a
-    login, every dispute opened and decided). Returns how many notices exist."""
+    login, every dispute opened and decided, every coaching session). Returns how many notices exist."""
     for evaluation in created:
         if evaluation.kind == Evaluation.Kind.REVIEW and evaluation.agent_id in agent_users:
             notice_create_for_event(kind=Notice.Kind.REVIEW_SUBMITTED, evaluation_id=evaluation.pk)
@@ -511,6 +586,8 @@ def _seed_notices(created: Iterable[Evaluation], agent_users: dict[int, int], no
         notice_create_for_event(kind=Notice.Kind.DISPUTE_OPENED, dispute_id=dispute.pk)
         if dispute.status != Dispute.Status.OPEN:
             notice_create_for_event(kind=Notice.Kind.DISPUTE_DECIDED, dispute_id=dispute.pk)
+    for coaching_session_id in CoachingSession.objects.order_by("pk").values_list("pk", flat=True):
+        notice_create_for_event(kind=Notice.Kind.COACHING_RECORDED, coaching_session_id=coaching_session_id)
     Notice.objects.filter(created_at__lt=now - dt.timedelta(days=DEMO_NOTICES_UNREAD_DAYS)).update(
         read_at=now
     )

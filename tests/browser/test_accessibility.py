@@ -200,6 +200,9 @@ EXPECTED_PAGES = [
     "follow-up attempt with errors",
     "follow-up insights",
     "follow-up insights with errors",
+    "record coaching",
+    "record coaching with errors",
+    "coaching session",
     "my evaluations",
     "evaluation",
     "dispute form",
@@ -347,8 +350,23 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
         heading="Follow-up insights",
     )
     expect(page.locator("#results [role=alert]")).to_contain_text("The range starts after it ends.")
+    # Coaching of the disputing agent (the supervisor leads their team): the form, with its errors (no notes),
+    # then recorded; the agent then finds it in My QA and on their analytics page below.
+    coaching_form = f"/qa/agents/{disputing_agent.pk}/coaching/new/"
+    sweep.visit("record coaching", coaching_form, heading="Record coaching")
+    sweep.submit_invalid(
+        "record coaching with errors",
+        "form[data-testid=coaching-form]",
+        heading="Record coaching",
+        status=422,
+    )
+    page.fill("textarea[name=notes]", "We listened to a call together.")
+    if page.locator("input[name=focus_criteria]:checked").count() == 0:
+        page.locator("input[name=focus_criteria]").first.check()
+    page.get_by_role("button", name="Save session").click()
+    sweep.visit("coaching session", None, heading="Coaching of")
 
-    # Agent: own evaluations, an evaluation, the dispute form, the open dispute, notices, own analytics, the
+    # Agent: own evaluations (and coaching), an evaluation, the dispute form, the open dispute, notices, own analytics, the
     # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).
     login(page, live_server, disputing_agent.user.username, DEMO_PASSWORD)
     sweep.visit("my evaluations", "/qa/me/", heading="My QA")

@@ -165,3 +165,27 @@ def test_demo_notices_come_from_the_events(demo_calls, django_user_model):
     assert not Notice.objects.filter(
         read_at__isnull=False, created_at__gte=before - timedelta(days=3) + timedelta(minutes=1)
     ).exists()
+
+
+def test_demo_records_coaching_sessions_by_the_agents_supervisors(demo_calls):
+    from scoring.models import CoachingSession, Notice
+
+    summary = seed_evaluations(seed=3, share=0.3)
+    sessions = list(CoachingSession.objects.select_related("agent__team", "agent__user").order_by("pk"))
+    assert summary["coaching_sessions"] == len(sessions) == 2
+    for session in sessions:
+        assert session.agent.team.supervisors.filter(pk=session.coach_id).exists()
+        assert session.coach_id != session.agent.user_id
+        assert session.focus_criteria.count() == 2
+        assert {e.agent_id for e in session.evaluations.all()} == {session.agent_id}
+        assert list(
+            Notice.objects.filter(kind="coaching_recorded", coaching_session=session).values_list(
+                "recipient", flat=True
+            )
+        ) == [session.agent.user_id]
+    assert [s.acknowledged_at is not None for s in sessions] == [True, False]
+    # Deterministic: the same data set gives the same sessions.
+    first = [
+        (s.agent_id, s.held_on, sorted(s.focus_criteria.values_list("key", flat=True))) for s in sessions
+    ]
+    assert len({agent for agent, _, _ in first}) == 2

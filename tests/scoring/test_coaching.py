@@ -528,3 +528,22 @@ def test_the_session_page_shows_the_figures_or_says_there_are_too_few(client, co
 def test_share_difference_without_answers_has_no_figures():
     empty = share_difference(before_passed=0, before_n=0, after_passed=3, after_n=4)
     assert (empty.difference, empty.low, empty.high, empty.is_too_few) == (None, None, None, True)
+
+
+def test_the_session_page_asks_as_many_queries_for_one_criterion_as_for_three(
+    client, owner_agent, supervisor, card
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = timezone.localdate()
+    reviews = [review(card, owner_agent, today - timedelta(days=i), a=1, b=4, crit=1) for i in range(1, 4)]
+    small = record(owner_agent, supervisor, card, keys=("a",), evaluations=reviews[:1])
+    large = record(owner_agent, supervisor, card, keys=("a", "b", "crit"), evaluations=reviews)
+    client.force_login(supervisor)
+    counts = []
+    for session in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("scoring:coaching_detail", args=[session.pk])).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

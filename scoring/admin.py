@@ -17,6 +17,7 @@ from .models import (
     Answer,
     Assignment,
     AuditEntry,
+    CoachingSession,
     Criterion,
     Dispute,
     DisputeItem,
@@ -319,9 +320,18 @@ class NoticeEmailFilter(admin.SimpleListFilter):
 class NoticeAdmin(ReadOnlyAdmin):
     """Read-only: notices are written by scoring.notices.services (one per event and recipient)."""
 
-    list_display = ("created_at", "recipient", "kind", "evaluation", "dispute", "read_at", "email_status")
+    list_display = (
+        "created_at",
+        "recipient",
+        "kind",
+        "evaluation",
+        "dispute",
+        "coaching_session",
+        "read_at",
+        "email_status",
+    )
     list_filter = (NoticeEmailFilter, "kind")
-    list_select_related = ("recipient", "evaluation", "dispute")
+    list_select_related = ("recipient", "evaluation", "dispute", "coaching_session")
     search_fields = ("recipient__username",)
     date_hierarchy = "created_at"
 
@@ -334,6 +344,16 @@ class NoticeAdmin(ReadOnlyAdmin):
         if notice.email_retry_at:
             return f"retry {notice.email_retry_at:%Y-%m-%d %H:%M} (attempt {notice.email_attempts} failed: {notice.email_error})"
         return "—"
+
+
+@admin.register(CoachingSession)
+class CoachingSessionAdmin(ReadOnlyAdmin):
+    """Read-only: sessions are recorded by scoring.coaching.services (permission checks, the agent's notice)."""
+
+    list_display = ("held_on", "agent", "coach", "follow_up_on", "acknowledged_at", "created_at")
+    list_select_related = ("agent", "coach")
+    search_fields = ("agent__name", "agent__employee_code", "coach__username")
+    date_hierarchy = "held_on"
 
 
 @admin.register(NoticeSilentEvent)

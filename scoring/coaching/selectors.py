@@ -20,7 +20,6 @@ from ..models import CoachingSession, Criterion, Evaluation, Scorecard
 from .metrics import ShareDifference, share_difference
 
 SUGGESTED_FOCUS = 3
-SUGGESTION_DAYS = 30
 EFFECT_DAYS = 30
 
 

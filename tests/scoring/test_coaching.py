@@ -547,3 +547,12 @@ def test_the_session_page_asks_as_many_queries_for_one_criterion_as_for_three(
             assert client.get(reverse("scoring:coaching_detail", args=[session.pk])).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_admin_lists_sessions_read_only(client, admin_user, owner_agent, supervisor, card):
+    session = record(owner_agent, supervisor, card)
+    client.force_login(admin_user)
+    listing = client.get(reverse("admin:scoring_coachingsession_changelist"))
+    assert listing.status_code == 200 and "Olive Owner" in listing.content.decode()
+    assert client.get(reverse("admin:scoring_coachingsession_change", args=[session.pk])).status_code == 200
+    assert client.get(reverse("admin:scoring_coachingsession_add")).status_code == 403

@@ -31,6 +31,7 @@ urlpatterns = [
     path("disputes/", disputes.dispute_list, name="dispute_list"),
     path("disputes/<int:pk>/", disputes.dispute_detail, name="dispute_detail"),
     # Coaching sessions: recorded from the agent's analytics page, acknowledged by the agent
+    path("coaching/", coaching.coaching_overview, name="coaching_overview"),
     path("agents/<int:agent_id>/coaching/new/", coaching.coaching_create, name="coaching_create"),
     path("coaching/<int:pk>/", coaching.coaching_detail, name="coaching_detail"),
     path("coaching/<int:pk>/acknowledge/", coaching.coaching_acknowledge, name="coaching_acknowledge"),

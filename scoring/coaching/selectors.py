@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -37,6 +37,64 @@ def coaching_session_list_for_user(user) -> QuerySet[CoachingSession]:
         queryset.select_related("agent", "agent__team", "coach")
         .prefetch_related("focus_criteria")
         .order_by("-held_on", "-id")
+    )
+
+
+RECENT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class CoachingOverview:
+    """The coaching page's three groups (a session may be in more than one)."""
+
+    today: date
+    recent_from: date
+    follow_up_due: list[CoachingSession]
+    awaiting_acknowledgement: list[CoachingSession]
+    recent: list[CoachingSession]
+
+
+def coaching_follow_up_is_due(*, today: date) -> Q:
+    """A session whose follow-up is due: its `follow_up_on` is today or earlier, and the agent has had no
+    later session since, i.e. no session of the same agent held on a later day, or on the same day and
+    recorded after it (a higher id). Any later session counts, whoever held it: it *is* the follow-up (or
+    supersedes it), so the older session leaves the list by itself."""
+    later = CoachingSession.objects.filter(agent_id=OuterRef("agent_id")).filter(
+        Q(held_on__gt=OuterRef("held_on")) | Q(held_on=OuterRef("held_on"), pk__gt=OuterRef("pk"))
+    )
+    return Q(follow_up_on__lte=today) & ~Exists(later)
+
+
+def coaching_overview_for_user(user, *, today: date | None = None) -> CoachingOverview:
+    """The sessions a supervisor or admin follows, from `coaching_session_list_for_user` (the session page's
+    scope), in three groups: follow-up due (`coaching_follow_up_is_due`, earliest follow-up first), awaiting
+    the agent's acknowledgement (not acknowledged, and the agent has a login to acknowledge with; oldest
+    first), and recent (held in the last 90 days, today included; newest first). Two queries whatever the
+    number of sessions: the sessions (each flagged in SQL), then their focus criteria."""
+    today = today or timezone.localdate()
+    recent_from = today - timedelta(days=RECENT_DAYS - 1)
+    is_due = coaching_follow_up_is_due(today=today)
+    is_awaiting = Q(acknowledged_at__isnull=True, agent__user__isnull=False)
+    is_recent = Q(held_on__gte=recent_from, held_on__lte=today)
+    sessions = list(
+        coaching_session_list_for_user(user)
+        .filter(is_due | is_awaiting | is_recent)
+        .annotate(
+            is_follow_up_due=ExpressionWrapper(is_due, output_field=BooleanField()),
+            is_awaiting_acknowledgement=ExpressionWrapper(is_awaiting, output_field=BooleanField()),
+            is_recent=ExpressionWrapper(is_recent, output_field=BooleanField()),
+        )
+    )
+    return CoachingOverview(
+        today=today,
+        recent_from=recent_from,
+        follow_up_due=sorted(
+            (s for s in sessions if s.is_follow_up_due), key=lambda s: (s.follow_up_on, s.held_on, s.pk)
+        ),
+        awaiting_acknowledgement=sorted(
+            (s for s in sessions if s.is_awaiting_acknowledgement), key=lambda s: (s.held_on, s.pk)
+        ),
+        recent=[s for s in sessions if s.is_recent],  # already newest first
     )
 
 

@@ -1,4 +1,5 @@
-"""Coaching pages: record a session (from the agent's analytics page), a session, and acknowledging it."""
+"""Coaching pages: the supervisors' overview, record a session (from the agent's analytics page), a session,
+and acknowledging it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,22 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from calls import roles
+
 from ..analytics.selectors import analytics_agent_get_for_user
 from ..coaching import selectors, services
 from ..coaching.forms import CoachingSessionForm
+from ._common import require_any_role
+
+
+@login_required
+@require_GET
+def coaching_overview(request: HttpRequest) -> HttpResponse:
+    # Supervisors and admins (who pass) follow coaching; an agent reads their own sessions on My QA and a
+    # reviewer none, so both get 403 here, as they do on the record form.
+    require_any_role(request.user, roles.SUPERVISOR)
+    overview = selectors.coaching_overview_for_user(request.user)
+    return render(request, "scoring/coaching_overview.html", {"overview": overview})
 
 
 @login_required

@@ -203,6 +203,7 @@ EXPECTED_PAGES = [
     "record coaching",
     "record coaching with errors",
     "coaching session",
+    "coaching overview",
     "my evaluations",
     "evaluation",
     "dispute form",
@@ -365,6 +366,9 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
         page.locator("input[name=focus_criteria]").first.check()
     page.get_by_role("button", name="Save session").click()
     sweep.visit("coaching session", None, heading="Coaching of")
+    # The overview: the session just recorded is at least recent and awaiting the agent's acknowledgement.
+    sweep.visit("coaching overview", "/qa/coaching/", heading="Coaching")
+    expect(page.locator("[data-testid=coaching-recent] tbody tr")).not_to_have_count(0)
 
     # Agent: own evaluations (and coaching), an evaluation, the dispute form, the open dispute, notices, own analytics, the
     # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).

@@ -469,6 +469,16 @@ def world(
             frozenset({"owner"}),
             htmx=True,
         ),
+        # The overview: supervisors and admins (agents and reviewers 403), each seeing only the sessions of their
+        # teams' agents, as on the session page.
+        Cell(
+            "coaching overview",
+            "get",
+            reverse("scoring:coaching_overview"),
+            frozenset({"supervisor", "other_supervisor", "admin"}),
+            private_marker=f'href="{reverse("scoring:coaching_detail", args=[coaching.pk])}"',
+            marker_visible_to=frozenset({"supervisor", "admin"}),
+        ),
         # My QA lists the owner's own sessions only.
         Cell(
             "my qa coaching",
@@ -543,7 +553,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 57
+    assert len(cells) == 58
 
 
 @pytest.mark.django_db
@@ -640,6 +650,7 @@ def test_every_scoring_url_is_in_the_matrix():
         "notices",
         "notice_read",
         "notice_read_all",
+        "coaching_overview",
         "coaching_create",
         "coaching_detail",
         "coaching_acknowledge",

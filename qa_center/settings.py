@@ -413,6 +413,15 @@ CELERY_BEAT_SCHEDULE["scoring-notices-sweep"] = {
     "task": "scoring.tasks.notice_sweep_task",
     "schedule": 300.0,
 }
+# Coaching follow-ups: a follow-up this many days past is still told to its coach when the daily task ran
+# late or not at all (older ones never: a first deploy does not flood coaches with old follow-ups).
+QA_COACHING_FOLLOW_UP_NOTICE_DAYS = env_int("QA_COACHING_FOLLOW_UP_NOTICE_DAYS", 7, minimum=1, maximum=90)
+# 06:15 daily, before the working day: the coach finds "Coaching follow-up due" when they sign in. The
+# notices sweep (every 5 minutes) catches a run that was lost.
+CELERY_BEAT_SCHEDULE["scoring-coaching-follow-ups"] = {
+    "task": "scoring.tasks.notice_create_for_due_follow_ups_task",
+    "schedule": crontab(minute=15, hour=6),
+}
 
 # --- NPS surveys (scoring.surveys) ----------------------------------------------------------------
 # Share of eligible ended calls whose customer is invited (deterministic per call external id).

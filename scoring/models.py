@@ -557,6 +557,7 @@ class Notice(models.Model):
         DISPUTE_OPENED = "dispute_opened", "Dispute opened"
         DISPUTE_DECIDED = "dispute_decided", "Dispute decided"
         COACHING_RECORDED = "coaching_recorded", "Coaching session recorded"
+        COACHING_FOLLOW_UP_DUE = "coaching_follow_up_due", "Coaching follow-up due"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_notices"
@@ -633,23 +634,35 @@ class Notice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    kind__in=["review_submitted", "dispute_opened", "dispute_decided", "coaching_recorded"]
+                    kind__in=[
+                        "review_submitted",
+                        "dispute_opened",
+                        "dispute_decided",
+                        "coaching_recorded",
+                        "coaching_follow_up_due",
+                    ]
                 ),
                 name="notice_kind_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=True))
-                | (~Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=False)),
+                condition=(
+                    Q(kind__in=["review_submitted", "coaching_recorded", "coaching_follow_up_due"])
+                    & Q(dispute__isnull=True)
+                )
+                | (
+                    ~Q(kind__in=["review_submitted", "coaching_recorded", "coaching_follow_up_due"])
+                    & Q(dispute__isnull=False)
+                ),
                 name="notice_dispute_events_name_their_dispute",
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind="coaching_recorded")
+                    Q(kind__in=["coaching_recorded", "coaching_follow_up_due"])
                     & Q(coaching_session__isnull=False)
                     & Q(evaluation__isnull=True)
                 )
                 | (
-                    ~Q(kind="coaching_recorded")
+                    ~Q(kind__in=["coaching_recorded", "coaching_follow_up_due"])
                     & Q(coaching_session__isnull=True)
                     & Q(evaluation__isnull=False)
                 ),
@@ -718,23 +731,35 @@ class NoticeSilentEvent(models.Model):
             models.UniqueConstraint(fields=["kind", "event_key"], name="notice_silent_event_once"),
             models.CheckConstraint(
                 condition=Q(
-                    kind__in=["review_submitted", "dispute_opened", "dispute_decided", "coaching_recorded"]
+                    kind__in=[
+                        "review_submitted",
+                        "dispute_opened",
+                        "dispute_decided",
+                        "coaching_recorded",
+                        "coaching_follow_up_due",
+                    ]
                 ),
                 name="notice_silent_event_kind_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=True))
-                | (~Q(kind__in=["review_submitted", "coaching_recorded"]) & Q(dispute__isnull=False)),
+                condition=(
+                    Q(kind__in=["review_submitted", "coaching_recorded", "coaching_follow_up_due"])
+                    & Q(dispute__isnull=True)
+                )
+                | (
+                    ~Q(kind__in=["review_submitted", "coaching_recorded", "coaching_follow_up_due"])
+                    & Q(dispute__isnull=False)
+                ),
                 name="notice_silent_event_dispute_events_name_their_dispute",
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind="coaching_recorded")
+                    Q(kind__in=["coaching_recorded", "coaching_follow_up_due"])
                     & Q(coaching_session__isnull=False)
                     & Q(evaluation__isnull=True)
                 )
                 | (
-                    ~Q(kind="coaching_recorded")
+                    ~Q(kind__in=["coaching_recorded", "coaching_follow_up_due"])
                     & Q(coaching_session__isnull=True)
                     & Q(evaluation__isnull=False)
                 ),

@@ -8,7 +8,7 @@ import logging
 
 from celery import shared_task
 
-from .notices.services import notice_create_for_event, notice_sweep
+from .notices.services import notice_create_for_due_follow_ups, notice_create_for_event, notice_sweep
 from .sampling import previous_week_start, weekly_sample_assign
 
 logger = logging.getLogger(__name__)
@@ -53,3 +53,9 @@ def notice_create_for_event_task(
 def notice_sweep_task() -> dict:
     """Beat, every 5 minutes: notices of recent events whose task was lost; e-mail that failed."""
     return dataclasses.asdict(notice_sweep())
+
+
+@shared_task(name="scoring.tasks.notice_create_for_due_follow_ups_task", ignore_result=True)
+def notice_create_for_due_follow_ups_task() -> int:
+    """Beat, daily: tell each coach of the coaching follow-ups that have come (idempotent, catches up)."""
+    return notice_create_for_due_follow_ups()

@@ -24,7 +24,7 @@ class NoticeSerializer(serializers.ModelSerializer):
         help_text="The evaluation's page, when the caller may open it now (else null)."
     )
     coaching_session_url = serializers.SerializerMethodField(
-        help_text="The coaching session's page (coaching_recorded), when the caller may open it now (else null)."
+        help_text="The coaching session's page (coaching_recorded, coaching_follow_up_due), when the caller may open it now (else null)."
     )
     is_read = serializers.BooleanField(read_only=True)
 

@@ -29,10 +29,14 @@ def notice_list_for_user(user, *, unread_only: bool = False) -> QuerySet[Notice]
             "dispute",
             "coaching_session",
             "coaching_session__coach",
+            "coaching_session__agent",
         )
         .annotate(
             can_open=Case(
-                When(kind=Notice.Kind.COACHING_RECORDED, then=Exists(coaching.order_by().values("pk"))),
+                When(
+                    kind__in=[Notice.Kind.COACHING_RECORDED, Notice.Kind.COACHING_FOLLOW_UP_DUE],
+                    then=Exists(coaching.order_by().values("pk")),
+                ),
                 default=Exists(visible.values("pk")),
             )
         )

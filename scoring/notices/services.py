@@ -9,13 +9,17 @@ instead. A rolled-back change queues nothing. `notice_sweep` (beat, every 5 minu
 for recent events that have neither notices nor a marker (a lost task) and retries e-mail whose backoff has
 run out, so every path ends in the same rows. A notice's e-mail ends sent or failed (a permanent error at
 once, transient ones after QA_NOTICE_EMAIL_MAX_ATTEMPTS tries), never retried after either.
+
+A coaching follow-up is not an act but a date: `notice_create_for_due_follow_ups` (beat, daily, and the sweep)
+resolves every follow-up that has come (`coaching_follow_up_due_sessions`) through the same
+`notice_create_for_event`, so the database's unique constraint keeps it to one notice however often it runs.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from django.conf import settings
@@ -28,12 +32,14 @@ from django.utils import timezone
 
 from calls import roles
 
+from ..coaching.selectors import coaching_follow_up_is_due
 from ..followups.notifiers import PermanentNotifyError, TransientNotifyError, email_send
 from ..models import CoachingSession, Dispute, Evaluation, Notice, NoticeSilentEvent
 
 logger = logging.getLogger(__name__)
 
 Kind = Notice.Kind
+COACHING_KINDS = (Kind.COACHING_RECORDED, Kind.COACHING_FOLLOW_UP_DUE)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def notice_schedule_for_event(
 def _check_event_ids(
     kind: str, evaluation_id: int | None, dispute_id: int | None, coaching_session_id: int | None = None
 ) -> None:
-    if kind != Kind.COACHING_RECORDED and coaching_session_id is not None:
+    if kind not in COACHING_KINDS and coaching_session_id is not None:
         raise ValueError(f"{kind} names no coaching session")
     if kind == Kind.REVIEW_SUBMITTED:
         if evaluation_id is None or dispute_id is not None:
@@ -83,9 +89,9 @@ def _check_event_ids(
     elif kind in (Kind.DISPUTE_OPENED, Kind.DISPUTE_DECIDED):
         if dispute_id is None:
             raise ValueError(f"{kind} names its dispute")
-    elif kind == Kind.COACHING_RECORDED:
+    elif kind in COACHING_KINDS:
         if coaching_session_id is None or evaluation_id is not None or dispute_id is not None:
-            raise ValueError("coaching_recorded names its coaching session, and no evaluation or dispute")
+            raise ValueError(f"{kind} names its coaching session, and no evaluation or dispute")
     else:
         raise ValueError(f"unknown notice kind {kind!r}")
 
@@ -126,9 +132,30 @@ def notice_event(
     - dispute_opened: the supervisors of the agent's team, or when it has none (or the agent no team) every
       admin; and the reviewer who wrote the evaluation;
     - dispute_decided: the agent's login and the reviewer;
-    - coaching_recorded: the coached agent's login.
+    - coaching_recorded: the coached agent's login;
+    - coaching_follow_up_due (once the session's follow-up day has come, while it is due: no later session of
+      the agent): the coach. Nobody acted, so nobody is left out as the actor; it happened at the start of the
+      follow-up day (local time), whenever the notice is written.
     Inactive users and the actor are left out."""
     _check_event_ids(kind, evaluation_id, dispute_id, coaching_session_id)
+    if kind == Kind.COACHING_FOLLOW_UP_DUE:
+        session = (
+            coaching_follow_up_due_sessions(today=timezone.localdate(), since=None)
+            .filter(pk=coaching_session_id)
+            .first()
+        )
+        if session is None:
+            return None
+        return NoticeEvent(
+            kind=kind,
+            evaluation_id=None,
+            dispute_id=None,
+            coaching_session_id=session.pk,
+            event_key=f"coaching-follow-up:{session.pk}",
+            at=coaching_follow_up_at(session.follow_up_on),
+            actor_id=None,
+            recipient_ids=_recipients(session.coach_id, actor_id=None),
+        )
     if kind == Kind.COACHING_RECORDED:
         session = CoachingSession.objects.select_related("agent").filter(pk=coaching_session_id).first()
         if session is None:
@@ -202,6 +229,51 @@ def notice_event(
         actor_id=dispute.resolved_by_id,
         recipient_ids=_recipients(agent.user_id, evaluation.author_id, actor_id=dispute.resolved_by_id),
     )
+
+
+def coaching_follow_up_at(day: date) -> datetime:
+    """When a follow-up falls due: the start of its day in the site's time zone."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def coaching_follow_up_due_sessions(*, today: date, since: date | None):
+    """Sessions whose follow-up has come by `today` (on or after `since`, when given) and is still due (no
+    later session of the agent: `coaching_follow_up_is_due`, the overview's own rule), oldest first."""
+    sessions = CoachingSession.objects.filter(coaching_follow_up_is_due(today=today))
+    if since is not None:
+        sessions = sessions.filter(follow_up_on__gte=since)
+    return sessions.order_by("follow_up_on", "pk")
+
+
+def _follow_up_notice_since(today: date) -> date:
+    """The oldest follow-up day still told: a run up to QA_COACHING_FOLLOW_UP_NOTICE_DAYS late catches up."""
+    return today - timedelta(days=settings.QA_COACHING_FOLLOW_UP_NOTICE_DAYS)
+
+
+def _follow_ups_unresolved(*, today: date):
+    """Due follow-ups in the window with neither their notice nor a silent marker: the ones to resolve."""
+    return (
+        coaching_follow_up_due_sessions(today=today, since=_follow_up_notice_since(today))
+        .exclude(
+            Exists(Notice.objects.filter(coaching_session=OuterRef("pk"), kind=Kind.COACHING_FOLLOW_UP_DUE))
+        )
+        .exclude(pk__in=_silent(Kind.COACHING_FOLLOW_UP_DUE, "coaching_session_id"))
+        .values_list("pk", flat=True)
+    )
+
+
+def notice_create_for_due_follow_ups(*, today: date | None = None) -> int:
+    """Tell each coach of the follow-ups that have come (beat, daily): every due follow-up of the last
+    QA_COACHING_FOLLOW_UP_NOTICE_DAYS days not resolved yet, so a late or missed run loses none. Idempotent,
+    concurrent runs too: a follow-up that already has its notice or marker is not asked about, and two runs
+    that both find it insert one notice (the `notice_one_per_event_recipient_no_evaluation` constraint, ON
+    CONFLICT DO NOTHING). Returns how many follow-ups were resolved."""
+    today = today or timezone.localdate()
+    resolved = 0
+    for coaching_session_id in list(_follow_ups_unresolved(today=today)):
+        notice_create_for_event(kind=Kind.COACHING_FOLLOW_UP_DUE, coaching_session_id=coaching_session_id)
+        resolved += 1
+    return resolved
 
 
 def notice_create_for_event(
@@ -280,6 +352,10 @@ def notice_text(notice: Notice) -> str:
         session = notice.coaching_session
         coach = session.coach.get_full_name() or session.coach.get_username()
         return f"Coaching recorded: {coach} coached you on {session.held_on:%Y-%m-%d}; please acknowledge it."
+    if notice.kind == Kind.COACHING_FOLLOW_UP_DUE:
+        session = notice.coaching_session
+        agent = session.agent.name or session.agent.employee_code
+        return f"Coaching follow-up due: {agent} (coached on {session.held_on:%Y-%m-%d})."
     evaluation = notice.evaluation
     call = evaluation.call.external_id
     score = "—" if evaluation.score is None else f"{evaluation.score}"
@@ -330,6 +406,7 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
                 "dispute",
                 "coaching_session",
                 "coaching_session__coach",
+                "coaching_session__agent",
             )
             .filter(pk=notice_id, emailed_at__isnull=True, email_failed_at__isnull=True)
             .filter(Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now))
@@ -344,7 +421,7 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
             logger.info("notice %s: e-mail not sent: %s", notice.pk, reason)
             return EmailOutcome.FAILED
         text = notice_text(notice)
-        if notice.kind == Kind.COACHING_RECORDED:
+        if notice.kind in COACHING_KINDS:
             link = "Open the coaching session"
             url = settings.SITE_URL + reverse("scoring:coaching_detail", args=[notice.coaching_session_id])
         else:
@@ -422,7 +499,13 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
     out (whatever their age: their attempts are bounded, so each ends sent or failed)."""
     now = now or timezone.now()
     since = now - timedelta(hours=settings.QA_NOTICE_SWEEP_LOOKBACK_HOURS)
-    NoticeSilentEvent.objects.filter(event_at__lt=since).delete()
+    # A follow-up's marker is kept as long as the follow-up is looked at (days, not hours), so a silent
+    # follow-up is never resolved again: one statement either way.
+    follow_up_since = coaching_follow_up_at(_follow_up_notice_since(timezone.localtime(now).date()))
+    NoticeSilentEvent.objects.filter(
+        (Q(event_at__lt=since) & ~Q(kind=Kind.COACHING_FOLLOW_UP_DUE))
+        | Q(kind=Kind.COACHING_FOLLOW_UP_DUE, event_at__lt=follow_up_since)
+    ).delete()
     events = 0
     reviews = (
         Evaluation.objects.filter(
@@ -466,6 +549,10 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
     )
     for coaching_session_id in coached:
         notice_create_for_event(kind=Kind.COACHING_RECORDED, coaching_session_id=coaching_session_id)
+        events += 1
+    # Follow-ups are the daily task's; the sweep catches one it missed (a lost run) within 5 minutes.
+    for coaching_session_id in _follow_ups_unresolved(today=timezone.localtime(now).date()):
+        notice_create_for_event(kind=Kind.COACHING_FOLLOW_UP_DUE, coaching_session_id=coaching_session_id)
         events += 1
     emails = failures = 0
     if settings.QA_NOTICE_EMAIL:

@@ -193,7 +193,7 @@ def test_coaching_of_an_agent_without_a_login_is_marked_silent_and_never_resolve
     ) == [("coaching_recorded", None, None, session.pk, f"coaching:{session.pk}")]
     # A repeat inserts nothing; the sweep leaves it (and an agent without a login is not even asked about).
     assert notice_create_for_event(kind="coaching_recorded", coaching_session_id=session.pk) == ()
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert notice_sweep().events == 0
     assert NoticeSilentEvent.objects.count() == 1
     assert not Notice.objects.exists()

@@ -263,18 +263,18 @@ def test_a_silent_event_is_resolved_once_and_later_sweeps_ask_less(
         scorecard=scorecard,
         values=VALUES,
     )
-    # 5 statements (prune markers; reviews, opened and decided disputes, coaching sessions to resolve), then 3
+    # 6 statements (prune markers; reviews, opened and decided disputes, coaching sessions, due follow-ups to resolve), then 3
     # per event:
     # the evaluation, its recipients, and the insert (a marker for the 3 silent ones, the notice for `told`).
-    with django_assert_num_queries(5 + 3 * 4):
+    with django_assert_num_queries(6 + 3 * 4):
         assert notice_sweep() == NoticeSweepResult(events=4, emails=0, email_failures=0)
     assert markers() == sorted(
         ("review_submitted", e.pk, None, f"evaluation:{e.pk}", e.submitted_at) for e in silent
     )
     assert list(Notice.objects.values_list("recipient__username", "evaluation_id")) == [("owner", told.pk)]
-    # Every event is resolved: the next sweeps only ask the 5 statements.
+    # Every event is resolved: the next sweeps only ask the 6 statements.
     for _ in range(2):
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             assert notice_sweep() == NoticeSweepResult(events=0, emails=0, email_failures=0)
     assert len(markers()) == 3
     assert Notice.objects.count() == 1
@@ -293,7 +293,7 @@ def test_the_task_marks_a_silent_event_so_no_sweep_resolves_it(
     assert markers() == [
         ("review_submitted", evaluation.pk, None, f"evaluation:{evaluation.pk}", evaluation.submitted_at)
     ]
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert notice_sweep().events == 0
     # A repeat of the task (a redelivery) inserts nothing more.
     notice_services.notice_create_for_event(kind="review_submitted", evaluation_id=evaluation.pk)
@@ -345,7 +345,7 @@ def test_a_silent_dispute_is_marked_and_not_resolved_again(
     assert markers() == [
         ("dispute_opened", evaluation.pk, dispute.pk, f"dispute:{dispute.pk}", dispute.created_at)
     ]
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert notice_sweep().events == 0
 
 

@@ -35,7 +35,7 @@ from calls import roles
 from calls.models import Agent, Call, Team, Transfer
 from calls.selectors import agent_for_user
 
-from . import metrics
+from . import autocheck, metrics
 from .legs import Leg, call_legs
 from .models import (
     Answer,
@@ -580,16 +580,29 @@ class AutoCheckAgreement:
     agreed: int
     interval: ShareInterval
 
+    @property
+    def disagreed(self) -> int:
+        return self.answers - self.agreed
+
+
+def _auto_check_recorded(prefix: str = "") -> Q:
+    """The answers the agreement counts: of current submitted reviews, not N/A, with a recorded suggestion
+    (`prefix` is the path to Answer, e.g. "answers__" from Criterion). One definition for the agreement
+    figure and its disagreements page, so the two always describe the same population."""
+    return Q(
+        **{
+            f"{prefix}auto_value__isnull": False,
+            f"{prefix}is_na": False,
+            f"{prefix}evaluation__kind": Evaluation.Kind.REVIEW,
+            f"{prefix}evaluation__status": Evaluation.Status.SUBMITTED,
+            f"{prefix}evaluation__is_current": True,
+        }
+    )
+
 
 def scorecard_auto_check_agreement(scorecard: Scorecard) -> list[AutoCheckAgreement]:
     """Agreement per auto-checked criterion of this scorecard version, counted in one query."""
-    recorded = Q(
-        answers__auto_value__isnull=False,
-        answers__is_na=False,
-        answers__evaluation__kind=Evaluation.Kind.REVIEW,
-        answers__evaluation__status=Evaluation.Status.SUBMITTED,
-        answers__evaluation__is_current=True,
-    )
+    recorded = _auto_check_recorded("answers__")
     criteria = (
         Criterion.objects.filter(scorecard=scorecard)
         .exclude(auto_phrases="")
@@ -608,3 +621,41 @@ def scorecard_auto_check_agreement(scorecard: Scorecard) -> list[AutoCheckAgreem
         )
         for criterion in criteria
     ]
+
+
+# Which way the rule and the reviewer disagreed: (suggested, answered). Yes/no answers are stored as 1/0.
+AUTO_CHECK_DISAGREEMENTS = {
+    "too_loose": (autocheck.YES, autocheck.NO),  # the rule said Yes, the reviewer No: phrases too loose
+    "missing": (autocheck.NO, autocheck.YES),  # the rule said No, the reviewer Yes: phrases missing
+}
+
+
+def auto_check_disagreement_counts(criterion: Criterion) -> dict[str, int]:
+    """How many counted answers of this criterion fall in each AUTO_CHECK_DISAGREEMENTS kind, in one query;
+    together they are the agreement figure's answers minus its agreed."""
+    answers = Answer.objects.filter(_auto_check_recorded(), criterion=criterion)
+    return answers.aggregate(
+        **{
+            kind: Count("pk", filter=Q(auto_value=suggested, value=answered))
+            for kind, (suggested, answered) in AUTO_CHECK_DISAGREEMENTS.items()
+        }
+    )
+
+
+def auto_check_disagreements(criterion: Criterion, *, kind: str) -> QuerySet[Answer]:
+    """The counted answers of this criterion where the reviewer answered against the rule in the `kind` way,
+    newest review first, with the call, its agent and customer (for the transcript), the evaluated agent
+    and the reviewer."""
+    suggested, answered = AUTO_CHECK_DISAGREEMENTS[kind]
+    return (
+        Answer.objects.filter(
+            _auto_check_recorded(), criterion=criterion, auto_value=suggested, value=answered
+        )
+        .select_related(
+            "evaluation__call__agent",
+            "evaluation__call__customer",
+            "evaluation__agent",
+            "evaluation__author",
+        )
+        .order_by("-evaluation__submitted_at", "-evaluation_id")
+    )

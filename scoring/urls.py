@@ -64,6 +64,11 @@ urlpatterns = [
         name="criterion_edit",
     ),
     path(
+        "scorecards/<int:pk>/criteria/<int:criterion_id>/disagreements/",
+        scorecards.criterion_disagreements,
+        name="criterion_disagreements",
+    ),
+    path(
         "scorecards/<int:pk>/criteria/<int:criterion_id>/remove/",
         scorecards.criterion_remove,
         name="criterion_remove",

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import services
+from .. import autocheck, services
 from ..forms import CriterionForm, ScorecardCreateForm, ScorecardMetaForm, SectionForm
-from ..models import Criterion, Scorecard, Section
+from ..models import Answer, Criterion, Scorecard, Section
 from ..selectors import (
+    auto_check_disagreement_counts,
+    auto_check_disagreements,
     can_manage_scorecards,
     scorecard_auto_check_agreement,
     scorecard_get_for_user,
     scorecard_list_for_user,
 )
+from ..ui_support import NumberedLine, transcript_rows
 from ._common import error_messages
 
 
@@ -85,6 +90,89 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for section in sections:
         section.add_form = context["criterion_forms"].get(section.pk)
     return render(request, "scoring/scorecard_detail.html", context)
+
+
+DISAGREEMENTS_PAGE_SIZE = 25
+DISAGREEMENT_TABS = {
+    "too_loose": "Rule said Yes, reviewer No",
+    "missing": "Rule said No, reviewer Yes",
+}
+
+
+@dataclass(frozen=True)
+class DisagreementRow:
+    answer: Answer
+    lines: list[NumberedLine]  # the agent's lines of the criterion's scope (escaped by the template)
+    evidence_line: int | None  # the line a "Yes" rule matched, to mark it
+
+
+def _scope_lines(rows: list[NumberedLine], scope: str, evidence_line: int | None) -> list[NumberedLine]:
+    """The agent lines the rule looked at: the first 3 (opening), the last 3 (closing); for "anywhere" the
+    first 3, plus the matched line when it lies further on."""
+    agent_lines = [row for row in rows if row.role == "agent"]
+    if scope == autocheck.CLOSING:
+        return agent_lines[-autocheck.SCOPE_LINES :]
+    shown = agent_lines[: autocheck.SCOPE_LINES]
+    if scope == autocheck.ANYWHERE and evidence_line is not None:
+        shown += [row for row in agent_lines[autocheck.SCOPE_LINES :] if row.number == evidence_line]
+    return shown
+
+
+def _disagreement_row(answer: Answer, criterion: Criterion) -> DisagreementRow:
+    # Parsed in Python from the call already joined in: no query per row.
+    rows = transcript_rows(answer.evaluation.call)
+    suggestion = autocheck.suggest(criterion, rows)
+    evidence_line = suggestion.line if suggestion is not None and suggestion.is_yes else None
+    scope = criterion.auto_scope or autocheck.ANYWHERE
+    return DisagreementRow(
+        answer=answer, lines=_scope_lines(rows, scope, evidence_line), evidence_line=evidence_line
+    )
+
+
+@login_required
+@require_GET
+def criterion_disagreements(request: HttpRequest, pk: int, criterion_id: int) -> HttpResponse:
+    """Where an auto-check rule and the reviewers disagree: the answers behind the agreement figure that went
+    against the suggestion, one tab per direction."""
+    scorecard = scorecard_get_for_user(request.user, pk=pk)
+    # The agreement figure is an aggregate; this page shows single reviews of every agent (transcripts,
+    # reviewers' comments), so it is for those who build scorecards only.
+    _require_manager(request.user)
+    criterion = next(
+        (
+            criterion
+            for section in scorecard.sections.all()
+            for criterion in section.criteria.all()
+            if criterion.pk == criterion_id and criterion.auto_phrases
+        ),
+        None,
+    )
+    if criterion is None:
+        raise Http404("No such auto-checked criterion on this scorecard")
+    kind = request.GET.get("kind", "too_loose")
+    if kind not in DISAGREEMENT_TABS:
+        kind = "too_loose"
+    counts = auto_check_disagreement_counts(criterion)
+    paginator = Paginator(auto_check_disagreements(criterion, kind=kind), DISAGREEMENTS_PAGE_SIZE)
+    # The count is already known from the one aggregate: spare the paginator its COUNT query.
+    paginator.count = counts[kind]
+    page_obj = paginator.get_page(request.GET.get("page"))
+    context = {
+        "scorecard": scorecard,
+        "criterion": criterion,
+        "phrases": autocheck.phrases_of(criterion.auto_phrases),
+        "kind": kind,
+        "tabs": [
+            {"kind": name, "label": label, "count": counts[name]} for name, label in DISAGREEMENT_TABS.items()
+        ],
+        "rows": [_disagreement_row(answer, criterion) for answer in page_obj.object_list],
+        "page_obj": page_obj,
+        "querystring_prev": f"kind={kind}&page={page_obj.previous_page_number()}"
+        if page_obj.has_previous()
+        else "",
+        "querystring_next": f"kind={kind}&page={page_obj.next_page_number()}" if page_obj.has_next() else "",
+    }
+    return render(request, "scoring/criterion_disagreements.html", context)
 
 
 @login_required

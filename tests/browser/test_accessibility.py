@@ -16,7 +16,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -24,7 +24,7 @@ from calls import services as call_services
 from calls.models import Agent, Call, CallImport, Escalation
 from scoring.followups.models import FollowUpCase
 from scoring.metrics import criterion_applies
-from scoring.models import Assignment, Criterion, Dispute, Evaluation, Scorecard
+from scoring.models import Answer, Assignment, Criterion, Dispute, Evaluation, Scorecard
 from scoring.selectors import call_context, can_dispute, scorecard_for_call
 from scoring.surveys.models import SurveyInvitation
 from scoring.surveys.tokens import token_generate
@@ -231,6 +231,7 @@ EXPECTED_PAGES = [
     "criterion edit",
     "scorecard create",
     "scorecard create with errors",
+    "auto-check disagreements",
 ]
 
 
@@ -422,6 +423,29 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     sweep.visit("criterion edit", f"/qa/scorecards/{draft.pk}/criteria/{criterion.pk}/edit/")
     sweep.visit("scorecard create", "/qa/scorecards/new/")
     sweep.submit_invalid("scorecard create with errors", "form.stacked-form", status=422)
+    # Where a rule and the reviewers disagreed: the tab of the newest seeded review that went against its
+    # suggestion (the page's first row). The demo is random: if every reviewer followed the rules, one did not.
+    counted = Answer.objects.filter(
+        criterion__scorecard__status=Scorecard.Status.PUBLISHED,
+        evaluation__kind=Evaluation.Kind.REVIEW,
+        evaluation__status=Evaluation.Status.SUBMITTED,
+        evaluation__is_current=True,
+        is_na=False,
+        auto_value__isnull=False,
+    ).order_by("-evaluation__submitted_at", "-evaluation_id")
+    against = counted.exclude(value=F("auto_value")).select_related("criterion").first()
+    if against is None:
+        against = counted.select_related("criterion").first()
+        assert against is not None, "the demo recorded no auto-check suggestion"
+        Answer.objects.filter(pk=against.pk).update(auto_value=1 - against.value)
+        against.auto_value = 1 - against.value
+    kind = "too_loose" if against.auto_value == 1 else "missing"
+    sweep.visit(
+        "auto-check disagreements",
+        f"/qa/scorecards/{against.criterion.scorecard_id}/criteria/{against.criterion_id}/disagreements/?kind={kind}",
+        heading="Auto-check disagreements",
+    )
+    expect(page.locator(f"li[data-answer='{against.pk}']")).to_have_count(1)
 
     sweep.write_report()
     assert sweep.pages == EXPECTED_PAGES

@@ -176,9 +176,14 @@ def test_scorecard_page_shows_the_agreement_table(client, hand_built, scorecard,
         row.attrs["data-criterion"]: row.text for row in page.find_all("tr") if "data-criterion" in row.attrs
     }
     low, high = wilson_percent(5, 7)
-    assert rows["greet"] == f"greet Greet? 7 71.4% (5) {low:.1f}–{high:.1f}% Small sample"
-    assert rows["bye"] == f"bye Bye? 3 0.0% (0) 0.0–{wilson_percent(0, 3)[1]:.1f}% Small sample"
-    assert rows["sorry"] == "sorry Sorry? 0 — no answers yet"
+    # The last cell (QA leads only) links to the rule's disagreements: answers − agreed.
+    assert rows["greet"] == (
+        f"greet Greet? 7 71.4% (5) {low:.1f}–{high:.1f}% Small sample 2 disagreements with the greet rule"
+    )
+    assert rows["bye"] == (
+        f"bye Bye? 3 0.0% (0) 0.0–{wilson_percent(0, 3)[1]:.1f}% Small sample 3 disagreements with the bye rule"
+    )
+    assert rows["sorry"] == "sorry Sorry? 0 — no answers yet 0 disagreements with the sorry rule"
     assert "pts" not in rows
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from scoring import services
-from scoring.models import Answer, Assignment, CoachingSession, Evaluation, Notice
+from scoring.models import Answer, Assignment, CoachingSession, Evaluation, Notice, Scorecard
 from tests.factories import CallFactory, TransferFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
 
@@ -100,6 +100,23 @@ def world(
         "section": section.pk,
     }
     a = crit["a"]
+    # A retired version with an auto-check rule, for its disagreements page (retired: visible to every
+    # signed-in user like a published one, but never chosen for a call, so the workspace cells keep theirs).
+    checked = services.scorecard_create_from_definition(
+        definition={
+            "family": "matrix-auto",
+            "name": "Matrix auto",
+            "channels": [],
+            "sections": [
+                {"title": "S", "criteria": [{"key": "hi", "question": "Hi?", "auto_phrases": ["hello"]}]}
+            ],
+        },
+        publish=False,
+    )
+    Scorecard.objects.filter(pk=checked.pk).update(
+        status=Scorecard.Status.RETIRED, published_at=review.submitted_at
+    )
+    checked_criterion = checked.criteria.get()
     assigned_leg = {"agent": owner_agent.pk}
     other_leg = {"agent": outsider_agent.pk}
     # Every applicable criterion of the simple scorecard on a resolved call ("unres" is N/A by itself).
@@ -352,6 +369,14 @@ def world(
         ),
         Cell(
             "published scorecard", "get", reverse("scoring:scorecard_detail", args=[scorecard.pk]), LOGGED_IN
+        ),
+        # Single reviews of every agent with their transcripts: scorecard managers only (403 for the other
+        # signed-in roles, who see the page's aggregate agreement).
+        Cell(
+            "auto-check disagreements",
+            "get",
+            reverse("scoring:criterion_disagreements", args=[checked.pk, checked_criterion.pk]),
+            frozenset({"admin"}),
         ),
         Cell(
             "draft scorecard",
@@ -647,6 +672,7 @@ def test_every_scoring_url_is_in_the_matrix():
         "criterion_add",
         "criterion_edit",
         "criterion_remove",
+        "criterion_disagreements",
         "notices",
         "notice_read",
         "notice_read_all",

@@ -578,7 +578,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 58
+    assert len(cells) == 59
 
 
 @pytest.mark.django_db

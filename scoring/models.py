@@ -554,8 +554,9 @@ NOTICE_KINDS = [
     "coaching_recorded",
     "coaching_follow_up_due",
 ]
-_COACHING_NOTICE_KINDS = ["coaching_recorded", "coaching_follow_up_due"]
-_NOTICE_KINDS_WITHOUT_DISPUTE = ["review_submitted", *_COACHING_NOTICE_KINDS]
+# The kinds that name a coaching session (and no evaluation).
+COACHING_NOTICE_KINDS = ["coaching_recorded", "coaching_follow_up_due"]
+_NOTICE_KINDS_WITHOUT_DISPUTE = ["review_submitted", *COACHING_NOTICE_KINDS]
 _NOTICE_KIND_VALID = Q(kind__in=NOTICE_KINDS)
 # Dispute events name their dispute; the others none.
 _NOTICE_NAMES_ITS_DISPUTE = (Q(kind__in=_NOTICE_KINDS_WITHOUT_DISPUTE) & Q(dispute__isnull=True)) | (
@@ -563,8 +564,8 @@ _NOTICE_NAMES_ITS_DISPUTE = (Q(kind__in=_NOTICE_KINDS_WITHOUT_DISPUTE) & Q(dispu
 )
 # Coaching events name their session and no evaluation; the others an evaluation and no session.
 _NOTICE_NAMES_SESSION_OR_EVALUATION = (
-    Q(kind__in=_COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=False) & Q(evaluation__isnull=True)
-) | (~Q(kind__in=_COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=True) & Q(evaluation__isnull=False))
+    Q(kind__in=COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=False) & Q(evaluation__isnull=True)
+) | (~Q(kind__in=COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=True) & Q(evaluation__isnull=False))
 
 
 class Notice(models.Model):

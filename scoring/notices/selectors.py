@@ -6,7 +6,7 @@ from django.db.models import Case, Exists, OuterRef, QuerySet, When
 from django.http import Http404
 
 from ..coaching.selectors import coaching_session_list_for_user
-from ..models import Notice
+from ..models import COACHING_NOTICE_KINDS, Notice
 from ..selectors import evaluation_list_for_user
 
 
@@ -34,7 +34,7 @@ def notice_list_for_user(user, *, unread_only: bool = False) -> QuerySet[Notice]
         .annotate(
             can_open=Case(
                 When(
-                    kind__in=[Notice.Kind.COACHING_RECORDED, Notice.Kind.COACHING_FOLLOW_UP_DUE],
+                    kind__in=COACHING_NOTICE_KINDS,
                     then=Exists(coaching.order_by().values("pk")),
                 ),
                 default=Exists(visible.values("pk")),

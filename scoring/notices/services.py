@@ -34,12 +34,11 @@ from calls import roles
 
 from ..coaching.selectors import coaching_follow_up_is_due
 from ..followups.notifiers import PermanentNotifyError, TransientNotifyError, email_send
-from ..models import CoachingSession, Dispute, Evaluation, Notice, NoticeSilentEvent
+from ..models import COACHING_NOTICE_KINDS, CoachingSession, Dispute, Evaluation, Notice, NoticeSilentEvent
 
 logger = logging.getLogger(__name__)
 
 Kind = Notice.Kind
-COACHING_KINDS = (Kind.COACHING_RECORDED, Kind.COACHING_FOLLOW_UP_DUE)
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def notice_schedule_for_event(
 def _check_event_ids(
     kind: str, evaluation_id: int | None, dispute_id: int | None, coaching_session_id: int | None = None
 ) -> None:
-    if kind not in COACHING_KINDS and coaching_session_id is not None:
+    if kind not in COACHING_NOTICE_KINDS and coaching_session_id is not None:
         raise ValueError(f"{kind} names no coaching session")
     if kind == Kind.REVIEW_SUBMITTED:
         if evaluation_id is None or dispute_id is not None:
@@ -89,7 +88,7 @@ def _check_event_ids(
     elif kind in (Kind.DISPUTE_OPENED, Kind.DISPUTE_DECIDED):
         if dispute_id is None:
             raise ValueError(f"{kind} names its dispute")
-    elif kind in COACHING_KINDS:
+    elif kind in COACHING_NOTICE_KINDS:
         if coaching_session_id is None or evaluation_id is not None or dispute_id is not None:
             raise ValueError(f"{kind} names its coaching session, and no evaluation or dispute")
     else:
@@ -421,7 +420,7 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
             logger.info("notice %s: e-mail not sent: %s", notice.pk, reason)
             return EmailOutcome.FAILED
         text = notice_text(notice)
-        if notice.kind in COACHING_KINDS:
+        if notice.kind in COACHING_NOTICE_KINDS:
             link = "Open the coaching session"
             url = settings.SITE_URL + reverse("scoring:coaching_detail", args=[notice.coaching_session_id])
         else:

@@ -7,6 +7,8 @@ import csv
 import io
 from typing import Any
 
+from django.http import HttpResponse
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -109,3 +111,21 @@ def form_errors_text(errors: dict[str, list[str]]) -> str:
         for field, messages in errors.items()
         for message in messages
     )
+
+
+def filters_refused(form) -> HttpResponse | None:
+    """For a CSV download: a 400 naming each refused filter (`form_errors_text`), or None when the filters
+    (or no filters at all) are fine. The pages show a bad filter beside the default figures; a downloaded file
+    has no room for that, and would pass those figures off as the period and team asked for."""
+    if form.is_bound and not form.is_valid():
+        return HttpResponse(
+            form_errors_text(form.errors), status=400, content_type="text/plain; charset=utf-8"
+        )
+    return None
+
+
+def csv_download(text: str, *, name: str, period) -> HttpResponse:
+    """The CSV text as an attachment named after what it holds and its period: `<name>-<from>-<to>.csv`."""
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{period.date_from}-{period.date_to}.csv"'
+    return response

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from ..coaching import selectors as coaching_selectors
 from . import selectors
-from .exports import form_errors_text, leaderboard_csv
+from .exports import csv_download, filters_refused, leaderboard_csv
 from .forms import AnalyticsFilterForm
 
 COACHING_ROWS = 10
@@ -82,22 +82,13 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def leaderboard_export(request: HttpRequest) -> HttpResponse:
     form = _form(request)
-    # The page shows a bad filter beside the figures of the default ones; a downloaded file has no room for
-    # that, so it would pass off those figures as the period and team asked for. Refused, as by the API.
-    if form.is_bound and not form.is_valid():
-        return HttpResponse(
-            form_errors_text(form.errors), status=400, content_type="text/plain; charset=utf-8"
-        )
+    if refused := filters_refused(form):  # as the API refuses them
+        return refused
     sort, descending = form.sort_order()
     board = selectors.leaderboard(
         team_ids=form.team_ids(), period=form.resolved_period(), sort=sort, descending=descending
     )
-    response = HttpResponse(leaderboard_csv(board), content_type="text/csv; charset=utf-8")
-    period = board["period"]
-    response["Content-Disposition"] = (
-        f'attachment; filename="leaderboard-{period.date_from}-{period.date_to}.csv"'
-    )
-    return response
+    return csv_download(leaderboard_csv(board), name="leaderboard", period=board["period"])
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from calls import roles
-from scoring.analytics.exports import form_errors_text
+from scoring.analytics.exports import csv_download, filters_refused
 from scoring.analytics.forms import TeamPeriodFilterForm
 
 from . import insights, selectors, services
@@ -89,18 +89,10 @@ def insights_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def insights_export(request: HttpRequest) -> HttpResponse:
     form = _insights_form(request)
-    # As the leaderboard's CSV: a file has no room to say its filter was refused and the defaults used.
-    if form.is_bound and not form.is_valid():
-        return HttpResponse(
-            form_errors_text(form.errors), status=400, content_type="text/plain; charset=utf-8"
-        )
+    if refused := filters_refused(form):  # as the leaderboard's CSV
+        return refused
     data = _insights_for(request, form)
-    response = HttpResponse(root_causes_csv(data), content_type="text/csv; charset=utf-8")
-    period = data["period"]
-    response["Content-Disposition"] = (
-        f'attachment; filename="followup-root-causes-{period.date_from}-{period.date_to}.csv"'
-    )
-    return response
+    return csv_download(root_causes_csv(data), name="followup-root-causes", period=data["period"])
 
 
 def _case_for_work(request: HttpRequest, pk: int) -> FollowUpCase:

@@ -17,7 +17,13 @@ MAX_DATE = date.max - timedelta(days=1)
 
 
 class PeriodFilterForm(forms.Form):
-    """A named period, or a custom range of whole days (at most MAX_CUSTOM_DAYS); `default_period` when none."""
+    """A named period, or a custom range of whole days (at most MAX_CUSTOM_DAYS); `default_period` when none.
+
+    A refused filter falls back alone: a team that is not the user's still leaves the period asked for
+    applied, and the other way round. What a refused choice falls back to is what its control then shows
+    (a select cannot show a value it has no option for; it showed its first option, which was not what the
+    figures were for), and `fallback_notes` says it in words under the errors. A refused custom range keeps
+    the dates typed (to be corrected) and says which period is shown meanwhile."""
 
     default_period = "last_30"
 
@@ -25,33 +31,80 @@ class PeriodFilterForm(forms.Form):
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, default_period: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if default_period:
+            self.default_period = default_period
         self.fields["period"].initial = self.default_period
+        self.range_refused = False
 
     def clean(self):
         data = super().clean()
-        if data.get("period") == "custom":
-            start, end = data.get("date_from"), data.get("date_to")
-            if not start or not end:
-                raise forms.ValidationError("A custom range needs both dates.")
-            if start > end:
-                raise forms.ValidationError("The range starts after it ends.")
-            if end - start > timedelta(days=MAX_CUSTOM_DAYS):
-                raise forms.ValidationError(f"A custom range is at most {MAX_CUSTOM_DAYS} days.")
-            if start < MIN_DATE:
-                raise forms.ValidationError(f"A custom range starts on {MIN_DATE} or later.")
-            if end > MAX_DATE:
-                raise forms.ValidationError(f"A custom range ends on {MAX_DATE} or earlier.")
+        if data.get("period") == "custom" and (problem := self._range_problem(data)):
+            self.range_refused = True
+            raise forms.ValidationError(problem)
         return data
 
+    @staticmethod
+    def _range_problem(data) -> str | None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if not start or not end:
+            return "A custom range needs both dates."
+        if start > end:
+            return "The range starts after it ends."
+        if end - start > timedelta(days=MAX_CUSTOM_DAYS):
+            return f"A custom range is at most {MAX_CUSTOM_DAYS} days."
+        if start < MIN_DATE:
+            return f"A custom range starts on {MIN_DATE} or later."
+        if end > MAX_DATE:
+            return f"A custom range ends on {MAX_DATE} or earlier."
+        return None
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound or not self._errors:
+            return
+        # Each refused choice shows what is applied instead (see the class docstring).
+        shown = self.data.copy()
+        for name, field in self.fields.items():
+            if name in self._errors and isinstance(field, forms.ChoiceField):
+                shown[self.add_prefix(name)] = self._fallback_value(name)
+        self.data = shown
+
+    def _fallback_value(self, name: str):
+        return self.default_period if name == "period" else (self.fields[name].initial or "")
+
+    def applied(self, name: str):
+        """A filter's value as applied: its cleaned value when it passed validation, else None (its default)."""
+        self.is_valid()
+        if name in self.errors:
+            return None
+        return getattr(self, "cleaned_data", {}).get(name)
+
     def resolved_period(self) -> Period:
-        data = self.cleaned_data if self.is_valid() else {}
-        return period_resolve(
-            data.get("period") or self.default_period,
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        key = self.applied("period") or self.default_period
+        if key == "custom" and self.range_refused:
+            key = self.default_period
+        return period_resolve(key, date_from=self.applied("date_from"), date_to=self.applied("date_to"))
+
+    def fallback_notes(self) -> list[str]:
+        """What the page shows instead of each refused filter, in words (empty when nothing was refused)."""
+        if not self.is_bound or self.is_valid():
+            return []
+        notes = []
+        if "period" in self.errors or self.range_refused:
+            period = self.resolved_period()
+            notes.append(
+                f"Period: showing {PERIODS[period.key].lower()} "
+                f"({period.date_from.isoformat()} – {period.date_to.isoformat()}) instead."
+            )
+        for name, field in self.fields.items():
+            if name != "period" and name in self.errors and isinstance(field, forms.ChoiceField):
+                value = str(self._fallback_value(name))
+                label = next((str(text) for key, text in field.choices if str(key) == value), None)
+                if label:  # the sort keys have no control (column links), hence no option to name
+                    notes.append(f"{field.label or name.capitalize()}: showing “{label}” instead.")
+        return notes
 
 
 class TeamPeriodFilterForm(PeriodFilterForm):
@@ -66,7 +119,7 @@ class TeamPeriodFilterForm(PeriodFilterForm):
 
     def selected_team(self) -> int | None:
         """The team picked (already limited to the user's teams by the choices), None for all of them."""
-        return self.cleaned_data.get("team") if self.is_valid() else None
+        return self.applied("team")
 
     def team_ids(self) -> list[int]:
         """The selected team or all of them."""
@@ -79,5 +132,4 @@ class AnalyticsFilterForm(TeamPeriodFilterForm):
     dir = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
 
     def sort_order(self) -> tuple[str, bool]:
-        data = self.cleaned_data if self.is_valid() else {}
-        return data.get("sort") or "rank", data.get("dir") == "desc"
+        return self.applied("sort") or "rank", self.applied("dir") == "desc"

@@ -131,13 +131,14 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
     # (an agent: only their own); empty means the agent's own team. A leaderboard link carries its
     # period and team here.
     form = AnalyticsFilterForm(
-        request.GET or {"period": "last_90"},
+        request.GET or None,
         teams=selectors.analytics_comparison_teams_for_user(request.user),
+        default_period="last_90",
     )
     form.fields["team"].choices = [("", "The agent's team")] + form.fields["team"].choices[1:]
     form.is_valid()
     period = form.resolved_period()
-    team_id = form.cleaned_data.get("team") if form.is_valid() else None
+    team_id = form.selected_team()
     team = next((t for t in form.teams if t.pk == team_id), None) if team_id else None
     overview = selectors.agent_overview(agent=agent, period=period, team=team)
     chart = {

@@ -22,4 +22,4 @@ class CalibrationFilterForm(PeriodFilterForm):
         self.fields["scorecard"].queryset = scorecards
 
     def selected_scorecard(self) -> Scorecard | None:
-        return self.cleaned_data.get("scorecard") if self.is_valid() else None
+        return self.applied("scorecard")

@@ -134,3 +134,29 @@ def test_a_table_that_scrolls_sideways_becomes_a_focusable_named_region_and_only
         "!document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')"
     )
     assert page.evaluate(state)["role"] is None
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_typing_dates_switches_the_period_to_a_custom_range(page, live_server):
+    """The dates apply only to a custom range: typed under "Last 30 days" they changed nothing."""
+    supervisor = UserFactory(username="sup-dates", roles=["supervisor"])
+    TeamFactory(name="East").supervisors.add(supervisor)
+
+    login(page, live_server, "sup-dates")
+    page.goto(f"{live_server.url}/analytics/teams/")
+    assert page.input_value("select[name=period]") == "last_30"
+    page.fill("input[name=date_from]", "2026-06-01")
+    assert page.input_value("select[name=period]") == "custom"
+    page.fill("input[name=date_to]", "2026-06-30")
+    page.wait_for_function(
+        "document.querySelector('#results').textContent.includes('June 1, 2026 – June 30, 2026')"
+    )
+    assert "period=custom&date_from=2026-06-01&date_to=2026-06-30" in page.url
+    assert page.locator("[data-testid=filter-fallback]").count() == 0
+    # Back to a named period: the dates stay in their boxes but no longer apply, and nothing is refused.
+    page.select_option("select[name=period]", "last_week")
+    page.wait_for_function(
+        "!document.querySelector('#results').textContent.includes('June 1, 2026 – June 30, 2026')"
+    )
+    assert page.locator(".form-errors").count() == 0

@@ -115,11 +115,17 @@ def test_calibration_keeps_the_period_when_the_scorecard_is_refused(client, supe
     client.force_login(supervisor)
 
     page = client.get(reverse("scoring:calibration"), {**JUNE, "scorecard": "nope"})
+    # htmx swaps only #results: the errors must be in it, or an htmx change shows none (and never clears them).
+    swap = client.get(
+        reverse("scoring:calibration"), {**JUNE, "scorecard": "nope"}, headers={"HX-Request": "true"}
+    )
 
     assert page.status_code == 200
     assert page.context["period"] == Period("custom", date(2026, 6, 1), date(2026, 6, 30))
     assert selected(page.text, "scorecard") == [""]
     assert fallback_notes(page.text) == ["Scorecard: showing “All scorecards” instead."]
+    assert "Select a valid choice." in swap.text
+    assert fallback_notes(swap.text) == ["Scorecard: showing “All scorecards” instead."]
 
 
 def test_follow_up_insights_keep_the_period_when_the_team_is_refused(client, supervisor, other_team):

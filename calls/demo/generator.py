@@ -334,17 +334,27 @@ def _transcript(
     def hear(text: str) -> None:
         lines.append(f"Customer: {text}")
 
+    # Now and then a wording the seeded auto-check phrases miss (a good greeting without "my name is"/"how can I
+    # help") or wrongly catch ("this is" with no name): what a QA lead tunes the phrases on, seen on the
+    # Disagreements pages. Picked by the start minute, not the generator's random stream, so every other
+    # record and figure of a seeded data set is what it was.
     if rng.random() < agent.greeting:
-        say(
-            rng.choice(
-                (
-                    f"Thank you for calling {BRAND}, my name is {agent.first_name}. How can I help you today?",
-                    f"Good {'morning' if started.hour < 12 else 'afternoon'}, {BRAND}, this is {agent.first_name}. How may I help you?",
-                )
+        greeting = rng.choice(
+            (
+                f"Thank you for calling {BRAND}, my name is {agent.first_name}. How can I help you today?",
+                f"Good {'morning' if started.hour < 12 else 'afternoon'}, {BRAND}, this is {agent.first_name}. How may I help you?",
             )
         )
+        if started.minute % 10 == 0 and greeting.startswith("Thank you"):
+            greeting = f"{BRAND}, you're speaking with {agent.first_name}. What can I help you with today?"
+        say(greeting)
     else:
-        say(rng.choice(("Hello?", "Yeah, go ahead.", f"{agent.department}, what's the problem?", "Hi.")))
+        greeting = rng.choice(
+            ("Hello?", "Yeah, go ahead.", f"{agent.department}, what's the problem?", "Hi.")
+        )
+        if started.minute % 3 == 0 and greeting == "Yeah, go ahead.":
+            greeting = f"Yeah, this is {agent.department}, go ahead."
+        say(greeting)
     if prior is not None:
         hear(f"I called on {prior.started_at:%A} about this already. {issue[1]}")
     else:

@@ -16,7 +16,7 @@ from scipy.stats import binomtest
 from scoring import services
 from scoring.demo import seed_evaluations
 from scoring.models import Answer, Criterion, Evaluation
-from scoring.selectors import scorecard_auto_check_agreement
+from scoring.selectors import auto_check_disagreement_counts, scorecard_auto_check_agreement
 from tests.factories import AgentFactory, CallFactory, TransferFactory
 from tests.html_a11y import page_of
 from tests.scoring.factories import criteria_by_key, submitted_evaluation
@@ -255,3 +255,52 @@ def test_seeded_reviews_record_the_suggestions_as_submit_would():
         "greeting_brand", "greeting_own_name", "greeting_offer_help", "closing_anything_else", "closing_thanks"
     }  # fmt: skip
     assert all(row.answers > 0 for row in agreement.values())
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_phrases_that_miss_and_phrases_that_catch_too_much():
+    """The seeded greeting rules disagree with the demo reviewers exactly on the wordings their phrases miss
+    ("you're speaking with", "what can I help you with") or wrongly catch ("this is" with no name)."""
+    call_command("seed_demo", calls=1200, agents=6, days=14, seed=7, calls_only=True, stdout=io.StringIO())
+    seed_evaluations(seed=3, share=0.4)
+    voice_qa = Criterion.objects.get(
+        scorecard__family="voice-qa", scorecard__version=1, key="greeting_brand"
+    ).scorecard
+    agreement = {row.criterion.key: row for row in scorecard_auto_check_agreement(voice_qa)}
+
+    expected = {}
+    for key in ("greeting_own_name", "greeting_offer_help"):
+        counted = Answer.objects.filter(
+            criterion__scorecard=voice_qa,
+            criterion__key=key,
+            auto_value__isnull=False,
+            is_na=False,
+            evaluation__kind="review",
+            evaluation__status="submitted",
+            evaluation__is_current=True,
+        ).select_related("evaluation__call")
+        first_lines = {
+            answer.pk: next(
+                line for line in answer.evaluation.call.transcript.splitlines() if line.startswith("Agent: ")
+            )
+            for answer in counted
+        }
+        # Own name: "this is" without a name is caught wrongly; the offer of help has no such phrase.
+        if key == "greeting_own_name":
+            missed = "you're speaking with"
+            too_loose = {pk for pk, line in first_lines.items() if line.startswith("Agent: Yeah, this is ")}
+        else:
+            missed, too_loose = "What can I help you with", set()
+        missing = {pk for pk, line in first_lines.items() if missed in line}
+        assert {a.pk for a in counted if (a.auto_value, a.value) == (0, 1)} == missing
+        assert {a.pk for a in counted if (a.auto_value, a.value) == (1, 0)} == too_loose
+        expected[key] = (len(first_lines), len(first_lines) - len(missing) - len(too_loose))
+        assert auto_check_disagreement_counts(counted[0].criterion) == {
+            "missing": len(missing),
+            "too_loose": len(too_loose),
+        }
+    for key, (answers, agreed) in expected.items():
+        assert (agreement[key].answers, agreement[key].agreed) == (answers, agreed)
+        assert 0 < agreed < answers
+    own_name = auto_check_disagreement_counts(agreement["greeting_own_name"].criterion)
+    assert own_name["missing"] > 0 and own_name["too_loose"] > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
+from django.utils.formats import date_format
 
 from .selectors import PERIODS, SORT_KEYS, Period, period_resolve
 
@@ -96,7 +97,7 @@ class PeriodFilterForm(forms.Form):
             period = self.resolved_period()
             notes.append(
                 f"Period: showing {PERIODS[period.key].lower()} "
-                f"({period.date_from.isoformat()} – {period.date_to.isoformat()}) instead."
+                f"({date_format(period.date_from)} – {date_format(period.date_to)}) instead."
             )
         for name, field in self.fields.items():
             if name != "period" and name in self.errors and isinstance(field, forms.ChoiceField):

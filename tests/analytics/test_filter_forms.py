@@ -29,6 +29,14 @@ def fallback_notes(page: str) -> list[str]:
     return [html.unescape(note) for note in re.findall(r'<p data-testid="filter-fallback">(.*?)</p>', page)]
 
 
+AP_MONTHS = ["Jan.", "Feb.", "March", "April", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec."]
+
+
+def ap_style(day: date) -> str:
+    """A date as the pages print it (Django's default DATE_FORMAT "N j, Y": AP-style month abbreviations)."""
+    return f"{AP_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
 def last_days(days: int) -> Period:
     today = timezone.localdate()
     return Period(f"last_{days}", today - timedelta(days=days - 1), today)
@@ -59,7 +67,7 @@ def test_an_unknown_period_shows_the_default_period_in_the_select_and_in_words(c
     assert selected(page.text, "period") == ["last_30"]
     assert selected(page.text, "team") == [str(team.pk)]
     assert fallback_notes(page.text) == [
-        f"Period: showing last 30 days ({shown.date_from.isoformat()} – {shown.date_to.isoformat()}) instead."
+        f"Period: showing last 30 days ({ap_style(shown.date_from)} – {ap_style(shown.date_to)}) instead."
     ]
 
 
@@ -77,7 +85,7 @@ def test_a_refused_range_keeps_the_dates_typed_and_says_what_is_shown_meanwhile(
     assert 'name="date_to" value="2026-06-01"' in page.text
     assert "The range starts after it ends." in page.text
     assert fallback_notes(page.text) == [
-        f"Period: showing last 30 days ({shown.date_from.isoformat()} – {shown.date_to.isoformat()}) instead."
+        f"Period: showing last 30 days ({ap_style(shown.date_from)} – {ap_style(shown.date_to)}) instead."
     ]
 
 
@@ -103,7 +111,7 @@ def test_the_agent_page_defaults_to_90_days_whatever_else_the_link_carries(
     assert [p.context["period"] for p in (bare, team_only, unknown)] == [shown, shown, shown]
     assert selected(unknown.text, "period") == ["last_90"]
     assert fallback_notes(unknown.text) == [
-        f"Period: showing last 90 days ({shown.date_from.isoformat()} – {shown.date_to.isoformat()}) instead."
+        f"Period: showing last 90 days ({ap_style(shown.date_from)} – {ap_style(shown.date_to)}) instead."
     ]
     refused_team = client.get(url, {**JUNE, "team": 10**6})
     assert refused_team.context["period"] == Period("custom", date(2026, 6, 1), date(2026, 6, 30))

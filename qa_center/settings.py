@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -128,6 +129,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "qa_center.middleware.HealthCheckMiddleware",  # before anything validates the Host header
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,6 +152,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "qa_center.context_processors.roles",
@@ -231,6 +234,22 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Content Security Policy (Django's middleware): scripts, style sheets, images and requests only from this site, so
+# markup that got past escaping (a transcript, a survey comment, an imported name) could neither run a script nor
+# load or send anything elsewhere. <style> blocks need the request's nonce (the survey page's, the admin's);
+# style attributes stay allowed (the widths of the CSS bars; browsers without style-src-attr fall back to
+# style-src and ignore them). Nothing here uses eval, inline scripts or event-handler attributes.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -75,6 +75,21 @@ def sqlite_template(tmp_path_factory):
     return template
 
 
+@pytest.fixture
+def page(page):
+    """pytest-playwright's page, failing the test on any Content Security Policy violation (Chromium reports each
+    as a console error): whatever a browser test checks, every page it opens must work under the site's policy."""
+    violations = []
+
+    def keep(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", keep)
+    yield page
+    assert violations == [], "\n".join(violations)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

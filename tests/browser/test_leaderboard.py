@@ -1,4 +1,6 @@
 """End to end in headless Chromium: filter the leaderboard by team, sort by NPS, open an agent's charts."""
+# Predicates are functions ("() => …"): a bare expression is evaluated with eval in the page, which the site's
+# Content Security Policy refuses.
 
 from datetime import timedelta
 
@@ -33,17 +35,17 @@ def test_leaderboard_filter_sort_and_agent_charts(page, live_server):
     page.goto(f"{live_server.url}/analytics/")
     assert page.locator("#leaderboard tbody tr").count() == 3
     page.select_option("select[name=team]", label="East")
-    page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#leaderboard tbody tr').length === 2")
     assert "Cy West" not in page.inner_text("#leaderboard")
     page.click("a[data-sort=nps]")
     page.wait_for_function(
-        "document.querySelector('#leaderboard th[aria-sort=ascending] a[data-sort=nps]') !== null"
+        "() => document.querySelector('#leaderboard th[aria-sort=ascending] a[data-sort=nps]') !== null"
     )
     names = page.locator("#leaderboard tbody tr td:nth-child(3)").all_inner_texts()
     assert names == ["Ben East", "Ada East"]
     page.click("text=Ada East")
     page.wait_for_function(
-        "window.Chart && Chart.getChart(document.getElementById('qa-chart')) !== undefined"
+        "() => window.Chart && Chart.getChart(document.getElementById('qa-chart')) !== undefined"
     )
     size = page.evaluate(
         "() => { const c = document.getElementById('nps-chart'); return [c.width, c.height]; }"
@@ -118,7 +120,9 @@ def test_a_table_that_scrolls_sideways_becomes_a_focusable_named_region_and_only
     assert page.evaluate(state) == {"scrolls": False, "tabindex": None, "role": None, "label": None}
 
     page.set_viewport_size({"width": 600, "height": 800})
-    page.wait_for_function("document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')")
+    page.wait_for_function(
+        "() => document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')"
+    )
     assert page.evaluate(state) == {
         "scrolls": True,
         "tabindex": "0",
@@ -127,11 +131,11 @@ def test_a_table_that_scrolls_sideways_becomes_a_focusable_named_region_and_only
     }
     page.locator("#teams").evaluate("table => table.closest('.table-wrap').focus()")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.querySelector('#teams').closest('.table-wrap').scrollLeft > 0")
+    page.wait_for_function("() => document.querySelector('#teams').closest('.table-wrap').scrollLeft > 0")
 
     page.set_viewport_size({"width": 2400, "height": 800})
     page.wait_for_function(
-        "!document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')"
+        "() => !document.querySelector('#teams').closest('.table-wrap').hasAttribute('tabindex')"
     )
     assert page.evaluate(state)["role"] is None
 
@@ -150,13 +154,13 @@ def test_typing_dates_switches_the_period_to_a_custom_range(page, live_server):
     assert page.input_value("select[name=period]") == "custom"
     page.fill("input[name=date_to]", "2026-06-30")
     page.wait_for_function(
-        "document.querySelector('#results').textContent.includes('June 1, 2026 – June 30, 2026')"
+        "() => document.querySelector('#results').textContent.includes('June 1, 2026 – June 30, 2026')"
     )
     assert "period=custom&date_from=2026-06-01&date_to=2026-06-30" in page.url
     assert page.locator("[data-testid=filter-fallback]").count() == 0
     # Back to a named period: the dates stay in their boxes but no longer apply, and nothing is refused.
     page.select_option("select[name=period]", "last_week")
     page.wait_for_function(
-        "!document.querySelector('#results').textContent.includes('June 1, 2026 – June 30, 2026')"
+        "() => !document.querySelector('#results').textContent.includes('June 1, 2026 – June 30, 2026')"
     )
     assert page.locator(".form-errors").count() == 0

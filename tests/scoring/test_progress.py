@@ -414,7 +414,7 @@ def test_anonymous_is_sent_to_log_in(client):
 
 
 @pytest.mark.django_db
-def test_the_page_shows_the_figures_and_escapes_names(client, world, team, supervisor, reviewer, scorecard):
+def test_the_page_shows_the_figures_and_escapes_names(client, world, team, supervisor, owner_agent):
     AgentFactory(employee_code="<i>X</i>", name="<b>Bold</b>", team=team)
     evil = UserFactory(username="evil", first_name="<script>", last_name="x", roles=["reviewer"])
     assign(call(Agent.objects.get(name="<b>Bold</b>"), at(d(1))), evil, created=at(d(1)))
@@ -441,6 +441,7 @@ def test_the_page_shows_the_figures_and_escapes_names(client, world, team, super
     low, high = wilson(4, 6)[1:]
     assert f"4 of 6 66.7% {low:.1f} to {high:.1f}" in owner.text
     assert "No reviews yet" in agent_rows[0].text
+    assert f'<a href="{reverse("analytics:agent", args=[owner_agent.pk])}">Olive Owner</a>' in body
     rita = next(r for r in rows if "data-reviewer" in r.attrs and "Rita Second" in r.text)
     # Assigned 2 (one cancelled, one done), 2 reviews, 1 calibration, 24 hours from assignment to review.
     assert rita.text == "Rita Second 0 0 2 1 1 2 1 1 d 0 h (n = 1)"

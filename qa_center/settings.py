@@ -398,6 +398,9 @@ QA_SAMPLE_CALLS_PER_AGENT = env_int("QA_SAMPLE_CALLS_PER_AGENT", 3, minimum=0, m
 QA_SAMPLE_DETRACTOR_WEIGHT = env_float("QA_SAMPLE_DETRACTOR_WEIGHT", 2.0, minimum=0)
 # An agent may dispute a submitted evaluation within this many days of its submission.
 QA_DISPUTE_WINDOW_DAYS = env_int("QA_DISPUTE_WINDOW_DAYS", 7, minimum=0, maximum=365)
+# Assignments have no due date: the QA progress page counts an open one as overdue once it has waited more
+# than this many days in a reviewer's queue (a weekly sample is meant to be done within its week).
+QA_ASSIGNMENT_OVERDUE_DAYS = env_int("QA_ASSIGNMENT_OVERDUE_DAYS", 7, minimum=1, maximum=365)
 # Monday 06:00: last week's calls are complete (wrap-up and late imports done) and reviewers find a
 # full queue when they start the week. Idempotent, so a re-run or a missed run is harmless.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(

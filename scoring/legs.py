@@ -131,6 +131,15 @@ def _legs_query(calls: QuerySet[Call], transfers: QuerySet[Transfer]) -> QuerySe
     return handling.union(received, out_only, all=True).order_by("leg_call", "leg_sequence", "leg_agent")
 
 
+def legs_between_query(start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """The legs of the calls that started in [start, end) as an unordered UNION queryset of rows
+    (leg_call, leg_agent, leg_department, leg_sequence, leg_role), to embed in a set-based statement
+    (`calls.rollups.compiled`), e.g. to count each agent's legs in SQL."""
+    calls = Call.objects.filter(started_at__gte=start, started_at__lt=end)
+    transfers = Transfer.objects.filter(call__started_at__gte=start, call__started_at__lt=end)
+    return _legs_query(calls, transfers).order_by()
+
+
 def legs_between(start: dt.datetime, end: dt.datetime) -> list[LegRow]:
     """Every leg of the calls that started in [start, end), in one SQL query (a UNION of the handling
     agents, the transfer targets and the transfer-out-only agents), ordered by call, sequence, agent."""

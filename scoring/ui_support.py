@@ -24,6 +24,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -262,14 +263,23 @@ def numbered_transcript(
 
 
 class PercentileCont(Aggregate):
-    """PostgreSQL's percentile_cont (linear interpolation, the same as metrics.percentile)."""
+    """PostgreSQL's percentile_cont (linear interpolation, the same as metrics.percentile); takes `filter=`
+    (Django puts the FILTER (WHERE …) clause where the template says %(filter)s)."""
 
     function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
     output_field = FloatField()
 
     def __init__(self, expression, *, fraction: float, **extra):
         super().__init__(expression, fraction=float(fraction), **extra)
+
+
+class SecondsBetween(Func):
+    """Seconds from the second timestamp to the first, as a double (PostgreSQL; NULL if either is NULL)."""
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+    arg_joiner = " - "
+    output_field = FloatField()
 
 
 @dataclass

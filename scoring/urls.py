@@ -1,6 +1,16 @@
 from django.urls import path
 
-from .views import calibration, coaching, disputes, evaluations, notices, queue, scorecards, workspace
+from .views import (
+    calibration,
+    coaching,
+    disputes,
+    evaluations,
+    notices,
+    progress,
+    queue,
+    scorecards,
+    workspace,
+)
 
 app_name = "scoring"
 urlpatterns = [
@@ -8,6 +18,9 @@ urlpatterns = [
     path("queue/", queue.queue, name="queue"),
     path("assign/", queue.assign, name="assign"),
     path("assignments/<int:pk>/cancel/", queue.assignment_cancel, name="assignment_cancel"),
+    # QA progress (supervisors, admins): reviewers' workload and agents' coverage against the weekly sample
+    path("progress/", progress.progress, name="progress"),
+    path("progress/agents.csv", progress.progress_export, name="progress_csv"),
     # Workspace (review and self-review) with its htmx autosave endpoints
     path("calls/<int:call_id>/review/", workspace.workspace, name="workspace"),
     path("calls/<int:call_id>/review/answer/", workspace.workspace_answer, name="workspace_answer"),

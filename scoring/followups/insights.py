@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Exists, F, FloatField, Func, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from calls import roles
@@ -26,7 +26,7 @@ from scoring import metrics
 from scoring.analytics.selectors import Period
 from scoring.surveys.metrics import ShareInterval, csat_interval
 from scoring.surveys.models import ResponseCredit
-from scoring.ui_support import PercentileCont
+from scoring.ui_support import PercentileCont, SecondsBetween
 
 from .models import ContactAttempt, FollowUpCase
 from .selectors import followup_case_list_for_user
@@ -56,14 +56,6 @@ def followup_insights_cases(user, *, team_ids: list[int] | None) -> QuerySet[Fol
     return cases
 
 
-class _SecondsBetween(Func):
-    """Seconds from the second timestamp to the first, as a double (PostgreSQL)."""
-
-    template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
-    arg_joiner = " - "
-    output_field = FloatField()
-
-
 @dataclass(frozen=True)
 class DurationFigures:
     """Median and 90th percentile of n durations (None without any)."""
@@ -91,8 +83,8 @@ def _durations(closed: QuerySet[FollowUpCase]) -> dict[str, DurationFigures]:
     )
     cases = closed.annotate(first_attempt_at=first_attempt)
     if connection.vendor == "postgresql":
-        to_attempt = _SecondsBetween(F("first_attempt_at"), F("created_at"))
-        to_close = _SecondsBetween(F("closed_at"), F("created_at"))
+        to_attempt = SecondsBetween(F("first_attempt_at"), F("created_at"))
+        to_close = SecondsBetween(F("closed_at"), F("created_at"))
         row = cases.aggregate(
             attempted=Count("pk", filter=Q(first_attempt_at__isnull=False)),
             closed=Count("pk"),

@@ -204,6 +204,8 @@ EXPECTED_PAGES = [
     "record coaching with errors",
     "coaching session",
     "coaching overview",
+    "qa progress",
+    "qa progress with errors",
     "my evaluations",
     "evaluation",
     "dispute form",
@@ -370,6 +372,17 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     # The overview: the session just recorded is at least recent and awaiting the agent's acknowledgement.
     sweep.visit("coaching overview", "/qa/coaching/", heading="Coaching")
     expect(page.locator("[data-testid=coaching-recent] tbody tr")).not_to_have_count(0)
+    # QA progress over the demo's last 30 days (every agent of the supervisor's teams is listed), then with a
+    # refused filter (the error above the default figures).
+    sweep.visit("qa progress", "/qa/progress/?period=last_30", heading="QA progress")
+    expect(page.locator("[data-testid=progress-agents] tbody tr")).not_to_have_count(0)
+    expect(page.locator("[data-testid=progress-reviewers] tbody tr")).not_to_have_count(0)
+    sweep.visit(
+        "qa progress with errors",
+        "/qa/progress/?period=custom&date_from=2026-11-02&date_to=2026-11-01",
+        heading="QA progress",
+    )
+    expect(page.locator("#results [role=alert]")).to_contain_text("The range starts after it ends.")
 
     # Agent: own evaluations (and coaching), an evaluation, the dispute form, the open dispute, notices, own analytics, the
     # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).

@@ -504,6 +504,24 @@ def world(
             private_marker=f'href="{reverse("scoring:coaching_detail", args=[coaching.pk])}"',
             marker_visible_to=frozenset({"supervisor", "admin"}),
         ),
+        # QA progress: supervisors and admins (agents and reviewers 403), each seeing only their teams' agents
+        # (the owner's row is the supervisor's and the admin's, not the other team's supervisor's); its CSV alike.
+        Cell(
+            "qa progress",
+            "get",
+            reverse("scoring:progress"),
+            frozenset({"supervisor", "other_supervisor", "admin"}),
+            private_marker=f'data-agent="{owner_agent.pk}"',
+            marker_visible_to=frozenset({"supervisor", "admin"}),
+        ),
+        Cell(
+            "qa progress csv",
+            "get",
+            reverse("scoring:progress_csv"),
+            frozenset({"supervisor", "other_supervisor", "admin"}),
+            private_marker=owner_agent.employee_code,
+            marker_visible_to=frozenset({"supervisor", "admin"}),
+        ),
         # My QA lists the owner's own sessions only.
         Cell(
             "my qa coaching",
@@ -578,7 +596,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 59
+    assert len(cells) == 61
 
 
 @pytest.mark.django_db
@@ -677,6 +695,8 @@ def test_every_scoring_url_is_in_the_matrix():
         "notice_read",
         "notice_read_all",
         "coaching_overview",
+        "progress",
+        "progress_csv",
         "coaching_create",
         "coaching_detail",
         "coaching_acknowledge",

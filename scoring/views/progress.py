@@ -1,0 +1,58 @@
+"""The QA progress page (supervisors and admins): reviewers' workload and agents' coverage in a period, and
+its agent table as CSV."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from calls import roles
+
+from ..analytics.exports import csv_download, filters_refused
+from ..progress import selectors
+from ..progress.exports import agent_coverage_csv
+from ..progress.forms import ProgressFilterForm
+
+
+def _progress_form(request: HttpRequest) -> ProgressFilterForm:
+    # PermissionDenied (403) for agents and reviewers, as on the coaching overview and the follow-up insights.
+    teams = selectors.progress_teams_for_user(request.user)
+    form = ProgressFilterForm(request.GET or None, teams=teams)
+    if roles.is_admin(request.user):
+        form.fields["team"].choices = [("", "All teams")] + form.fields["team"].choices[1:]
+    form.is_valid()
+    return form
+
+
+def _progress_for(request: HttpRequest, form: ProgressFilterForm) -> selectors.QaProgress:
+    team = form.selected_team()
+    # An admin's "all teams" is every active agent, those without a team included.
+    team_ids = [team] if team else (None if roles.is_admin(request.user) else form.team_ids())
+    return selectors.qa_progress(period=form.resolved_period(), team_ids=team_ids)
+
+
+@login_required
+@require_GET
+def progress(request: HttpRequest) -> HttpResponse:
+    form = _progress_form(request)
+    context = {
+        "form": form,
+        "progress": _progress_for(request, form),
+        "team_chosen": form.selected_team(),
+        "querystring": request.GET.urlencode(),
+    }
+    # htmx filter requests swap only the results, never the whole page.
+    template = "scoring/progress.html#results" if request.htmx else "scoring/progress.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def progress_export(request: HttpRequest) -> HttpResponse:
+    form = _progress_form(request)
+    if refused := filters_refused(form):  # a file has no room for the page's error beside default figures
+        return refused
+    data = _progress_for(request, form)
+    return csv_download(agent_coverage_csv(data), name="qa-coverage", period=data.period)

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import login
-from tests.factories import CallFactory, UserFactory
+from tests.factories import CallFactory, TeamFactory, UserFactory
 
 
 @pytest.mark.browser
@@ -64,3 +64,32 @@ def test_the_browser_refuses_an_injected_inline_script_and_style_block(browser, 
     assert any("script-src" in text for text in reported), reported
     assert any("style-src" in text for text in reported), reported
     page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_loading_indicators_follow_the_sites_css_not_an_injected_style(page, live_server):
+    """htmx's own indicator <style> (which the policy would refuse) is turned off; app.css hides an indicator
+    and shows it while its request runs, whether htmx marks the requesting element or the indicator itself
+    (hx-indicator="#…", as on the survey responses)."""
+    supervisor = UserFactory(username="sup-indicator", roles=["supervisor"])
+    TeamFactory(name="East").supervisors.add(supervisor)
+    login(page, live_server, "sup-indicator")
+    page.goto(f"{live_server.url}/surveys/responses/")
+
+    states = page.evaluate(
+        """() => {
+            const shown = el => getComputedStyle(el).display !== 'none';
+            const own = document.getElementById('results-loading');
+            const form = own.closest('form');
+            const states = {styles: document.querySelectorAll('style').length, idle: shown(own)};
+            own.classList.add('htmx-request');
+            states.itself = shown(own);
+            own.classList.remove('htmx-request');
+            form.classList.add('htmx-request');
+            states.inside = shown(own);
+            return states;
+        }"""
+    )
+
+    assert states == {"styles": 0, "idle": False, "itself": True, "inside": True}

@@ -41,25 +41,30 @@ class PeriodFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("period") == "custom" and (problem := self._range_problem(data)):
-            self.range_refused = True
-            raise forms.ValidationError(problem)
+        if data.get("period") == "custom":
+            # Each problem is the error of the date it is about, so the message is tied to that control (and
+            # the API and CSV name the field); a date already refused on its own (not a date) says why itself.
+            for name, problem in self._range_problems(data):
+                self.range_refused = True
+                if name not in self._errors:
+                    self.add_error(name, problem)
         return data
 
     @staticmethod
-    def _range_problem(data) -> str | None:
+    def _range_problems(data) -> list[tuple[str, str]]:
         start, end = data.get("date_from"), data.get("date_to")
         if not start or not end:
-            return "A custom range needs both dates."
+            missing = [name for name, day in (("date_from", start), ("date_to", end)) if not day]
+            return [(name, "A custom range needs both dates.") for name in missing]
         if start > end:
-            return "The range starts after it ends."
+            return [("date_from", "The range starts after it ends.")]
         if end - start > timedelta(days=MAX_CUSTOM_DAYS):
-            return f"A custom range is at most {MAX_CUSTOM_DAYS} days."
+            return [("date_to", f"A custom range is at most {MAX_CUSTOM_DAYS} days.")]
         if start < MIN_DATE:
-            return f"A custom range starts on {MIN_DATE} or later."
+            return [("date_from", f"A custom range starts on {MIN_DATE} or later.")]
         if end > MAX_DATE:
-            return f"A custom range ends on {MAX_DATE} or earlier."
-        return None
+            return [("date_to", f"A custom range ends on {MAX_DATE} or earlier.")]
+        return []
 
     def full_clean(self):
         super().full_clean()

@@ -168,3 +168,41 @@ def test_an_unbound_form_is_the_defaults_without_notes(team, db):
     assert form.fallback_notes() == []
     calibration = CalibrationFilterForm(None, scorecards=Scorecard.objects.none())
     assert calibration.resolved_period() == last_days(90)
+
+
+@pytest.mark.parametrize(
+    ("dates", "errors"),
+    [
+        (
+            {"date_from": "2026-06-30", "date_to": "2026-06-01"},
+            {"date_from": ["The range starts after it ends."]},
+        ),
+        (
+            {},
+            {
+                "date_from": ["A custom range needs both dates."],
+                "date_to": ["A custom range needs both dates."],
+            },
+        ),
+        ({"date_from": "2026-06-01"}, {"date_to": ["A custom range needs both dates."]}),
+        ({"date_from": "2026-06-31", "date_to": "2026-07-01"}, {"date_from": ["Enter a valid date."]}),
+        (
+            {"date_from": "2025-01-01", "date_to": "2026-06-30"},
+            {"date_to": ["A custom range is at most 366 days."]},
+        ),
+    ],
+)
+def test_a_refused_range_is_the_error_of_the_date_it_is_about(client, supervisor, dates, errors):
+    """Tied to its control: the date input is marked invalid and described by its message (it was a form-wide
+    error, "__all__" in the API and the CSV, tied to nothing)."""
+    client.force_login(supervisor)
+
+    page = client.get(reverse("analytics:leaderboard"), {"period": "custom", **dates})
+
+    assert page.context["form"].errors == errors
+    for name, (message,) in errors.items():
+        control = re.search(rf'<input type="date" name="{name}"[^>]*>', page.text).group(0)
+        assert 'aria-invalid="true"' in control
+        assert f'aria-describedby="id_{name}_error"' in control
+        assert re.search(rf'<li id="id_{name}_error">[^<]*: {re.escape(message)}</li>', page.text)
+    assert fallback_notes(page.text)[0].startswith("Period: showing last 30 days (")

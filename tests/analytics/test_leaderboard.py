@@ -529,14 +529,17 @@ def _bad_filters(other_team):
             {"period": "forever"},
             "period: Select a valid choice. forever is not one of the available choices.\n",
         ),
-        ({"date_from": "2026-06-30", "date_to": "2026-06-01"}, "__all__: The range starts after it ends.\n"),
+        (
+            {"date_from": "2026-06-30", "date_to": "2026-06-01"},
+            "date_from: The range starts after it ends.\n",
+        ),
         (
             {"date_from": "2026-06-31"},
-            "date_from: Enter a valid date.\n__all__: A custom range needs both dates.\n",
+            "date_from: Enter a valid date.\n",
         ),
         (
             {"date_from": "2025-01-01", "date_to": "2026-06-30"},
-            "__all__: A custom range is at most 366 days.\n",
+            "date_to: A custom range is at most 366 days.\n",
         ),
         ({"team": unknown}, f"team: Select a valid choice. {unknown} is not one of the available choices.\n"),
         (  # a team that exists, led by someone else
@@ -548,7 +551,7 @@ def _bad_filters(other_team):
             {"team": other_team.pk, "sort": "rnak", "dir": "desc", "date_to": "2026-05-01"},
             f"team: Select a valid choice. {other_team.pk} is not one of the available choices.\n"
             "sort: Select a valid choice. rnak is not one of the available choices.\n"
-            "__all__: The range starts after it ends.\n",
+            "date_from: The range starts after it ends.\n",
         ),
         (  # a value with a line break of its own cannot add a line that reads as another field's error
             {"sort": "x\nteam: fine"},

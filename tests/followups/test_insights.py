@@ -413,7 +413,7 @@ def test_csv_has_the_root_cause_rows_and_neutralises_formulas(client, supervisor
     [
         (
             {"period": "custom", "date_from": "2026-11-08", "date_to": "2026-11-02"},
-            "__all__: The range starts after it ends.\n",
+            "date_from: The range starts after it ends.\n",
         ),
         (
             {**QUERY, "period": "decade"},
@@ -421,7 +421,7 @@ def test_csv_has_the_root_cause_rows_and_neutralises_formulas(client, supervisor
         ),
         (
             {**QUERY, "date_from": "yesterday"},
-            "date_from: Enter a valid date.\n__all__: A custom range needs both dates.\n",
+            "date_from: Enter a valid date.\n",
         ),
     ],
 )

@@ -449,7 +449,7 @@ def test_api_refuses_a_custom_range_ending_on_the_last_calendar_day_with_400_not
 
     assert (last_day.status_code, last_day.json()) == (
         400,
-        {"__all__": ["A custom range ends on 9999-12-30 or earlier."]},
+        {"date_to": ["A custom range ends on 9999-12-30 or earlier."]},
     )
     assert day_before.status_code == 200
     assert (day_before.json()["date_to"], day_before.json()["calls_total"]) == ("9999-12-30", 0)

@@ -460,7 +460,7 @@ def test_an_invalid_filter_shows_the_error_and_this_weeks_figures(client, superv
         assert client.get(URL, query).status_code == 200
     refused = client.get(CSV_URL, {"period": "custom", "date_from": "2026-11-22", "date_to": "2026-11-16"})
     assert refused.status_code == 400
-    assert refused.content.decode() == "__all__: The range starts after it ends.\n"
+    assert refused.content.decode() == "date_from: The range starts after it ends.\n"
 
 
 @pytest.mark.django_db

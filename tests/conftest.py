@@ -126,6 +126,14 @@ def supervisor(team):
 
 
 @pytest.fixture
+def other_supervisor(other_team):
+    """The supervisor of the other team (the outsider agent's): sees none of the owner's team."""
+    user = UserFactory(username="othersup", roles=["supervisor"])
+    other_team.supervisors.add(user)
+    return user
+
+
+@pytest.fixture
 def owner_agent(team):
     """An agent with a login: the owner in owner/teammate/outsider permission tests."""
     user = UserFactory(username="owner", roles=["agent"])

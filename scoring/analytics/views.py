@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from scoring.views._common import render_results
+
 from ..coaching import selectors as coaching_selectors
 from . import selectors
 from .exports import csv_download, filters_refused, leaderboard_csv
@@ -25,12 +27,6 @@ def _form(request: HttpRequest) -> AnalyticsFilterForm:
     form = AnalyticsFilterForm(request.GET or None, teams=teams)
     form.is_valid()
     return form
-
-
-def _render(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
-    # htmx filter requests swap only the results, never the whole page.
-    name = f"{template}#{partial}" if getattr(request, "htmx", False) else template
-    return render(request, name, context)
 
 
 @login_required
@@ -57,10 +53,9 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         paged["page"] = str(number)
         return paged.urlencode()
 
-    return _render(
+    return render_results(
         request,
         "analytics/leaderboard.html",
-        "results",
         {
             "form": form,
             "board": board,
@@ -109,10 +104,9 @@ def teams(request: HttpRequest) -> HttpResponse:
             for dep in departments
         ],
     }
-    return _render(
+    return render_results(
         request,
         "analytics/teams.html",
-        "results",
         {
             "form": form,
             "period": period,
@@ -200,10 +194,9 @@ def my_analytics(request: HttpRequest) -> HttpResponse:
 def drivers(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     period = form.resolved_period()
-    return _render(
+    return render_results(
         request,
         "analytics/drivers.html",
-        "results",
         {
             "form": form,
             "period": period,
@@ -218,10 +211,9 @@ def transfers(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     period = form.resolved_period()
     analysis = selectors.transfer_analysis(team_ids=form.team_ids(), period=period)
-    return _render(
+    return render_results(
         request,
         "analytics/transfers.html",
-        "results",
         {
             "form": form,
             "period": period,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from calls import roles
 from scoring.analytics.exports import csv_download, filters_refused
 from scoring.analytics.forms import TeamPeriodFilterForm
+from scoring.views._common import render_results
 
 from . import insights, selectors, services
 from .exports import root_causes_csv
@@ -80,9 +81,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         "team_chosen": form.selected_team(),
         "querystring": request.GET.urlencode(),
     }
-    # htmx filter requests swap only the results, never the whole page.
-    template = "followups/insights.html#results" if request.htmx else "followups/insights.html"
-    return render(request, template, context)
+    return render_results(request, "followups/insights.html", context)
 
 
 @login_required

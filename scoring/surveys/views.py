@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from scoring.views._common import render_results
+
 from . import selectors, services
 from .forms import CES_LABELS, CSAT_LABELS, QUESTION, ResponseFilterForm, SurveyAnswerForm
 from .models import SurveyInvitation
@@ -165,8 +167,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
         ),
         "querystring_next": _with_page(query, page_obj.next_page_number() if page_obj.has_next() else None),
     }
-    template = "surveys/response_list.html#results" if request.htmx else "surveys/response_list.html"
-    return render(request, template, context)
+    return render_results(request, "surveys/response_list.html", context)
 
 
 def _with_page(query, page: int | None) -> str:

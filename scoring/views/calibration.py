@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from calls import roles
@@ -12,7 +11,7 @@ from calls import roles
 from ..calibration import agreement
 from ..calibration.forms import CalibrationFilterForm
 from ..calibration.selectors import calibration_report, calibration_scorecards
-from ._common import require_any_role
+from ._common import render_results, require_any_role
 
 
 @login_required
@@ -28,13 +27,9 @@ def calibration(request: HttpRequest) -> HttpResponse:
         date_to=period.date_to,
         scorecard=form.selected_scorecard(),
     )
-    # htmx filter requests swap only the results, never the whole page.
-    template = (
-        "scoring/calibration.html#results" if getattr(request, "htmx", False) else "scoring/calibration.html"
-    )
-    return render(
+    return render_results(
         request,
-        template,
+        "scoring/calibration.html",
         {
             "form": form,
             "period": period,

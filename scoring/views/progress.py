@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from calls import roles
@@ -14,6 +13,7 @@ from ..analytics.exports import csv_download, filters_refused
 from ..progress import selectors
 from ..progress.exports import agent_coverage_csv
 from ..progress.forms import ProgressFilterForm
+from ._common import render_results
 
 
 def _progress_form(request: HttpRequest) -> ProgressFilterForm:
@@ -43,9 +43,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         "team_chosen": form.selected_team(),
         "querystring": request.GET.urlencode(),
     }
-    # htmx filter requests swap only the results, never the whole page.
-    template = "scoring/progress.html#results" if request.htmx else "scoring/progress.html"
-    return render(request, template, context)
+    return render_results(request, "scoring/progress.html", context)
 
 
 @login_required

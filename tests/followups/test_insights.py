@@ -18,7 +18,7 @@ from scipy.stats import binomtest
 from scoring.analytics.selectors import Period
 from scoring.followups import insights
 from scoring.followups.models import ContactAttempt, FollowUpCase, RootCause
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import DepartmentFactory
 from tests.followups.conftest import make_detractor
 
 pytestmark = pytest.mark.django_db
@@ -61,13 +61,6 @@ def open_case(agent, *, due, status=S.OPEN):
     extra = {"sla_paused_at": due - timedelta(hours=1)} if status == S.WAITING else {}
     FollowUpCase.objects.filter(pk=case.pk).update(status=status, due_at=due, **extra)
     return case
-
-
-@pytest.fixture
-def other_supervisor(outsider_agent):
-    user = UserFactory(username="othersup", roles=["supervisor"])
-    outsider_agent.team.supervisors.add(user)
-    return user
 
 
 @pytest.fixture

@@ -90,13 +90,6 @@ def paris(settings):
 
 
 @pytest.fixture
-def other_supervisor(other_team):
-    user = UserFactory(username="othersup", roles=["supervisor"])
-    other_team.supervisors.add(user)
-    return user
-
-
-@pytest.fixture
 def world(team, owner_agent, teammate_agent, outsider_agent, reviewer, scorecard):
     """Rows chosen so each rule is decided by one of them (comments say which)."""
     r2 = UserFactory(username="rev2", first_name="Rita", last_name="Second", roles=["reviewer"])

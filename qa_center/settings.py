@@ -234,6 +234,12 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Served over HTTPS only: plain-HTTP requests are redirected (the health check is answered before, over plain HTTP
+# from inside the network), and browsers are told to use HTTPS alone for this many seconds (HSTS: they remember
+# it, so start small, e.g. 3600, and raise it to a year once all is well). Both off by default (`manage.py check
+# --deploy` reminds of them).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 # Content Security Policy (Django's middleware): scripts, style sheets, images and requests only from this site, so
 # markup that got past escaping (a transcript, a survey comment, an imported name) could neither run a script nor
 # load or send anything elsewhere. <style> blocks need the request's nonce (the survey page's, the admin's);

@@ -179,3 +179,41 @@ def test_healthz_answers_whatever_host_the_health_check_sends(client, db, settin
     assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").json() == {"status": "ok"}
     assert client.get("/accounts/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
     assert client.get("/accounts/login/", HTTP_HOST="qa.example.com").status_code == 200
+
+
+def test_https_settings_come_from_the_environment(tmp_path):
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps([s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))"
+    )
+    env = clean_env(tmp_path, SECURE_SSL_REDIRECT="true", SECURE_HSTS_SECONDS="3600", BEHIND_TLS_PROXY="true")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [True, 3600, ["HTTP_X_FORWARDED_PROTO", "https"]]
+    refused = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "SECURE_HSTS_SECONDS": "-1"},
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "SECURE_HSTS_SECONDS" in refused.stderr
+
+
+def test_behind_https_plain_requests_are_redirected_but_the_health_check_is_not(client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    health = client.get("/healthz")
+    plain = client.get("/accounts/login/?next=/calls/")
+    secure = client.get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (plain.status_code, plain.headers["Location"]) == (
+        301,
+        "https://testserver/accounts/login/?next=/calls/",
+    )
+    assert secure.status_code == 200
+    assert secure.headers["Strict-Transport-Security"] == "max-age=3600"
+    assert "Strict-Transport-Security" not in plain.headers

@@ -20,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, QuerySet
 from django.db.models.functions import TruncDate
+from django.db.models.sql.where import WhereNode
 from django.utils import timezone
 
 from .models import Agent, AgentDayCallStats, Call, Escalation, Transfer
@@ -86,7 +88,15 @@ def compiled(queryset: QuerySet) -> tuple[str, tuple]:
     """The SQL and parameters of a queryset for the database it would run on, to embed in a set-based
     statement (`INSERT … SELECT … FROM (<this>) m GROUP BY …`). Parameters come out already adapted for that
     backend (datetimes as UTC text on SQLite), which raw SQL with Python datetimes would not get right."""
-    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    try:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:
+        # Django writes no SQL for a filter it knows matches nothing (`team_id__in=[]`: a supervisor who leads
+        # no team yet, a site without teams); the statement around it still needs the same columns, no rows.
+        query = queryset.query.clone()
+        query.where = WhereNode()
+        query.add_extra(None, None, ["1 = 0"], None, None, None)
+        sql, params = query.get_compiler(using=queryset.db).as_sql()
     return sql, tuple(params)
 
 

@@ -18,12 +18,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
+
+from qa_center.htmx import render_page_or_part
 
 from . import roles, services
 from .forms import CallFilterForm, CallImportForm
@@ -74,25 +74,6 @@ def _page_querystring(request: HttpRequest, number: int) -> str:
     query = request.GET.copy()
     query["page"] = str(number)
     return query.urlencode()
-
-
-def _render_page_or_part(
-    request: HttpRequest, template: str, part: str, context: dict, *, oob_parts: tuple[str, ...] = ()
-) -> HttpResponse:
-    """The whole page, or only its `part` (a template partial) for an htmx request, followed by the `oob_parts`
-    rendered with `oob` set (each swaps itself in out of band). A history restore (back button after the cache
-    expired) needs the whole page; caches keep the two apart (Vary: HX-Request)."""
-    partial = request.htmx and not request.htmx.history_restore_request
-    if partial and oob_parts:
-        body = render_to_string(f"{template}#{part}", context, request=request) + "".join(
-            render_to_string(f"{template}#{name}", {**context, "oob": True}, request=request)
-            for name in oob_parts
-        )
-        response = HttpResponse(body)
-    else:
-        response = render(request, f"{template}#{part}" if partial else template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def _export_querystring(request: HttpRequest) -> str:
@@ -167,7 +148,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
         else "",
     }
     # The filter form comes along: its controls' error wiring must match the errors the results now show.
-    return _render_page_or_part(request, "calls/list.html", "results", context, oob_parts=("filters",))
+    return render_page_or_part(request, "calls/list.html", "results", context, oob_parts=("filters",))
 
 
 EXPORT_CHUNK = 2000
@@ -441,7 +422,7 @@ def call_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         or any(error["file"] not in file_names for error in errors_shown),
         "keep_days": settings.CALLS_IMPORT_KEEP_DAYS,
     }
-    return _render_page_or_part(request, "calls/import_detail.html", "status", context)
+    return render_page_or_part(request, "calls/import_detail.html", "status", context)
 
 
 @login_required

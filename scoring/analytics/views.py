@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from scoring.views._common import render_results
+from qa_center.htmx import render_page_or_part
 
 from ..coaching import selectors as coaching_selectors
 from . import selectors
@@ -53,9 +53,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         paged["page"] = str(number)
         return paged.urlencode()
 
-    return render_results(
+    return render_page_or_part(
         request,
         "analytics/leaderboard.html",
+        "results",
         {
             "form": form,
             "board": board,
@@ -104,9 +105,10 @@ def teams(request: HttpRequest) -> HttpResponse:
             for dep in departments
         ],
     }
-    return render_results(
+    return render_page_or_part(
         request,
         "analytics/teams.html",
+        "results",
         {
             "form": form,
             "period": period,
@@ -194,9 +196,10 @@ def my_analytics(request: HttpRequest) -> HttpResponse:
 def drivers(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     period = form.resolved_period()
-    return render_results(
+    return render_page_or_part(
         request,
         "analytics/drivers.html",
+        "results",
         {
             "form": form,
             "period": period,
@@ -211,9 +214,10 @@ def transfers(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     period = form.resolved_period()
     analysis = selectors.transfer_analysis(team_ids=form.team_ids(), period=period)
-    return render_results(
+    return render_page_or_part(
         request,
         "analytics/transfers.html",
+        "results",
         {
             "form": form,
             "period": period,

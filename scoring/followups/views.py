@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from calls import roles
+from qa_center.htmx import render_page_or_part
 from scoring.analytics.exports import csv_download, filters_refused
 from scoring.analytics.forms import TeamPeriodFilterForm
-from scoring.views._common import render_results
 
 from . import insights, selectors, services
 from .exports import root_causes_csv
@@ -49,8 +49,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "now": data["now"],
         "notifications": selectors.notification_unread_for_user(request.user),
     }
-    template = "followups/board.html#groups" if request.htmx else "followups/board.html"
-    return render(request, template, context)
+    return render_page_or_part(request, "followups/board.html", "groups", context)
 
 
 def _insights_form(request: HttpRequest) -> TeamPeriodFilterForm:
@@ -81,7 +80,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         "team_chosen": form.selected_team(),
         "querystring": request.GET.urlencode(),
     }
-    return render_results(request, "followups/insights.html", context)
+    return render_page_or_part(request, "followups/insights.html", "results", context)
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from scoring.views._common import render_results
+from qa_center.htmx import render_page_or_part
 
 from . import selectors, services
 from .forms import CES_LABELS, CSAT_LABELS, QUESTION, ResponseFilterForm, SurveyAnswerForm
@@ -167,7 +167,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
         ),
         "querystring_next": _with_page(query, page_obj.next_page_number() if page_obj.has_next() else None),
     }
-    return render_results(request, "surveys/response_list.html", context)
+    return render_page_or_part(request, "surveys/response_list.html", "results", context)
 
 
 def _with_page(query, page: int | None) -> str:

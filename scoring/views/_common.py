@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest
 
 from calls import roles
 
@@ -34,11 +33,3 @@ def querystring_without(request: HttpRequest, *names: str) -> str:
     for name in names:
         query.pop(name, None)
     return query.urlencode()
-
-
-def render_results(
-    request: HttpRequest, template: str, context: dict, *, partial: str = "results"
-) -> HttpResponse:
-    """The page, or for an htmx request only its `partial` (a filter change swaps the results, never the page)."""
-    name = f"{template}#{partial}" if getattr(request, "htmx", False) else template
-    return render(request, name, context)

@@ -7,11 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from calls import roles
+from qa_center.htmx import render_page_or_part
 
 from ..calibration import agreement
 from ..calibration.forms import CalibrationFilterForm
 from ..calibration.selectors import calibration_report, calibration_scorecards
-from ._common import render_results, require_any_role
+from ._common import require_any_role
 
 
 @login_required
@@ -27,9 +28,10 @@ def calibration(request: HttpRequest) -> HttpResponse:
         date_to=period.date_to,
         scorecard=form.selected_scorecard(),
     )
-    return render_results(
+    return render_page_or_part(
         request,
         "scoring/calibration.html",
+        "results",
         {
             "form": form,
             "period": period,

@@ -8,12 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from calls import roles
+from qa_center.htmx import render_page_or_part
 
 from ..analytics.exports import csv_download, filters_refused
 from ..progress import selectors
 from ..progress.exports import agent_coverage_csv
 from ..progress.forms import ProgressFilterForm
-from ._common import render_results
 
 
 def _progress_form(request: HttpRequest) -> ProgressFilterForm:
@@ -43,7 +43,7 @@ def progress(request: HttpRequest) -> HttpResponse:
         "team_chosen": form.selected_team(),
         "querystring": request.GET.urlencode(),
     }
-    return render_results(request, "scoring/progress.html", context)
+    return render_page_or_part(request, "scoring/progress.html", "results", context)
 
 
 @login_required

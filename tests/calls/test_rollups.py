@@ -135,3 +135,26 @@ def test_a_refresh_scoped_to_agents_rebuilds_their_rows_of_the_day_and_those_of_
     assert {(row.agent_id, row.day): row.calls for row in AgentDayCallStats.objects.all()} == {
         key: count if key in rebuilt else 999 for key, count in before.items()
     }
+
+
+@pytest.mark.django_db
+def test_compiled_sql_of_a_queryset_known_to_be_empty_has_its_columns_and_no_rows():
+    """Django writes no SQL for `…__in=[]`; an embedding statement still needs the columns (a supervisor who leads
+    no team made two analytics pages fail with a server error)."""
+    from django.db import connection
+
+    from calls.models import Call
+    from tests.factories import CallFactory
+
+    CallFactory()
+    empty = Call.objects.filter(agent__team_id__in=[]).values("agent_id", "is_resolved")
+    full = Call.objects.values("agent_id", "is_resolved")
+
+    with connection.cursor() as cursor:
+        results = []
+        for queryset in (empty, full):
+            sql, params = rollups.compiled(queryset)
+            cursor.execute(f"SELECT m.agent_id, m.is_resolved FROM ({sql}) m", params)
+            results.append((len(cursor.fetchall()), [column.name for column in cursor.description]))
+
+    assert results == [(0, ["agent_id", "is_resolved"]), (1, ["agent_id", "is_resolved"])]

@@ -500,3 +500,28 @@ def test_the_task_runs_the_service(world, monkeypatch):
     assert notice_create_for_weekly_digests_task.apply().get() == 2
     assert digests() == [("othersup", KEY), ("sup", KEY)]
 
+
+@pytest.mark.django_db
+def test_the_demo_gives_each_supervisor_a_digest_matching_its_rows(settings):
+    """The demo seeds the digests as Monday's task would (with the setting on, as a real demo has it)."""
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from scoring.demo import seed_evaluations
+
+    settings.TIME_ZONE = "UTC"
+    call_command("seed_demo", calls=400, agents=6, days=14, seed=7, calls_only=True, stdout=io.StringIO())
+    seed_evaluations(seed=3, share=0.3)
+    leads = set(
+        Team.supervisors.through.objects.filter(user__is_active=True).values_list("user_id", flat=True)
+    )
+    rows = list(Notice.objects.filter(kind=KIND))
+    assert leads and {n.recipient_id for n in rows} == leads
+    today = timezone.localdate()
+    week_start = today - timedelta(days=today.weekday() + 7)
+    for notice in rows:
+        zone = timezone.get_current_timezone()
+        expected_figures = expected(notice.recipient, notice.created_at, monday=week_start, zone=zone)
+        assert notice.details == {**expected_figures, "nps": pytest.approx(expected_figures["nps"])}

@@ -13,6 +13,7 @@ import pytest
 from celery.schedules import crontab
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calls.models import Team
@@ -525,3 +526,35 @@ def test_the_demo_gives_each_supervisor_a_digest_matching_its_rows(settings):
         zone = timezone.get_current_timezone()
         expected_figures = expected(notice.recipient, notice.created_at, monday=week_start, zone=zone)
         assert notice.details == {**expected_figures, "nps": pytest.approx(expected_figures["nps"])}
+
+
+@pytest.mark.django_db
+def test_with_email_each_digest_adds_its_send(world, settings, django_assert_num_queries):
+    """8 as above, 1 for the digests to e-mail, then each send: lock the row, record the outcome (and the
+    savepoint and its release, the test's transaction making the service's atomic block a savepoint)."""
+    settings.QA_NOTICE_EMAIL = True
+    for user in (world["sup"], world["othersup"]):
+        user.email = f"{user.username}@example.com"
+        user.save()
+    with django_assert_num_queries(8 + 1 + 2 * 4):
+        notice_create_for_weekly_digests(now=DUE)
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_the_sweep_pays_one_query_for_digests_once_all_have_theirs(world, settings):
+    notice_create_for_weekly_digests(now=DUE)
+    notice_sweep(now=DUE + timedelta(minutes=5))  # the world's reviews: their notices
+
+    def sweep_queries(now: datetime) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            notice_sweep(now=now)
+        return len(queries)
+
+    for now, extra in ((DUE + timedelta(minutes=10), 1), (DUE + timedelta(days=7) - timedelta(minutes=1), 0)):
+        settings.QA_WEEKLY_DIGEST = False
+        off = sweep_queries(now)
+        settings.QA_WEEKLY_DIGEST = True
+        # From Monday 07:00: one query finds nobody left; on the next Monday before 07:00 not even that.
+        assert sweep_queries(now) == off + extra
+    assert digests() == [("othersup", KEY), ("sup", KEY)]

@@ -450,6 +450,16 @@ CELERY_BEAT_SCHEDULE["scoring-coaching-follow-ups"] = {
     "task": "scoring.tasks.notice_create_for_due_follow_ups_task",
     "schedule": crontab(minute=15, hour=6),
 }
+# Weekly digest: each supervisor (a user leading a team) gets last week's QA progress, NPS and overdue follow-ups.
+QA_WEEKLY_DIGEST = env_bool("QA_WEEKLY_DIGEST", True)
+# Monday 07:00 local time: the week (Monday–Sunday, local days) is over and the weekly sample (06:00) is
+# assigned, so the digest is there when supervisors start the week. A run lost or late is caught up during
+# the week (the notices sweep, every 5 minutes, from Monday 07:00 on); one digest per supervisor and week,
+# by constraint. scoring.notices.digest.WEEKLY_DIGEST_AT says the same hour to the sweep.
+CELERY_BEAT_SCHEDULE["scoring-weekly-digest"] = {
+    "task": "scoring.tasks.notice_create_for_weekly_digests_task",
+    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+}
 
 # --- NPS surveys (scoring.surveys) ----------------------------------------------------------------
 # Share of eligible ended calls whose customer is invited (deterministic per call external id).

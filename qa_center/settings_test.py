@@ -14,3 +14,7 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 ANALYTICS_REFRESH_DEBOUNCE_SECONDS = 0
 # Each test process counts throttles and keeps progress to itself: nothing carries over between runs.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The notice sweep writes a weekly digest for every supervisor left without one; most tests have supervisors
+# and count notices (and the sweep's queries), so the digest is on only in its own tests (tests/scoring/
+# test_weekly_digest.py turns it on).
+QA_WEEKLY_DIGEST = False

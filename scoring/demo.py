@@ -45,7 +45,11 @@ from .models import (
     Scorecard,
     SectionScore,
 )
-from .notices.services import notice_create_for_due_follow_ups, notice_create_for_event
+from .notices.services import (
+    notice_create_for_due_follow_ups,
+    notice_create_for_event,
+    notice_create_for_weekly_digests,
+)
 from .sampling import weekly_sample_assign
 from .selectors import scorecard_for_call
 from .ui_support import numbered_transcript
@@ -578,7 +582,8 @@ DEMO_NOTICES_UNREAD_DAYS = 3
 
 def _seed_notices(created: Iterable[Evaluation], agent_users: dict[int, int], now) -> int:
     """The notices of the demo's events, made by the service the Celery task runs (reviews of agents with a
-    login, every dispute opened and decided, every coaching session and its follow-up once due). Returns how many notices exist."""
+    login, every dispute opened and decided, every coaching session and its follow-up once due, each supervisor's
+    weekly digest). Returns how many notices exist."""
     for evaluation in created:
         if evaluation.kind == Evaluation.Kind.REVIEW and evaluation.agent_id in agent_users:
             notice_create_for_event(kind=Notice.Kind.REVIEW_SUBMITTED, evaluation_id=evaluation.pk)
@@ -590,6 +595,8 @@ def _seed_notices(created: Iterable[Evaluation], agent_users: dict[int, int], no
         notice_create_for_event(kind=Notice.Kind.COACHING_RECORDED, coaching_session_id=coaching_session_id)
     # The follow-ups that have come tell their coach, as the daily task would.
     notice_create_for_due_follow_ups()
+    # Each supervisor's digest of last week, as Monday's task writes it (nothing with QA_WEEKLY_DIGEST off).
+    notice_create_for_weekly_digests(now=now)
     Notice.objects.filter(created_at__lt=now - dt.timedelta(days=DEMO_NOTICES_UNREAD_DAYS)).update(
         read_at=now
     )

@@ -553,19 +553,29 @@ NOTICE_KINDS = [
     "dispute_decided",
     "coaching_recorded",
     "coaching_follow_up_due",
+    "weekly_digest",
 ]
 # The kinds that name a coaching session (and no evaluation).
 COACHING_NOTICE_KINDS = ["coaching_recorded", "coaching_follow_up_due"]
-_NOTICE_KINDS_WITHOUT_DISPUTE = ["review_submitted", *COACHING_NOTICE_KINDS]
+# The kinds that name nothing (no evaluation, dispute or session): a summary, its figures in `details`.
+SUMMARY_NOTICE_KINDS = ["weekly_digest"]
+_NOTICE_KINDS_WITHOUT_DISPUTE = ["review_submitted", *COACHING_NOTICE_KINDS, *SUMMARY_NOTICE_KINDS]
 _NOTICE_KIND_VALID = Q(kind__in=NOTICE_KINDS)
 # Dispute events name their dispute; the others none.
 _NOTICE_NAMES_ITS_DISPUTE = (Q(kind__in=_NOTICE_KINDS_WITHOUT_DISPUTE) & Q(dispute__isnull=True)) | (
     ~Q(kind__in=_NOTICE_KINDS_WITHOUT_DISPUTE) & Q(dispute__isnull=False)
 )
-# Coaching events name their session and no evaluation; the others an evaluation and no session.
+# Coaching events name their session and no evaluation; summaries neither; the others an evaluation and no
+# session.
 _NOTICE_NAMES_SESSION_OR_EVALUATION = (
-    Q(kind__in=COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=False) & Q(evaluation__isnull=True)
-) | (~Q(kind__in=COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=True) & Q(evaluation__isnull=False))
+    (Q(kind__in=COACHING_NOTICE_KINDS) & Q(coaching_session__isnull=False) & Q(evaluation__isnull=True))
+    | (Q(kind__in=SUMMARY_NOTICE_KINDS) & Q(coaching_session__isnull=True) & Q(evaluation__isnull=True))
+    | (
+        ~Q(kind__in=[*COACHING_NOTICE_KINDS, *SUMMARY_NOTICE_KINDS])
+        & Q(coaching_session__isnull=True)
+        & Q(evaluation__isnull=False)
+    )
+)
 
 
 class Notice(models.Model):
@@ -581,6 +591,7 @@ class Notice(models.Model):
         DISPUTE_DECIDED = "dispute_decided", "Dispute decided"
         COACHING_RECORDED = "coaching_recorded", "Coaching session recorded"
         COACHING_FOLLOW_UP_DUE = "coaching_follow_up_due", "Coaching follow-up due"
+        WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_notices"
@@ -598,7 +609,11 @@ class Notice(models.Model):
         CoachingSession, null=True, blank=True, on_delete=models.CASCADE, related_name="notices"
     )
     event_key = models.CharField(max_length=40)
-    # When the event happened (not when the row was written: a sweeper may write it minutes later).
+    # A summary's figures as they were when it was written (a weekly digest: scoring.notices.digest); {} for
+    # the other kinds, whose text is read from the rows they name.
+    details = models.JSONField(default=dict, blank=True)
+    # When the event happened (not when the row was written: a sweeper may write it minutes later). A
+    # summary's is when it was written: its figures are as of then.
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     # E-mail (QA_NOTICE_EMAIL): pending (neither time set), sent (emailed_at) or failed for good
@@ -648,8 +663,9 @@ class Notice(models.Model):
                 | Q(email_retry_at__isnull=False),
                 name="notice_email_tried_and_pending_has_retry",
             ),
-            # A coaching notice has no evaluation, so the unique constraint above (NULLs are distinct)
-            # does not hold it to one per recipient: this one does.
+            # A coaching notice or a summary has no evaluation, so the unique constraint above (NULLs are
+            # distinct) does not hold it to one per recipient: this one does. A weekly digest's event key
+            # names its week ("weekly-digest:<Monday>"): one digest per supervisor and week.
             models.UniqueConstraint(
                 fields=["recipient", "kind", "event_key"],
                 condition=Q(evaluation__isnull=True),
@@ -658,6 +674,12 @@ class Notice(models.Model):
             models.CheckConstraint(condition=_NOTICE_KIND_VALID, name="notice_kind_valid"),
             models.CheckConstraint(
                 condition=_NOTICE_NAMES_ITS_DISPUTE, name="notice_dispute_events_name_their_dispute"
+            ),
+            # The week is in the key ("weekly-digest:<Monday>"), so the constraint above is "one digest per
+            # recipient and week". (A prefix, not a regex: the embedded SQLite demo has no regex in CHECKs.)
+            models.CheckConstraint(
+                condition=~Q(kind="weekly_digest") | Q(event_key__startswith="weekly-digest:"),
+                name="notice_weekly_digest_keyed_by_week",
             ),
             models.CheckConstraint(
                 condition=_NOTICE_NAMES_SESSION_OR_EVALUATION,

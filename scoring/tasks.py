@@ -8,7 +8,12 @@ import logging
 
 from celery import shared_task
 
-from .notices.services import notice_create_for_due_follow_ups, notice_create_for_event, notice_sweep
+from .notices.services import (
+    notice_create_for_due_follow_ups,
+    notice_create_for_event,
+    notice_create_for_weekly_digests,
+    notice_sweep,
+)
 from .sampling import previous_week_start, weekly_sample_assign
 
 logger = logging.getLogger(__name__)
@@ -59,3 +64,9 @@ def notice_sweep_task() -> dict:
 def notice_create_for_due_follow_ups_task() -> int:
     """Beat, daily: tell each coach of the coaching follow-ups that have come (idempotent, catches up)."""
     return notice_create_for_due_follow_ups()
+
+
+@shared_task(name="scoring.tasks.notice_create_for_weekly_digests_task", ignore_result=True)
+def notice_create_for_weekly_digests_task() -> int:
+    """Beat, Monday 07:00: each supervisor's digest of last week (idempotent; a late run catches up)."""
+    return notice_create_for_weekly_digests()

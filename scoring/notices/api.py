@@ -26,6 +26,15 @@ class NoticeSerializer(serializers.ModelSerializer):
     coaching_session_url = serializers.SerializerMethodField(
         help_text="The coaching session's page (coaching_recorded, coaching_follow_up_due), when the caller may open it now (else null)."
     )
+    progress_url = serializers.SerializerMethodField(
+        help_text="The QA progress page on last week (weekly_digest), else null."
+    )
+    details = serializers.JSONField(
+        read_only=True,
+        help_text="A weekly digest's figures as written (week_start, week_end, teams, agents, reviews, target, "
+        "percent_of_target, agents_behind, agents_without_reviews, responses, promoters, passives, detractors, "
+        "nps, followups_open_overdue); {} for the other kinds.",
+    )
     is_read = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -40,6 +49,8 @@ class NoticeSerializer(serializers.ModelSerializer):
             "call",
             "evaluation_url",
             "coaching_session_url",
+            "progress_url",
+            "details",
             "created_at",
             "read_at",
             "is_read",
@@ -54,6 +65,9 @@ class NoticeSerializer(serializers.ModelSerializer):
         if not getattr(notice, "can_open", False) or notice.evaluation_id is None:
             return None
         return reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
+
+    def get_progress_url(self, notice: Notice) -> str | None:
+        return services.notice_weekly_digest_url() if notice.kind == Notice.Kind.WEEKLY_DIGEST else None
 
     def get_coaching_session_url(self, notice: Notice) -> str | None:
         if not getattr(notice, "can_open", False) or notice.coaching_session_id is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Exists, OuterRef, QuerySet, When
+from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
 from django.http import Http404
 
 from ..coaching.selectors import coaching_session_list_for_user
@@ -13,7 +13,7 @@ from ..selectors import evaluation_list_for_user
 def notice_list_for_user(user, *, unread_only: bool = False) -> QuerySet[Notice]:
     """The user's own notices, newest first, with what their text needs, and `can_open`: whether the user
     may read the linked evaluation (or coaching session) now (the same rule as its page, so a link never
-    leads to a 404)."""
+    leads to a 404); a weekly digest links the user's own QA progress page, always."""
     if not user.is_authenticated:
         return Notice.objects.none()
     queryset = Notice.objects.filter(recipient=user)
@@ -33,6 +33,7 @@ def notice_list_for_user(user, *, unread_only: bool = False) -> QuerySet[Notice]
         )
         .annotate(
             can_open=Case(
+                When(kind=Notice.Kind.WEEKLY_DIGEST, then=Value(True)),
                 When(
                     kind__in=COACHING_NOTICE_KINDS,
                     then=Exists(coaching.order_by().values("pk")),

@@ -13,6 +13,11 @@ once, transient ones after QA_NOTICE_EMAIL_MAX_ATTEMPTS tries), never retried af
 A coaching follow-up is not an act but a date: `notice_create_for_due_follow_ups` (beat, daily, and the sweep)
 resolves every follow-up that has come (`coaching_follow_up_due_sessions`) through the same
 `notice_create_for_event`, so the database's unique constraint keeps it to one notice however often it runs.
+
+The weekly digest is neither an act nor about one row: `notice_create_for_weekly_digests` (beat, Monday 07:00,
+and the sweep from then on during the week) writes each supervisor's digest of the previous week, its figures
+stored on the notice (`details`, scoring.notices.digest), one per supervisor and week by the same constraint
+(the week is in the event key), ON CONFLICT DO NOTHING.
 """
 
 from __future__ import annotations
@@ -35,6 +40,15 @@ from calls import roles
 from ..coaching.selectors import coaching_follow_up_is_due
 from ..followups.notifiers import PermanentNotifyError, TransientNotifyError, email_send
 from ..models import COACHING_NOTICE_KINDS, CoachingSession, Dispute, Evaluation, Notice, NoticeSilentEvent
+from .digest import (
+    weekly_digest_due_week,
+    weekly_digest_event_key,
+    weekly_digest_figures,
+    weekly_digest_lines,
+    weekly_digest_recipients,
+    weekly_digest_text,
+    weekly_digest_week,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +289,50 @@ def notice_create_for_due_follow_ups(*, today: date | None = None) -> int:
     return resolved
 
 
+def notice_create_for_weekly_digests(*, now: datetime | None = None, week_start: date | None = None) -> int:
+    """Write each supervisor's weekly digest (beat, Monday 07:00): the week before `now`'s (a late run during the
+    week still reports on it), or `week_start`'s. Nothing with QA_WEEKLY_DIGEST off. Idempotent, concurrent runs
+    too: a supervisor who has the week's digest is not asked about, and two runs that both find one insert one
+    notice (`notice_one_per_event_recipient_no_evaluation`, the week in the event key; ON CONFLICT DO NOTHING).
+    With QA_NOTICE_EMAIL, e-mails the digests not e-mailed yet. Returns how many supervisors were found without
+    their digest."""
+    if not settings.QA_WEEKLY_DIGEST:
+        return 0
+    now = now or timezone.now()
+    week_start = week_start or weekly_digest_week(now)
+    recipients = weekly_digest_recipients(week_start=week_start)
+    if not recipients:
+        return 0
+    figures = weekly_digest_figures(recipients=recipients, week_start=week_start, now=now)
+    event_key = weekly_digest_event_key(week_start)
+    # Dated when written: the figures are as of then (the follow-ups open past due "now").
+    Notice.objects.bulk_create(
+        [
+            Notice(
+                recipient_id=user_id,
+                kind=Kind.WEEKLY_DIGEST,
+                event_key=event_key,
+                details=details,
+                created_at=now,
+            )
+            for user_id, details in figures.items()
+        ],
+        ignore_conflicts=True,
+    )
+    if settings.QA_NOTICE_EMAIL:
+        pending = Notice.objects.filter(
+            kind=Kind.WEEKLY_DIGEST,
+            event_key=event_key,
+            recipient_id__in=list(recipients),
+            emailed_at__isnull=True,
+            email_failed_at__isnull=True,
+            email_attempts=0,
+        ).values_list("pk", flat=True)
+        for notice_id in list(pending):
+            notice_email_send(notice_id=notice_id, now=now)
+    return len(recipients)
+
+
 def notice_create_for_event(
     *,
     kind: str,
@@ -346,7 +404,9 @@ def notice_create_for_event(
 
 def notice_text(notice: Notice) -> str:
     """One sentence saying what happened (needs evaluation, its call and agent, and the dispute loaded; for
-    a coaching notice its session and coach)."""
+    a coaching notice its session and coach; a weekly digest only itself)."""
+    if notice.kind == Kind.WEEKLY_DIGEST:
+        return weekly_digest_text(notice.details)
     if notice.kind == Kind.COACHING_RECORDED:
         session = notice.coaching_session
         coach = session.coach.get_full_name() or session.coach.get_username()
@@ -365,6 +425,11 @@ def notice_text(notice: Notice) -> str:
         return f"{evaluation.agent.name} disputed the review of call {call} (score {score}, dispute #{dispute.pk})."
     outcome = "adjusted" if dispute.status == Dispute.Status.ADJUSTED else "upheld"
     return f"Dispute #{dispute.pk} on call {call} was decided: {outcome} (score now {score})."
+
+
+def notice_weekly_digest_url() -> str:
+    """Where a weekly digest links: the QA progress page on last week."""
+    return f"{reverse('scoring:progress')}?period=last_week"
 
 
 class EmailOutcome(StrEnum):
@@ -420,7 +485,15 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
             logger.info("notice %s: e-mail not sent: %s", notice.pk, reason)
             return EmailOutcome.FAILED
         text = notice_text(notice)
-        if notice.kind in COACHING_NOTICE_KINDS:
+        subject = f"QA Center: {text}"
+        if notice.kind == Kind.WEEKLY_DIGEST:
+            subject = (
+                f"QA Center: weekly digest, {notice.details['week_start']} to {notice.details['week_end']}"
+            )
+            text = "\n".join(weekly_digest_lines(notice.details))
+            link = "Open last week's QA progress"
+            url = f"{settings.SITE_URL}{notice_weekly_digest_url()}"
+        elif notice.kind in COACHING_NOTICE_KINDS:
             link = "Open the coaching session"
             url = settings.SITE_URL + reverse("scoring:coaching_detail", args=[notice.coaching_session_id])
         else:
@@ -429,7 +502,7 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
         attempt = notice.email_attempts + 1
         try:
             email_send(
-                subject=f"QA Center: {text}",
+                subject=subject,
                 body=f"{text}\n\n{link}: {url}\nAll your notices: "
                 f"{settings.SITE_URL}{reverse('scoring:notices')}\n",
                 to=notice.recipient.email,
@@ -493,7 +566,8 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
     Events: those within QA_NOTICE_SWEEP_LOOKBACK_HOURS with neither a notice nor a NoticeSilentEvent
     marker (a resolved event has one or the other), so an event is resolved once however many sweeps run;
     harmless to run at any time (notice_create_for_event is idempotent). Markers of events older than the
-    look-back are deleted: no sweep looks at those events again.
+    look-back are deleted: no sweep looks at those events again. Coaching follow-ups and, from Monday 07:00 on,
+    last week's digests are caught up as their own runs do.
     E-mail (QA_NOTICE_EMAIL): never-tried notices within the look-back, and notices whose backoff has run
     out (whatever their age: their attempts are bounded, so each ends sent or failed)."""
     now = now or timezone.now()
@@ -553,6 +627,11 @@ def notice_sweep(*, now: datetime | None = None) -> NoticeSweepResult:
     for coaching_session_id in _follow_ups_unresolved(today=timezone.localtime(now).date()):
         notice_create_for_event(kind=Kind.COACHING_FOLLOW_UP_DUE, coaching_session_id=coaching_session_id)
         events += 1
+    # Weekly digests are the Monday task's; from Monday 07:00 on, the sweep writes last week's that a lost or
+    # late run left out (one query when there are none).
+    digest_week = weekly_digest_due_week(now)
+    if digest_week is not None:
+        events += notice_create_for_weekly_digests(now=now, week_start=digest_week)
     emails = failures = 0
     if settings.QA_NOTICE_EMAIL:
         due = Notice.objects.filter(emailed_at__isnull=True, email_failed_at__isnull=True).filter(

@@ -90,6 +90,7 @@ class AgentCoverage:
     legs: int
     reviewed_legs: int
     share: ShareInterval
+    team_id: int | None = None
 
     @property
     def status_label(self) -> str:
@@ -268,6 +269,24 @@ def _evaluation_rows(agents: QuerySet[Agent], start: datetime, end: datetime) ->
     return list(by_author.values())
 
 
+def progress_totals(
+    *, agents: list[AgentCoverage], target: int, reviewers: list[ReviewerProgress] | tuple = ()
+) -> ProgressTotals:
+    """The totals of some of qa_progress's agents (and reviewers): the page's, or a team's (weekly digest)."""
+    total_reviews = sum(a.reviews for a in agents)
+    total_target = target * len(agents)
+    return ProgressTotals(
+        agents=len(agents),
+        reviews=total_reviews,
+        target=total_target,
+        percent_of_target=100.0 * total_reviews / total_target if total_target else None,
+        agents_behind=sum(1 for a in agents if a.reviews < a.target),
+        agents_without_reviews=sum(1 for a in agents if a.reviews == 0),
+        open_now=sum(r.open_now for r in reviewers),
+        overdue=sum(r.overdue for r in reviewers),
+    )
+
+
 def qa_progress(*, period: Period, team_ids: list[int] | None, now: datetime | None = None) -> QaProgress:
     """The QA progress of the agents in scope (`progress_agents(team_ids)`) over the period (local days, both
     ends included): per agent, per reviewer and totals, in four queries (module docstring)."""
@@ -312,6 +331,7 @@ def qa_progress(*, period: Period, team_ids: list[int] | None, now: datetime | N
                 legs=leg_count,
                 reviewed_legs=reviewed,
                 share=csat_interval(reviewed, leg_count),
+                team_id=agent.team_id,
             )
         )
     # Stable sort: within a status, fewest reviews first, then by name (the query's order).
@@ -347,18 +367,7 @@ def qa_progress(*, period: Period, team_ids: list[int] | None, now: datetime | N
         key=lambda r: (r.name.casefold(), r.reviewer_id),
     )
 
-    total_reviews = sum(a.reviews for a in agents)
-    total_target = target * len(agents)
-    totals = ProgressTotals(
-        agents=len(agents),
-        reviews=total_reviews,
-        target=total_target,
-        percent_of_target=100.0 * total_reviews / total_target if total_target else None,
-        agents_behind=sum(1 for a in agents if a.reviews < a.target),
-        agents_without_reviews=sum(1 for a in agents if a.reviews == 0),
-        open_now=sum(r.open_now for r in reviewer_rows),
-        overdue=sum(r.overdue for r in reviewer_rows),
-    )
+    totals = progress_totals(agents=agents, target=target, reviewers=reviewer_rows)
     return QaProgress(
         period=period,
         now=now,

@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, F
+from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -25,6 +26,7 @@ from calls.models import Agent, Call, CallImport, Escalation
 from scoring.followups.models import FollowUpCase
 from scoring.metrics import criterion_applies
 from scoring.models import Answer, Assignment, Criterion, Dispute, Evaluation, Scorecard
+from scoring.notices.services import notice_create_for_weekly_digests
 from scoring.selectors import call_context, can_dispute, scorecard_for_call
 from scoring.surveys.models import SurveyInvitation
 from scoring.surveys.tokens import token_generate
@@ -184,6 +186,7 @@ EXPECTED_PAGES = [
     "calls list",
     "call page",
     "calibration",
+    "supervisor notices with a weekly digest",
     "leaderboard",
     "teams dashboard",
     "agent dashboard",
@@ -300,6 +303,11 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     # Supervisor: leaderboard, the team and agent dashboards (charts), NPS drivers and responses, a dispute
     # to decide, the disputes, transfers, manual assignment, the follow-up board and a case.
     login(page, live_server, supervisor.username, DEMO_PASSWORD)
+    # Their notices with last week's digest (the setting is on by default, off in the test settings).
+    with override_settings(QA_WEEKLY_DIGEST=True):
+        notice_create_for_weekly_digests()
+    sweep.visit("supervisor notices with a weekly digest", "/qa/notices/", heading="Notices")
+    expect(page.locator("[data-testid=notice-weekly-digest]")).to_have_count(1)
     sweep.visit("leaderboard", "/analytics/", heading="Agent leaderboard")
     sweep.visit("teams dashboard", "/analytics/teams/", heading="Teams")
     # The agent of the supervisor's teams with the most survey answers: the NPS chart then has its band.

@@ -122,6 +122,17 @@ def main() -> None:
         "medians": sum(1 for row in progress.reviewers if row.median_to_review is not None),
     }
 
+    # The supervisors' weekly digests the demo wrote (QA_WEEKLY_DIGEST is on by default) on SQLite.
+    from scoring.models import Notice
+
+    digests = list(Notice.objects.filter(kind="weekly_digest").values_list("details", flat=True))
+    digest_figures = {
+        "count": len(digests),
+        "reviews": sum(d["reviews"] for d in digests),
+        "responses": sum(d["responses"] for d in digests),
+        "agents": sum(d["agents"] for d in digests),
+    }
+
     # An upload on the imports page, run as the worker would (the filesystem broker has no worker here).
     admin = Client()
     admin.force_login(django.contrib.auth.get_user_model().objects.get(username="admin"))
@@ -149,6 +160,7 @@ def main() -> None:
                 "pages": pages,
                 "insights": insights_figures,
                 "progress": progress_figures,
+                "weekly_digests": digest_figures,
                 "upload": [uploaded.status, uploaded.created, uploaded.rejected, uploaded.errors],
             }
         )

@@ -100,3 +100,11 @@ def test_qa_progress_has_figures_on_sqlite(embedded):
     assert figures["reviews"] == figures["agent_reviews"] == figures["reviewer_reviews"]
     assert figures["legs"] >= figures["reviewed_legs"] > 0
     assert figures["medians"] == 0
+
+
+def test_weekly_digests_are_written_on_sqlite(embedded):
+    """The demo writes each supervisor's digest through the same queries (FILTER, DISTINCT count, the progress
+    selector) on SQLite; their figures are checked against plain Python in tests/scoring/test_weekly_digest.py."""
+    figures = embedded["weekly_digests"]
+    assert figures["count"] > 0
+    assert figures["agents"] > 0

@@ -204,6 +204,8 @@ def test_api_lists_my_notices_paginated(api, owner_agent, teammate_agent, review
         "call": "C-2",
         "evaluation_url": f"/qa/evaluations/{reviews[2].pk}/",
         "coaching_session_url": None,
+        "progress_url": None,
+        "details": {},
         "created_at": page["results"][0]["created_at"],
         "read_at": None,
         "is_read": False,

@@ -67,7 +67,7 @@ class NoticeSerializer(serializers.ModelSerializer):
         return reverse("scoring:evaluation_detail", args=[notice.evaluation_id])
 
     def get_progress_url(self, notice: Notice) -> str | None:
-        return services.notice_weekly_digest_url() if notice.kind == Notice.Kind.WEEKLY_DIGEST else None
+        return services.notice_weekly_digest_url(notice) if notice.kind == Notice.Kind.WEEKLY_DIGEST else None
 
     def get_coaching_session_url(self, notice: Notice) -> str | None:
         if not getattr(notice, "can_open", False) or notice.coaching_session_id is None:

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from calls import roles
 
@@ -427,9 +428,13 @@ def notice_text(notice: Notice) -> str:
     return f"Dispute #{dispute.pk} on call {call} was decided: {outcome} (score now {score})."
 
 
-def notice_weekly_digest_url() -> str:
-    """Where a weekly digest links: the QA progress page on last week."""
-    return f"{reverse('scoring:progress')}?period=last_week"
+def notice_weekly_digest_url(notice: Notice) -> str:
+    """Where a weekly digest links: the QA progress page on the digest's own week (its dates, not "last week",
+    so the link shows the same week when it is opened later)."""
+    query = urlencode(
+        {"period": "custom", "date_from": notice.details["week_start"], "date_to": notice.details["week_end"]}
+    )
+    return f"{reverse('scoring:progress')}?{query}"
 
 
 class EmailOutcome(StrEnum):
@@ -491,8 +496,8 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
                 f"QA Center: weekly digest, {notice.details['week_start']} to {notice.details['week_end']}"
             )
             text = "\n".join(weekly_digest_lines(notice.details))
-            link = "Open last week's QA progress"
-            url = f"{settings.SITE_URL}{notice_weekly_digest_url()}"
+            link = "Open the week's QA progress"
+            url = f"{settings.SITE_URL}{notice_weekly_digest_url(notice)}"
         elif notice.kind in COACHING_NOTICE_KINDS:
             link = "Open the coaching session"
             url = settings.SITE_URL + reverse("scoring:coaching_detail", args=[notice.coaching_session_id])

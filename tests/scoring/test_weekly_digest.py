@@ -28,6 +28,8 @@ from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
 
 PARIS = ZoneInfo("Europe/Paris")
 KIND = "weekly_digest"
+# The QA progress page on the digest's own week (2026-11-16 to 2026-11-22), not "last week" (another week later).
+WEEK_URL = "/qa/progress/?period=custom&date_from=2026-11-16&date_to=2026-11-22"
 # The week reported on: Monday 16 to Sunday 22 November 2026 (Paris); the digest is due Monday 23 at 07:00.
 MONDAY = date(2026, 11, 16)
 SUNDAY = date(2026, 11, 22)
@@ -423,7 +425,7 @@ def test_the_digest_is_emailed_once_with_its_figures_one_per_line_and_the_link(w
         "NPS: +17 (n = 6 responses received)\n"
         "Follow-ups open past due now: 2\n"
         "\n"
-        f"Open last week's QA progress: {settings.SITE_URL}/qa/progress/?period=last_week\n"
+        f"Open the week's QA progress: {settings.SITE_URL}{WEEK_URL}\n"
         f"All your notices: {settings.SITE_URL}/qa/notices/\n"
     )
     sup = Notice.objects.get(recipient=world["sup"])
@@ -471,15 +473,20 @@ def test_the_notices_page_and_api_show_the_digest_escaped_and_linked(client, wor
     client.force_login(world["sup"])
     page = client.get(reverse("scoring:notices")).content.decode()
     assert (
-        '<a href="/qa/progress/?period=last_week" data-testid="notice-weekly-digest">Weekly digest of '
+        f'<a href="{WEEK_URL.replace("&", "&amp;")}" data-testid="notice-weekly-digest">Weekly digest of '
         "&lt;b&gt;Sales&lt;/b&gt; &amp; Co, Billing East, 2026-11-16 to 2026-11-22:" in page
     )
     assert "<b>Sales</b>" not in page
     assert '<span class="badge warn">Weekly digest</span>' in page
-    assert client.get(reverse("scoring:progress"), {"period": "last_week"}).status_code == 200
+    week = client.get(WEEK_URL)
+    assert week.status_code == 200
+    assert (week.context["progress"].period.date_from, week.context["progress"].period.date_to) == (
+        date(2026, 11, 16),
+        date(2026, 11, 22),
+    )
     api = client.get("/api/notices/").json()["results"]
     assert [(n["kind"], n["progress_url"], n["evaluation_url"], n["details"]["reviews"]) for n in api] == [
-        (KIND, "/qa/progress/?period=last_week", None, 6)
+        (KIND, WEEK_URL, None, 6)
     ]
     # The top bar counts it as unread like the others.
     assert '<span class="badge warn" data-testid="notice-unread-count">1</span>' in page

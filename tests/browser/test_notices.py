@@ -38,3 +38,23 @@ def test_agent_marks_a_notice_read_and_opens_the_evaluation(page, live_server, e
     expect(badge).to_have_count(0)  # the nav was updated out of band
     page.get_by_role("link", name="Review received: call NT-1 scored 100.00.").click()
     expect(page).to_have_url(f"{live_server.url}/qa/evaluations/{evaluation.pk}/")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_signed_in_user_stays_at_the_right_edge_when_the_top_bar_wraps(page, live_server):
+    UserFactory(username="sup-wrap", roles=["supervisor", "reviewer"])
+    page.set_viewport_size({"width": 900, "height": 700})
+    login(page, live_server, "sup-wrap")
+    page.goto(f"{live_server.url}/qa/notices/")
+
+    box = page.evaluate(
+        """() => {
+            const bar = document.querySelector('.topbar'), nav = bar.querySelector('nav');
+            const user = bar.querySelector('.logout').getBoundingClientRect();
+            const right = bar.getBoundingClientRect().right - parseFloat(getComputedStyle(bar).paddingRight);
+            return {wrapped: user.top >= nav.getBoundingClientRect().bottom, gap: Math.round(right - user.right)};
+        }"""
+    )
+
+    assert box == {"wrapped": True, "gap": 0}

@@ -4,12 +4,11 @@ marker, the e-mail, the notices page and API, and the beat schedule."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from celery.schedules import crontab
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from scoring.notices.services import (
     notice_text,
 )
 from scoring.tasks import notice_create_for_due_follow_ups_task
+from tests.concurrency import run_at_once
 from tests.scoring.factories import criteria_by_key
 
 KIND = "coaching_follow_up_due"
@@ -109,24 +109,8 @@ def test_a_run_that_read_the_same_due_follow_ups_as_a_finished_one_inserts_nothi
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_make_one_notice(owner_agent, supervisor):
     due = session(owner_agent, supervisor, held_days_ago=14, follow_up_days_ago=0)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            notice_create_for_due_follow_ups()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = run_at_once(2, lambda _: notice_create_for_due_follow_ups())
+    assert not [result for result in results if isinstance(result, Exception)]
     assert notices() == [("sup", KIND, due.pk, f"coaching-follow-up:{due.pk}")]
 
 

@@ -5,7 +5,6 @@ the notices page (escaped) and API, the setting and the beat schedule."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from scoring.notices.services import notice_create_for_weekly_digests, notice_sw
 from scoring.surveys.models import SurveyResponse
 from scoring.surveys.services import response_record
 from scoring.tasks import notice_create_for_weekly_digests_task
+from tests.concurrency import run_at_once
 from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -323,24 +323,8 @@ def test_two_concurrent_runs_make_one_digest_each(team, supervisor, owner_agent,
     settings.QA_NOTICE_EMAIL = True
     supervisor.email = "sup@example.com"
     supervisor.save()
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            notice_create_for_weekly_digests(now=DUE)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = run_at_once(2, lambda _: notice_create_for_weekly_digests(now=DUE))
+    assert not [result for result in results if isinstance(result, Exception)]
     assert digests() == [("sup", KEY)]
     assert len(mail.outbox) == 1
 

@@ -1,44 +1,21 @@
 """Real races against PostgreSQL: threads with their own connections, committed data (transaction=True)."""
 
 import json
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from scoring.followups.models import FollowUpCase
 from scoring.surveys import services
 from scoring.surveys.models import ResponseCredit, SurveyResponse
 from scoring.surveys.tokens import signature_for
+from tests.concurrency import run_at_once
 from tests.factories import CallFactory
 from tests.surveys.factories import invitation_with_token
 
 # Threads need committed rows: transactional tests (the root conftest replays data-migration rows).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_at_once(count, work):
-    """Run work(i) in `count` threads released together; return their results (or exceptions)."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_fifty_concurrent_submissions_of_one_link_record_one_response():

@@ -1,12 +1,12 @@
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scoring.surveys import services
 from scoring.surveys.models import CustomerOptOut, SurveyDelivery, SurveyInvitation
+from tests.concurrency import run_at_once
 from tests.factories import CallFactory, CustomerFactory
 
 
@@ -222,23 +222,7 @@ def test_sweeper_decides_recent_undecided_calls_only(settings, customer):
 def test_two_calls_of_one_customer_decided_at_once_invite_once():
     customer = CustomerFactory(email="race@example.com")
     calls = [CallFactory(customer=customer), CallFactory(customer=customer)]
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def decide(call):
-        try:
-            barrier.wait()
-            services.invitation_decide(call=call)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=decide, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_at_once(2, lambda i: services.invitation_decide(call=calls[i]))
+    assert not [result for result in results if isinstance(result, Exception)]
     statuses = sorted(SurveyInvitation.objects.values_list("status", "skip_reason"))
     assert statuses == [("pending", ""), ("skipped", "fatigue")]

@@ -22,7 +22,8 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def _num(value, digits: int = 2):
+def csv_number(value, digits: int = 2):
+    """A figure for a CSV cell: rounded, or empty when there is none."""
     return "" if value is None else round(value, digits)
 
 
@@ -74,27 +75,27 @@ def leaderboard_csv(board: dict[str, Any]) -> str:
                     r["team_name"],
                     r["calls"],
                     r["identified_calls"],
-                    _num(r["average_handle_seconds"], 1),
-                    _num(r["fcr_rate"], 4),
-                    _num(r["transfer_rate"], 4),
-                    _num(r["escalation_rate"], 4),
-                    _num(r["qa_mean"]),
-                    _num(r["qa_shrunk"]),
+                    csv_number(r["average_handle_seconds"], 1),
+                    csv_number(r["fcr_rate"], 4),
+                    csv_number(r["transfer_rate"], 4),
+                    csv_number(r["escalation_rate"], 4),
+                    csv_number(r["qa_mean"]),
+                    csv_number(r["qa_shrunk"]),
                     r["evaluations"],
-                    _num(r["nps"], 1),
-                    _num(r["nps_low"], 1),
-                    _num(r["nps_high"], 1),
+                    csv_number(r["nps"], 1),
+                    csv_number(r["nps_low"], 1),
+                    csv_number(r["nps_high"], 1),
                     r["responses"],
-                    _num(r["csat"], 1),
+                    csv_number(r["csat"], 1),
                     r["csat_answers"],
-                    _num(r["ces"], 2),
+                    csv_number(r["ces"], 2),
                     r["ces_answers"],
                     r["followups_closed"],
                     r["followups_closed_within_sla"],
                     r["followups_open_overdue"],
                 ]
             ]
-            + [_num(s) for s in r["sections"]]
+            + [csv_number(s) for s in r["sections"]]
         )
     return out.getvalue()
 

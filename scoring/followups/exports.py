@@ -7,11 +7,7 @@ import csv
 import io
 from typing import Any
 
-from scoring.analytics.exports import csv_safe
-
-
-def _percent(value: float | None) -> Any:
-    return "" if value is None else round(value, 1)
+from scoring.analytics.exports import csv_number, csv_safe
 
 
 def root_causes_csv(insights: dict[str, Any]) -> str:
@@ -25,10 +21,10 @@ def root_causes_csv(insights: dict[str, Any]) -> str:
             [
                 csv_safe(row.label),
                 row.cases,
-                _percent(row.share.percent),
-                _percent(row.share.low),
-                _percent(row.share.high),
-                _percent(row.cumulative_percent),
+                csv_number(row.share.percent, 1),
+                csv_number(row.share.low, 1),
+                csv_number(row.share.high, 1),
+                csv_number(row.cumulative_percent, 1),
             ]
         )
     return out.getvalue()

@@ -31,7 +31,7 @@ from scoring.followups.models import FollowUpCase
 from scoring.progress.selectors import progress_totals, qa_progress
 from scoring.sampling import previous_week_start, week_bounds
 from scoring.surveys.metrics import nps_interval
-from scoring.surveys.models import ResponseCredit
+from scoring.surveys.models import Category, ResponseCredit
 
 from ..models import Notice
 
@@ -100,9 +100,9 @@ def _responses_per_team(team_ids: list[int], start: datetime, end: datetime) -> 
         .order_by()
         .values("agent__team_id")
         .annotate(
-            promoters=Count("pk", filter=Q(response__category="promoter")),
-            passives=Count("pk", filter=Q(response__category="passive")),
-            detractors=Count("pk", filter=Q(response__category="detractor")),
+            promoters=Count("pk", filter=Q(response__category=Category.PROMOTER)),
+            passives=Count("pk", filter=Q(response__category=Category.PASSIVE)),
+            detractors=Count("pk", filter=Q(response__category=Category.DETRACTOR)),
         )
     )
     return {row.pop("agent__team_id"): row for row in rows}

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -320,17 +320,12 @@ def notice_create_for_weekly_digests(*, now: datetime | None = None, week_start:
         ],
         ignore_conflicts=True,
     )
-    if settings.QA_NOTICE_EMAIL:
-        pending = Notice.objects.filter(
-            kind=Kind.WEEKLY_DIGEST,
-            event_key=event_key,
-            recipient_id__in=list(recipients),
-            emailed_at__isnull=True,
-            email_failed_at__isnull=True,
-            email_attempts=0,
-        ).values_list("pk", flat=True)
-        for notice_id in list(pending):
-            notice_email_send(notice_id=notice_id, now=now)
+    _notice_email_never_tried(
+        Notice.objects.filter(
+            kind=Kind.WEEKLY_DIGEST, event_key=event_key, recipient_id__in=list(recipients)
+        ),
+        now=now,
+    )
     return len(recipients)
 
 
@@ -385,19 +380,20 @@ def notice_create_for_event(
         ],
         ignore_conflicts=True,
     )
-    if settings.QA_NOTICE_EMAIL:
-        # Only never-tried notices: one waiting out a backoff is the sweep's to retry when due.
-        pending = Notice.objects.filter(
-            kind=event.kind,
-            evaluation_id=event.evaluation_id,
-            event_key=event.event_key,
-            emailed_at__isnull=True,
-            email_failed_at__isnull=True,
-            email_attempts=0,
-        ).values_list("pk", flat=True)
-        for notice_id in list(pending):
-            notice_email_send(notice_id=notice_id)
+    _notice_email_never_tried(
+        Notice.objects.filter(kind=event.kind, evaluation_id=event.evaluation_id, event_key=event.event_key)
+    )
     return event.recipient_ids
+
+
+def _notice_email_never_tried(notices: QuerySet[Notice], *, now: datetime | None = None) -> None:
+    """With QA_NOTICE_EMAIL, e-mail those of these notices never tried yet: one waiting out a backoff is the
+    sweep's to retry when due, one sent or failed is done."""
+    if not settings.QA_NOTICE_EMAIL:
+        return
+    pending = notices.filter(emailed_at__isnull=True, email_failed_at__isnull=True, email_attempts=0)
+    for notice_id in list(pending.values_list("pk", flat=True)):
+        notice_email_send(notice_id=notice_id, now=now)
 
 
 # --- e-mail -------------------------------------------------------------------------------------------

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
-from scoring.analytics.exports import csv_safe
+from scoring.analytics.exports import csv_number, csv_safe
 
 from .selectors import QaProgress
-
-
-def _percent(value: float | None) -> Any:
-    return "" if value is None else round(value, 1)
 
 
 def agent_coverage_csv(progress: QaProgress) -> str:
@@ -47,9 +42,9 @@ def agent_coverage_csv(progress: QaProgress) -> str:
                 row.status,
                 row.legs,
                 row.reviewed_legs,
-                _percent(row.share.percent),
-                _percent(row.share.low),
-                _percent(row.share.high),
+                csv_number(row.share.percent, 1),
+                csv_number(row.share.low, 1),
+                csv_number(row.share.high, 1),
             ]
         )
     return out.getvalue()

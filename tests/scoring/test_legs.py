@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import random
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
 
+from calls.models import Call
 from scoring import legs, selectors, services
 from scoring.models import Assignment
 from tests.factories import AgentFactory, CallFactory, DepartmentFactory, TransferFactory, UserFactory
@@ -163,3 +165,51 @@ def test_leg_assign_scope_per_role(path, team, other_team, supervisor, reviewer,
     assert assignable(lead) == [True, True, True]
     assert assignable(supervisor) == [True, False, False]  # only their team's; an agent without a team: no
     assert assignable(reviewer) == [False, False, False]
+
+
+def test_legs_between_agrees_with_the_python_rules_on_random_transfer_paths(django_assert_num_queries):
+    # Two ways to the same legs: legs_between's SQL (a UNION with NOT IN / NOT EXISTS) and calls_legs'
+    # walk of each path in Python. Random paths over five agents hit the rare cases: agents the call
+    # comes back to, a from_agent who receives the call only later (a received leg, not a transferred-out
+    # one), unknown agents on either side (a NULL target must not hide a transferred-out leg), no handler.
+    rng = random.Random(20261127)
+    departments = [DepartmentFactory(name=f"D{i}") for i in range(3)]
+    agents = [AgentFactory(employee_code=f"R{i}") for i in range(5)]
+
+    def maybe(choices):
+        return rng.choice([None, *choices])
+
+    calls = []
+    for number in range(80):
+        call = CallFactory(
+            agent=maybe(agents),
+            department=maybe(departments),
+            started_at=START + dt.timedelta(minutes=number),
+        )
+        for sequence in range(1, rng.randint(0, 4) + 1):
+            TransferFactory(
+                call=call,
+                sequence=sequence,
+                from_agent=maybe(agents),
+                from_department=maybe(departments),
+                to_agent=maybe(agents),
+                to_department=maybe(departments),
+            )
+        calls.append(call)
+    calls = list(Call.objects.filter(pk__in=[c.pk for c in calls]).select_related("agent", "department"))
+
+    expected = sorted(
+        (
+            legs.LegRow(call.pk, leg.agent.pk, leg.department_id, leg.sequence, leg.role)
+            for call, found in zip(calls, legs.calls_legs(calls).values(), strict=True)
+            for leg in found
+        ),
+        key=lambda row: (row.call_id, row.sequence, row.agent_id),
+    )
+    with django_assert_num_queries(1):
+        rows = legs.legs_between(START, START + dt.timedelta(days=1))
+
+    roles = {row.role for row in rows}
+    assert roles == {"handling", "received", "transferred_out"}
+    assert rows == expected  # legs_between orders by call, sequence, agent
+    assert len(rows) == len(expected) > 80

@@ -1,7 +1,7 @@
 """The supervisors' weekly digest: who gets it, for which week, and its figures (read paths; the notice itself is
 written by `services.notice_create_for_weekly_digests`).
 
-A supervisor is an active user who leads at least one team. Their digest covers the previous week, Monday to
+A supervisor is an active user with the supervisor (or admin) role who leads at least one team. Their digest covers the previous week, Monday to
 Sunday in local days (`period_resolve("last_week")`, the weekly sample's weeks), over the teams they lead:
 - QA progress (`qa_progress`, the progress page's definitions): reviews submitted in the week against the
   weekly target of the teams' active agents, the share of the target, agents below their target (those without
@@ -22,10 +22,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from calls.models import Team
+from calls.roles import ADMIN, SUPERVISOR
 from scoring.analytics.selectors import Period, period_resolve
 from scoring.followups.models import FollowUpCase
 from scoring.progress.selectors import progress_totals, qa_progress
@@ -34,6 +36,8 @@ from scoring.surveys.metrics import nps_interval
 from scoring.surveys.models import Category, ResponseCredit
 
 from ..models import Notice
+
+User = get_user_model()
 
 # When a week's digest is due: the Monday after it at 07:00 local time (the beat's crontab says the same).
 WEEKLY_DIGEST_AT = time(7)
@@ -65,9 +69,13 @@ def weekly_digest_period(week_start: date) -> Period:
 
 def weekly_digest_recipients(*, week_start: date) -> dict[int, list[tuple[int, str]]]:
     """Supervisors (active users leading a team) without their digest of the week yet: {user id: [(team id,
-    team name), …] by name}. One query."""
+    team name), …] by name}. One query. Only users the QA progress page lets in (the supervisor or admin
+    role): a team lead without either would get figures and a link they are refused."""
+    may_see_progress = Q(user__is_superuser=True) | Exists(
+        User.groups.through.objects.filter(user_id=OuterRef("user_id"), group__name__in=[SUPERVISOR, ADMIN])
+    )
     rows = (
-        Team.supervisors.through.objects.filter(user__is_active=True)
+        Team.supervisors.through.objects.filter(may_see_progress, user__is_active=True)
         .exclude(
             # One row per recipient at most (the partial unique index on recipient, kind, event key serves it).
             Exists(

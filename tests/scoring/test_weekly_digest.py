@@ -389,6 +389,32 @@ def test_a_supervisor_who_leaves_every_team_or_is_deactivated_gets_none(world):
 
 
 @pytest.mark.django_db
+def test_only_team_leads_the_progress_page_lets_in_get_a_digest(world, client):
+    # A team lead without the supervisor role (a reviewer named on a team) would be sent figures and a link
+    # to the QA progress page that refuses them; an admin or a superuser leading a team is let in.
+    reviewer_lead = UserFactory(username="revlead", roles=["reviewer"])
+    admin_lead = UserFactory(username="adminlead", roles=["admin"])
+    root_lead = UserFactory(username="rootlead", roles=[], is_superuser=True)
+    for user in (reviewer_lead, admin_lead, root_lead):
+        TeamFactory(name=f"Team of {user.username}").supervisors.add(user)
+
+    notice_create_for_weekly_digests(now=DUE)
+
+    week = MONDAY.isoformat()
+    assert digests() == [
+        ("adminlead", f"weekly-digest:{week}"),
+        ("othersup", f"weekly-digest:{week}"),
+        ("rootlead", f"weekly-digest:{week}"),
+        ("sup", f"weekly-digest:{week}"),
+    ]
+    client.force_login(reviewer_lead)
+    assert client.get("/qa/progress/").status_code == 403
+    for user in (admin_lead, root_lead):
+        client.force_login(user)
+        assert client.get("/qa/progress/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_the_digest_is_emailed_once_with_its_figures_one_per_line_and_the_link(world, settings):
     settings.QA_NOTICE_EMAIL = True
     world["sup"].email = "sup@example.com"

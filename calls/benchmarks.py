@@ -201,14 +201,22 @@ def bare_copy(conninfo: str, path: Path) -> float:
             conn.close()
 
 
-def constrained_copy(conninfo: str, path: Path) -> float:
+def constrained_copy(conninfo: str, path: Path, *, foreign_keys: bool = True) -> float:
     """Seconds to load the file with json.loads + text COPY straight into the product's own tables (their
     foreign keys, checks and indexes), no validation, dedup or rollups: what PostgreSQL alone charges for the
     integrity the product keeps. Departments, agents and customers must already be there (the product import
     made them); calls get their ids here so that transfers can name them. Three connections, as the bare
-    COPY, committed calls first (the foreign keys are checked at commit): a reference, not atomic."""
+    COPY, committed calls first (the foreign keys are checked at commit): a reference, not atomic.
+
+    `foreign_keys=False` turns the foreign-key triggers off for these connections (session_replication_role
+    = replica, as pg_restore --disable-triggers does; it needs a superuser or PostgreSQL 15's GRANT SET ON
+    PARAMETER): what the indexes and checks alone cost. A reference only; the product never does this."""
     connections = [psycopg.connect(conninfo) for _ in range(3)]
     try:
+        if not foreign_keys:
+            for conn in connections:
+                conn.execute("SET session_replication_role = replica")
+                conn.commit()
         first = connections[0]
         first.autocommit = True
         first.execute("TRUNCATE calls_transfer, calls_escalation, calls_call RESTART IDENTITY CASCADE")
@@ -395,7 +403,7 @@ def run(out, *, calls: int, rounds: int, seed: int, keep_database: bool, **_opti
                 check=True,
             )
             product_rates, bare_rates, reimport_rates, peaks = [], [], [], []
-            constrained_rates, validation_rates = [], []
+            constrained_rates, unchecked_rates, validation_rates = [], [], []
             for round_number in range(1, rounds + 1):
                 with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute(
@@ -433,6 +441,18 @@ def run(out, *, calls: int, rounds: int, seed: int, keep_database: bool, **_opti
                 out(
                     f"round {round_number}: bare COPY into the product's tables {seconds:7.2f} s  {calls / seconds:10,.0f} calls/s"
                 )
+                try:
+                    seconds = constrained_copy(conninfo, path, foreign_keys=False)
+                except psycopg.errors.InsufficientPrivilege:
+                    out(
+                        f"round {round_number}: the same without foreign-key checks: skipped (turning triggers "
+                        "off needs a superuser)"
+                    )
+                else:
+                    unchecked_rates.append(calls / seconds)
+                    out(
+                        f"round {round_number}: the same without foreign-key checks {seconds:7.2f} s  {calls / seconds:10,.0f} calls/s"
+                    )
                 seconds = validation_only(path)
                 validation_rates.append(calls / seconds)
                 out(
@@ -458,6 +478,12 @@ def run(out, *, calls: int, rounds: int, seed: int, keep_database: bool, **_opti
         f"bare COPY into the product's tables: {constrained:,.0f} calls/s ({constrained / bare:.2f} of bare COPY; "
         f"product at {product / constrained:.2f} of it)"
     )
+    unchecked = statistics.median(unchecked_rates) if unchecked_rates else None
+    if unchecked is not None:
+        out(
+            f"the same without foreign-key checks (indexes and checks only): {unchecked:,.0f} calls/s "
+            f"({unchecked / bare:.2f} of bare COPY)"
+        )
     out(f"validation alone, no database: {validation:,.0f} calls/s ({validation / bare:.2f} of bare COPY)")
     out(f"bench ingest: product {product:.0f} rows/s, bare COPY {bare:.0f} rows/s, ratio {ratio:.2f}")
     return {
@@ -466,6 +492,7 @@ def run(out, *, calls: int, rounds: int, seed: int, keep_database: bool, **_opti
         "ratio": ratio,
         "peak_rss_kib": max(peaks),
         "constrained": constrained,
+        "unchecked": unchecked,
         "validation": validation,
         "when": datetime.now(UTC).isoformat(),
     }

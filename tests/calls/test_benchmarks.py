@@ -51,13 +51,14 @@ def test_generate_writes_the_counts_it_returns(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bare_copy_into_the_product_tables_loads_every_call_with_its_links(tmp_path):
+@pytest.mark.parametrize("foreign_keys", [True, False])
+def test_bare_copy_into_the_product_tables_loads_every_call_with_its_links(tmp_path, foreign_keys):
     path = tmp_path / "calls.jsonl"
     transfers, escalations = benchmarks.generate(path, 200)
     result = import_files([path])  # the product makes the departments, agents and customers
     assert (result.created, result.rejected) == (200, 0)
 
-    seconds = benchmarks.constrained_copy(_conninfo(), path)
+    seconds = benchmarks.constrained_copy(_conninfo(), path, foreign_keys=foreign_keys)
 
     assert seconds > 0
     assert Call.objects.count() == 200
@@ -75,6 +76,45 @@ def test_bare_copy_into_the_product_tables_loads_every_call_with_its_links(tmp_p
     assert [(t.sequence, t.to_agent.employee_code) for t in call.transfers.select_related("to_agent")] == [
         (t["sequence"], t["to_agent"]) for t in record["transfers"]
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_foreign_key_checks_the_triggers_are_really_off_and_a_plain_role_is_refused(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "calls.jsonl"
+    benchmarks.generate(path, 20)
+    assert import_files([path]).created == 20
+
+    # Every department, agent and customer id the loader looks up points a million rows past the real ones:
+    # with the foreign-key triggers on, the commit refuses the calls; turned off, they get in (the run
+    # measured no foreign-key work at all).
+    def shifted(rows):
+        return {key: value + 1_000_000 for key, value in rows}
+
+    monkeypatch.setattr(benchmarks, "dict", shifted, raising=False)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        benchmarks.constrained_copy(_conninfo(), path)
+    benchmarks.constrained_copy(_conninfo(), path, foreign_keys=False)
+    assert Call.objects.count() == 20
+    assert (
+        Call.objects.filter(agent_id__gte=1_000_000).count() == Call.objects.exclude(agent=None).count() > 0
+    )
+    with connection.cursor() as cursor:  # leave no orphans behind for the flush
+        cursor.execute("TRUNCATE calls_transfer, calls_escalation, calls_call CASCADE")
+    monkeypatch.undo()
+
+    plain = "qa_bench_plain_role"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP ROLE IF EXISTS {plain}")
+        cursor.execute(f"CREATE ROLE {plain} LOGIN")
+    try:
+        conninfo = psycopg.conninfo.make_conninfo(_conninfo(), user=plain)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="session_replication_role"):
+            benchmarks.constrained_copy(conninfo, path, foreign_keys=False)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP ROLE {plain}")
 
 
 def test_validation_alone_reads_the_generated_file_and_refuses_a_bad_one(tmp_path):
@@ -97,6 +137,7 @@ def test_bench_ingest_runs_end_to_end_and_states_its_ratio():
     text = out.getvalue()
     assert "round 1: product import" in text
     assert "bare COPY into the product's tables:" in text
+    assert "the same without foreign-key checks (indexes and checks only):" in text
     assert "validation alone, no database:" in text
     last = text.strip().splitlines()[-1]
     match = re.fullmatch(

@@ -28,6 +28,7 @@ from qa_center.htmx import render_page_or_part
 from . import roles, services
 from .forms import CallFilterForm, CallImportForm
 from .models import Call, CallImportFile
+from .recordings import SPEEDS, recording_for
 from .selectors import (
     call_annotate_metrics,
     call_default_period,
@@ -43,7 +44,7 @@ from .selectors import (
     call_timeline,
     customer_contacts,
 )
-from .templatetags.calls_tags import http_url_or_empty, transcript_lines
+from .templatetags.calls_tags import transcript_lines
 
 # How many of the customer's other contacts to show on each side of the call.
 CUSTOMER_HISTORY_LIMIT = 25
@@ -289,7 +290,8 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "transcript": transcript_lines(
             call.transcript, agent_names=agent_names, customer_names=customer_names
         ),
-        "recording_url": http_url_or_empty(call.recording_url),
+        "recording": recording_for(call.recording_url, request),
+        "recording_speeds": SPEEDS,
         "can_see_phone": roles.can_see_customer_phone(request.user),
         "previous_contacts": previous_contacts[:CUSTOMER_HISTORY_LIMIT],
         "previous_contacts_truncated": len(previous_contacts) > CUSTOMER_HISTORY_LIMIT,

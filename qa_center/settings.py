@@ -7,6 +7,7 @@ and kombu's filesystem broker under var/) so `make run` works on a machine with 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -83,6 +84,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_ORIGIN = re.compile(
+    r"https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?"
+)
+
+
+def env_origins(name: str) -> list[str]:
+    """Comma-separated origins (scheme://host[:port], a host may start with "*." for its subdomains), as a
+    Content Security Policy source list writes them; anything else (a path, a bare host) is refused."""
+    origins = [item.lower().rstrip("/") for item in env_list(name, [])]
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin (write scheme://host[:port], e.g. https://recordings.example.com "
+                "or https://*.example.com)"
+            )
+    return origins
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -245,8 +264,14 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 # load or send anything elsewhere. <style> blocks need the request's nonce (the survey page's, the admin's);
 # style attributes stay allowed (the widths of the CSS bars; browsers without style-src-attr fall back to
 # style-src and ignore them). Nothing here uses eval, inline scripts or event-handler attributes.
+# Where call recordings are played from (the telephony platform's or the storage's origins, e.g.
+# https://recordings.example.com,https://*.s3.amazonaws.com): the review workspace and the call page play a
+# recording in the page only from these (and from this site); others are a link that opens on their own site.
+RECORDING_SOURCES = env_origins("RECORDING_SOURCES")
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
+    "media-src": [CSP.SELF, *RECORDING_SOURCES],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF, CSP.NONCE],
     "style-src-attr": [CSP.UNSAFE_INLINE],

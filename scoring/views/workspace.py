@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from calls.models import Agent, Call
+from calls.recordings import SPEEDS as RECORDING_SPEEDS
+from calls.recordings import recording_for
 from calls.selectors import agent_for_user, call_detail_for_user, call_timeline, customer_contacts
 
 from .. import autocheck, metrics, services
@@ -326,6 +328,8 @@ def _page(
         "ws": workspace,
         "call": call,
         "timeline": call_timeline(call),
+        "recording": recording_for(call.recording_url, request),
+        "recording_speeds": RECORDING_SPEEDS,
         "transcript": transcript,
         "contacts": contacts[:CONTACTS_LIMIT],
         "contacts_truncated": len(contacts) > CONTACTS_LIMIT,

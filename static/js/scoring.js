@@ -163,7 +163,15 @@
       toggleShortcuts();
       return;
     }
-    if (!form || (dialog && dialog.open)) return;
+    if (dialog && dialog.open) return;
+    // The recording's keys work on a finished evaluation too (the form is gone, the call is not).
+    var recording = window.qaRecording;
+    if (recording && event.key === "p" && recording.toggle()) { event.preventDefault(); return; }
+    if (recording && (event.key === "b" || event.key === "f") && recording.skip(event.key === "b" ? -10 : 10)) {
+      event.preventDefault();
+      return;
+    }
+    if (!form) return;
     // On a focused radio button the arrow keys keep their own meaning: the next or previous answer of that
     // criterion (j and k still move between criteria).
     if (target.type === "radio" && event.key.indexOf("Arrow") === 0) return;

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -217,3 +218,30 @@ def test_behind_https_plain_requests_are_redirected_but_the_health_check_is_not(
     assert secure.status_code == 200
     assert secure.headers["Strict-Transport-Security"] == "max-age=3600"
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_recording_sources_are_origins_and_go_into_the_policys_media_src(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "QA_TEST_VALUE", " https://Recordings.Example.com/ , https://*.s3.amazonaws.com,http://pbx:8080"
+    )
+    assert app_settings.env_origins("QA_TEST_VALUE") == [
+        "https://recordings.example.com",
+        "https://*.s3.amazonaws.com",
+        "http://pbx:8080",
+    ]
+    for bad in ("recordings.example.com", "https://example.com/calls", "ftp://example.com", "https://*"):
+        monkeypatch.setenv("QA_TEST_VALUE", bad)
+        with pytest.raises(ImproperlyConfigured, match=f"QA_TEST_VALUE: '{re.escape(bad)}' is not an origin"):
+            app_settings.env_origins("QA_TEST_VALUE")
+
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps([s.RECORDING_SOURCES, s.SECURE_CSP['media-src']]))"
+    )
+    env = clean_env(tmp_path, RECORDING_SOURCES="https://recordings.example.com")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [
+        ["https://recordings.example.com"],
+        ["'self'", "https://recordings.example.com"],
+    ]

@@ -6,6 +6,8 @@ caller may not see is a 404, a refused filter a 400 naming its field. Phones mas
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -23,9 +25,10 @@ from .serializers import CallDetailSerializer, CallSerializer
 
 
 class CallCursorPagination(CursorPagination):
-    """Newest first, by a cursor on the start time (the call id breaks ties): no OFFSET to walk and no COUNT
-    over a million calls, and a page does not shift when calls are imported while a client walks the list
-    (page numbers would repeat or skip rows then). Pages as long as the calls list's (CALLS_PAGE_SIZE) unless
+    """Newest first, by a cursor on the start time: no OFFSET to walk and no COUNT over a million calls, and a
+    page does not shift when newer calls are imported while a client walks the list (page numbers would repeat
+    rows then). Calls starting in the same instant are ordered by id and stepped over by a small offset within
+    that instant (DRF's cursor; up to 1000 of them). Pages as long as the calls list's (CALLS_PAGE_SIZE) unless
     `page_size` asks otherwise."""
 
     ordering = ("-started_at", "-id")
@@ -43,9 +46,10 @@ class CallCursorPagination(CursorPagination):
         if cursor is not None and cursor.position is not None:
             try:
                 moment = parse_datetime(cursor.position)
-            except ValueError:
-                moment = None
-            if moment is None or moment.tzinfo is None:
+                moment.astimezone(UTC)  # year 1 or 9999 at an offset: no datetime in UTC
+            except (AttributeError, ValueError, OverflowError):  # AttributeError: not a datetime at all
+                raise NotFound(self.invalid_cursor_message) from None
+            if moment.tzinfo is None:
                 raise NotFound(self.invalid_cursor_message)
         return cursor
 

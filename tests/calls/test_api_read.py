@@ -574,7 +574,16 @@ def _cursor(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-@pytest.mark.parametrize("cursor", ["not-a-cursor", _cursor("p=tomorrow"), _cursor("p=2026-03-02 10:00:00")])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        _cursor("p=tomorrow"),
+        _cursor("p=2026-03-02 10:00:00"),  # no offset: not one of ours
+        _cursor("p=0001-01-01 00:00:00+05:00"),  # before any datetime in UTC
+        _cursor("o=-1&p=2026-03-02 10:00:00+00:00"),
+    ],
+)
 def test_an_unreadable_or_forged_cursor_is_a_404(client, admin_user, many_calls, cursor):
     client.force_login(admin_user)
 

@@ -646,3 +646,15 @@ def test_the_detail_costs_the_same_queries_whatever_its_transfers_and_escalation
         body = client.get(detail_url(busy)).json()
     assert [t["sequence"] for t in body["transfers"]] == [1, 2, 3, 4, 5]
     assert len(body["escalations"]) == 5
+
+
+def test_the_browsable_api_renders_the_list_and_a_call_masked_as_in_json(client, reviewer, world):
+    # DRF's HTML renderer asks the view for its queryset (its filter form): without one it answered 500.
+    client.force_login(reviewer)
+
+    listed = client.get(LIST_URL, HTTP_ACCEPT="text/html")
+    detail = client.get(detail_url(world.calls.one), HTTP_ACCEPT="text/html")
+
+    assert (listed.status_code, detail.status_code) == (200, 200)
+    for html in (listed.content.decode(), detail.content.decode()):
+        assert "API-1" in html and "•••••••1234" in html and "+15550001234" not in html

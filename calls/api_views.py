@@ -102,8 +102,22 @@ FILTER_PARAMETERS = [
 ]
 
 
+class _CallAPIMixin:
+    """The caller's calls (GenericAPIView's queryset: DRF's browsable API reads it), and whether they may see
+    customers' phones in full (the serializers mask them otherwise)."""
+
+    def get_queryset(self):
+        return call_list_for_user(self.request.user)
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "can_see_phone": roles.can_see_customer_phone(self.request.user),
+        }
+
+
 @extend_schema(tags=["calls"])
-class CallListAPIView(generics.ListAPIView):
+class CallListAPIView(_CallAPIMixin, generics.ListAPIView):
     """The calls the caller may see, newest first: admins and reviewers every call, supervisors those their
     teams' agents handled (on any leg), agents their own (including calls transferred to them). Same filters
     as the calls list, but no default period: without dates, every call. Follow `next` to walk them all."""
@@ -114,10 +128,6 @@ class CallListAPIView(generics.ListAPIView):
     @extend_schema(summary="List calls", parameters=FILTER_PARAMETERS)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        # GenericAPIView's contract (the browsable API's renderer reads it); the list itself is built in list().
-        return call_list_for_user(self.request.user)
 
     def list(self, request, *args, **kwargs):
         form = CallFilterForm(request.query_params, user=request.user)
@@ -131,15 +141,9 @@ class CallListAPIView(generics.ListAPIView):
         serializer = self.get_serializer(rows, many=True)
         return self.get_paginated_response(serializer.data)
 
-    def get_serializer_context(self):
-        return {
-            **super().get_serializer_context(),
-            "can_see_phone": roles.can_see_customer_phone(self.request.user),
-        }
-
 
 @extend_schema(tags=["calls"])
-class CallDetailAPIView(generics.RetrieveAPIView):
+class CallDetailAPIView(_CallAPIMixin, generics.RetrieveAPIView):
     """One call with its transcript, recording, transfers and escalations; 404 for a call the caller may not
     see, as for one that does not exist."""
 
@@ -149,14 +153,5 @@ class CallDetailAPIView(generics.RetrieveAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
-        return call_list_for_user(self.request.user)
-
     def get_object(self):
         return call_record_for_user(self.request.user, pk=self.kwargs["pk"])
-
-    def get_serializer_context(self):
-        return {
-            **super().get_serializer_context(),
-            "can_see_phone": roles.can_see_customer_phone(self.request.user),
-        }

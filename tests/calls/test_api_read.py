@@ -9,8 +9,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.authtoken.models import Token
 
-from calls.api_views import CallCursorPagination
-from calls.models import Customer
+from calls.models import Call, Customer
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -25,7 +24,6 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LIST_URL = "/api/calls/"
-LIVE_MAX_PAGE_SIZE = CallCursorPagination.max_page_size
 
 
 def detail_url(call) -> str:
@@ -343,7 +341,7 @@ VISIBLE = {
 
 def user_for(request, who):
     if who in {"owner", "teammate", "outsider"}:
-        return request.getfixturevalue(f"{who}_agent" if who != "owner" else "owner_agent").user
+        return request.getfixturevalue(f"{who}_agent").user
     return request.getfixturevalue(who)
 
 
@@ -522,22 +520,35 @@ def test_the_cursor_walks_every_call_once_newest_first(client, admin_user, setti
     assert pages == 5  # 5 + 5 + 5 + 5 + 3
 
 
-def test_page_size_sets_the_length_of_the_pages_up_to_the_cap(
-    client, admin_user, settings, many_calls, monkeypatch
-):
+def test_page_size_sets_the_length_of_the_pages(client, admin_user, settings, many_calls):
     settings.CALLS_PAGE_SIZE = 5
-    monkeypatch.setattr(CallCursorPagination, "max_page_size", 7)
     client.force_login(admin_user)
 
     seen, pages = walk(client, f"{LIST_URL}?page_size=4&resolved=yes")
-    capped = client.get(LIST_URL, {"page_size": 100})
     refused = client.get(LIST_URL, {"page_size": "-3"})
 
     assert (len(seen), len(set(seen)), pages) == (23, 23, 6)  # 5 pages of 4, then 3
     assert "page_size=4" in client.get(LIST_URL, {"page_size": 4}).json()["next"]
-    assert len(capped.json()["results"]) == 7
     assert len(refused.json()["results"]) == 5  # the default, as DRF treats a page size it cannot use
-    assert CallCursorPagination.max_page_size == 7 and LIVE_MAX_PAGE_SIZE == 500
+
+
+def test_a_page_holds_at_most_500_calls(client, admin_user):
+    Call.objects.bulk_create(
+        Call(
+            external_id=f"BULK-{i:03d}",
+            channel="phone",
+            started_at=T0 + timedelta(minutes=i),
+            ended_at=T0 + timedelta(minutes=i, seconds=30),
+        )
+        for i in range(501)
+    )
+    client.force_login(admin_user)
+
+    body = client.get(LIST_URL, {"page_size": 100_000}).json()
+    rest = client.get(body["next"]).json()
+
+    assert (len(body["results"]), body["results"][0]["external_id"]) == (500, "BULK-500")
+    assert ([row["external_id"] for row in rest["results"]], rest["next"]) == (["BULK-000"], None)
 
 
 def test_previous_goes_back_over_the_same_pages(client, admin_user, settings, many_calls):

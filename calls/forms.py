@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date
 from typing import Any
 
 from django import forms
@@ -11,7 +12,7 @@ from . import roles
 from .importers import ImportSetupError
 from .importers.runner import resolve_timezone
 from .models import Channel, Department
-from .selectors import agent_list_for_user, team_list_for_user
+from .selectors import agent_list_for_user, call_started_lookups, team_list_for_user
 
 YES_NO_ANY = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 
@@ -25,6 +26,17 @@ def _yes_no_field(label: str, *, title: str = "") -> forms.TypedChoiceField:
         required=False,
         widget=forms.Select(attrs={"title": title} if title else None),
     )
+
+
+def _day_is_searchable(day: date) -> bool:
+    """Whether the day's bounds as the list filters on them exist in UTC: the last day of year 9999 (its end is
+    in year 10000), or the first of year 1 in a zone ahead of UTC, made the list answer 500."""
+    try:
+        for moment in call_started_lookups(date_from=day, date_to=day).values():
+            moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 class CallFilterForm(forms.Form):
@@ -69,6 +81,10 @@ class CallFilterForm(forms.Form):
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", "The end date is before the start date.")
+        for name in ("date_from", "date_to"):
+            day = cleaned.get(name)
+            if day is not None and not _day_is_searchable(day):
+                self.add_error(name, "This date is out of range.")
         return cleaned
 
     def filters(self) -> dict[str, Any]:

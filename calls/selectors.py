@@ -27,6 +27,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import In
@@ -506,6 +507,14 @@ def call_exact_matches(
     return exact if exact.exists() else None
 
 
+def call_list_filtered_for_user(user, **filters: Any) -> QuerySet[Call]:
+    """The calls list's calls: those the user may see, annotated by call_annotate_metrics and narrowed by
+    call_filter (`filters`: CallFilterForm.filters() of a valid form). The period also narrows inside a
+    supervisor's or agent's visible calls (each index-served part)."""
+    calls = call_annotate_metrics(call_list_for_user(user, **call_started_lookups(**filters)))
+    return call_filter(calls, **filters)
+
+
 def call_page_rows(pks: list[int]) -> QuerySet[Call]:
     """The calls with these ids (already permission-checked and filtered by the caller), with related rows
     and metrics, in list order (newest first). Without the transcripts, which lists never show."""
@@ -690,6 +699,28 @@ def call_detail_for_user(user, *, pk: int) -> Call:
         return queryset.get()
     except Call.DoesNotExist:
         raise Http404("No such call") from None
+
+
+def call_api_page_rows(pks: list[int]) -> QuerySet[Call]:
+    """call_page_rows (no transcripts), with the is_repeat_contact flag too: the rows of a page of the calls API."""
+    return call_annotate_is_repeat_contact(call_page_rows(pks))
+
+
+def call_record_for_user(user, *, pk: int) -> Call:
+    """call_detail_for_user, with its transfers (departments and agents) and escalations prefetched in sequence
+    order: the calls API's detail, in three queries whatever their number. 404 as call_detail_for_user."""
+    call = call_detail_for_user(user, pk=pk)
+    prefetch_related_objects(
+        [call],
+        Prefetch(
+            "transfers",
+            queryset=Transfer.objects.select_related(
+                "from_department", "to_department", "from_agent", "to_agent"
+            ).order_by("sequence"),
+        ),
+        Prefetch("escalations", queryset=Escalation.objects.order_by("sequence")),
+    )
+    return call
 
 
 def customer_contacts(call: Call, *, user) -> QuerySet[Call]:

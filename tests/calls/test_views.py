@@ -513,6 +513,32 @@ def test_malformed_filter_values_are_form_errors_not_500(client, admin_user, fil
     assert listed_ids(response) == []
 
 
+@pytest.mark.parametrize(
+    ("zone", "params", "field"),
+    [
+        ("UTC", {"date_to": "9999-12-31"}, "date_to"),  # its end is in year 10000
+        ("Asia/Tokyo", {"date_from": "0001-01-01"}, "date_from"),  # its start is in year 0 in UTC
+    ],
+)
+def test_a_day_whose_bounds_no_datetime_holds_is_a_form_error_not_500(
+    client, admin_user, filter_calls, zone, params, field
+):
+    client.force_login(admin_user)
+
+    with timezone.override(zone):
+        response = client.get(LIST_URL, params)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {field: ["This date is out of range."]}
+    assert listed_ids(response) == []
+    assert listed_ids(client.get(LIST_URL, {"date_from": "0001-01-01", "date_to": "9999-12-30"})) == [
+        "F4",
+        "F3",
+        "F2",
+        "F1",
+    ]
+
+
 def test_htmx_request_gets_only_the_results_partial(client, admin_user, filter_calls):
     client.force_login(admin_user)
 

@@ -1,6 +1,7 @@
-"""A small world for the API contract test: an admin with an API token, calls, a draft and a submitted
-evaluation, assignments (open and done), a notice, queued and finished imports, a survey response. Every
-nullable field the API returns is null in one row and set in another, so both shapes meet the schema."""
+"""A small world for the API contract test: an admin with an API token, calls (one with a transfer and
+escalations, one anonymous and unanswered), a draft and a submitted evaluation, assignments (open and done), a
+notice, queued and finished imports, a survey response. Every nullable field the API returns is null in one row
+and set in another, so both shapes meet the schema."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from scoring import services as scoring_services
 from scoring.models import Assignment, Notice, Scorecard
 from scoring.surveys import services as survey_services
 from scoring.surveys.models import SurveyResponse
-from tests.factories import AgentFactory, CallFactory, TeamFactory, UserFactory
+from tests.factories import (
+    AgentFactory,
+    CallFactory,
+    EscalationFactory,
+    TeamFactory,
+    TransferFactory,
+    UserFactory,
+)
 from tests.scoring.factories import AssignmentFactory, simple_scorecard, submitted_evaluation
 
 CALL_RECORD = (
@@ -63,6 +71,17 @@ def seed_contract_data() -> ContractData:
         CallFactory(external_id="CT-2", agent=agent, is_resolved=False, disposition="callback"),
         CallFactory(external_id="CT-3", agent=loner),
     ]
+    # For the calls API: a call with a transfer, a resolved and an open escalation and a recording, and an
+    # anonymous call nobody answered, without agent or department (its nullable fields null).
+    transferred = CallFactory(
+        external_id="CT-4", agent=agent, recording_url="https://recordings.example.com/ct-4.mp3"
+    )
+    TransferFactory(call=transferred, sequence=1, from_agent=agent, to_agent=loner, to_department=None)
+    EscalationFactory(call=transferred, sequence=1, outcome="refunded", resolved_at=transferred.ended_at)
+    EscalationFactory(call=transferred, sequence=2, level="complaint")
+    abandoned = CallFactory(
+        external_id="CT-5", agent=None, customer=None, department=None, answered_at=None, is_resolved=False
+    )
     submitted = submitted_evaluation(
         call=calls[0], author=admin, scorecard=scorecard, values={"a": 1, "b": "na", "crit": 1, "res": 1}
     )
@@ -106,6 +125,8 @@ def seed_contract_data() -> ContractData:
             "/api/assignments/": [open_assignment.pk, done_assignment.pk],
             "/api/notices/": [notice.pk],
             "/api/calls/imports/": [queued.pk, finished.pk],
+            # Not a prefix of /api/calls/imports/{id}: each path's ids apart.
+            "/api/calls/{id}": [calls[0].pk, transferred.pk, abandoned.pk],
         },
         call_external_ids=["CT-1", "CT-2"],
     )

@@ -85,6 +85,8 @@ DOCUMENTED_STATUS_CODES = {
     ("GET", "/api/assignments/{id}/"): [200, 401, 403, 404],
     ("POST", "/api/auth/token"): [200, 400, 413, 415, 429],
     ("GET", "/api/calibration/"): [200, 400, 401, 403],
+    ("GET", "/api/calls/"): [200, 400, 401, 403, 404],
+    ("GET", "/api/calls/{id}/"): [200, 401, 403, 404],
     ("POST", "/api/calls/import"): [200, 202, 400, 401, 403, 411, 413, 415],
     ("GET", "/api/calls/imports/{id}"): [200, 401, 403, 404],
     ("GET", "/api/evaluations/"): [200, 400, 401, 403, 404],

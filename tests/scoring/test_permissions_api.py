@@ -1,4 +1,5 @@
-"""Permission matrix: every role × every scoring API endpoint, plus the selectors behind them."""
+"""Permission matrix: every role × every scoring API endpoint and the calls read API, plus the selectors behind
+them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from calls.models import Call
 from scoring import selectors, services
 from scoring.models import Evaluation
 from tests.factories import CallFactory, UserFactory
@@ -146,8 +148,45 @@ def test_permission_matrix(client, world, role):
     assert unauthorized_2xx == []
 
 
+def visible_calls(world, role: str) -> set[int]:
+    """The calls API's scope, as the calls list's: agents their own calls, supervisors their teams' agents'
+    (the other supervisor: the outsider's), reviewers and admins every call."""
+    calls = {evaluation.call for evaluation in (world.ev.owner, world.ev.mate, world.ev.out, world.ev.draft)}
+    by_id = {call.external_id: call.pk for call in calls}
+    everything = set(by_id.values())
+    return {
+        "owner": {by_id["CALL-OWNER"]},
+        "teammate": {by_id["CALL-MATE"]},
+        "outsider": {by_id["CALL-OUT"], by_id["CALL-DRAFT"]},
+        "reviewer": everything,
+        "supervisor": {by_id["CALL-OWNER"], by_id["CALL-MATE"]},
+        "other_supervisor": {by_id["CALL-OUT"], by_id["CALL-DRAFT"]},
+        "admin": everything,
+        "qa_lead": everything,  # a reviewer
+    }[role]
+
+
+@pytest.mark.parametrize("role", [*ROLES, "other_supervisor"])
+def test_calls_api_permission_matrix(client, world, other_supervisor, role):
+    client.force_login(other_supervisor if role == "other_supervisor" else world.users[role])
+    every_call = {e.call.pk for e in (world.ev.owner, world.ev.mate, world.ev.out, world.ev.draft)}
+    visible = visible_calls(world, role)
+
+    assert all_ids(client, "/api/calls/") == visible
+    answers = {pk: client.get(f"/api/calls/{pk}/").status_code for pk in every_call}
+    assert answers == {pk: 200 if pk in visible else 404 for pk in every_call}
+
+
 @pytest.mark.parametrize(
-    "url", ["/api/evaluations/", "/api/scorecards/", "/api/assignments/", "/api/evaluations/1/"]
+    "url",
+    [
+        "/api/evaluations/",
+        "/api/scorecards/",
+        "/api/assignments/",
+        "/api/evaluations/1/",
+        "/api/calls/",
+        "/api/calls/1/",
+    ],
 )
 def test_anonymous_gets_nothing(client, world, url):
     response = client.get(url)
@@ -161,6 +200,11 @@ def test_api_is_read_only(client, world, method):
     response = getattr(client, method)(f"/api/evaluations/{pk}/", data={}, content_type="application/json")
     assert response.status_code == 405
     assert Evaluation.objects.filter(pk=pk, score=world.ev.owner.score).exists()
+    call = world.ev.owner.call
+    for url in ("/api/calls/", f"/api/calls/{call.pk}/"):
+        response = getattr(client, method)(url, data={}, content_type="application/json")
+        assert response.status_code == 405, url
+    assert Call.objects.filter(pk=call.pk, external_id="CALL-OWNER", updated_at=call.updated_at).exists()
 
 
 @pytest.mark.parametrize("role", ["owner", "teammate", "outsider"])
@@ -291,7 +335,7 @@ def test_list_endpoints_do_not_query_per_row(client, world, scorecard, owner_age
     from django.test.utils import CaptureQueriesContext
 
     client.force_login(world.users["admin"])
-    urls = ("/api/evaluations/", "/api/scorecards/", "/api/assignments/?status=all")
+    urls = ("/api/evaluations/", "/api/scorecards/", "/api/assignments/?status=all", "/api/calls/")
 
     def counts():
         result = []
@@ -312,7 +356,15 @@ def test_list_endpoints_do_not_query_per_row(client, world, scorecard, owner_age
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/evaluations/", "/api/scorecards/", "/api/assignments/", "/api/evaluations/1/"]
+    "url",
+    [
+        "/api/evaluations/",
+        "/api/scorecards/",
+        "/api/assignments/",
+        "/api/evaluations/1/",
+        "/api/calls/",
+        "/api/calls/1/",
+    ],
 )
 @pytest.mark.parametrize("credentials", [None, "Token 0123456789abcdef", "Bearer 0123456789abcdef"])
 def test_missing_or_wrong_token_is_401_with_a_challenge(client, world, url, credentials):
@@ -328,7 +380,9 @@ def test_a_wrong_token_is_refused_even_with_a_session(client, world):
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("base", ["/api/evaluations/", "/api/assignments/", "/api/scorecards/"])
+@pytest.mark.parametrize(
+    "base", ["/api/evaluations/", "/api/assignments/", "/api/scorecards/", "/api/calls/"]
+)
 def test_a_non_numeric_id_is_404_not_500(client, world, base):
     client.force_login(world.users["admin"])
     response = client.get(f"{base}abc/")

@@ -1,0 +1,157 @@
+"""GET /api/calls/ and /api/calls/{id}/: call records read back, for BI tools and CRMs.
+
+Scoped and filtered exactly as the calls list (call_list_for_user, CallFilterForm, call_filter): a call the
+caller may not see is a 404, a refused filter a 400 naming its field. Phones masked as on the pages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from . import roles
+from .forms import CallFilterForm
+from .models import Channel
+from .selectors import (
+    call_api_page_rows,
+    call_list_filtered_for_user,
+    call_list_for_user,
+    call_record_for_user,
+)
+from .serializers import CallDetailSerializer, CallSerializer
+
+
+class CallCursorPagination(CursorPagination):
+    """Newest first, by a cursor on the start time: no OFFSET to walk and no COUNT over a million calls, and a
+    page does not shift when newer calls are imported while a client walks the list (page numbers would repeat
+    rows then). Calls starting in the same instant are ordered by id and stepped over by a small offset within
+    that instant (DRF's cursor; up to 1000 of them). Pages as long as the calls list's (CALLS_PAGE_SIZE) unless
+    `page_size` asks otherwise."""
+
+    ordering = ("-started_at", "-id")
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_page_size(self, request):
+        self.page_size = settings.CALLS_PAGE_SIZE  # read per request, as the calls list reads it
+        return super().get_page_size(request)
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # A cursor is ours only if its position is a start time: any other text would reach the database as
+        # a started_at bound (a 500), so a forged or damaged cursor is refused as DRF refuses unreadable ones.
+        if cursor is not None and cursor.position is not None:
+            try:
+                moment = parse_datetime(cursor.position)
+                moment.astimezone(UTC)  # year 1 or 9999 at an offset: no datetime in UTC
+            except (AttributeError, ValueError, OverflowError):  # AttributeError: not a datetime at all
+                raise NotFound(self.invalid_cursor_message) from None
+            if moment.tzinfo is None:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+def _yes_no(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.STR, enum=["yes", "no"], description=description)
+
+
+# The calls list's filters (calls.forms.CallFilterForm), as the page's query string writes them.
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": 100},
+        description="Search: a call's or customer's id, or part of it, or of the customer's name (and phone, "
+        "for supervisors and admins).",
+    ),
+    OpenApiParameter(
+        "date_from",
+        OpenApiTypes.DATE,
+        description="Calls started on or after this day (the site's time zone).",
+    ),
+    OpenApiParameter(
+        "date_to",
+        OpenApiTypes.DATE,
+        description="Calls started on or before this day (the site's time zone).",
+    ),
+    OpenApiParameter(
+        "agent", OpenApiTypes.INT, description="Handling agent id, one the caller may see (else a 400)."
+    ),
+    OpenApiParameter(
+        "team",
+        OpenApiTypes.INT,
+        description="Team id of the handling agent, one the caller may see (else a 400).",
+    ),
+    OpenApiParameter("department", OpenApiTypes.INT, description="Department id."),
+    OpenApiParameter("channel", OpenApiTypes.STR, enum=Channel.values),
+    _yes_no("transferred", "Transferred at least once (yes), or never (no)."),
+    _yes_no("escalated", "Escalated at least once (yes), or never (no)."),
+    _yes_no("resolved", "Marked resolved (yes), or not (no)."),
+    _yes_no(
+        "fcr",
+        "First-contact resolved (yes) or not (no); either keeps identified callers' calls only (an anonymous "
+        "caller's is unknown).",
+    ),
+]
+
+
+class _CallAPIMixin:
+    """The caller's calls (GenericAPIView's queryset: DRF's browsable API reads it), and whether they may see
+    customers' phones in full (the serializers mask them otherwise)."""
+
+    def get_queryset(self):
+        return call_list_for_user(self.request.user)
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "can_see_phone": roles.can_see_customer_phone(self.request.user),
+        }
+
+
+@extend_schema(tags=["calls"])
+class CallListAPIView(_CallAPIMixin, generics.ListAPIView):
+    """The calls the caller may see, newest first: admins and reviewers every call, supervisors those their
+    teams' agents handled (on any leg), agents their own (including calls transferred to them). Same filters
+    as the calls list, but no default period: without dates, every call. Follow `next` to walk them all."""
+
+    serializer_class = CallSerializer
+    pagination_class = CallCursorPagination
+
+    @extend_schema(summary="List calls", parameters=FILTER_PARAMETERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        form = CallFilterForm(request.query_params, user=request.user)
+        if not form.is_valid():
+            return Response(form.errors, status=400)
+        calls = call_list_filtered_for_user(request.user, **form.filters())
+        # The page's ids by the cursor first, then their rows with related rows and metrics by primary key,
+        # as the calls list reads its pages: the flags' subqueries run for the page's rows only.
+        page = self.paginate_queryset(calls.values("pk", "started_at"))
+        rows = call_api_page_rows([row["pk"] for row in page])
+        serializer = self.get_serializer(rows, many=True)
+        return self.get_paginated_response(serializer.data)
+
+
+@extend_schema(tags=["calls"])
+class CallDetailAPIView(_CallAPIMixin, generics.RetrieveAPIView):
+    """One call with its transcript, recording, transfers and escalations; 404 for a call the caller may not
+    see, as for one that does not exist."""
+
+    serializer_class = CallDetailSerializer
+
+    @extend_schema(summary="A call")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_object(self):
+        return call_record_for_user(self.request.user, pk=self.kwargs["pk"])

@@ -33,6 +33,26 @@ def test_the_admin_and_the_api_docs_work_under_the_policy(page, live_server):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+def test_the_browsable_api_pages_work_under_the_policy(page, live_server):
+    # DRF's own pages (Bootstrap, its highlighting <style> block, style attributes), opened from a browser
+    # signed in to the site: they render, with no violation (the page fixture fails on any).
+    UserFactory(username="root", roles=["admin"], is_staff=True, is_superuser=True)
+    CallFactory(external_id="C-CSP-API")
+    login(page, live_server, "root")
+
+    for path in ("/api/calls/", "/api/evaluations/", "/api/scorecards/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, path
+        expect(page.locator(".response-info")).to_be_visible()
+    page.goto(f"{live_server.url}/api/calls/")
+    expect(page.locator(".response-info")).to_contain_text("C-CSP-API")
+    # The highlighting block applied (its nonce matched): a string in the body is coloured by it.
+    colour = page.evaluate("() => getComputedStyle(document.querySelector('.response-info .str')).color")
+    assert colour != page.evaluate("() => getComputedStyle(document.querySelector('.response-info')).color")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_the_browser_refuses_an_injected_inline_script_and_style_block(browser, live_server):
     """What the policy is for: markup that got past escaping cannot run. (A fresh page: the violations are the
     point here, not a failure.)"""

@@ -67,3 +67,22 @@ def test_the_json_api_carries_the_policy_too(client, admin_user):
     response = client.get("/api/scorecards/")
     assert response.status_code == 200
     assert response.headers["Content-Security-Policy"] == POLICY.format(nonce="")
+
+
+def test_only_the_browsable_api_pages_allow_style_attributes_and_their_style_block_has_the_nonce(
+    client, admin_user
+):
+    client.force_login(admin_user)
+
+    page = client.get("/api/scorecards/", HTTP_ACCEPT="text/html")
+    json = client.get("/api/scorecards/", HTTP_ACCEPT="application/json")
+
+    assert page["Content-Type"].startswith("text/html")
+    (nonce,) = re.findall(r"<style nonce=\"([\w-]+)\">", page.text)
+    policy = directives(page.headers["Content-Security-Policy"])
+    assert policy == {
+        **directives(POLICY.format(nonce=f" 'nonce-{nonce}'")),
+        "style-src-attr": "'unsafe-inline'",
+    }
+    assert policy["script-src"] == "'self'"
+    assert json.headers["Content-Security-Policy"] == POLICY.format(nonce="")

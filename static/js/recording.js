@@ -48,5 +48,29 @@
     }
   });
 
+  // A transcript whose lines carry their time in the call (the review workspace): ▶ plays from a line, and the
+  // line being heard is marked while the recording plays.
+  var audio = player();
+  var seeks = Array.prototype.slice.call(document.querySelectorAll("[data-seek]"));
+  if (audio && seeks.length) {
+    seeks.forEach(function (button) {
+      button.addEventListener("click", function () {
+        audio.currentTime = Number(button.getAttribute("data-seek"));
+        if (audio.paused) toggle();
+      });
+    });
+    var marked = null;
+    audio.addEventListener("timeupdate", function () {
+      var heard = null;
+      seeks.forEach(function (button) {
+        if (Number(button.getAttribute("data-seek")) <= audio.currentTime) heard = button.closest("li");
+      });
+      if (heard === marked) return;
+      if (marked) marked.classList.remove("is-playing");
+      if (heard) heard.classList.add("is-playing");
+      marked = heard;
+    });
+  }
+
   window.qaRecording = { toggle: toggle, skip: skip };
 })();

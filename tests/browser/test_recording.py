@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from calls.models import Call
-from tests.browser.helpers import chat_call_to_review, login
+from tests.browser.helpers import AxeSweep, chat_call_to_review, login
 from tests.scoring.factories import simple_scorecard
 
 SOURCE = "https://recordings.test"
@@ -65,7 +65,7 @@ def test_the_reviewer_plays_skips_and_speeds_up_the_recording(page, live_server,
     simple_scorecard(family="recording")
     call = chat_call_to_review(
         team="Recorded", code="A-REC", agent_name="Rae Cord", reviewer="rec-reviewer", external_id="REC-1",
-        transcript="Agent: Thank you for calling.",
+        transcript="[00:00:02] Agent: Thank you for calling.\n[00:00:15] Customer: My bill is wrong.\nNo stamp here.",
     )  # fmt: skip
     Call.objects.filter(pk=call.pk).update(recording_url=f"{SOURCE}/2026/REC-1.wav")
     page.route(f"{SOURCE}/**", _serve(_silence()))
@@ -75,6 +75,12 @@ def test_the_reviewer_plays_skips_and_speeds_up_the_recording(page, live_server,
     expect(page.locator("#ws-recording")).to_contain_text("Recording")
     page.wait_for_function("() => document.querySelector('figure.recording audio').readyState >= 1")
     assert _audio(page, "duration") == SECONDS
+    sweep = AxeSweep(page, live_server.url)  # the player, its controls and the ▶ buttons: axe and 320 px reflow
+    sweep.visit("review workspace with a recording", None, heading="Review of")
+    sweep.visit("call page with a recording", f"/calls/{call.pk}/", heading="Call REC-1")
+    assert sweep.violations == []
+    page.goto(f"{live_server.url}/qa/calls/{call.pk}/review/")
+    page.wait_for_function("() => document.querySelector('figure.recording audio').readyState >= 1")
 
     page.get_by_label("Speed").select_option("1.5")
     assert _audio(page, "playbackRate") == 1.5
@@ -97,6 +103,16 @@ def test_the_reviewer_plays_skips_and_speeds_up_the_recording(page, live_server,
     page.wait_for_function("() => !document.querySelector('figure.recording audio').paused")
     page.keyboard.press("p")
     page.wait_for_function("() => document.querySelector('figure.recording audio').paused")
+    # ▶ on a stamped line plays from its time and marks the line being heard.
+    page.keyboard.press("p")
+    page.wait_for_function("() => document.querySelector('figure.recording audio').paused")
+    page.get_by_role("button", name="Play the recording from 00:00:15").click()
+    page.wait_for_function("() => !document.querySelector('figure.recording audio').paused")
+    assert 15 <= _audio(page, "currentTime") < 20
+    expect(page.locator("#line-2")).to_have_class(re.compile(r"\bis-playing\b"))
+    expect(page.locator(".ws-transcript .is-playing")).to_have_count(1)
+    expect(page.locator("#line-1 .seek")).to_have_count(1)
+    page.keyboard.press("p")
     # The scoring keys still work beside the recording's.
     page.keyboard.press("y")
     expect(page.get_by_test_id("running-score")).not_to_have_text("—")

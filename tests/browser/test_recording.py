@@ -75,7 +75,9 @@ def test_the_reviewer_plays_skips_and_speeds_up_the_recording(page, live_server,
     expect(page.locator("#ws-recording")).to_contain_text("Recording")
     page.wait_for_function("() => document.querySelector('figure.recording audio').readyState >= 1")
     assert _audio(page, "duration") == SECONDS
-    sweep = AxeSweep(page, live_server.url)  # the player, its controls and the ▶ buttons: axe and 320 px reflow
+    sweep = AxeSweep(
+        page, live_server.url
+    )  # the player, its controls and the ▶ buttons: axe and 320 px reflow
     sweep.visit("review workspace with a recording", None, heading="Review of")
     sweep.visit("call page with a recording", f"/calls/{call.pk}/", heading="Call REC-1")
     assert sweep.violations == []

@@ -6,9 +6,13 @@ caller may not see is a 404, a refused filter a 400 naming its field. Phones mas
 
 from __future__ import annotations
 
-from datetime import UTC
+import binascii
+from base64 import b64decode, b64encode
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlencode
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,6 +20,7 @@ from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from . import roles
 from .forms import CallFilterForm
@@ -30,11 +35,12 @@ from .serializers import CallDetailSerializer, CallSerializer
 
 
 class CallCursorPagination(CursorPagination):
-    """Newest first, by a cursor on the start time: no OFFSET to walk and no COUNT over a million calls, and a
-    page does not shift when newer calls are imported while a client walks the list (page numbers would repeat
-    rows then). Calls starting in the same instant are ordered by id and stepped over by a small offset within
-    that instant (DRF's cursor; up to 1000 of them). Pages as long as the calls list's (CALLS_PAGE_SIZE) unless
-    `page_size` asks otherwise."""
+    """Newest first, by a keyset cursor on (start time, id): no OFFSET to walk and no COUNT over a million
+    calls, a page does not shift when newer calls are imported while a client walks the list (page numbers
+    would repeat rows then), and any number of calls may share a start time (imports rounded to the minute):
+    DRF's own cursor steps over ties by an offset capped at 1000, past which a walk would loop. Pages as long
+    as the calls list's (CALLS_PAGE_SIZE) unless `page_size` asks otherwise. The cursor is opaque to clients:
+    base64 of the boundary row's start time and id, and the direction."""
 
     ordering = ("-started_at", "-id")
     page_size_query_param = "page_size"
@@ -44,19 +50,75 @@ class CallCursorPagination(CursorPagination):
         self.page_size = settings.CALLS_PAGE_SIZE  # read per request, as the calls list reads it
         return super().get_page_size(request)
 
-    def decode_cursor(self, request):
-        cursor = super().decode_cursor(request)
-        # A cursor is ours only if its position is a start time: any other text would reach the database as
-        # a started_at bound (a 500), so a forged or damaged cursor is refused as DRF refuses unreadable ones.
-        if cursor is not None and cursor.position is not None:
-            try:
-                moment = parse_datetime(cursor.position)
-                moment.astimezone(UTC)  # year 1 or 9999 at an offset: no datetime in UTC
-            except (AttributeError, ValueError, OverflowError):  # AttributeError: not a datetime at all
-                raise NotFound(self.invalid_cursor_message) from None
-            if moment.tzinfo is None:
-                raise NotFound(self.invalid_cursor_message)
-        return cursor
+    def paginate_queryset(self, queryset, request, view=None):
+        """The page's rows (dicts or objects with `pk` and `started_at`), newest first."""
+        self.request = request
+        self.base_url = request.build_absolute_uri()
+        size = self.page_size = self.get_page_size(request)
+        boundary = self.decode_cursor(request)
+        newest_first = queryset.order_by("-started_at", "-pk")
+        if boundary is None:
+            rows = list(newest_first[: size + 1])
+            self.has_next, self.has_previous = len(rows) > size, False
+            rows = rows[:size]
+        else:
+            moment, pk, backwards = boundary
+            if backwards:  # the rows just newer than the boundary, read oldest first, shown newest first
+                newer = Q(started_at__gt=moment) | Q(started_at=moment, pk__gt=pk)
+                rows = list(queryset.filter(newer).order_by("started_at", "pk")[: size + 1])
+                self.has_next, self.has_previous = True, len(rows) > size
+                rows = rows[:size][::-1]
+            else:
+                older = Q(started_at__lt=moment) | Q(started_at=moment, pk__lt=pk)
+                rows = list(newest_first.filter(older)[: size + 1])
+                self.has_next, self.has_previous = len(rows) > size, True
+                rows = rows[:size]
+        self.page = rows
+        return rows
+
+    @staticmethod
+    def _key(row) -> tuple[datetime, int]:
+        return (row["started_at"], row["pk"]) if isinstance(row, dict) else (row.started_at, row.pk)
+
+    def get_next_link(self):
+        if not self.has_next or not self.page:
+            return None
+        return replace_query_param(
+            self.base_url, self.cursor_query_param, self._encode(*self._key(self.page[-1]))
+        )
+
+    def get_previous_link(self):
+        if not self.has_previous or not self.page:
+            return None
+        token = self._encode(*self._key(self.page[0]), backwards=True)
+        return replace_query_param(self.base_url, self.cursor_query_param, token)
+
+    @staticmethod
+    def _encode(moment: datetime, pk: int, *, backwards: bool = False) -> str:
+        fields = {"p": moment.astimezone(UTC).isoformat(), "i": pk, **({"r": 1} if backwards else {})}
+        return b64encode(urlencode(fields).encode()).decode()
+
+    def decode_cursor(self, request) -> tuple[datetime, int, bool] | None:
+        """(start time, id, backwards) of the cursor in the query string, None without one; a forged or damaged
+        cursor is a 404, as DRF answers an unreadable one."""
+        token = request.query_params.get(self.cursor_query_param)
+        if not token:
+            return None
+        try:
+            fields = parse_qs(
+                b64decode(token.encode("ascii"), validate=True).decode("ascii"), strict_parsing=True
+            )
+            if set(fields) - {"p", "i", "r"} or any(len(values) != 1 for values in fields.values()):
+                raise ValueError("unknown or repeated fields")
+            moment = parse_datetime(fields["p"][0])
+            pk = int(fields["i"][0])
+            backwards = fields.get("r", ["0"])[0]
+            if moment is None or moment.tzinfo is None or pk < 1 or backwards not in {"0", "1"}:
+                raise ValueError("not a boundary")
+            moment.astimezone(UTC)  # year 1 or 9999 at an offset: no datetime in UTC
+        except (KeyError, ValueError, OverflowError, UnicodeError, binascii.Error):
+            raise NotFound(self.invalid_cursor_message) from None
+        return moment, pk, backwards == "1"
 
 
 def _yes_no(name: str, description: str) -> OpenApiParameter:

@@ -581,6 +581,38 @@ def test_calls_imported_during_a_walk_neither_repeat_nor_hide_rows(
     assert [row["external_id"] for row in first["results"]] + rest == [f"P{i:02d}" for i in range(22, -1, -1)]
 
 
+def test_any_number_of_calls_starting_in_the_same_instant_are_walked_once_each_way(client, admin_user):
+    # An export rounded to the minute puts a busy centre's calls on one start time: more than the 1000 DRF's
+    # own cursor steps over by an offset (past which its walk repeats a page for ever).
+    Call.objects.bulk_create(
+        Call(external_id=f"TIE-{i:04d}", channel="phone", started_at=T0, ended_at=T0 + timedelta(minutes=3))
+        for i in range(1201)
+    )
+    CallFactory(external_id="LATER", started_at=T0 + timedelta(minutes=1))
+    client.force_login(admin_user)
+    by_id = list(Call.objects.order_by("-started_at", "-pk").values_list("external_id", flat=True))
+
+    seen, pages = walk(client, f"{LIST_URL}?page_size=500")
+    last = client.get(LIST_URL, {"page_size": 500}).json()
+    while last["next"]:
+        last = client.get(last["next"]).json()
+    back, back_pages = [], 0
+    url = last["previous"]
+    while url:
+        body = client.get(url).json()
+        back = ids_of(body) + back
+        back_pages += 1
+        url = body["previous"]
+
+    assert (seen, pages) == (by_id, 3)  # 500 + 500 + 202
+    assert seen[0] == "LATER" and len(set(seen)) == 1202
+    assert (back + ids_of(last), back_pages) == (by_id, 2)
+
+
+def ids_of(body: dict) -> list[str]:
+    return [row["external_id"] for row in body["results"]]
+
+
 def _cursor(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -593,6 +625,14 @@ def _cursor(text: str) -> str:
         _cursor("p=2026-03-02 10:00:00"),  # no offset: not one of ours
         _cursor("p=0001-01-01 00:00:00+05:00"),  # before any datetime in UTC
         _cursor("o=-1&p=2026-03-02 10:00:00+00:00"),
+        _cursor("p=2026-03-02 10:00:00+00:00&i=x"),
+        _cursor("p=2026-03-02 10:00:00+00:00&i=0"),
+        _cursor("p=2026-03-02 10:00:00+00:00&i=5&r=2"),
+        _cursor("p=2026-03-02 10:00:00+00:00&i=5&i=6"),
+        _cursor("p=2026-03-02 10:00:00+00:00&i=5&x=1"),
+        _cursor("p=2026-03-02 10:00:00&i=5"),  # no offset: no instant
+        "cD0yMDI2LTAzLTAyIDEwOjAwOjAwKzAwOjAwJmk9NQ",  # base64 without its padding
+        "été",
     ],
 )
 def test_an_unreadable_or_forged_cursor_is_a_404(client, admin_user, many_calls, cursor):

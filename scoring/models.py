@@ -545,6 +545,31 @@ class CoachingSession(models.Model):
         return f"Coaching of agent {self.agent_id} on {self.held_on}"
 
 
+class ShoutOut(models.Model):
+    """Recognition of good work: a supervisor (or an admin) praises an agent, optionally for one of their
+    reviewed calls. The agent is told at once (a notice written with it) and sees it on My QA; the agent's
+    page lists it for their supervisors."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="shout_outs")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="shout_outs_given"
+    )
+    message = models.CharField(max_length=500)
+    # The reviewed call it is for, if any (an evaluation of this agent: the service checks it).
+    evaluation = models.ForeignKey(
+        Evaluation, null=True, blank=True, on_delete=models.SET_NULL, related_name="shout_outs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(message=""), name="shout_out_says_something")]
+        indexes = [models.Index(fields=["agent", "-created_at", "-id"], name="shout_out_agent_idx")]
+
+    def __str__(self) -> str:
+        return f"Shout-out to agent {self.agent_id}"
+
+
 # The kinds of notice and what each names, for the check constraints of Notice and NoticeSilentEvent alike
 # (a new kind is added here once; the lists' order is the migrations').
 NOTICE_KINDS = [
@@ -554,11 +579,13 @@ NOTICE_KINDS = [
     "coaching_recorded",
     "coaching_follow_up_due",
     "weekly_digest",
+    "shout_out",
 ]
 # The kinds that name a coaching session (and no evaluation).
 COACHING_NOTICE_KINDS = ["coaching_recorded", "coaching_follow_up_due"]
-# The kinds that name nothing (no evaluation, dispute or session): a summary, its figures in `details`.
-SUMMARY_NOTICE_KINDS = ["weekly_digest"]
+# The kinds that name nothing (no evaluation, dispute or session): a summary, its figures in `details`, and a
+# shout-out, its message and author in `details` (as they were when it was given).
+SUMMARY_NOTICE_KINDS = ["weekly_digest", "shout_out"]
 _NOTICE_KINDS_WITHOUT_DISPUTE = ["review_submitted", *COACHING_NOTICE_KINDS, *SUMMARY_NOTICE_KINDS]
 _NOTICE_KIND_VALID = Q(kind__in=NOTICE_KINDS)
 # Dispute events name their dispute; the others none.
@@ -592,6 +619,7 @@ class Notice(models.Model):
         COACHING_RECORDED = "coaching_recorded", "Coaching session recorded"
         COACHING_FOLLOW_UP_DUE = "coaching_follow_up_due", "Coaching follow-up due"
         WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
+        SHOUT_OUT = "shout_out", "Shout-out"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_notices"
@@ -684,6 +712,11 @@ class Notice(models.Model):
             models.CheckConstraint(
                 condition=_NOTICE_NAMES_SESSION_OR_EVALUATION,
                 name="notice_coaching_names_session_others_evaluation",
+            ),
+            # One notice per shout-out ("shout-out:<id>") and recipient, by the constraint above.
+            models.CheckConstraint(
+                condition=~Q(kind="shout_out") | Q(event_key__startswith="shout-out:"),
+                name="notice_shout_out_keyed_by_shout_out",
             ),
         ]
         indexes = [

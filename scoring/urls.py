@@ -9,6 +9,7 @@ from .views import (
     progress,
     queue,
     scorecards,
+    shoutouts,
     workspace,
 )
 
@@ -46,6 +47,7 @@ urlpatterns = [
     # Coaching sessions: recorded from the agent's analytics page, acknowledged by the agent
     path("coaching/", coaching.coaching_overview, name="coaching_overview"),
     path("agents/<int:agent_id>/coaching/new/", coaching.coaching_create, name="coaching_create"),
+    path("agents/<int:agent_id>/shout-outs/new/", shoutouts.shout_out_create, name="shout_out_create"),
     path("coaching/<int:pk>/", coaching.coaching_detail, name="coaching_detail"),
     path("coaching/<int:pk>/acknowledge/", coaching.coaching_acknowledge, name="coaching_acknowledge"),
     # The user's own notices (review received, dispute opened / decided)

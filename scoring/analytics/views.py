@@ -15,11 +15,13 @@ from django.views.decorators.http import require_GET
 from qa_center.htmx import render_page_or_part
 
 from ..coaching import selectors as coaching_selectors
+from ..shoutouts.selectors import can_give_shout_out, shout_out_list_for_agent
 from . import selectors
 from .exports import csv_download, filters_refused, leaderboard_csv
 from .forms import AnalyticsFilterForm
 
 COACHING_ROWS = 10
+SHOUT_OUT_ROWS = 5
 
 
 def _form(request: HttpRequest) -> AnalyticsFilterForm:
@@ -159,6 +161,8 @@ def agent_page(request: HttpRequest, pk: int) -> HttpResponse:
             "evaluations": selectors.agent_recent_evaluations(agent=agent),
             "followups": selectors.agent_open_followups(agent=agent),
             **_coaching_context(request.user, agent),
+            "shout_outs": list(shout_out_list_for_agent(agent)[:SHOUT_OUT_ROWS]),
+            "can_shout_out": can_give_shout_out(request.user, agent),
         },
     )
 

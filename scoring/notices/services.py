@@ -404,6 +404,10 @@ def notice_text(notice: Notice) -> str:
     a coaching notice its session and coach; a weekly digest only itself)."""
     if notice.kind == Kind.WEEKLY_DIGEST:
         return weekly_digest_text(notice.details)
+    if notice.kind == Kind.SHOUT_OUT:
+        details = notice.details
+        call = f" for call {details['call']}" if details.get("call") else ""
+        return f"Shout-out from {details['author']}{call}: “{details['message']}”"
     if notice.kind == Kind.COACHING_RECORDED:
         session = notice.coaching_session
         coach = session.coach.get_full_name() or session.coach.get_username()
@@ -422,6 +426,16 @@ def notice_text(notice: Notice) -> str:
         return f"{evaluation.agent.name} disputed the review of call {call} (score {score}, dispute #{dispute.pk})."
     outcome = "adjusted" if dispute.status == Dispute.Status.ADJUSTED else "upheld"
     return f"Dispute #{dispute.pk} on call {call} was decided: {outcome} (score now {score})."
+
+
+def notice_url(notice: Notice) -> str | None:
+    """Where a notice without an evaluation or session links: a weekly digest to its week's QA progress, a
+    shout-out to the agent's list of them on My QA; None for the others (their rows link themselves)."""
+    if notice.kind == Kind.WEEKLY_DIGEST:
+        return notice_weekly_digest_url(notice)
+    if notice.kind == Kind.SHOUT_OUT:
+        return f"{reverse('scoring:me')}#shout-outs"
+    return None
 
 
 def notice_weekly_digest_url(notice: Notice) -> str:
@@ -494,6 +508,10 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
             text = "\n".join(weekly_digest_lines(notice.details))
             link = "Open the week's QA progress"
             url = f"{settings.SITE_URL}{notice_weekly_digest_url(notice)}"
+        elif notice.kind == Kind.SHOUT_OUT:
+            subject = f"QA Center: a shout-out from {notice.details['author']}"
+            link = "Open your shout-outs"
+            url = f"{settings.SITE_URL}{notice_url(notice)}"
         elif notice.kind in COACHING_NOTICE_KINDS:
             link = "Open the coaching session"
             url = settings.SITE_URL + reverse("scoring:coaching_detail", args=[notice.coaching_session_id])

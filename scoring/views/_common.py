@@ -28,6 +28,18 @@ def error_messages(error: ValidationError) -> list[str]:
     return list(error.messages)
 
 
+def form_add_service_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError on the form: each message on its field when the form has one, else on
+    the form as a whole."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            for message in field_errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
 def querystring_without(request: HttpRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:

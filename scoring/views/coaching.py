@@ -16,7 +16,7 @@ from calls import roles
 from ..analytics.selectors import analytics_agent_get_for_user
 from ..coaching import selectors, services
 from ..coaching.forms import CoachingSessionForm
-from ._common import require_any_role
+from ._common import form_add_service_errors, require_any_role
 
 
 @login_required
@@ -63,13 +63,7 @@ def coaching_create(request: HttpRequest, agent_id: int) -> HttpResponse:
                 evaluations=data["evaluations"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, field_errors in error.message_dict.items():
-                    for message in field_errors:
-                        form.add_error(field if field in form.fields else None, message)
-            else:
-                for message in error.messages:
-                    form.add_error(None, message)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, "Coaching session recorded; the agent has been told.")
             return redirect("scoring:coaching_detail", pk=session.pk)

@@ -33,11 +33,13 @@ from ..selectors import (
     evaluation_revisions,
     evaluation_rows,
 )
+from ..shoutouts.selectors import shout_out_list_for_agent
 from ..ui_support import agent_qa_summary, answer_label, comparison_rows
 from ._common import error_messages
 
 ME_PAGE_SIZE = 25
 SELF_REVIEW_CALLS = 20
+MY_SHOUT_OUTS = 20
 MY_COACHING_ROWS = 20
 
 
@@ -208,6 +210,7 @@ def my_qa(request: HttpRequest) -> HttpResponse:
         ),
         "querystring_next": _with_page(query, page_obj.next_page_number() if page_obj.has_next() else None),
         "coaching_sessions": _my_coaching(request.user, agent),
+        "shout_outs": list(shout_out_list_for_agent(agent)[:MY_SHOUT_OUTS]),
     }
     return render(request, "scoring/me.html", context)
 

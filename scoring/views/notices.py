@@ -10,10 +10,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
-from ..models import Notice
 from ..notices import services
 from ..notices.selectors import notice_get_for_user, notice_list_for_user, notice_unread_count
-from ..notices.services import notice_text, notice_weekly_digest_url
+from ..notices.services import notice_text, notice_url
 
 
 def _rows(notices) -> list[dict]:
@@ -21,7 +20,7 @@ def _rows(notices) -> list[dict]:
         {
             "notice": notice,
             "text": notice_text(notice),
-            "url": notice_weekly_digest_url(notice) if notice.kind == Notice.Kind.WEEKLY_DIGEST else None,
+            "url": notice_url(notice),
         }
         for notice in notices
     ]

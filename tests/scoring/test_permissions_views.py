@@ -476,6 +476,19 @@ def world(
             },
         ),
         Cell(
+            "shout-out form",
+            "get",
+            reverse("scoring:shout_out_create", args=[owner_agent.pk]),
+            frozenset({"supervisor", "admin"}),
+        ),
+        Cell(
+            "shout-out post",
+            "post",
+            reverse("scoring:shout_out_create", args=[owner_agent.pk]),
+            frozenset({"supervisor", "admin"}),
+            data={"message": "Great save on that refund call"},
+        ),
+        Cell(
             "coaching session",
             "get",
             reverse("scoring:coaching_detail", args=[coaching.pk]),
@@ -596,7 +609,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 61
+    assert len(cells) == 63
 
 
 @pytest.mark.django_db
@@ -698,6 +711,7 @@ def test_every_scoring_url_is_in_the_matrix():
         "progress",
         "progress_csv",
         "coaching_create",
+        "shout_out_create",
         "coaching_detail",
         "coaching_acknowledge",
     }

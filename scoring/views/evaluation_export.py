@@ -1,0 +1,51 @@
+"""The raw-data export of evaluations (CSV, one row per answer), for BI tools and spreadsheets."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from calls import roles
+from calls.selectors import agent_list_for_user, team_list_for_user
+
+from ..analytics.exports import csv_stream_download, filters_refused
+from ..evaluation_export.exports import COLUMNS, evaluation_export_lines
+from ..evaluation_export.forms import EvaluationExportFilterForm
+from ..evaluation_export.selectors import EXPORT_CHUNK, ExportFilters, evaluation_export_rows
+from ..models import Scorecard
+
+
+def export_filter_form(request: HttpRequest) -> EvaluationExportFilterForm:
+    """The export's filters, their choices limited to the teams and agents the user may look at."""
+    user = request.user
+    form = EvaluationExportFilterForm(
+        request.GET or None,
+        teams=team_list_for_user(user).order_by("name"),
+        agents=agent_list_for_user(user),
+        scorecards=Scorecard.objects.exclude(status=Scorecard.Status.DRAFT),
+    )
+    if roles.is_admin(user):
+        form.fields["team"].choices = [("", "All teams")] + form.fields["team"].choices[1:]
+    return form
+
+
+@login_required
+@require_GET
+def evaluation_export(request: HttpRequest) -> HttpResponse:
+    """Every answer of the submitted evaluations the user may read (as on the evaluation pages), filtered,
+    streamed; a refused filter is a 400 naming it, as on the other CSV downloads."""
+    form = export_filter_form(request)
+    if refused := filters_refused(form):
+        return refused
+    filters = ExportFilters(
+        period=form.resolved_period(),
+        team=form.selected_team(),
+        agent=form.applied("agent"),
+        scorecard=form.applied("scorecard"),
+        kind=form.applied("kind"),
+    )
+    rows = evaluation_export_rows(request.user, filters).iterator(chunk_size=EXPORT_CHUNK)
+    return csv_stream_download(
+        COLUMNS, evaluation_export_lines(rows), name="evaluations", period=filters.period
+    )

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from ..analytics.exports import csv_number, csv_safe
 from ..ui_support import scale_value_label
-from .selectors import ROW_FIELDS
 
 COLUMNS = [
     "evaluation_id",
@@ -42,8 +41,6 @@ COLUMNS = [
     "comment",
 ]
 
-_FIELD = {name: index for index, name in enumerate(ROW_FIELDS)}
-
 
 def _local_iso(moment) -> str:
     return "" if moment is None else timezone.localtime(moment).isoformat()
@@ -58,42 +55,76 @@ def _flag(value: bool) -> str:
 
 
 def evaluation_export_lines(rows: Iterable[tuple]) -> Iterator[list[Any]]:
-    """COLUMNS cells for each row of `evaluation_export_rows`. An N/A answer reads "N/A" with no points earned
-    or possible (it does not count in the score); a yes/no answer "Yes"/"No" (1 or 0 of 1 point), a points
-    answer "3 / 4". The score is the evaluation's stored one (0 when a critical criterion failed it, empty
-    when every criterion was N/A), as on the evaluation page."""
-    f = _FIELD
-    for row in rows:
-        is_na = row[f["is_na"]]
-        value = None if is_na else row[f["value"]]
-        scale, max_points = row[f["criterion__scale"]], row[f["criterion__max_points"]]
-        full_name = f"{row[f['evaluation__author__first_name']]} {row[f['evaluation__author__last_name']]}"
+    """COLUMNS cells for each row of `evaluation_export_rows` (its fields in `selectors.ROW_FIELDS` order). An N/A answer
+    reads "N/A" with no points earned or possible (it does not count in the score); a yes/no answer "Yes"/"No"
+    (1 or 0 of 1 point), a points answer "3 / 4". The score is the evaluation's stored one (0 when a critical
+    criterion failed it, empty when every criterion was N/A), as on the evaluation page.
+
+    The rows come grouped by evaluation: its cells are written once and repeated on each of its answers."""
+    evaluation_id, evaluation_cells = None, []
+    for (
+        row_evaluation_id,
+        revision,
+        kind,
+        submitted_at,
+        call_external_id,
+        call_started_at,
+        channel,
+        employee_code,
+        agent_name,
+        team_name,
+        department_name,
+        username,
+        first_name,
+        last_name,
+        scorecard_name,
+        scorecard_version,
+        score,
+        is_auto_failed,
+        dispute_status,
+        section_title,
+        criterion_key,
+        question,
+        scale,
+        max_points,
+        weight,
+        is_critical,
+        value,
+        is_na,
+        comment,
+    ) in rows:
+        if row_evaluation_id != evaluation_id:
+            evaluation_id = row_evaluation_id
+            evaluation_cells = [
+                evaluation_id,
+                revision,
+                kind,
+                _local_iso(submitted_at),
+                _text(call_external_id),
+                _local_iso(call_started_at),
+                channel,
+                _text(employee_code),
+                _text(agent_name),
+                _text(team_name),
+                _text(department_name),
+                _text(username),
+                _text(f"{first_name} {last_name}".strip()),
+                _text(scorecard_name),
+                scorecard_version,
+                csv_number(score),
+                _flag(is_auto_failed),
+                dispute_status or "",
+            ]
+        points = None if is_na else value
         yield [
-            row[f["evaluation_id"]],
-            row[f["evaluation__revision"]],
-            row[f["evaluation__kind"]],
-            _local_iso(row[f["evaluation__submitted_at"]]),
-            _text(row[f["evaluation__call__external_id"]]),
-            _local_iso(row[f["evaluation__call__started_at"]]),
-            row[f["evaluation__call__channel"]],
-            _text(row[f["evaluation__agent__employee_code"]]),
-            _text(row[f["evaluation__agent__name"]]),
-            _text(row[f["evaluation__agent__team__name"]]),
-            _text(row[f["leg_department"]]),
-            _text(row[f["evaluation__author__username"]]),
-            _text(full_name.strip()),
-            _text(row[f["evaluation__scorecard__name"]]),
-            row[f["evaluation__scorecard__version"]],
-            csv_number(row[f["evaluation__score"]]),
-            _flag(row[f["evaluation__is_auto_failed"]]),
-            row[f["dispute_status"]] or "",
-            _text(row[f["criterion__section__title"]]),
-            _text(row[f["criterion__key"]]),
-            _text(row[f["criterion__question"]]),
-            _flag(row[f["criterion__is_critical"]]),
-            csv_number(row[f["criterion__weight"]]),
-            scale_value_label(scale, max_points, value),
-            "" if value is None else value,
-            "" if value is None else max_points,
-            _text(row[f["comment"]]),
+            *evaluation_cells,
+            _text(section_title),
+            _text(criterion_key),
+            _text(question),
+            _flag(is_critical),
+            csv_number(weight),
+            scale_value_label(scale, max_points, points),
+            "" if points is None else points,
+            "" if points is None else max_points,
+            _text(comment),
         ]

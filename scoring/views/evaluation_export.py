@@ -16,18 +16,32 @@ from ..evaluation_export.selectors import EXPORT_CHUNK, ExportFilters, evaluatio
 from ..models import Scorecard
 
 
-def export_filter_form(request: HttpRequest) -> EvaluationExportFilterForm:
-    """The export's filters, their choices limited to the teams and agents the user may look at."""
-    user = request.user
+def export_filter_form(user, data=None, *, teams=None, **kwargs) -> EvaluationExportFilterForm:
+    """The export's filters, their choices limited to the teams and agents the user may look at (`teams`: those
+    already read by the page that shows the form, the same ones)."""
     form = EvaluationExportFilterForm(
-        request.GET or None,
-        teams=team_list_for_user(user).order_by("name"),
+        data or None,
+        teams=team_list_for_user(user).order_by("name") if teams is None else teams,
         agents=agent_list_for_user(user),
         scorecards=Scorecard.objects.exclude(status=Scorecard.Status.DRAFT),
+        **kwargs,
     )
     if roles.is_admin(user):
         form.fields["team"].choices = [("", "All teams")] + form.fields["team"].choices[1:]
     return form
+
+
+def export_query(*, period, team: int | None) -> list[tuple[str, str]]:
+    """The export's query for a page's period and team: the period as its dates (custom), so the file holds the
+    days the page showed even when the link is followed another day."""
+    query = [
+        ("period", "custom"),
+        ("date_from", period.date_from.isoformat()),
+        ("date_to", period.date_to.isoformat()),
+    ]
+    if team:
+        query.append(("team", str(team)))
+    return query
 
 
 @login_required
@@ -35,7 +49,7 @@ def export_filter_form(request: HttpRequest) -> EvaluationExportFilterForm:
 def evaluation_export(request: HttpRequest) -> HttpResponse:
     """Every answer of the submitted evaluations the user may read (as on the evaluation pages), filtered,
     streamed; a refused filter is a 400 naming it, as on the other CSV downloads."""
-    form = export_filter_form(request)
+    form = export_filter_form(request.user, request.GET)
     if refused := filters_refused(form):
         return refused
     filters = ExportFilters(

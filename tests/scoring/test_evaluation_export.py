@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, time, timedelta
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from calls.models import Agent
 from scoring import services
 from scoring.models import Answer, Evaluation
 from tests.factories import AgentFactory, CallFactory, DepartmentFactory, TransferFactory, UserFactory
+from tests.html_a11y import page_of
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, simple_scorecard, submitted_evaluation
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -540,3 +544,79 @@ def test_the_query_count_does_not_grow_with_the_rows(
         response = client.get(URL, {**PERIOD, "agent": owner_agent.pk, "kind": "review"})
         text = b"".join(response.streaming_content).decode()
     assert len(text.strip().splitlines()) == 1 + 5 * count
+
+
+# --- where it is linked ------------------------------------------------------------------------------------
+
+
+def _href_query(href: str) -> dict[str, str]:
+    path, _, query = href.partition("?")
+    assert path == URL
+    return dict(parse_qsl(query))
+
+
+def test_the_progress_page_links_the_export_of_its_period_and_team(client, supervisor, world, team):
+    client.force_login(supervisor)
+    response = client.get(reverse("scoring:progress"), {**PERIOD, "team": team.pk})
+    page = page_of(response)
+
+    link = page.one("a", data_testid="evaluation-export-link")
+    assert link.attrs["href"] == f"{URL}?period=custom&date_from=2026-11-16&date_to=2026-11-22&team={team.pk}"
+    w = world
+    rows = download(client, supervisor, **_href_query(link.attrs["href"]))
+    assert ids(rows) == [w["review"].pk, w["calibration"].pk, w["self_review"].pk, w["failed"].pk]
+    # The narrower form sends the same period and team, and offers the page's agents (the supervisor's team's
+    # active agents), a scorecard and a kind.
+    form = page.one("form", aria_label="Evaluations CSV filters")
+    assert form.attrs["action"] == URL
+    hidden = [
+        (i.attrs["name"], i.attrs["value"])
+        for i in page.find_all("input", type="hidden")
+        if i.attrs["name"] != "csrfmiddlewaretoken"  # the nav's log-out form
+    ]
+    assert hidden == [
+        ("period", "custom"),
+        ("date_from", "2026-11-16"),
+        ("date_to", "2026-11-22"),
+        ("team", str(team.pk)),
+    ]
+    select = re.search(r'<select name="agent"[^>]*>(.*?)</select>', response.content.decode(), re.S)
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
+    assert options == [
+        ("", "All agents"),
+        (str(w["review"].agent_id), "Olive Owner (A-OWNER)"),
+        (str(w["failed"].agent_id), "Tom Mate (A-MATE)"),
+    ]
+    assert page.one("select", name="kind").attrs["id"] == "export_kind"
+    assert page.one("select", name="scorecard").attrs["id"] == "export_scorecard"
+
+
+def test_a_named_period_is_linked_as_its_dates(client, admin_user, world):
+    # "Last week" on the progress page: the link names that week's dates, so it holds the week the page showed
+    # whenever it is followed (and no team: an admin's "all teams").
+    client.force_login(admin_user)
+    page = page_of(client.get(reverse("scoring:progress"), {"period": "last_week"}))
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    query = _href_query(page.one("a", data_testid="evaluation-export-link").attrs["href"])
+    assert query == {
+        "period": "custom",
+        "date_from": (monday - timedelta(days=7)).isoformat(),
+        "date_to": (monday - timedelta(days=1)).isoformat(),
+    }
+
+
+def test_refused_filters_on_the_progress_page_show_no_export(client, supervisor, world):
+    client.force_login(supervisor)
+    body = client.get(reverse("scoring:progress"), {**PERIOD, "date_from": "2026-11-23"}).content.decode()
+    assert URL not in body
+
+
+def test_my_qa_links_the_agents_own_export(client, owner_agent, world):
+    client.force_login(owner_agent.user)
+    page = page_of(client.get(reverse("scoring:me")))
+    query = _href_query(page.one("a", data_testid="evaluation-export-link").attrs["href"])
+    assert query == {"period": "last_90"}
+    # The world's evaluations are in November 2026; "now" may be later: follow the link's rule over their dates.
+    rows = download(client, owner_agent.user, **PERIOD)
+    assert ids(rows) == [world["review"].pk, world["self_review"].pk]

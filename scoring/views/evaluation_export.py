@@ -10,6 +10,7 @@ from calls import roles
 from calls.selectors import agent_list_for_user, team_list_for_user
 
 from ..analytics.exports import csv_stream_download, filters_refused
+from ..calibration.selectors import calibration_scorecards
 from ..evaluation_export.exports import COLUMNS, evaluation_export_lines
 from ..evaluation_export.forms import EvaluationExportFilterForm
 from ..evaluation_export.selectors import EXPORT_CHUNK, ExportFilters, evaluation_export_rows
@@ -23,7 +24,7 @@ def export_filter_form(user, data=None, *, teams=None, **kwargs) -> EvaluationEx
         data or None,
         teams=team_list_for_user(user).order_by("name") if teams is None else teams,
         agents=agent_list_for_user(user),
-        scorecards=Scorecard.objects.exclude(status=Scorecard.Status.DRAFT),
+        scorecards=calibration_scorecards(),
         **kwargs,
     )
     if roles.is_admin(user):
@@ -31,9 +32,11 @@ def export_filter_form(user, data=None, *, teams=None, **kwargs) -> EvaluationEx
     return form
 
 
-def export_query(*, period, team: int | None) -> list[tuple[str, str]]:
-    """The export's query for a page's period and team: the period as its dates (custom), so the file holds the
-    days the page showed even when the link is followed another day."""
+def export_query(
+    *, period, team: int | None = None, scorecard: Scorecard | None = None
+) -> list[tuple[str, str]]:
+    """The export's query for a page's period (and team, scorecard): the period as its dates (custom), so the file
+    holds the days the page showed even when the link is followed another day."""
     query = [
         ("period", "custom"),
         ("date_from", period.date_from.isoformat()),
@@ -41,6 +44,8 @@ def export_query(*, period, team: int | None) -> list[tuple[str, str]]:
     ]
     if team:
         query.append(("team", str(team)))
+    if scorecard is not None:
+        query.append(("scorecard", str(scorecard.pk)))
     return query
 
 

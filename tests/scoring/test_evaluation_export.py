@@ -620,3 +620,20 @@ def test_my_qa_links_the_agents_own_export(client, owner_agent, world):
     # The world's evaluations are in November 2026; "now" may be later: follow the link's rule over their dates.
     rows = download(client, owner_agent.user, **PERIOD)
     assert ids(rows) == [world["review"].pk, world["self_review"].pk]
+
+
+def test_the_calibration_page_links_the_export_of_its_period_and_scorecard(
+    client, reviewer, world, scorecard
+):
+    # Reviewers have no QA progress page: the calibration page is where they read QA figures.
+    client.force_login(reviewer)
+    page = page_of(client.get(reverse("scoring:calibration"), {**PERIOD, "scorecard": scorecard.pk}))
+    query = _href_query(page.one("a", data_testid="evaluation-export-link").attrs["href"])
+    assert query == {**PERIOD, "scorecard": str(scorecard.pk)}
+    w = world
+    assert ids(download(client, reviewer, **query)) == [
+        w["review"].pk,
+        w["outsider_review"].pk,
+        w["self_review"].pk,
+        w["failed"].pk,
+    ]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from calls.models import Agent
 from scoring import services
+from scoring.legs import call_legs, leg_for_agent
 from scoring.models import Answer, Evaluation
 from tests.factories import AgentFactory, CallFactory, DepartmentFactory, TransferFactory, UserFactory
 from tests.html_a11y import page_of
@@ -637,3 +638,104 @@ def test_the_calibration_page_links_the_export_of_its_period_and_scorecard(
         w["self_review"].pk,
         w["failed"].pk,
     ]
+
+
+# --- disputes and legs -------------------------------------------------------------------------------------
+
+
+def test_an_adjusted_dispute_exports_the_revision_and_an_upheld_one_its_state(
+    client, admin_user, supervisor, reviewer, owner_agent, teammate_agent, scorecard
+):
+    crit = criteria_by_key(scorecard)
+    adjusted_call = CallFactory(agent=owner_agent, started_at=at(MONDAY, 8))
+    AssignmentFactory(call=adjusted_call, reviewer=reviewer)
+    original = submitted_evaluation(
+        call=adjusted_call, author=reviewer, scorecard=scorecard, values={"a": 0, "b": 4, "crit": 1, "res": 1}
+    )
+    dispute = services.dispute_open(evaluation=original, user=owner_agent.user, items={crit["a"].pk: "I did"})
+    services.dispute_resolve(
+        dispute=dispute, user=supervisor, outcome="adjusted", note="Right", new_answers={crit["a"].pk: 1}
+    )
+    upheld_call = CallFactory(agent=teammate_agent, started_at=at(MONDAY, 8))
+    AssignmentFactory(call=upheld_call, reviewer=reviewer)
+    upheld = submitted_evaluation(
+        call=upheld_call, author=reviewer, scorecard=scorecard, values={"a": 0, "b": 4, "crit": 1, "res": 1}
+    )
+    dispute = services.dispute_open(
+        evaluation=upheld, user=teammate_agent.user, items={crit["a"].pk: "I did"}
+    )
+    services.dispute_resolve(dispute=dispute, user=supervisor, outcome="upheld", note="No")
+    revision = Evaluation.objects.get(supersedes=original)
+    # A revision keeps its original's submission time (so a review counts once, in its period).
+    moment = original.submitted_at
+    period = {
+        "period": "custom",
+        "date_from": str(timezone.localdate(moment)),
+        "date_to": str(timezone.localdate(moment)),
+    }
+
+    rows = download(client, admin_user, **period)
+
+    cells = {(int(row[0]), row[19]): dict(zip(HEADER, row, strict=True)) for row in rows}
+    # The current revision only (the superseded original is history), its dispute "adjusted" and its new answer;
+    # the upheld review keeps its answer and says so.
+    assert ids(rows) == sorted(
+        [revision.pk, upheld.pk], key=lambda pk: (Evaluation.objects.get(pk=pk).submitted_at, pk)
+    )
+    assert {k: cells[(revision.pk, "a")][k] for k in ("revision", "dispute_status", "answer", "score")} == {
+        "revision": "2",
+        "dispute_status": "adjusted",
+        "answer": "Yes",
+        "score": "100.00",
+    }
+    # Upheld: (0·1 + 3 + 2 + 1)/7 = 85.71
+    assert {k: cells[(upheld.pk, "a")][k] for k in ("revision", "dispute_status", "answer", "score")} == {
+        "revision": "1",
+        "dispute_status": "upheld",
+        "answer": "No",
+        "score": "85.71",
+    }
+
+
+def test_the_department_is_the_evaluated_legs(client, admin_user, reviewer, scorecard, owner_agent, team):
+    """Each leg shape of `scoring.legs` (handling, received, received twice, only transferred out, no department
+    known), checked against `legs.call_legs`, the Python walk the workspace's leg picker uses."""
+    sales, support, back_office = (DepartmentFactory(name=n) for n in ("Sales", "Support", "Back office"))
+    first, second, lost = (AgentFactory(team=team) for _ in range(3))
+    call = CallFactory(agent=owner_agent, department=sales, started_at=at(MONDAY, 8))
+    TransferFactory(call=call, sequence=1, from_agent=owner_agent, to_agent=first, to_department=support)
+    TransferFactory(call=call, sequence=2, from_agent=first, to_agent=second, to_department=None)
+    # The record lacks the transfer that brought the call to `lost`, who passes it back to the first receiver.
+    TransferFactory(
+        call=call,
+        sequence=3,
+        from_agent=lost,
+        to_agent=first,
+        from_department=back_office,
+        to_department=sales,
+    )
+    evaluated = {}
+    for agent in (owner_agent, first, second, lost):
+        AssignmentFactory(call=call, reviewer=reviewer, agent=agent)
+        evaluation = submitted_evaluation(
+            call=call,
+            author=reviewer,
+            scorecard=scorecard,
+            agent=agent,
+            values={"a": 1, "b": 4, "crit": 1, "res": 1},
+        )
+        evaluated[evaluation.pk] = agent
+        submitted_at(evaluation, at(MONDAY, 9))
+
+    rows = download(client, admin_user, **PERIOD)
+
+    departments = {int(row[0]): row[10] for row in rows}
+    legs = call_legs(call)
+    expected_departments = {
+        pk: (leg.department.name if (leg := leg_for_agent(legs, agent.pk)).department else "")
+        for pk, agent in evaluated.items()
+    }
+    assert departments == expected_departments
+    # Written out: handled in Sales, received in Support (and back later: the first leg counts), received with no
+    # department known, transferred out of Back office.
+    assert [departments[pk] for pk in evaluated] == ["Sales", "Support", "", "Back office"]

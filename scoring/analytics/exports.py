@@ -1,4 +1,5 @@
-"""CSV export of the leaderboard, safe against spreadsheet formula injection, and the plain-text refusal of
+"""CSV helpers of the scoring exports (cells safe against spreadsheet formula injection, figures, a file or a stream
+named after its period), the leaderboard's CSV, and the plain-text refusal of
 filters it cannot honour."""
 
 from __future__ import annotations

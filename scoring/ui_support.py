@@ -58,11 +58,16 @@ def answer_label(criterion: Criterion, answer: Answer | None) -> str:
 
 
 def value_label(criterion: Criterion, value: int | None) -> str:
+    return scale_value_label(criterion.scale, criterion.max_points, value)
+
+
+def scale_value_label(scale: str, max_points: int, value: int | None) -> str:
+    """`value_label` from a criterion's scale and maximum alone (for rows read as plain values)."""
     if value is None:
         return "N/A"
-    if criterion.scale == Criterion.Scale.YES_NO:
+    if scale == Criterion.Scale.YES_NO:
         return "Yes" if value == 1 else "No"
-    return f"{value} / {criterion.max_points}"
+    return f"{value} / {max_points}"
 
 
 def criterion_choices(criterion: Criterion, *, applies: bool) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from .views import (
     calibration,
     coaching,
     disputes,
+    evaluation_export,
     evaluations,
     notices,
     progress,
@@ -39,6 +40,8 @@ urlpatterns = [
     ),
     path("evaluations/<int:pk>/dispute/", evaluations.dispute_open, name="dispute_open"),
     path("me/", evaluations.my_qa, name="me"),
+    # Raw-data export: one CSV row per answer of the submitted evaluations the user may read
+    path("evaluations.csv", evaluation_export.evaluation_export, name="evaluation_export"),
     # Calibration: agreement between reviewers on the same calls, and each reviewer's bias
     path("calibration/", calibration.calibration, name="calibration"),
     # Disputes

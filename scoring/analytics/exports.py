@@ -1,13 +1,16 @@
-"""CSV export of the leaderboard, safe against spreadsheet formula injection, and the plain-text refusal of
+"""CSV helpers of the scoring exports (cells safe against spreadsheet formula injection, figures, a file or a stream
+named after its period), the leaderboard's CSV, and the plain-text refusal of
 filters it cannot honour."""
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -128,5 +131,29 @@ def filters_refused(form) -> HttpResponse | None:
 def csv_download(text: str, *, name: str, period) -> HttpResponse:
     """The CSV text as an attachment named after what it holds and its period: `<name>-<from>-<to>.csv`."""
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{period.date_from}-{period.date_to}.csv"'
+    return response
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer formats rows for a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_stream_download(
+    header: list[str], rows: Iterable[list[Any]], *, name: str, period
+) -> StreamingHttpResponse:
+    """Rows streamed as CSV, named as `csv_download` names its files. The rows are read as the response is sent
+    (a generator over a server-side cursor keeps memory flat whatever their number); each cell must already be
+    `csv_safe`. A byte-order mark first, as the calls export: without it Excel reads UTF-8 as the machine's code
+    page (José → JosÃ©); Python's csv reads it with encoding="utf-8-sig"."""
+    writer = csv.writer(_Echo())
+    lines = itertools.chain(["\ufeff" + writer.writerow(header)], (writer.writerow(row) for row in rows))
+    # Sent a few hundred rows at a time rather than a piece per row.
+    response = StreamingHttpResponse(
+        ("".join(piece) for piece in itertools.batched(lines, 500)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}-{period.date_from}-{period.date_to}.csv"'
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
@@ -13,6 +15,7 @@ from ..calibration import agreement
 from ..calibration.forms import CalibrationFilterForm
 from ..calibration.selectors import calibration_report, calibration_scorecards
 from ._common import require_any_role
+from .evaluation_export import export_query
 
 
 @login_required
@@ -36,6 +39,10 @@ def calibration(request: HttpRequest) -> HttpResponse:
             "form": form,
             "period": period,
             "report": report,
+            # The ratings behind the figures as raw data (every kind the user may read, one row per answer).
+            "evaluation_export_query": urlencode(
+                export_query(period=period, scorecard=form.selected_scorecard())
+            ),
             "reliable": agreement.RELIABLE,
             "tentative": agreement.TENTATIVE,
             "is_reviewer_only": roles.is_reviewer(request.user)

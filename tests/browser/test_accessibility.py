@@ -208,6 +208,7 @@ EXPECTED_PAGES = [
     "coaching session",
     "coaching overview",
     "qa progress",
+    "qa progress evaluation export filters",
     "qa progress with errors",
     "my evaluations",
     "evaluation",
@@ -385,6 +386,10 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     sweep.visit("qa progress", "/qa/progress/?period=last_30", heading="QA progress")
     expect(page.locator("[data-testid=progress-agents] tbody tr")).not_to_have_count(0)
     expect(page.locator("[data-testid=progress-reviewers] tbody tr")).not_to_have_count(0)
+    # The evaluation export's narrower filters, opened (closed, their controls are not rendered for axe).
+    page.locator("[data-testid=evaluation-export-form] summary").click()
+    expect(page.locator("#export_agent")).to_be_visible()
+    sweep.visit("qa progress evaluation export filters", None, heading="QA progress")
     sweep.visit(
         "qa progress with errors",
         "/qa/progress/?period=custom&date_from=2026-11-02&date_to=2026-11-01",

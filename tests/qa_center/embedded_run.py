@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -122,6 +122,23 @@ def main() -> None:
         "medians": sum(1 for row in progress.reviewers if row.median_to_review is not None),
     }
 
+    # The evaluation export on SQLite (a server-side cursor there is a plain one): the admin's last 90 days, one row
+    # per answer of the submitted current evaluations submitted since local midnight 89 days ago.
+    from scoring.models import Answer
+
+    export = viewer.get("/qa/evaluations.csv", {"period": "last_90"})
+    lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines() if export.streaming else []
+    since = datetime.combine(
+        timezone.localdate() - timedelta(days=89), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    export_figures = {
+        "status": export.status_code,
+        "rows": len(lines) - 1,
+        "answers": Answer.objects.filter(
+            evaluation__status="submitted", evaluation__is_current=True, evaluation__submitted_at__gte=since
+        ).count(),
+    }
+
     # The supervisors' weekly digests the demo wrote (QA_WEEKLY_DIGEST is on by default) on SQLite.
     from scoring.models import Notice
 
@@ -161,6 +178,7 @@ def main() -> None:
                 "insights": insights_figures,
                 "progress": progress_figures,
                 "weekly_digests": digest_figures,
+                "evaluation_export": export_figures,
                 "upload": [uploaded.status, uploaded.created, uploaded.rejected, uploaded.errors],
             }
         )

@@ -102,6 +102,14 @@ def test_qa_progress_has_figures_on_sqlite(embedded):
     assert figures["medians"] == 0
 
 
+def test_the_evaluation_export_streams_on_sqlite(embedded):
+    """One row per answer of the admin's last 90 days (the demo's evaluations all fall in them), through the
+    export's one query on SQLite; its columns are checked on PostgreSQL in tests/scoring/test_evaluation_export.py."""
+    figures = embedded["evaluation_export"]
+    assert figures["status"] == 200
+    assert figures["rows"] == figures["answers"] > 0
+
+
 def test_weekly_digests_are_written_on_sqlite(embedded):
     """The demo writes each supervisor's digest through the same queries (FILTER, DISTINCT count, the progress
     selector) on SQLite; their figures are checked against plain Python in tests/scoring/test_weekly_digest.py."""

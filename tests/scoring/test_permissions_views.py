@@ -535,6 +535,17 @@ def world(
             private_marker=owner_agent.employee_code,
             marker_visible_to=frozenset({"supervisor", "admin"}),
         ),
+        # The evaluation export: every signed-in role, each getting the evaluations the pages show them: the owner's
+        # review to the owner, the reviewers, the owner's supervisor and the admin; not to the teammate, the
+        # outsider or the other team's supervisor.
+        Cell(
+            "evaluation export csv",
+            "get",
+            reverse("scoring:evaluation_export"),
+            signed_in,
+            private_marker="M-REVIEWED",
+            marker_visible_to=frozenset({"owner", "reviewer", "supervisor", "admin"}),
+        ),
         # My QA lists the owner's own sessions only.
         Cell(
             "my qa coaching",
@@ -601,7 +612,8 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
                 else:
                     assert response.status_code in {403, 404, 422}, (cell.name, role, response.status_code)
             if cell.private_marker and response.status_code == 200:
-                shown = cell.private_marker in response.content.decode()
+                content = b"".join(response.streaming_content) if response.streaming else response.content
+                shown = cell.private_marker in content.decode()
                 if shown != (role in cell.marker_visible_to):
                     leaked.append((cell.name, role, shown))
 
@@ -609,7 +621,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 63
+    assert len(cells) == 64
 
 
 @pytest.mark.django_db
@@ -710,6 +722,7 @@ def test_every_scoring_url_is_in_the_matrix():
         "coaching_overview",
         "progress",
         "progress_csv",
+        "evaluation_export",
         "coaching_create",
         "shout_out_create",
         "coaching_detail",

@@ -513,15 +513,16 @@ def test_the_page_asks_the_same_queries_for_few_rows_as_for_many(
 ):
     client.force_login(supervisor)
     _grow(team, reviewer, scorecard, 1)
-    # session, user, roles, notice count (nav), teams, agents with their reviews, legs, assignments, evaluations
-    with django_assert_num_queries(9):
+    # session, user, roles, notice count (nav), teams, agents with their reviews, legs, assignments, evaluations,
+    # and the scorecards of the evaluation export's filter
+    with django_assert_num_queries(10):
         assert client.get(URL, QUERY).status_code == 200
     _grow(team, reviewer, scorecard, 12)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(URL, QUERY)
     assert len(response.context["progress"].agents) == 13 * 2
     assert len(response.context["progress"].reviewers) == 1 + 13
-    # The same less the nav's notice count.
+    # The same less the nav's notice count and the export's scorecards.
     with django_assert_num_queries(8):
         assert client.get(CSV_URL, QUERY).status_code == 200
 

@@ -206,6 +206,8 @@ EXPECTED_PAGES = [
     "record coaching",
     "record coaching with errors",
     "coaching session",
+    "shout-out",
+    "shout-out with errors",
     "coaching overview",
     "qa progress",
     "qa progress evaluation export filters",
@@ -378,6 +380,15 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
         page.locator("input[name=focus_criteria]").first.check()
     page.get_by_role("button", name="Save session").click()
     sweep.visit("coaching session", None, heading="Coaching of")
+    # A shout-out to the same agent: the form, with its error (no message), then sent (the agent's page lists it).
+    shout_out_form = f"/qa/agents/{disputing_agent.pk}/shout-outs/new/"
+    sweep.visit("shout-out", shout_out_form, heading="shout-out")
+    sweep.submit_invalid(
+        "shout-out with errors", "form[data-testid=shout-out-form]", heading="shout-out", status=422
+    )
+    page.fill("textarea[name=message]", "Kept calm with an upset customer <and> solved it.")
+    page.get_by_role("button", name="Send the shout-out").click()
+    expect(page.locator("[data-testid=shout-outs] blockquote").first).to_contain_text("<and> solved it.")
     # The overview: the session just recorded is at least recent and awaiting the agent's acknowledgement.
     sweep.visit("coaching overview", "/qa/coaching/", heading="Coaching")
     expect(page.locator("[data-testid=coaching-recent] tbody tr")).not_to_have_count(0)
@@ -401,6 +412,7 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).
     login(page, live_server, disputing_agent.user.username, DEMO_PASSWORD)
     sweep.visit("my evaluations", "/qa/me/", heading="My QA")
+    expect(page.locator("[data-testid=my-shout-outs] blockquote").first).to_contain_text("<and> solved it.")
     sweep.visit("evaluation", f"/qa/evaluations/{agent_evaluation.pk}/", heading="Review of")
     sweep.visit("dispute form", f"/qa/evaluations/{agent_evaluation.pk}/dispute/", heading="Dispute")
     sweep.submit_invalid("dispute form with errors", "form.card[method=post]", heading="Dispute", status=422)

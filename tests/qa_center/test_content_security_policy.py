@@ -1,9 +1,12 @@
-"""The Content Security Policy every response carries (qa_center/settings.py SECURE_CSP): what it allows, and the
-nonce of the pages that keep an inline <style> block."""
+"""The Content Security Policy every response carries (qa_center/settings.py SECURE_CSP): what it allows, the nonce
+of the pages that keep an inline <style> block, and the templates kept clear of what it refuses."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from django.conf import settings
 
 from tests.surveys.factories import invitation_with_token
 
@@ -13,8 +16,22 @@ POLICY = (
 )
 
 
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+
+
 def directives(header: str) -> dict[str, str]:
     return dict(part.split(" ", 1) for part in header.split("; "))
+
+
+def test_only_the_email_template_has_style_attributes():
+    """The policy refuses style attributes on web pages (their bars are <progress> and <meter>, the rest classes of
+    the style sheets); an HTML e-mail is read in a mail client, where the policy does not apply, and needs them."""
+    with_style = sorted(
+        str(path.relative_to(TEMPLATES))
+        for path in TEMPLATES.rglob("*.html")
+        if re.search(r"\sstyle\s*=", path.read_text())
+    )
+    assert with_style == ["surveys/email_invitation.html"]
 
 
 def test_an_app_page_forbids_inline_scripts_and_other_origins(client, supervisor):

@@ -3,6 +3,7 @@ of the pages that keep an inline <style> block, and the templates kept clear of 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -32,6 +33,20 @@ def test_only_the_email_template_has_style_attributes():
         if re.search(r"\sstyle\s*=", path.read_text())
     )
     assert with_style == ["surveys/email_invitation.html"]
+
+
+def test_htmx_never_settles_a_style_attribute():
+    """htmx settles the listed attributes by copying them from the swapped-out element with setAttribute, which the
+    policy refuses for "style" (a chart canvas has one, set by Chart.js): every page's htmx config leaves it out."""
+    configs = {
+        str(path.relative_to(TEMPLATES)): json.loads(config)
+        for path in TEMPLATES.rglob("*.html")
+        for config in re.findall(r"<meta name=\"htmx-config\" content='([^']*)'>", path.read_text())
+    }
+    assert sorted(configs) == ["base.html", "calls/list.html", "scoring/workspace.html"]
+    for config in configs.values():
+        assert config["attributesToSettle"] == ["class", "width", "height"]
+        assert config["includeIndicatorStyles"] is False
 
 
 def test_an_app_page_forbids_inline_scripts_and_other_origins(client, supervisor):

@@ -243,13 +243,14 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 # Content Security Policy (Django's middleware): scripts, style sheets, images and requests only from this site, so
 # markup that got past escaping (a transcript, a survey comment, an imported name) could neither run a script nor
 # load or send anything elsewhere. <style> blocks need the request's nonce (the survey page's, the admin's);
-# style attributes stay allowed (the widths of the CSS bars; browsers without style-src-attr fall back to
-# style-src and ignore them). Nothing here uses eval, inline scripts or event-handler attributes.
+# style attributes are refused (style-src applies to them, which has no 'unsafe-inline'), so injected markup
+# cannot restyle a page either (hide a warning, overlay a fake form): the pages' bars are <progress> and <meter>
+# elements, and scripts set styles through the CSSOM (element.style), which the policy does not govern. Nothing
+# here uses eval, inline scripts, style attributes or event-handler attributes.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF, CSP.NONCE],
-    "style-src-attr": [CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],

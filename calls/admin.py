@@ -20,6 +20,8 @@ from .selectors import call_exact_matches, call_text_search
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ("name", "team_count")
     search_fields = ("name",)
+    # The count below is a GROUP BY, which drops Meta.ordering: the autocomplete would page an unordered list.
+    ordering = ("name",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Department]:
         return super().get_queryset(request).annotate(team_count=Count("teams"))
@@ -35,6 +37,8 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ("department",)
     list_select_related = ("department",)
     search_fields = ("name",)
+    # As DepartmentAdmin: the agent count drops Meta.ordering.
+    ordering = ("name",)
     autocomplete_fields = ("department",)
     filter_horizontal = ("supervisors",)
 

@@ -262,8 +262,12 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 # Content Security Policy (Django's middleware): scripts, style sheets, images and requests only from this site, so
 # markup that got past escaping (a transcript, a survey comment, an imported name) could neither run a script nor
 # load or send anything elsewhere. <style> blocks need the request's nonce (the survey page's, the admin's);
-# style attributes stay allowed (the widths of the CSS bars; browsers without style-src-attr fall back to
-# style-src and ignore them). Nothing here uses eval, inline scripts or event-handler attributes.
+# style attributes are refused (style-src applies to them, which has no 'unsafe-inline'), so injected markup
+# cannot restyle a page either (hide a warning, overlay a fake form): the pages' bars are <progress> and <meter>
+# elements, and scripts set styles through the CSSOM (element.style), which the policy does not govern. Nothing
+# here uses eval, inline scripts, style attributes or event-handler attributes (DRF's browsable API pages, which
+# do write style attributes, get them back on their own responses: qa_center/renderers.py).
+
 # Where call recordings are played from (the telephony platform's or the storage's origins, e.g.
 # https://recordings.example.com,https://*.s3.amazonaws.com): the review workspace and the call page play a
 # recording in the page only from these (and from this site); others are a link that opens on their own site.
@@ -274,7 +278,6 @@ SECURE_CSP = {
     "media-src": [CSP.SELF, *RECORDING_SOURCES],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF, CSP.NONCE],
-    "style-src-attr": [CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],

@@ -17,7 +17,9 @@ from tests.factories import (
     AgentFactory,
     CallFactory,
     CustomerFactory,
+    DepartmentFactory,
     EscalationFactory,
+    TeamFactory,
     TransferFactory,
     UserFactory,
 )
@@ -148,6 +150,29 @@ def test_call_autocomplete_for_agents_answers(client, admin_user):
 
     assert response.status_code == 200
     assert [row["text"] for row in response.json()["results"]] == ["Findable (A-FIND-ME)"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model_name", "field_name", "factory"),
+    [("team", "department", DepartmentFactory), ("agent", "team", TeamFactory)],
+)
+def test_department_and_team_autocompletes_are_in_name_order(
+    client, admin_user, model_name, field_name, factory
+):
+    """Their admins count teams and agents (a GROUP BY, which drops the model's ordering): the admin orders by name
+    itself, so the autocomplete's pages are stable."""
+    client.force_login(admin_user)
+    for name in ("Sort B", "Sort C", "Sort A"):
+        factory(name=name)
+
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "calls", "model_name": model_name, "field_name": field_name, "term": "Sort"},
+    )
+
+    assert response.status_code == 200
+    assert [row["text"] for row in response.json()["results"]] == ["Sort A", "Sort B", "Sort C"]
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, time, timedelta
 
 import numpy
@@ -232,6 +233,13 @@ def test_the_page_shows_the_figures(client, supervisor, world):
     assert "Agent attitude" not in body  # the other team's root cause
     assert "80.0%" in body  # closed within SLA
     assert 'href="/followups/insights/root-causes.csv?' in body
+    # One Pareto bar per root cause, each a <meter> against the most frequent one (3, 1, 1 cases): no style
+    # attribute for its length, which the CSP refuses.
+    assert re.findall(r'<meter class="pareto-bar"[^>]*>', body) == [
+        f'<meter class="pareto-bar" aria-hidden="true" min="0" max="3" value="{cases}">'
+        for cases in (3, 1, 1)
+    ]
+    assert " style=" not in body
 
 
 def test_admin_sees_every_team_and_can_narrow_to_one(client, admin_user, world, other_team):

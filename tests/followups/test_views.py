@@ -190,6 +190,16 @@ def test_retry_failed_dispatch_from_the_page(client, supervisor, board_cases, mo
     assert (case.status, case.dispatch_state, case.dispatch_attempts) == (S.OPEN, "pending", 0)
 
 
+def test_the_case_page_takes_its_styles_from_the_style_sheet(client, supervisor, board_cases):
+    """The Content Security Policy refuses style attributes: the customer's score and the SLA buttons are styled
+    by app.css classes."""
+    case = board_cases["open"]
+    page = login(client, supervisor).get(reverse("followups:detail", args=[case.pk])).content.decode()
+    assert f'<span class="num big-score">{case.response.score}</span>/10' in page
+    assert '<div class="actions case-actions">' in page
+    assert " style=" not in page
+
+
 def test_posts_need_a_csrf_token(supervisor, board_cases):
     case = board_cases["open"]
     c = Client(enforce_csrf_checks=True)

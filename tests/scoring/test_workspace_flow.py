@@ -93,6 +93,11 @@ def test_reviewer_scores_a_queued_call_and_the_agent_sees_the_score(
     assert 'id="score-panel"' in first.content.decode()
     assert running_score(first) == "100.00"
     assert "<strong>1</strong> of 4 answered" in first.content.decode()
+    # The bar is a native <progress> (its role and values come with it): no style attribute, which the CSP refuses.
+    assert re.findall(r"<progress[^>]*>", first.content.decode()) == [
+        '<progress class="bar" aria-label="Criteria answered" aria-valuetext="1 of 4 answered" max="4" value="1">'
+    ]
+    assert " style=" not in first.content.decode() and " style=" not in body
     assert f'id="status-{crit["a"].pk}"' in first.content.decode()
     assert 'hx-swap-oob="true"' in first.content.decode()
     draft = draft_of(chat_call, reviewer)

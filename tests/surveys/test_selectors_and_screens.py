@@ -194,6 +194,8 @@ def test_call_page_includes_the_survey_panel(client, admin_user):
     client.force_login(admin_user)
     html = client.get(f"/calls/{invitation.call_id}/").content.decode()
     assert "Customer survey" in html and "Lovely" in html
+    # Styled by app.css (the Content Security Policy refuses style attributes).
+    assert '<span class="num big-score">9</span>/10' in html and " style=" not in html
 
 
 def test_an_invalid_filter_is_reported_on_an_htmx_filter_change_too(client, supervisor):

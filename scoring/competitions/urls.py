@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "competitions"
+urlpatterns = [
+    path("", views.competition_list, name="list"),
+    path("new/", views.competition_new, name="new"),
+    path("<int:pk>/", views.competition_detail, name="detail"),
+]

@@ -14,7 +14,7 @@ from calls.models import Call, Team
 
 from .models import MAX_COMPETITION_DAYS, Competition
 
-RUNNING_NAME = "Two-week QA sprint"
+RUNNING_NAME = "Current QA sprint"
 FINISHED_NAME = "Last month's QA cup"
 
 

@@ -197,25 +197,57 @@ def test_unranked_agents_are_apart_with_what_they_still_need(world, team, owner_
 def test_nps_contest_ranks_by_the_lower_bound_of_the_interval(team, settings):
     settings.ANALYTICS_MIN_RESPONSES = 4
     card = make_scorecard()
-    steady = AgentFactory(team=team, name="Steady")  # NPS 50 over 10 answers (7 promoters, 2 detractors)
-    lucky = AgentFactory(team=team, name="Lucky")  # NPS 100 over 4 answers: a wide interval
+    steady = AgentFactory(team=team, name="Steady")  # NPS 75 over 40 answers (30 promoters, 10 passives)
+    lucky = AgentFactory(team=team, name="Lucky")  # NPS 80 over 5 answers: the higher NPS, a wide interval
     few = AgentFactory(team=team, name="Few")  # 3 answers: 1 short
-    give(card, steady, [], nps=[10] * 7 + [8, 3, 3])
-    give(card, lucky, [], nps=[10] * 4)
+    give(card, steady, [], nps=[10] * 30 + [8] * 10)
+    give(card, lucky, [], nps=[10] * 4 + [7])
     give(card, few, [], nps=[10, 10, 10])
     refresh()
     standings = competition_standings(contest(team, metric="nps"), today=date(2026, 7, 1))
-    # Lower bounds by hand: NPS ± 1.96·100·sqrt((p + d − (p − d)²) / n).
-    steady_low = 50 - 1.959963984540054 * 100 * ((0.7 + 0.2 - 0.25) / 10) ** 0.5
-    assert [(r["name"], r["rank"]) for r in standings.rows] == [("Lucky", 1), ("Steady", 2)]
+    # Lower bounds by hand: NPS − 1.96 · 100 · sqrt((p + d − (p − d)²) / n).
+    z = 1.959963984540054
+    steady_low = 75 - z * 100 * ((0.75 - 0.75**2) / 40) ** 0.5
+    lucky_low = 80 - z * 100 * ((0.8 - 0.8**2) / 5) ** 0.5
+    assert (round(steady_low, 2), round(lucky_low, 2)) == (61.58, 44.94)
+    assert [(r["name"], r["rank"]) for r in standings.rows] == [("Steady", 1), ("Lucky", 2)]
     by_name = {r["name"]: r for r in standings.rows}
+    assert (by_name["Steady"]["score"], by_name["Lucky"]["score"]) == (
+        pytest.approx(75.0),
+        pytest.approx(80.0),
+    )
     assert by_name["Steady"]["score_low"] == pytest.approx(steady_low)
-    assert by_name["Steady"]["score"] == pytest.approx(50.0)
-    assert round(steady_low, 2) == 0.03  # 50 − 196 · sqrt(0.065), by hand
-    # p = 1, d = 0: a zero standard error, so the interval is the point itself (the formula's own limit).
-    assert by_name["Lucky"]["score_low"] == pytest.approx(100.0)
+    assert by_name["Lucky"]["score_low"] == pytest.approx(lucky_low)
     assert [(r["name"], r["needed"]) for r in standings.unranked] == [("Few", 1)]
     assert standings.unit == "responses"
+
+
+def test_a_high_mean_on_few_noisy_reviews_ranks_below_a_steady_one(team, settings):
+    # The leaderboard's ranking, not the mean's: with k = 10, Flashy (mean 92 over 5) has the higher mean and
+    # the higher shrunk score, Steady (90 over 30) the higher lower bound, and the lower bound ranks.
+    settings.ANALYTICS_SHRINKAGE_K_ESTIMATE = False
+    settings.ANALYTICS_SHRINKAGE_K = 10
+    card = make_scorecard()
+    flashy = AgentFactory(team=team, name="Flashy")
+    steady = AgentFactory(team=team, name="Steady")
+    give(card, flashy, [100, 100, 100, 60, 100])
+    give(card, steady, [90] * 30)
+    refresh()
+    team_mean = (460 + 2700) / 35
+    within = (4 * 100**2 + 60**2 - 460**2 / 5) / (35 - 2)  # pooled within-agent variance (Steady's is 0)
+    z = 1.959963984540054
+    flashy_shrunk, steady_shrunk = (460 + 10 * team_mean) / 15, (2700 + 10 * team_mean) / 40
+    flashy_low = flashy_shrunk - z * (within / 15) ** 0.5
+    steady_low = steady_shrunk - z * (within / 40) ** 0.5
+    assert flashy_shrunk > steady_shrunk and steady_low > flashy_low
+    standings = competition_standings(contest(team), today=date(2026, 7, 1))
+    assert [(r["name"], r["rank"]) for r in standings.rows] == [("Steady", 1), ("Flashy", 2)]
+    by_name = {r["name"]: r for r in standings.rows}
+    assert by_name["Steady"]["score_low"] == pytest.approx(steady_low)
+    assert by_name["Flashy"]["score"] == pytest.approx(flashy_shrunk)
+    board = leaderboard(team_ids=[team.pk], period=Period("custom", JUNE_1, JUNE_30))
+    assert ranks(standings.rows) == {r["agent_id"]: r["rank"] for r in board["rows"] if r["is_ranked"]}
+    assert {flashy.pk, steady.pk} == set(ranks(standings.rows))
 
 
 # --- database constraints and the service --------------------------------------------------------------

@@ -26,6 +26,15 @@ UPCOMING, RUNNING, FINISHED = "upcoming", "running", "finished"
 # --- scoping ------------------------------------------------------------------------------------------
 
 
+def _led_team_ids(user) -> frozenset[int]:
+    """The teams a supervisor leads, cached on the user object for the request (scoping and the viewer)."""
+    cached = getattr(user, "_qa_led_team_ids", None)
+    if cached is None:
+        cached = frozenset(Team.objects.filter(supervisors=user).values_list("pk", flat=True))
+        user._qa_led_team_ids = cached
+    return cached
+
+
 def _viewer_team_ids(user) -> set[int] | None:
     """The teams whose contests a user sees: None for every team (admins); supervisors the teams they lead,
     agents their own team. Reviewers (unless admins) and users of no role: PermissionDenied."""
@@ -36,7 +45,7 @@ def _viewer_team_ids(user) -> set[int] | None:
         raise PermissionDenied("Competitions are for agents, their supervisors and admins.")
     team_ids: set[int] = set()
     if is_supervisor:
-        team_ids |= set(Team.objects.filter(supervisors=user).values_list("pk", flat=True))
+        team_ids |= _led_team_ids(user)
     if is_agent:
         agent = agent_for_user(user)
         if agent is not None and agent.team_id:
@@ -60,7 +69,7 @@ def competition_list_for_user(user) -> QuerySet[Competition]:
 def competition_get_for_user(user, *, pk: int) -> Competition:
     """The contest if the user may open it; 404 for one outside their teams (403 for roles that see none)."""
     try:
-        return competition_list_for_user(user).select_related("created_by").get(pk=pk)
+        return competition_list_for_user(user).get(pk=pk)
     except Competition.DoesNotExist:
         raise Http404("No such competition") from None
 
@@ -209,9 +218,7 @@ def competition_viewer(user) -> Viewer:
     if roles.is_admin(user):
         return Viewer(True, None, agent_id)
     if roles.is_supervisor(user):
-        return Viewer(
-            True, frozenset(Team.objects.filter(supervisors=user).values_list("pk", flat=True)), agent_id
-        )
+        return Viewer(True, _led_team_ids(user), agent_id)
     return Viewer(False, frozenset(), agent_id)
 
 

@@ -34,6 +34,15 @@ class Competition(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="competitions_created"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Called off before it finished (competition_cancel): no standings, no winners.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="competitions_cancelled",
+    )
 
     class Meta:
         ordering = ["-starts_on", "-id"]
@@ -49,6 +58,11 @@ class Competition(models.Model):
                 condition=GreaterThan(Length(Trim("name")), 0), name="competition_has_name"
             ),
             models.CheckConstraint(condition=Q(metric__in=["qa", "nps"]), name="competition_metric_valid"),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True, cancelled_by__isnull=True)
+                | Q(cancelled_at__isnull=False, cancelled_by__isnull=False),
+                name="competition_cancelled_by_someone",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,7 +20,7 @@ from calls.selectors import agent_for_user
 from ..analytics.selectors import Period, leaderboard, nps_rank_key, qa_rank_key, rank_rows
 from .models import Competition
 
-UPCOMING, RUNNING, FINISHED = "upcoming", "running", "finished"
+UPCOMING, RUNNING, FINISHED, CANCELLED = "upcoming", "running", "finished", "cancelled"
 
 
 # --- scoping ------------------------------------------------------------------------------------------
@@ -87,12 +87,32 @@ def can_create_competition(user) -> bool:
     return roles.is_admin(user) or roles.is_supervisor(user)
 
 
+def can_manage_competition(user, competition: Competition) -> bool:
+    """Admins, and supervisors who lead every team of the contest (not one an admin set across teams)."""
+    if roles.is_admin(user):
+        return True
+    team_ids = {team.pk for team in competition.teams.all()}
+    return roles.is_supervisor(user) and team_ids <= _led_team_ids(user)
+
+
+def can_cancel_competition(user, competition: Competition, *, today: date) -> bool:
+    """Whether to offer "Cancel": a manager of the contest, until it finishes (a finished contest's result
+    stands), once."""
+    return (
+        competition.cancelled_at is None
+        and today <= competition.ends_on
+        and can_manage_competition(user, competition)
+    )
+
+
 # --- status and standings -----------------------------------------------------------------------------
 
 
 def competition_status(competition: Competition, *, today: date) -> tuple[str, int | None]:
     """(status, days left): upcoming before its first day, running through its last day (days left counts
-    today: 1 on the last day), finished after."""
+    today: 1 on the last day), finished after; cancelled once called off."""
+    if competition.cancelled_at is not None:
+        return CANCELLED, None
     if today < competition.starts_on:
         return UPCOMING, None
     if today <= competition.ends_on:
@@ -101,8 +121,9 @@ def competition_status(competition: Competition, *, today: date) -> tuple[str, i
 
 
 def competition_period(competition: Competition, *, today: date) -> Period | None:
-    """The days counted so far: starts_on to min(ends_on, today); None before the contest starts."""
-    if today < competition.starts_on:
+    """The days counted so far: starts_on to min(ends_on, today); None before the contest starts (or when it
+    was cancelled)."""
+    if today < competition.starts_on or competition.cancelled_at is not None:
         return None
     return Period("custom", competition.starts_on, min(competition.ends_on, today))
 

@@ -1,4 +1,4 @@
-"""Creating competitions (services: they change state)."""
+"""Creating and cancelling competitions (services: they change state)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from calls.models import Team
 
 from .models import MAX_COMPETITION_DAYS, Competition
-from .selectors import competition_teams_for_creator
+from .selectors import can_manage_competition, competition_teams_for_creator
 
 
 @transaction.atomic
@@ -55,3 +56,22 @@ def competition_create(
     )
     competition.teams.set(chosen)
     return competition
+
+
+@transaction.atomic
+def competition_cancel(*, competition: Competition, user) -> Competition:
+    """Call a contest off. User: an admin, or a supervisor leading every one of its teams; the contest has not
+    finished and was not cancelled already (the row is locked, so two cancels cannot both pass)."""
+    if not can_manage_competition(user, competition):
+        raise PermissionDenied(
+            "Only an admin, or a supervisor of every team in it, can cancel this competition."
+        )
+    locked = Competition.objects.select_for_update().get(pk=competition.pk)
+    if locked.cancelled_at is not None:
+        raise ValidationError("This competition was already cancelled.")
+    if timezone.localdate() > locked.ends_on:
+        raise ValidationError("A finished competition stands: it can no longer be cancelled.")
+    locked.cancelled_at = timezone.now()
+    locked.cancelled_by = user
+    locked.save(update_fields=["cancelled_at", "cancelled_by"])
+    return locked

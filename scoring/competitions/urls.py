@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.competition_list, name="list"),
     path("new/", views.competition_new, name="new"),
     path("<int:pk>/", views.competition_detail, name="detail"),
+    path("<int:pk>/cancel/", views.competition_cancel, name="cancel"),
 ]

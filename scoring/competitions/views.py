@@ -1,4 +1,4 @@
-"""Competition pages: the list, a contest's standings, and the form to start one."""
+"""Competition pages: the list, a contest's standings, the form to start one, and calling one off."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import selectors, services
 from .forms import CompetitionForm
 
-_STATUS_ORDER = {selectors.RUNNING: 0, selectors.UPCOMING: 1, selectors.FINISHED: 2}
+_STATUS_ORDER = {selectors.RUNNING: 0, selectors.UPCOMING: 1, selectors.FINISHED: 2, selectors.CANCELLED: 3}
 
 
 @login_required
@@ -25,7 +25,8 @@ def competition_list(request: HttpRequest) -> HttpResponse:
     for competition in competitions:
         status, days_left = selectors.competition_status(competition, today=today)
         entries.append({"competition": competition, "status": status, "days_left": days_left})
-    # Running first (ending soonest first), then upcoming (starting soonest first), then finished (latest first).
+    # Running first (ending soonest first), then upcoming (starting soonest first), then finished (latest first),
+    # the cancelled last.
     entries.sort(
         key=lambda e: (
             _STATUS_ORDER[e["status"]],
@@ -33,7 +34,7 @@ def competition_list(request: HttpRequest) -> HttpResponse:
             if e["status"] == selectors.RUNNING
             else e["competition"].starts_on.toordinal()
             if e["status"] == selectors.UPCOMING
-            else -e["competition"].ends_on.toordinal(),
+            else -e["competition"].ends_on.toordinal(),  # finished and cancelled: latest first
             e["competition"].pk,
         )
     )
@@ -48,13 +49,32 @@ def competition_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def competition_detail(request: HttpRequest, pk: int) -> HttpResponse:
     competition = selectors.competition_get_for_user(request.user, pk=pk)  # 404 outside the user's teams
-    standings = selectors.competition_standings(competition, today=timezone.localdate())
+    today = timezone.localdate()
+    standings = selectors.competition_standings(competition, today=today)
     view = selectors.standings_for_viewer(standings, selectors.competition_viewer(request.user))
     return render(
         request,
         "competitions/detail.html",
-        {"competition": competition, "standings": standings, "view": view},
+        {
+            "competition": competition,
+            "standings": standings,
+            "view": view,
+            "can_cancel": selectors.can_cancel_competition(request.user, competition, today=today),
+        },
     )
+
+
+@login_required
+@require_POST
+def competition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    competition = selectors.competition_get_for_user(request.user, pk=pk)  # 404 outside the user's teams
+    try:
+        services.competition_cancel(competition=competition, user=request.user)  # 403 for non-managers
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Competition cancelled.")
+    return redirect("competitions:detail", pk=competition.pk)
 
 
 @login_required

@@ -544,3 +544,103 @@ def test_seed_demo_adds_a_running_and_a_finished_contest_once():
     assert competition_standings(finished, today=today).winners != []
     call_command("seed_demo", stdout=StringIO(), **options)
     assert Competition.objects.count() == 2
+
+
+# --- cancelling ----------------------------------------------------------------------------------------
+
+
+def _running(*teams, by):
+    today = timezone.localdate()
+    return contest(*teams, starts_on=today - timedelta(days=2), ends_on=today + timedelta(days=5), by=by)
+
+
+def test_supervisor_cancels_a_running_contest_of_their_team(client, supervisor, team, owner_agent):
+    competition = _running(team, by=supervisor)
+    client.force_login(supervisor)
+    page = client.get(reverse("competitions:detail", args=[competition.pk])).text
+    assert 'data-testid="cancel-competition"' in page
+    response = client.post(reverse("competitions:cancel", args=[competition.pk]))
+    assert response.status_code == 302
+    competition.refresh_from_db()
+    assert competition.cancelled_by == supervisor and competition.cancelled_at is not None
+    standings = competition_standings(competition, today=timezone.localdate())
+    assert (standings.status, standings.period, standings.rows, standings.unranked) == (
+        "cancelled",
+        None,
+        [],
+        [],
+    )
+    # Its agent sees it cancelled, with no position.
+    client.force_login(owner_agent.user)
+    html = client.get(reverse("competitions:detail", args=[competition.pk])).text
+    assert "Cancelled on" in html and 'data-testid="my-position"' not in html
+    assert 'data-testid="cancel-competition"' not in html
+
+
+def test_cancelled_contests_are_listed_last(client, admin_user, team):
+    today = timezone.localdate()
+    old = contest(team, name="Old", starts_on=today - timedelta(days=40), ends_on=today - timedelta(days=30))
+    called_off = _running(team, by=admin_user)
+    Competition.objects.filter(pk=called_off.pk).update(
+        name="Called off", cancelled_at=timezone.now(), cancelled_by=admin_user
+    )
+    client.force_login(admin_user)
+    response = client.get(reverse("competitions:list"))
+    assert [e["competition"].name for e in response.context["entries"]] == [old.name, "Called off"]
+    assert "Cancelled" in response.text
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("cross-team supervisor", 403), ("agent", 403), ("other_supervisor", 404), ("reviewer", 403)],
+)
+def test_only_managers_of_every_team_may_cancel(
+    client, who, status, supervisor, other_supervisor, owner_agent, reviewer, admin_user, team, other_team
+):
+    # An admin's contest of both teams: Billing East's supervisor leads only one of them.
+    competition = (
+        _running(team, other_team, by=admin_user)
+        if who != "other_supervisor"
+        else _running(team, by=admin_user)
+    )
+    user = {
+        "cross-team supervisor": supervisor,
+        "agent": owner_agent.user,
+        "other_supervisor": other_supervisor,
+        "reviewer": reviewer,
+    }[who]
+    client.force_login(user)
+    assert client.post(reverse("competitions:cancel", args=[competition.pk])).status_code == status
+    competition.refresh_from_db()
+    assert (competition.cancelled_at, competition.cancelled_by) == (None, None)
+    if who == "cross-team supervisor":
+        assert (
+            'data-testid="cancel-competition"'
+            not in client.get(reverse("competitions:detail", args=[competition.pk])).text
+        )
+
+
+def test_a_finished_contest_cannot_be_cancelled_nor_one_twice(client, admin_user, team):
+    today = timezone.localdate()
+    finished = contest(
+        team, starts_on=today - timedelta(days=9), ends_on=today - timedelta(days=1), by=admin_user
+    )
+    client.force_login(admin_user)
+    response = client.post(reverse("competitions:cancel", args=[finished.pk]), follow=True)
+    assert "A finished competition stands: it can no longer be cancelled." in response.text
+    finished.refresh_from_db()
+    assert finished.cancelled_at is None
+    running = _running(team, by=admin_user)
+    client.post(reverse("competitions:cancel", args=[running.pk]))
+    first = Competition.objects.get(pk=running.pk).cancelled_at
+    response = client.post(reverse("competitions:cancel", args=[running.pk]), follow=True)
+    assert "This competition was already cancelled." in response.text
+    assert Competition.objects.get(pk=running.pk).cancelled_at == first
+    assert client.get(reverse("competitions:cancel", args=[running.pk])).status_code == 405
+
+
+def test_database_refuses_a_cancellation_by_nobody(admin_user):
+    with pytest.raises(IntegrityError, match="competition_cancelled_by_someone"), transaction.atomic():
+        Competition.objects.create(
+            name="Half", starts_on=JUNE_1, ends_on=JUNE_30, created_by=admin_user, cancelled_at=timezone.now()
+        )

@@ -233,6 +233,13 @@ def world(
             reverse("competitions:new"),
             frozenset({"supervisor", "other_supervisor", "admin"}),
         ),
+        # Called off by a manager of every team in it (the contest is Billing East's alone).
+        Cell(
+            "cancel competition",
+            "post",
+            reverse("competitions:cancel", args=[contest.pk]),
+            frozenset({"supervisor", "admin"}),
+        ),
         # Another team's supervisor may not pick Billing East (a field error, 422).
         Cell(
             "new competition post",
@@ -649,7 +656,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 65
+    assert len(cells) == 66
 
 
 @pytest.mark.django_db

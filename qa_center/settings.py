@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "scoring.surveys",
     "scoring.followups",
     "scoring.analytics",
+    "scoring.competitions",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,8 @@ urlpatterns = [
     # Detractor follow-ups: the board /followups/ and case pages.
     path("followups/", include("scoring.followups.urls")),
     # Supervisor analytics: leaderboard, teams, agent pages, NPS drivers, transfers; API under analytics/api/.
+    # Team competitions ranked by the leaderboard's fair ranking (before analytics/, whose URLs it extends).
+    path("analytics/competitions/", include("scoring.competitions.urls")),
     path("analytics/", include("scoring.analytics.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from this URL (?script) instead of inline: CSP allows

@@ -277,13 +277,30 @@ def _fair_qa(rows: list[dict[str, Any]]) -> None:
                 shrunk=r["qa_shrunk"], within_variance=pooled.within_variance, n=n, k=k
             )
             r["is_ranked"] = n >= settings.ANALYTICS_MIN_EVALUATIONS
-    ranked = sorted((r for r in rows if r["is_ranked"]), key=lambda r: (-r["qa_lower"], -r["qa_shrunk"]))
-    for row, rank in zip(
-        ranked, competition_ranks([(r["qa_lower"], r["qa_shrunk"]) for r in ranked]), strict=True
-    ):
-        row["rank"] = rank
+    rank_rows(rows, key=qa_rank_key, is_eligible=lambda r: r["is_ranked"])
+
+
+def qa_rank_key(row: dict[str, Any]) -> tuple[float, float]:
+    """What the leaderboard ranks on, larger first: the lower 95% bound of the shrunk QA score, then the
+    shrunk score itself."""
+    return (row["qa_lower"], row["qa_shrunk"])
+
+
+def nps_rank_key(row: dict[str, Any]) -> tuple[float, float]:
+    """Ranking on NPS (the competitions' NPS metric), larger first: the lower bound of the row's 95% NPS
+    interval, then the NPS itself; rows with at least ANALYTICS_MIN_RESPONSES answers (`is_nps_ranked`)."""
+    return (row["nps_low"], row["nps"])
+
+
+def rank_rows(rows: list[dict[str, Any]], *, key, is_eligible, field: str = "rank") -> None:
+    """Set `field` on each row: RANK() among the eligible rows by key(row), larger first (equal keys share a
+    rank, the next rank skips); None on the others. The leaderboard's ranking, for any subset of its rows."""
+    ranked = sorted((r for r in rows if is_eligible(r)), key=key, reverse=True)
+    for row, rank in zip(ranked, competition_ranks([key(r) for r in ranked]), strict=True):
+        row[field] = rank
     for row in rows:
-        row.setdefault("rank", None)
+        if not is_eligible(row):
+            row[field] = None
 
 
 def _agent_figures(

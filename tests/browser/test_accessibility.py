@@ -23,6 +23,8 @@ from playwright.sync_api import expect
 
 from calls import services as call_services
 from calls.models import Agent, Call, CallImport, Escalation
+from scoring.competitions.demo import FINISHED_NAME
+from scoring.competitions.models import Competition
 from scoring.followups.models import FollowUpCase
 from scoring.metrics import criterion_applies
 from scoring.models import Answer, Assignment, Criterion, Dispute, Evaluation, Scorecard
@@ -212,6 +214,10 @@ EXPECTED_PAGES = [
     "qa progress",
     "qa progress evaluation export filters",
     "qa progress with errors",
+    "competitions",
+    "competition standings",
+    "new competition",
+    "new competition with errors",
     "my evaluations",
     "evaluation",
     "dispute form",
@@ -219,6 +225,7 @@ EXPECTED_PAGES = [
     "own dispute",
     "notices",
     "my analytics",
+    "competition (agent)",
     "compare",
     "self-review workspace",
     "self-review with errors",
@@ -407,6 +414,18 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
         heading="QA progress",
     )
     expect(page.locator("#results [role=alert]")).to_contain_text("The range starts after it ends.")
+    # Competitions: the demo's two (running first), the finished one's standings, the form and its errors.
+    sweep.visit("competitions", "/analytics/competitions/", heading="Competitions")
+    expect(page.locator("[data-testid=competitions] tbody tr")).to_have_count(2)
+    finished = Competition.objects.get(name=FINISHED_NAME)
+    sweep.visit("competition standings", f"/analytics/competitions/{finished.pk}/", heading=finished.name)
+    sweep.visit("new competition", "/analytics/competitions/new/", heading="New competition")
+    sweep.submit_invalid(
+        "new competition with errors",
+        "form[data-testid=competition-form]",
+        heading="New competition",
+        status=422,
+    )
 
     # Agent: own evaluations (and coaching), an evaluation, the dispute form, the open dispute, notices, own analytics, the
     # review beside their self-review, a self-review; a page of another role (403) and a wrong address (404).
@@ -419,6 +438,8 @@ def test_every_page_of_every_role_has_no_axe_violations(page, live_server):
     sweep.visit("own dispute", f"/qa/disputes/{open_dispute.pk}/", heading="Dispute")
     sweep.visit("notices", "/qa/notices/", heading="Notices")
     sweep.visit("my analytics", "/analytics/me/", heading=disputing_agent.name)
+    sweep.visit("competition (agent)", f"/analytics/competitions/{finished.pk}/", heading=finished.name)
+    expect(page.locator("[data-testid=my-position]")).to_have_count(1)
     compared = _self_reviewed_and_reviewed_call(agent_evaluation)
     sweep.visit("compare", f"/qa/calls/{compared.pk}/compare/", heading="Reviewer vs self-review")
     self_review_call = _call_to_self_review(disputing_agent)

@@ -6,13 +6,16 @@ so every cell starts from the same data."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from scoring import services
+from scoring.competitions.models import Competition
 from scoring.models import Answer, Assignment, CoachingSession, Evaluation, Notice, Scorecard
 from tests.factories import CallFactory, TransferFactory, UserFactory
 from tests.scoring.factories import AssignmentFactory, criteria_by_key, submitted_evaluation
@@ -190,7 +193,64 @@ def world(
             data={**submit_full, **other_leg},
         ),
     ]
+    # A running contest of the owner's team (Billing East): its agents, their supervisor and admins open it;
+    # its standings name agents to the supervisor and admins only (agents see their own position alone).
+    today = timezone.localdate()
+    contest = Competition.objects.create(
+        name="Matrix contest",
+        starts_on=today - timedelta(days=3),
+        ends_on=today + timedelta(days=4),
+        created_by=admin_user,
+    )
+    contest.teams.set([team])
+    contest_fields = {
+        "name": "Matrix sprint",
+        "metric": "qa",
+        "teams": [team.pk],
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=6)).isoformat(),
+    }
+    competition_cells = [
+        Cell(
+            "competitions",
+            "get",
+            reverse("competitions:list"),
+            signed_in - {"reviewer"},
+            private_marker=f'href="{reverse("competitions:detail", args=[contest.pk])}"',
+            marker_visible_to=frozenset({"owner", "teammate", "supervisor", "admin"}),
+        ),
+        Cell(
+            "competition standings",
+            "get",
+            reverse("competitions:detail", args=[contest.pk]),
+            frozenset({"owner", "teammate", "supervisor", "admin"}),
+            private_marker=f'data-agent="{teammate_agent.pk}"',
+            marker_visible_to=frozenset({"supervisor", "admin"}),
+        ),
+        Cell(
+            "new competition form",
+            "get",
+            reverse("competitions:new"),
+            frozenset({"supervisor", "other_supervisor", "admin"}),
+        ),
+        # Called off by a manager of every team in it (the contest is Billing East's alone).
+        Cell(
+            "cancel competition",
+            "post",
+            reverse("competitions:cancel", args=[contest.pk]),
+            frozenset({"supervisor", "admin"}),
+        ),
+        # Another team's supervisor may not pick Billing East (a field error, 422).
+        Cell(
+            "new competition post",
+            "post",
+            reverse("competitions:new"),
+            frozenset({"supervisor", "admin"}),
+            data=contest_fields,
+        ),
+    ]
     cells = [
+        *competition_cells,
         Cell(
             "queue",
             "get",
@@ -621,7 +681,7 @@ def test_no_role_gets_a_success_it_is_not_allowed(world):
     assert refused_allowed == []
     assert leaked == []
     assert wrote_when_refused == []
-    assert len(cells) == 64
+    assert len(cells) == 69
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from __future__ import annotations
 from calls.management.commands.seed_demo import Command as CallsSeedCommand
 from calls.models import Call
 from calls.rollups import agent_day_stats_rebuild_recent
+from scoring.competitions.demo import seed_competitions
 from scoring.demo import seed_evaluations
 from scoring.followups.demo import seed_followups
 from scoring.surveys.demo import seed_surveys
@@ -45,6 +46,8 @@ class Command(CallsSeedCommand):
         followups = seed_followups(seed=seed, stdout=self.stdout)
         # The seeders write in bulk; rebuild every day's rollups once at the end.
         agent_day_stats_rebuild_recent(days=options["days"] + 2)
+        # Contests last: rows of their own over the figures above, with no random draw.
+        seed_competitions(stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"QA demo: {_summary(evaluations)} · surveys: {_summary(surveys)} · follow-ups: {_summary(followups)}"

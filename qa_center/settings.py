@@ -494,6 +494,13 @@ CELERY_BEAT_SCHEDULE["scoring-weekly-digest"] = {
     "task": "scoring.tasks.notice_create_for_weekly_digests_task",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
 }
+# Competitions: each participant is told how a contest went the morning after it ended; a contest that ended
+# this many days ago is still told when the daily task ran late or not at all (older ones never).
+QA_COMPETITION_NOTICE_DAYS = env_int("QA_COMPETITION_NOTICE_DAYS", 7, minimum=1, maximum=90)
+CELERY_BEAT_SCHEDULE["competitions-finished-notices"] = {
+    "task": "scoring.competitions.tasks.notice_create_for_finished_competitions_task",
+    "schedule": crontab(minute=10, hour=7),
+}
 
 # --- NPS surveys (scoring.surveys) ----------------------------------------------------------------
 # Share of eligible ended calls whose customer is invited (deterministic per call external id).

@@ -580,12 +580,14 @@ NOTICE_KINDS = [
     "coaching_follow_up_due",
     "weekly_digest",
     "shout_out",
+    "competition_finished",
 ]
 # The kinds that name a coaching session (and no evaluation).
 COACHING_NOTICE_KINDS = ["coaching_recorded", "coaching_follow_up_due"]
 # The kinds that name nothing (no evaluation, dispute or session): a summary, its figures in `details`, and a
-# shout-out, its message and author in `details` (as they were when it was given).
-SUMMARY_NOTICE_KINDS = ["weekly_digest", "shout_out"]
+# shout-out, its message and author in `details` (as they were when it was given), a finished competition, the
+# agent's result in it (as it stood when the contest ended).
+SUMMARY_NOTICE_KINDS = ["weekly_digest", "shout_out", "competition_finished"]
 _NOTICE_KINDS_WITHOUT_DISPUTE = ["review_submitted", *COACHING_NOTICE_KINDS, *SUMMARY_NOTICE_KINDS]
 _NOTICE_KIND_VALID = Q(kind__in=NOTICE_KINDS)
 # Dispute events name their dispute; the others none.
@@ -620,6 +622,7 @@ class Notice(models.Model):
         COACHING_FOLLOW_UP_DUE = "coaching_follow_up_due", "Coaching follow-up due"
         WEEKLY_DIGEST = "weekly_digest", "Weekly digest"
         SHOUT_OUT = "shout_out", "Shout-out"
+        COMPETITION_FINISHED = "competition_finished", "Competition finished"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qa_notices"
@@ -717,6 +720,11 @@ class Notice(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="shout_out") | Q(event_key__startswith="shout-out:"),
                 name="notice_shout_out_keyed_by_shout_out",
+            ),
+            # One notice per finished competition ("competition:<id>") and participant.
+            models.CheckConstraint(
+                condition=~Q(kind="competition_finished") | Q(event_key__startswith="competition:"),
+                name="notice_competition_keyed_by_competition",
             ),
         ]
         indexes = [

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from calls.models import Team
+from calls.models import Agent, Team
 
 from .models import MAX_COMPETITION_DAYS, Competition
-from .selectors import can_manage_competition, competition_teams_for_creator
+from .selectors import can_manage_competition, competition_standings, competition_teams_for_creator
 
 
 @transaction.atomic
@@ -75,3 +76,75 @@ def competition_cancel(*, competition: Competition, user) -> Competition:
     locked.cancelled_by = user
     locked.save(update_fields=["cancelled_at", "cancelled_by"])
     return locked
+
+
+# --- the end of a contest -------------------------------------------------------------------------------------
+
+
+def _result_details(competition: Competition, standings, row: dict) -> dict:
+    """What one participant is told: their result as it stood when the contest ended (kept in the notice)."""
+    leaders = standings.leaders
+    return {
+        "competition_id": competition.pk,
+        "name": competition.name,
+        "metric": competition.metric,
+        "rank": row.get("rank") if row in standings.rows else None,
+        "ranked": len(standings.rows),
+        "score": None if row.get("score") is None else round(float(row["score"]), 1),
+        "needed": row.get("needed"),
+        "unit": standings.unit,
+        "winning_score": round(float(leaders[0]["score"]), 1) if leaders else None,
+        "winners": len(leaders),
+    }
+
+
+def notice_create_for_finished_competitions(*, today: date | None = None) -> int:
+    """Tell each participant (an active agent of the contest's teams with an active login) how a contest that
+    has ended went for them (beat, daily): their rank and score, or how many more evaluations they needed, and
+    the winning score (agents see no one else's row). Every contest that ended in the last
+    QA_COMPETITION_NOTICE_DAYS days and is not cancelled, so a late or missed run loses none (older ones never:
+    a first deploy does not announce old contests). Idempotent, concurrent runs too: one notice per contest and
+    agent (`notice_one_per_event_recipient_no_evaluation`, the contest in the event key; ON CONFLICT DO NOTHING).
+    With QA_NOTICE_EMAIL, e-mails those not e-mailed yet. Returns how many participants were found without their notice (a racing run's rows are kept once by the
+    database)."""
+    from scoring.models import Notice
+    from scoring.notices.services import notice_email_never_tried
+
+    today = today or timezone.localdate()
+    since = today - timedelta(days=settings.QA_COMPETITION_NOTICE_DAYS)
+    finished = Competition.objects.filter(
+        ends_on__lt=today, ends_on__gte=since, cancelled_at__isnull=True
+    ).prefetch_related("teams")
+    written = 0
+    for competition in finished:
+        event_key = f"competition:{competition.pk}"
+        told = set(
+            Notice.objects.filter(kind=Notice.Kind.COMPETITION_FINISHED, event_key=event_key).values_list(
+                "recipient_id", flat=True
+            )
+        )
+        standings = competition_standings(competition, today=today)
+        users = dict(
+            Agent.objects.filter(
+                pk__in=[row["agent_id"] for row in standings.rows + standings.unranked],
+                user__is_active=True,
+            )
+            .exclude(user_id__in=told)
+            .values_list("pk", "user_id")
+        )
+        notices = [
+            Notice(
+                recipient_id=users[row["agent_id"]],
+                kind=Notice.Kind.COMPETITION_FINISHED,
+                event_key=event_key,
+                details=_result_details(competition, standings, row),
+            )
+            for row in standings.rows + standings.unranked
+            if row["agent_id"] in users
+        ]
+        Notice.objects.bulk_create(notices, ignore_conflicts=True)
+        written += len(notices)
+        notice_email_never_tried(
+            Notice.objects.filter(kind=Notice.Kind.COMPETITION_FINISHED, event_key=event_key)
+        )
+    return written

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -320,7 +321,7 @@ def notice_create_for_weekly_digests(*, now: datetime | None = None, week_start:
         ],
         ignore_conflicts=True,
     )
-    _notice_email_never_tried(
+    notice_email_never_tried(
         Notice.objects.filter(
             kind=Kind.WEEKLY_DIGEST, event_key=event_key, recipient_id__in=list(recipients)
         ),
@@ -380,13 +381,13 @@ def notice_create_for_event(
         ],
         ignore_conflicts=True,
     )
-    _notice_email_never_tried(
+    notice_email_never_tried(
         Notice.objects.filter(kind=event.kind, evaluation_id=event.evaluation_id, event_key=event.event_key)
     )
     return event.recipient_ids
 
 
-def _notice_email_never_tried(notices: QuerySet[Notice], *, now: datetime | None = None) -> None:
+def notice_email_never_tried(notices: QuerySet[Notice], *, now: datetime | None = None) -> None:
     """With QA_NOTICE_EMAIL, e-mail those of these notices never tried yet: one waiting out a backoff is the
     sweep's to retry when due, one sent or failed is done."""
     if not settings.QA_NOTICE_EMAIL:
@@ -404,6 +405,8 @@ def notice_text(notice: Notice) -> str:
     a coaching notice its session and coach; a weekly digest only itself)."""
     if notice.kind == Kind.WEEKLY_DIGEST:
         return weekly_digest_text(notice.details)
+    if notice.kind == Kind.COMPETITION_FINISHED:
+        return competition_finished_text(notice.details)
     if notice.kind == Kind.SHOUT_OUT:
         details = notice.details
         call = f" for call {details['call']}" if details.get("call") else ""
@@ -428,6 +431,26 @@ def notice_text(notice: Notice) -> str:
     return f"Dispute #{dispute.pk} on call {call} was decided: {outcome} (score now {score})."
 
 
+def competition_finished_text(details: dict[str, Any]) -> str:
+    """A participant's result in a finished competition, from the notice's details (what they may see: their
+    own rank and score, and the winning score)."""
+    ended = f"“{details['name']}” has ended: "
+    winning = details["winning_score"]
+    if winning is None:
+        return ended + "nobody reached the minimum to be ranked."
+    if details["rank"] == 1:
+        shared = " (a shared first place)" if details["winners"] > 1 else ""
+        return ended + f"you won it{shared}, with {details['score']}!"
+    if details["rank"] is not None:
+        return ended + (
+            f"you finished #{details['rank']} of {details['ranked']}, with {details['score']}; "
+            f"the winning score was {winning}."
+        )
+    more = details["needed"]
+    unit = details["unit"] if more != 1 else details["unit"].removesuffix("s")
+    return ended + f"you were not ranked ({more} more {unit} needed); the winning score was {winning}."
+
+
 def notice_url(notice: Notice) -> str | None:
     """Where a notice without an evaluation or session links: a weekly digest to its week's QA progress, a
     shout-out to the agent's list of them on My QA; None for the others (their rows link themselves)."""
@@ -435,6 +458,8 @@ def notice_url(notice: Notice) -> str | None:
         return notice_weekly_digest_url(notice)
     if notice.kind == Kind.SHOUT_OUT:
         return f"{reverse('scoring:me')}#shout-outs"
+    if notice.kind == Kind.COMPETITION_FINISHED:
+        return reverse("competitions:detail", args=[notice.details["competition_id"]])
     return None
 
 
@@ -508,6 +533,10 @@ def notice_email_send(*, notice_id: int, now: datetime | None = None) -> EmailOu
             text = "\n".join(weekly_digest_lines(notice.details))
             link = "Open the week's QA progress"
             url = f"{settings.SITE_URL}{notice_weekly_digest_url(notice)}"
+        elif notice.kind == Kind.COMPETITION_FINISHED:
+            subject = f"QA Center: “{notice.details['name']}” has ended"
+            link = "Open the standings"
+            url = f"{settings.SITE_URL}{notice_url(notice)}"
         elif notice.kind == Kind.SHOUT_OUT:
             subject = f"QA Center: a shout-out from {notice.details['author']}"
             link = "Open your shout-outs"

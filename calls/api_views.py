@@ -11,6 +11,7 @@ from base64 import b64decode, b64encode
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
 
+from django import forms
 from django.conf import settings
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -121,6 +122,13 @@ class CallCursorPagination(CursorPagination):
         return moment, pk, backwards == "1"
 
 
+class CallSyncForm(forms.Form):
+    """The API's own filter beside the calls list's: the records changed since a moment (an incremental sync).
+    A time without an offset is read in the site's zone."""
+
+    updated_since = forms.DateTimeField(required=False)
+
+
 def _yes_no(name: str, description: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.STR, enum=["yes", "no"], description=description)
 
@@ -156,6 +164,12 @@ FILTER_PARAMETERS = [
     _yes_no("transferred", "Transferred at least once (yes), or never (no)."),
     _yes_no("escalated", "Escalated at least once (yes), or never (no)."),
     _yes_no("resolved", "Marked resolved (yes), or not (no)."),
+    OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.DATETIME,
+        description="Only the calls whose record changed at or after this moment (their `updated_at`): an "
+        "incremental sync. ISO 8601; without an offset, the site's time zone.",
+    ),
     _yes_no(
         "fcr",
         "First-contact resolved (yes) or not (no); either keeps identified callers' calls only (an anonymous "
@@ -193,9 +207,12 @@ class CallListAPIView(_CallAPIMixin, generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         form = CallFilterForm(request.query_params, user=request.user)
-        if not form.is_valid():
-            return Response(form.errors, status=400)
+        sync = CallSyncForm(request.query_params)
+        if not (form.is_valid() & sync.is_valid()):  # both, so that every refused parameter is named
+            return Response({**form.errors, **sync.errors}, status=400)
         calls = call_list_filtered_for_user(request.user, **form.filters())
+        if sync.cleaned_data["updated_since"] is not None:
+            calls = calls.filter(updated_at__gte=sync.cleaned_data["updated_since"])
         # The page's ids by the cursor first, then their rows with related rows and metrics by primary key,
         # as the calls list reads its pages: the flags' subqueries run for the page's rows only.
         page = self.paginate_queryset(calls.values("pk", "started_at"))

@@ -89,6 +89,12 @@ class CallSerializer(serializers.Serializer):
         help_text=f"This call came within {_WINDOW} after an earlier contact of the same customer; null for an "
         "anonymous caller.",
     )
+    updated_at = serializers.DateTimeField(
+        help_text="When the record (with its transfers and escalations) last changed: an import that changed it, "
+        "or an edit. A client syncs by asking for `updated_since` the moment its previous sync started. The "
+        "derived flags above are not part of the record: a later contact of the customer can change them "
+        f"within {_WINDOW} without changing updated_at."
+    )
 
 
 class CallTransferSerializer(serializers.Serializer):

@@ -177,6 +177,7 @@ def expected_one(world, owner_agent, team, *, phone: str) -> dict:
         "first_contact_resolution": False,
         "has_repeat_contact": True,
         "is_repeat_contact": False,
+        "updated_at": world.calls.one.updated_at.isoformat().replace("+00:00", "Z"),
     }
 
 
@@ -484,6 +485,39 @@ def test_filtering_on_an_agent_or_team_outside_the_scope_is_refused_not_widened(
     invalid = ["Select a valid choice. That choice is not one of the available choices."]
     assert (by_agent.status_code, by_agent.json()) == (400, {"agent": invalid})
     assert (by_team.status_code, by_team.json()) == (400, {"team": invalid})
+
+
+# --- incremental sync ---------------------------------------------------------------------------------------
+
+
+def test_updated_since_lists_the_calls_changed_since_a_moment_with_every_other_filter(
+    client, admin_user, world, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"
+    moment = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+    stamps = {
+        "API-1": moment - timedelta(microseconds=1),
+        "API-2": moment,
+        "API-3": moment + timedelta(days=1),
+    }
+    stamps |= {"API-4": moment + timedelta(days=2), "API-5": moment - timedelta(days=9)}
+    for external_id, stamp in stamps.items():
+        Call.objects.filter(external_id=external_id).update(updated_at=stamp)
+    client.force_login(admin_user)
+
+    since = client.get(LIST_URL, {"updated_since": "2026-04-01T12:00:00Z"})
+    local = client.get(LIST_URL, {"updated_since": "2026-04-01 14:00:00"})  # no offset: Paris, UTC+2 in April
+    narrowed = client.get(LIST_URL, {"updated_since": "2026-04-01T12:00:00+00:00", "channel": "phone"})
+    refused = client.get(LIST_URL, {"updated_since": "yesterday", "channel": "fax"})
+
+    assert (
+        ids(since) == ids(local) == ["API-4", "API-3", "API-2"]
+    )  # at or after the moment, newest call first
+    assert since.json()["results"][0]["updated_at"] == "2026-04-03T14:00:00+02:00"  # 12:00 UTC, in the site zone
+    assert ids(narrowed) == ["API-4", "API-3"]  # API-2 is a chat
+    assert refused.status_code == 400
+    assert sorted(refused.json()) == ["channel", "updated_since"]  # every refused parameter, named
+    assert refused.json()["updated_since"] == ["Enter a valid date/time."]
 
 
 # --- cursor pagination --------------------------------------------------------------------------------------

@@ -8,9 +8,13 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from calls.models import Agent, Team
+from scoring.models import Notice
+from scoring.notices.services import notice_email_never_tried
 
 from .models import MAX_COMPETITION_DAYS, Competition
 from .selectors import can_manage_competition, competition_standings, competition_teams_for_creator
@@ -101,36 +105,38 @@ def _result_details(competition: Competition, standings, row: dict) -> dict:
 def notice_create_for_finished_competitions(*, today: date | None = None) -> int:
     """Tell each participant (an active agent of the contest's teams with an active login) how a contest that
     has ended went for them (beat, daily): their rank and score, or how many more evaluations they needed, and
-    the winning score (agents see no one else's row). Every contest that ended in the last
-    QA_COMPETITION_NOTICE_DAYS days and is not cancelled, so a late or missed run loses none (older ones never:
-    a first deploy does not announce old contests). Idempotent, concurrent runs too: one notice per contest and
-    agent (`notice_one_per_event_recipient_no_evaluation`, the contest in the event key; ON CONFLICT DO NOTHING).
-    With QA_NOTICE_EMAIL, e-mails those not e-mailed yet. Returns how many participants were found without their notice (a racing run's rows are kept once by the
-    database)."""
-    from scoring.models import Notice
-    from scoring.notices.services import notice_email_never_tried
+    the winning score (agents see no one else's row).
 
+    Every contest that ended in the last QA_COMPETITION_NOTICE_DAYS days, is not cancelled and has told nobody
+    yet, so a late or missed run loses none (older ones never: a first deploy does not announce old contests),
+    and a contest is told once, as it stood the first morning it was (someone joining a team later is not told
+    of a contest they were not in). A contest's notices are one INSERT: all or none. Concurrent runs insert one
+    per participant (`notice_one_per_event_recipient_no_evaluation`, the contest in the event key; ON CONFLICT
+    DO NOTHING). With QA_NOTICE_EMAIL, e-mails them. Returns how many participants were told (a racing run's
+    rows are kept once by the database)."""
     today = today or timezone.localdate()
     since = today - timedelta(days=settings.QA_COMPETITION_NOTICE_DAYS)
-    finished = Competition.objects.filter(
-        ends_on__lt=today, ends_on__gte=since, cancelled_at__isnull=True
-    ).prefetch_related("teams")
-    written = 0
-    for competition in finished:
-        event_key = f"competition:{competition.pk}"
-        told = set(
-            Notice.objects.filter(kind=Notice.Kind.COMPETITION_FINISHED, event_key=event_key).values_list(
-                "recipient_id", flat=True
+    untold = (
+        Competition.objects.filter(ends_on__lt=today, ends_on__gte=since, cancelled_at__isnull=True)
+        .exclude(
+            Exists(
+                Notice.objects.filter(
+                    kind=Notice.Kind.COMPETITION_FINISHED,
+                    event_key=Concat(Value("competition:"), Cast(OuterRef("pk"), CharField())),
+                )
             )
         )
+        .prefetch_related("teams")
+    )
+    written = 0
+    for competition in untold:
+        event_key = f"competition:{competition.pk}"
         standings = competition_standings(competition, today=today)
+        participants = standings.rows + standings.unranked
         users = dict(
             Agent.objects.filter(
-                pk__in=[row["agent_id"] for row in standings.rows + standings.unranked],
-                user__is_active=True,
-            )
-            .exclude(user_id__in=told)
-            .values_list("pk", "user_id")
+                pk__in=[row["agent_id"] for row in participants], user__is_active=True
+            ).values_list("pk", "user_id")
         )
         notices = [
             Notice(
@@ -139,7 +145,7 @@ def notice_create_for_finished_competitions(*, today: date | None = None) -> int
                 event_key=event_key,
                 details=_result_details(competition, standings, row),
             )
-            for row in standings.rows + standings.unranked
+            for row in participants
             if row["agent_id"] in users
         ]
         Notice.objects.bulk_create(notices, ignore_conflicts=True)

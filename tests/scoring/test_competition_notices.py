@@ -15,7 +15,7 @@ from scoring.competitions.selectors import competition_standings
 from scoring.competitions.services import notice_create_for_finished_competitions
 from scoring.models import Notice
 from scoring.notices import services as notice_services
-from tests.factories import UserFactory
+from tests.factories import AgentFactory, UserFactory
 from tests.scoring.test_competitions import contest, world  # noqa: F401 — the shared June world
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +137,14 @@ def test_the_task_runs_daily_and_calls_the_service(june, monkeypatch):
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({7}, {10})
     monkeypatch.setattr(tasks, "notice_create_for_finished_competitions", lambda: 42)
     assert tasks.notice_create_for_finished_competitions_task() == 42
+
+
+def test_a_contest_is_told_once_as_it_stood_and_a_later_run_costs_one_query(
+    june, team, django_assert_num_queries
+):
+    assert notice_create_for_finished_competitions(today=JULY_1) == 3
+    # Someone who joins the team afterwards was not in the contest: the next mornings tell nobody.
+    AgentFactory(employee_code="A-LATE", team=team, user=UserFactory(username="late", roles=["agent"]))
+    with django_assert_num_queries(1):  # the contests that ended in the window and told nobody yet: none
+        assert notice_create_for_finished_competitions(today=date(2026, 7, 2)) == 0
+    assert [username for username, _ in told()] == ["newbie", "owner", "teammate"]

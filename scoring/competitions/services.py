@@ -92,7 +92,7 @@ def _result_details(competition: Competition, standings, row: dict) -> dict:
         "competition_id": competition.pk,
         "name": competition.name,
         "metric": competition.metric,
-        "rank": row.get("rank") if row in standings.rows else None,
+        "rank": row["rank"],  # None below the minimum (rank_rows), and for agents with nothing in the period
         "ranked": len(standings.rows),
         "score": None if row.get("score") is None else round(float(row["score"]), 1),
         "needed": row.get("needed"),

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..views._common import form_add_service_errors
 from . import selectors, services
 from .forms import CompetitionForm
 
@@ -95,9 +96,7 @@ def competition_new(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,
             )
         except ValidationError as error:
-            for name, field_errors in error.message_dict.items():
-                for message in field_errors:
-                    form.add_error(name if name in form.fields else None, message)
+            form_add_service_errors(form, error)
         else:
             messages.success(request, "Competition created.")
             return redirect("competitions:detail", pk=competition.pk)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -231,3 +231,16 @@ def list_summary(user, filters: dict | None) -> tuple[dict, dict, bool]:
     read_rollups = any(AgentDayCallStats._meta.db_table in q["sql"] for q in captured.captured_queries)
     fell_back = any("summing live" in message for message in warnings.messages)
     return summary, call_summary(queryset), read_rollups and not fell_back
+
+
+def busy_calls(n: int, agents, customers, *, start: datetime) -> None:
+    """n calls an hour apart from `start`, each with a transfer and an escalation, agents and customers taken in
+    turn: enough related rows that a page reading them one call at a time would show in its query count."""
+    for i in range(n):
+        call = CallFactory(
+            agent=agents[i % len(agents)],
+            customer=customers[i % len(customers)],
+            started_at=start + timedelta(hours=i),
+        )
+        TransferFactory(call=call, sequence=1, to_agent=agents[(i + 1) % len(agents)])
+        EscalationFactory(call=call, sequence=1)

@@ -10,6 +10,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from calls.models import Call, Customer
+from tests.calls.helpers import busy_calls
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -513,7 +514,9 @@ def test_updated_since_lists_the_calls_changed_since_a_moment_with_every_other_f
     assert (
         ids(since) == ids(local) == ["API-4", "API-3", "API-2"]
     )  # at or after the moment, newest call first
-    assert since.json()["results"][0]["updated_at"] == "2026-04-03T14:00:00+02:00"  # 12:00 UTC, in the site zone
+    assert (
+        since.json()["results"][0]["updated_at"] == "2026-04-03T14:00:00+02:00"
+    )  # 12:00 UTC, in the site zone
     assert ids(narrowed) == ["API-4", "API-3"]  # API-2 is a chat
     assert refused.status_code == 400
     assert sorted(refused.json()) == ["channel", "updated_since"]  # every refused parameter, named
@@ -680,17 +683,6 @@ def test_an_unreadable_or_forged_cursor_is_a_404(client, admin_user, many_calls,
 # --- query counts -------------------------------------------------------------------------------------------
 
 
-def _busy_calls(n: int, agents, customers) -> None:
-    for i in range(n):
-        call = CallFactory(
-            agent=agents[i % len(agents)],
-            customer=customers[i % len(customers)],
-            started_at=T0 + timedelta(hours=i),
-        )
-        TransferFactory(call=call, sequence=1, to_agent=agents[(i + 1) % len(agents)])
-        EscalationFactory(call=call, sequence=1)
-
-
 # Session and user (2), the user's roles (1); a supervisor's agents (2: their record, their teams' agents);
 # the page's ids (1) and its rows with every flag (1).
 LIST_QUERIES = {"admin_user": 5, "supervisor": 7}
@@ -704,11 +696,11 @@ def test_the_list_costs_the_same_queries_for_one_call_and_twenty(
     customers = [CustomerFactory() for _ in range(4)]
     client.force_login(request.getfixturevalue(who))
 
-    _busy_calls(1, agents, customers)
+    busy_calls(1, agents, customers, start=T0)
     with django_assert_num_queries(LIST_QUERIES[who]):
         assert len(client.get(LIST_URL).json()["results"]) == 1
 
-    _busy_calls(19, agents, customers)
+    busy_calls(19, agents, customers, start=T0)
     with django_assert_num_queries(LIST_QUERIES[who]):
         assert len(client.get(LIST_URL).json()["results"]) == 20
 

@@ -15,7 +15,14 @@ from calls import views
 from calls.models import AgentDayCallStats, Call
 from calls.selectors import call_repeat_window_open, call_summary
 from calls.templatetags.calls_tags import duration, http_url_or_empty, percent, phone_for, transcript_lines
-from tests.calls.helpers import SPECS, build_summary_world, hand_summary, rollups_refresh_all, specs_of
+from tests.calls.helpers import (
+    SPECS,
+    build_summary_world,
+    busy_calls,
+    hand_summary,
+    rollups_refresh_all,
+    specs_of,
+)
 from tests.factories import (
     AgentFactory,
     CallFactory,
@@ -623,14 +630,7 @@ def _list_queries(client) -> tuple[int, int]:
 
 
 def _make_busy_calls(n: int, agents, customers) -> None:
-    for i in range(n):
-        call = CallFactory(
-            agent=agents[i % len(agents)],
-            customer=customers[i % len(customers)],
-            started_at=T0 + timedelta(hours=i),
-        )
-        TransferFactory(call=call, sequence=1, to_agent=agents[(i + 1) % len(agents)])
-        EscalationFactory(call=call, sequence=1)
+    busy_calls(n, agents, customers, start=T0)
     rollups_refresh_all()
 
 

@@ -453,7 +453,8 @@ def competition_finished_text(details: dict[str, Any]) -> str:
 
 def notice_url(notice: Notice) -> str | None:
     """Where a notice without an evaluation or session links: a weekly digest to its week's QA progress, a
-    shout-out to the agent's list of them on My QA; None for the others (their rows link themselves)."""
+    shout-out to the agent's list of them on My QA, a finished competition to its standings; None for the others
+    (their rows link the evaluation or session they name)."""
     if notice.kind == Kind.WEEKLY_DIGEST:
         return notice_weekly_digest_url(notice)
     if notice.kind == Kind.SHOUT_OUT:
